@@ -1,0 +1,247 @@
+"""Configuration: a TOML file, environment variables and command-line flags.
+
+Precedence, lowest to highest: built-in defaults, the TOML file (platformdirs
+location or ``--config PATH``), environment variables (the seed's
+``POWERWALL_IP``, ``POWERWALL_PASSWORD``, ``METER_ENDPOINT``, ``TIMEZONE``,
+``LOG_LEVEL`` and ``ENERGYTUI_SECTION__KEY``), then flags. A bad value raises
+:class:`ConfigError` whose text is one sentence naming what to fix; the CLI
+prints it and exits with code 2.
+"""
+
+from __future__ import annotations
+
+import os
+import tomllib
+from pathlib import Path
+from typing import Any, Literal
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+import platformdirs
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+
+APP_NAME = "energytui"
+
+
+class ConfigError(Exception):
+    """A configuration problem, worded as one sentence for the user."""
+
+
+class _Section(BaseModel):
+    model_config = ConfigDict(extra="forbid", validate_assignment=True)
+
+
+class GeneralConfig(_Section):
+    timezone: str = "UTC"
+    log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"] = "INFO"
+    data_dir: Path | None = None
+    log_file: Path | None = None
+
+    @field_validator("log_level", mode="before")
+    @classmethod
+    def _upper(cls, v: Any) -> Any:
+        return v.upper() if isinstance(v, str) else v
+
+    @field_validator("timezone")
+    @classmethod
+    def _zone(cls, v: str) -> str:
+        try:
+            ZoneInfo(v)
+        except (ZoneInfoNotFoundError, ValueError) as exc:
+            raise ValueError(f"unknown time zone {v!r} (use an IANA name like Europe/Berlin)") from exc
+        return v
+
+
+class PowerwallConfig(_Section):
+    """How to reach the Powerwall; an empty host means "use the simulated site"."""
+
+    host: str = ""
+    password: str = Field(default="", repr=False)
+    email: str = "energytui@localhost"
+    mode: Literal["local", "tedapi", "cloud", "fleetapi"] = "local"
+    gw_pwd: str = Field(default="", repr=False)
+    cloud_site_id: str | None = None
+    auth_path: Path | None = None
+    interval_s: float = Field(default=5.0, ge=1.0, le=3600.0)
+    timeout_s: float = Field(default=5.0, gt=0.0, le=120.0)
+    slow_interval_s: float = Field(default=60.0, ge=5.0, le=86400.0)
+    battery_kwh: float = Field(default=13.5, gt=0.0, le=1000.0)
+
+    @property
+    def configured(self) -> bool:
+        return bool(self.host) or self.mode in ("cloud", "fleetapi")
+
+
+class SimulatedConfig(_Section):
+    accelerate: float = Field(default=1.0, gt=0.0, le=100000.0)
+    interval_s: float = Field(default=2.0, ge=0.05, le=3600.0)
+    seed: int = 7
+    solar_peak_w: float = Field(default=7600.0, ge=0.0)
+    battery_kwh: float = Field(default=13.5, gt=0.0)
+    reserve_pct: float = Field(default=20.0, ge=0.0, le=100.0)
+
+
+class MeterConfig(_Section):
+    endpoint: str = ""
+    token: str = Field(default="", repr=False)
+    interval_s: float = Field(default=30.0, ge=1.0, le=86400.0)
+    timeout_s: float = Field(default=5.0, gt=0.0, le=120.0)
+
+
+class StoreConfig(_Section):
+    path: Path | None = None
+    raw_retention_days: int = Field(default=14, ge=1, le=3650)
+    minute_retention_days: int = Field(default=90, ge=1, le=36500)
+
+
+class ApiConfig(_Section):
+    enabled: bool = True
+    host: str = "127.0.0.1"
+    port: int = Field(default=8787, ge=0, le=65535)
+    token: str = Field(default="", repr=False)
+    cors_origins: list[str] = Field(default_factory=list)
+
+
+class MqttConfig(_Section):
+    enabled: bool = False
+    host: str = "127.0.0.1"
+    port: int = Field(default=1883, ge=1, le=65535)
+    username: str = ""
+    password: str = Field(default="", repr=False)
+    discovery_prefix: str = "homeassistant"
+    base_topic: str = "energytui"
+
+
+class TuiConfig(_Section):
+    console: bool = False
+    kiosk: bool = False
+    kiosk_cycle_s: float = Field(default=20.0, ge=2.0, le=3600.0)
+    spark_minutes: int = Field(default=10, ge=1, le=240)
+
+
+class Config(_Section):
+    general: GeneralConfig = Field(default_factory=GeneralConfig)
+    powerwall: PowerwallConfig = Field(default_factory=PowerwallConfig)
+    simulated: SimulatedConfig = Field(default_factory=SimulatedConfig)
+    meter: MeterConfig = Field(default_factory=MeterConfig)
+    store: StoreConfig = Field(default_factory=StoreConfig)
+    api: ApiConfig = Field(default_factory=ApiConfig)
+    mqtt: MqttConfig = Field(default_factory=MqttConfig)
+    tui: TuiConfig = Field(default_factory=TuiConfig)
+
+    # -- derived paths -------------------------------------------------------
+    @property
+    def data_dir(self) -> Path:
+        return self.general.data_dir or Path(platformdirs.user_data_dir(APP_NAME))
+
+    @property
+    def store_path(self) -> Path:
+        return self.store.path or (self.data_dir / "store")
+
+    @property
+    def zone(self) -> ZoneInfo:
+        return ZoneInfo(self.general.timezone)
+
+
+#: The seed's environment names, kept working, mapped to (section, key).
+LEGACY_ENV = {
+    "POWERWALL_IP": ("powerwall", "host"),
+    "POWERWALL_PASSWORD": ("powerwall", "password"),
+    "METER_ENDPOINT": ("meter", "endpoint"),
+    "TIMEZONE": ("general", "timezone"),
+    "LOG_LEVEL": ("general", "log_level"),
+}
+ENV_PREFIX = "ENERGYTUI_"
+
+
+def default_config_path() -> Path:
+    return Path(platformdirs.user_config_dir(APP_NAME)) / "config.toml"
+
+
+def _merge(base: dict, key: tuple[str, str], value: Any) -> None:
+    section, name = key
+    base.setdefault(section, {})[name] = value
+
+
+def _env_overrides(environ: dict[str, str]) -> dict:
+    out: dict = {}
+    for env, key in LEGACY_ENV.items():
+        if environ.get(env):
+            _merge(out, key, environ[env])
+    for env, value in environ.items():
+        if not env.startswith(ENV_PREFIX) or env == ENV_PREFIX + "CONFIG":
+            continue
+        rest = env[len(ENV_PREFIX) :].lower()
+        if "__" not in rest:
+            raise ConfigError(
+                f"environment variable {env} is not of the form ENERGYTUI_SECTION__KEY "
+                "(for example ENERGYTUI_POWERWALL__HOST)."
+            )
+        section, name = rest.split("__", 1)
+        if section not in Config.model_fields:
+            raise ConfigError(f"environment variable {env} names an unknown section {section!r}.")
+        raw: Any = value
+        if value.startswith("[") and value.endswith("]"):
+            raw = [p.strip() for p in value[1:-1].split(",") if p.strip()]
+        _merge(out, (section, name), raw)
+    return out
+
+
+def _deep_update(base: dict, extra: dict) -> dict:
+    for k, v in extra.items():
+        if isinstance(v, dict) and isinstance(base.get(k), dict):
+            _deep_update(base[k], v)
+        else:
+            base[k] = v
+    return base
+
+
+def _describe(exc: ValidationError, origin: str) -> str:
+    err = exc.errors()[0]
+    where = ".".join(str(p) for p in err["loc"])
+    msg = err["msg"]
+    if msg.startswith("Value error, "):
+        msg = msg[len("Value error, ") :]
+    if err["type"] == "extra_forbidden":
+        msg = "is not a known setting"
+    value = err.get("input")
+    shown = "" if "password" in where or "token" in where or "pwd" in where else f" (got {value!r})"
+    if err["type"] == "extra_forbidden" or isinstance(value, dict):
+        shown = ""
+    return f"{origin}: {where}: {msg[0].lower() + msg[1:]}{shown}."
+
+
+def load_config(
+    path: str | Path | None = None,
+    *,
+    environ: dict[str, str] | None = None,
+    overrides: dict | None = None,
+) -> Config:
+    """Build the configuration; raise :class:`ConfigError` with one sentence on any problem."""
+    environ = dict(os.environ) if environ is None else environ
+    explicit = path is not None or bool(environ.get(ENV_PREFIX + "CONFIG"))
+    cfg_path = Path(path or environ.get(ENV_PREFIX + "CONFIG") or default_config_path())
+    data: dict = {}
+    if cfg_path.exists():
+        try:
+            data = tomllib.loads(cfg_path.read_text(encoding="utf-8"))
+        except tomllib.TOMLDecodeError as exc:
+            raise ConfigError(f"config file {cfg_path} is not valid TOML: {exc}.") from None
+        except (OSError, UnicodeDecodeError) as exc:
+            raise ConfigError(f"config file {cfg_path} cannot be read: {exc}.") from None
+    elif explicit:
+        raise ConfigError(f"config file {cfg_path} does not exist.")
+    try:
+        Config.model_validate(data)
+    except ValidationError as exc:
+        raise ConfigError(_describe(exc, f"config file {cfg_path}")) from None
+    merged = _deep_update(data, _env_overrides(environ))
+    try:
+        Config.model_validate(merged)
+    except ValidationError as exc:
+        raise ConfigError(_describe(exc, "environment")) from None
+    merged = _deep_update(merged, overrides or {})
+    try:
+        cfg = Config.model_validate(merged)
+    except ValidationError as exc:
+        raise ConfigError(_describe(exc, "command line")) from None
+    return cfg

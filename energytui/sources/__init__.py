@@ -1,0 +1,1 @@
+"""Sources produce samples; the hub polls them. One module per device kind."""

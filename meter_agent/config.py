@@ -1,0 +1,153 @@
+"""meter_agent configuration: the seed's config.json plus a ``calibration`` object.
+
+Unknown top-level keys from older seed files are ignored (so an old config keeps
+working), but every known value is validated and a bad one is reported in one
+sentence via :class:`AgentConfigError`.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+
+
+class AgentConfigError(Exception):
+    """A configuration problem, worded as one sentence."""
+
+
+class _Section(BaseModel):
+    model_config = ConfigDict(extra="ignore", validate_assignment=True)
+
+
+class CameraConfig(_Section):
+    device: int | str = 0
+    width: int = Field(default=1280, ge=16, le=8192)
+    height: int = Field(default=720, ge=16, le=8192)
+    fps: float = Field(default=5.0, gt=0.0, le=120.0)
+    flip_horizontal: bool = False
+    flip_vertical: bool = False
+    #: "camera" (OpenCV device), "file" (image file or folder, replayed), "url" (HTTP snapshot),
+    #: or "synthetic" (a generated meter, for demos and tests)
+    source: Literal["camera", "file", "url", "synthetic"] = "camera"
+    path: str = ""
+    url: str = ""
+
+
+class LightingConfig(_Section):
+    enabled: bool = False
+    brightness_target: float = Field(default=128.0, ge=0.0, le=255.0)
+
+
+class OcrConfig(_Section):
+    expected_digits: int = Field(default=6, ge=1, le=12)
+    decimals: int = Field(default=0, ge=0, le=6)
+    confidence_threshold: float = Field(default=0.8, ge=0.0, le=1.0)
+    monotonic: bool = True
+    max_increase_per_day: float = Field(default=200.0, gt=0.0)
+    threshold: int = Field(default=0, ge=0, le=255)  # 0 = automatic (Otsu)
+    burst_frames: int = Field(default=3, ge=1, le=20)
+    interval_s: float = Field(default=60.0, ge=1.0, le=86400.0)
+    engines: list[str] = Field(default_factory=lambda: ["cnn", "seven_segment", "tesseract"])
+
+
+class StorageConfig(_Section):
+    image_dir: str = "images"
+    keep_days: float = Field(default=7.0, ge=0.0, le=3650.0)
+    data_dir: str = "data"
+    log_file: str = "meter_agent.log"
+
+
+class UploadConfig(_Section):
+    enabled: bool = False
+    url: str = ""  # the hub's POST /meter_reading
+    token: str = Field(default="", repr=False)
+    interval_s: float = Field(default=30.0, ge=1.0, le=86400.0)
+    timeout_s: float = Field(default=5.0, gt=0.0, le=120.0)
+
+
+class ServerConfig(_Section):
+    host: str = "127.0.0.1"
+    port: int = Field(default=5001, ge=0, le=65535)
+    token: str = Field(default="", repr=False)
+
+
+class CalibrationConfig(_Section):
+    roi: list[int] | None = None  # [x, y, w, h] in raw-frame pixels
+    rotate_degrees: float = Field(default=0.0, ge=-180.0, le=180.0)
+    display: Literal["lcd7", "drum", "auto"] = "auto"
+
+    @field_validator("roi")
+    @classmethod
+    def _roi(cls, v: list[int] | None) -> list[int] | None:
+        if v is None:
+            return v
+        if len(v) != 4 or v[2] <= 0 or v[3] <= 0 or v[0] < 0 or v[1] < 0:
+            raise ValueError("roi must be [x, y, w, h] with x, y >= 0 and w, h > 0")
+        return v
+
+
+class AgentConfig(_Section):
+    camera: CameraConfig = Field(default_factory=CameraConfig)
+    lighting: LightingConfig = Field(default_factory=LightingConfig)
+    ocr: OcrConfig = Field(default_factory=OcrConfig)
+    storage: StorageConfig = Field(default_factory=StorageConfig)
+    upload: UploadConfig = Field(default_factory=UploadConfig)
+    server: ServerConfig = Field(default_factory=ServerConfig)
+    calibration: CalibrationConfig = Field(default_factory=CalibrationConfig)
+
+
+def describe_validation_error(exc: ValidationError, origin: str) -> str:
+    err = exc.errors()[0]
+    where = ".".join(str(p) for p in err["loc"]) or "(top level)"
+    msg = err["msg"].removeprefix("Value error, ")
+    return f"{origin}: {where}: {msg[0].lower() + msg[1:]}."
+
+
+def load_agent_config(path: str | Path | None) -> AgentConfig:
+    """Read config.json (or defaults when ``path`` is None); one-sentence errors."""
+    if path is None:
+        return AgentConfig()
+    p = Path(path)
+    try:
+        data = json.loads(p.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise AgentConfigError(f"config file {p} does not exist.") from None
+    except (OSError, UnicodeDecodeError) as exc:
+        raise AgentConfigError(f"config file {p} cannot be read: {exc}.") from None
+    except json.JSONDecodeError as exc:
+        raise AgentConfigError(f"config file {p} is not valid JSON: {exc}.") from None
+    if not isinstance(data, dict):
+        raise AgentConfigError(f"config file {p} must hold a JSON object.")
+    try:
+        return AgentConfig.model_validate(data)
+    except ValidationError as exc:
+        raise AgentConfigError(describe_validation_error(exc, f"config file {p}")) from None
+
+
+def save_agent_config(cfg: AgentConfig, path: str | Path) -> None:
+    """Write atomically (temp + fsync + rename) and keep keys the model does not know."""
+    import os
+    import tempfile
+
+    p = Path(path)
+    existing: dict = {}
+    if p.exists():
+        try:
+            existing = json.loads(p.read_text(encoding="utf-8"))
+        except (OSError, json.JSONDecodeError):
+            existing = {}
+    existing.update(cfg.model_dump(mode="json"))
+    fd, tmp = tempfile.mkstemp(dir=p.parent, prefix=p.name + ".", suffix=".tmp")
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8") as fh:
+            json.dump(existing, fh, indent=2)
+            fh.flush()
+            os.fsync(fh.fileno())
+        os.chmod(tmp, 0o600)
+        os.replace(tmp, p)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise

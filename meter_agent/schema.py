@@ -1,0 +1,64 @@
+"""The JSON that crosses between meter_agent and the energytui hub: one source of truth.
+
+energytui imports this module; meter_agent imports nothing from energytui.
+"""
+
+from __future__ import annotations
+
+import math
+from datetime import UTC, datetime
+
+from pydantic import BaseModel, ConfigDict, Field, field_serializer, field_validator
+
+
+def _aware_utc(v: datetime) -> datetime:
+    if v.tzinfo is None:
+        raise ValueError("timestamp must carry a time zone (use ISO 8601 with Z)")
+    return v.astimezone(UTC)
+
+
+def iso_z(ts: datetime) -> str:
+    return ts.astimezone(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
+
+
+class MeterReading(BaseModel):
+    """An accepted meter reading, as served by ``GET /meter`` and posted to the hub.
+
+    ``id`` is stable per reading (agent-generated) so a store-and-forward upload
+    that is retried never stores the same reading twice.
+    """
+
+    model_config = ConfigDict(extra="forbid")
+
+    reading_kwh: float = Field(ge=0.0, le=1e9)
+    timestamp: datetime
+    confidence: float = Field(ge=0.0, le=1.0)
+    method: str = Field(default="unknown", max_length=64)
+    digits: str | None = Field(default=None, max_length=32, pattern=r"^[0-9]*$")
+    id: str | None = Field(default=None, max_length=64, pattern=r"^[A-Za-z0-9_.:-]+$")
+
+    @field_validator("reading_kwh", "confidence")
+    @classmethod
+    def _finite(cls, v: float) -> float:
+        if not math.isfinite(v):
+            raise ValueError("must be a finite number")
+        return v
+
+    @field_validator("timestamp")
+    @classmethod
+    def _tz(cls, v: datetime) -> datetime:
+        return _aware_utc(v)
+
+    @field_serializer("timestamp")
+    def _ser_ts(self, v: datetime) -> str:
+        return iso_z(v)
+
+
+class MeterStatus(MeterReading):
+    """``GET /meter``: the latest accepted reading plus when the agent last looked."""
+
+    last_update: datetime | None = None
+
+    @field_serializer("last_update")
+    def _ser_lu(self, v: datetime | None) -> str | None:
+        return None if v is None else iso_z(v)

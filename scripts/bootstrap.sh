@@ -1,0 +1,29 @@
+#!/usr/bin/env bash
+# Install what energytui needs on a fresh Debian/Raspberry Pi OS machine, idempotently:
+# Debian packages (tesseract-ocr, tmux, mosquitto) when missing, then a virtualenv in .venv
+# with the project and its dev tools. Safe to run again; does nothing that is already done.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+need=()
+command -v tesseract >/dev/null 2>&1 || need+=(tesseract-ocr)
+command -v tmux >/dev/null 2>&1 || need+=(tmux)
+command -v mosquitto >/dev/null 2>&1 || [ -x /usr/sbin/mosquitto ] || need+=(mosquitto)
+if [ ${#need[@]} -gt 0 ]; then
+  SUDO=""
+  [ "$(id -u)" -eq 0 ] || SUDO="sudo"
+  echo "bootstrap: installing Debian packages: ${need[*]}" >&2
+  $SUDO apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq "${need[@]}" >/dev/null
+fi
+
+PY=${PYTHON:-python3}
+if [ ! -x .venv/bin/python ]; then
+  "$PY" -m venv .venv
+fi
+stamp=.venv/.installed
+if [ ! -f "$stamp" ] || [ pyproject.toml -nt "$stamp" ]; then
+  .venv/bin/pip install -q --disable-pip-version-check -U pip >/dev/null
+  .venv/bin/pip install -q --disable-pip-version-check -e ".[dev]"
+  touch "$stamp"
+fi
