@@ -199,6 +199,41 @@ class PowerSample:
             source=str(d.get("source", "unknown")),
         )
 
+    def to_record(self) -> dict:
+        """Flat dict for the store: ``ts`` as ISO Z, counters as ``*_wh`` fields."""
+        rec = {
+            "ts": iso_z(self.ts),
+            "solar_w": self.solar_w,
+            "battery_w": self.battery_w,
+            "grid_w": self.grid_w,
+            "load_w": self.load_w,
+            "soe_pct": self.soe_pct,
+            "reserve_pct": self.reserve_pct,
+            "grid_status": self.grid_status.value,
+            "source": self.source,
+        }
+        if self.counters is not None:
+            rec.update(self.counters.to_dict())
+        return rec
+
+    @classmethod
+    def from_record(cls, rec: dict) -> PowerSample:
+        names = EnergyCounters.__dataclass_fields__
+        has = all(rec.get(k) is not None for k in names)
+        counters = EnergyCounters(**{k: float(rec[k]) for k in names}) if has else None
+        return cls(
+            ts=parse_iso(rec["ts"]) if isinstance(rec["ts"], str) else rec["ts"],
+            solar_w=float(rec["solar_w"]),
+            battery_w=float(rec["battery_w"]),
+            grid_w=float(rec["grid_w"]),
+            load_w=float(rec["load_w"]),
+            soe_pct=_opt_float(rec.get("soe_pct")),
+            reserve_pct=_opt_float(rec.get("reserve_pct")),
+            grid_status=GridStatus(rec.get("grid_status") or "unknown"),
+            counters=counters,
+            source=str(rec.get("source") or "unknown"),
+        )
+
     def with_(self, **changes) -> PowerSample:
         return replace(self, **changes)
 
