@@ -34,11 +34,27 @@ class CameraConfig(_Section):
     source: Literal["camera", "file", "url", "synthetic"] = "camera"
     path: str = ""
     url: str = ""
+    #: frames read and thrown away before a burst (V4L2 keeps a few stale frames buffered)
+    warmup_frames: int = Field(default=2, ge=0, le=30)
+    #: pause between the frames of one burst, so they are not all the same instant
+    burst_interval_s: float = Field(default=0.2, ge=0.0, le=10.0)
+    #: time allowed for one snapshot request when ``source`` is "url"
+    url_timeout_s: float = Field(default=5.0, gt=0.0, le=120.0)
 
 
 class LightingConfig(_Section):
     enabled: bool = False
     brightness_target: float = Field(default=128.0, ge=0.0, le=255.0)
+    #: which camera control is steered: OpenCV's CAP_PROP_BRIGHTNESS or CAP_PROP_EXPOSURE
+    control: Literal["brightness", "exposure"] = "brightness"
+    #: proportional gain: control change per grey level of error
+    gain: float = Field(default=0.5, gt=0.0, le=100.0)
+    #: largest change of the control in one step, so the picture never swings wildly
+    max_step: float = Field(default=10.0, gt=0.0)
+    #: no change while the measured grey is within this many levels of the target
+    tolerance: float = Field(default=8.0, ge=0.0, le=128.0)
+    control_min: float = 0.0
+    control_max: float = 255.0
 
 
 class OcrConfig(_Section):
@@ -58,6 +74,14 @@ class StorageConfig(_Section):
     keep_days: float = Field(default=7.0, ge=0.0, le=3650.0)
     data_dir: str = "data"
     log_file: str = "meter_agent.log"
+    #: which frames are kept as JPEG under image_dir: none, only rejected readings, or all
+    save_images: Literal["none", "rejected", "all"] = "rejected"
+    #: cap on image_dir's size; the oldest images go first once it is exceeded
+    max_image_mb: float = Field(default=500.0, ge=0.0)
+    #: how many readings (accepted + rejected) the agent's history keeps
+    history_max_records: int = Field(default=20000, ge=10, le=10_000_000)
+    log_max_bytes: int = Field(default=1_000_000, ge=10_000)
+    log_backups: int = Field(default=5, ge=0, le=100)
 
 
 class UploadConfig(_Section):
