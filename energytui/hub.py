@@ -1,0 +1,396 @@
+"""The hub: polls every source on its own schedule, stores, and fans out.
+
+It owns the timing policy so that sources stay simple: each poll runs under a
+timeout; failures back off exponentially (never faster than the source asks
+through ``SourceError.retry_after``, which is how a wrong Powerwall password
+stops hammering the gateway); a source whose last success is older than two
+intervals is *stale*, and stale data is never presented as live.
+
+No Textual imports: the TUI, the HTTP API and the sinks are all subscribers.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import time
+from collections import deque
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from energytui.clock import Clock
+from energytui.energy import EnergyToday, local_midnight
+from energytui.model import PowerSample
+from energytui.sources.base import Source, SourceError
+from meter_agent.schema import MeterReading
+
+log = logging.getLogger(__name__)
+
+MAX_BACKOFF_S = 300.0
+MAINTAIN_EVERY_S = 60.0
+
+
+def meter_record(reading: MeterReading) -> dict:
+    """A meter reading as a flat store record (``ts`` instead of ``timestamp``)."""
+    rec = reading.model_dump(mode="json")
+    rec["ts"] = rec.pop("timestamp")
+    return rec
+
+
+def meter_from_record(rec: dict) -> MeterReading:
+    data = {k: v for k, v in rec.items() if k in MeterReading.model_fields}
+    data["timestamp"] = rec["ts"]
+    return MeterReading.model_validate(data)
+
+
+@dataclass
+class SourceHealth:
+    """What the hub knows about one source's recent behaviour."""
+
+    name: str
+    kind: str
+    interval_s: float
+    state: str = "waiting"  # waiting | ok | stale | error | backoff
+    last_success: datetime | None = None
+    last_attempt: datetime | None = None
+    last_error: str | None = None
+    error_cause: str | None = None
+    consecutive_errors: int = 0
+    latency_ms: float | None = None
+    next_poll_at: datetime | None = None
+    polls: int = 0
+    failures: int = 0
+
+    def age_s(self, now: datetime) -> float | None:
+        return None if self.last_success is None else (now - self.last_success).total_seconds()
+
+    def to_dict(self) -> dict[str, Any]:
+        from energytui.model import iso_z
+
+        def ts(v: datetime | None) -> str | None:
+            return None if v is None else iso_z(v)
+
+        return {
+            "name": self.name,
+            "kind": self.kind,
+            "state": self.state,
+            "last_success": ts(self.last_success),
+            "last_attempt": ts(self.last_attempt),
+            "last_error": self.last_error,
+            "consecutive_errors": self.consecutive_errors,
+            "latency_ms": None if self.latency_ms is None else round(self.latency_ms, 1),
+            "next_poll_at": ts(self.next_poll_at),
+            "polls": self.polls,
+            "failures": self.failures,
+        }
+
+
+@dataclass(frozen=True)
+class SampleEvent:
+    source: str
+    sample: PowerSample | MeterReading
+
+
+@dataclass(frozen=True)
+class HealthEvent:
+    health: SourceHealth
+
+
+HubEvent = SampleEvent | HealthEvent
+Subscriber = Callable[[HubEvent], None]
+
+
+@dataclass
+class HubState:
+    """The hub's cache: what every subscriber may read at any time."""
+
+    latest_power: PowerSample | None = None
+    latest_meter: MeterReading | None = None
+    history: deque[PowerSample] = field(default_factory=lambda: deque(maxlen=3600))
+    meter_history: deque[MeterReading] = field(default_factory=lambda: deque(maxlen=2000))
+
+
+class Hub:
+    """Polls sources, writes the store, fans samples and health out to subscribers."""
+
+    def __init__(
+        self,
+        sources: list[Source],
+        *,
+        store: Any = None,
+        clock: Clock | None = None,
+        zone: ZoneInfo | None = None,
+        history_minutes: int = 60,
+    ) -> None:
+        self.sources: dict[str, Source] = {s.name: s for s in sources}
+        self.store = store
+        self.clock = clock or Clock()
+        self.zone = zone or ZoneInfo("UTC")
+        self.state = HubState()
+        self.state.history = deque(
+            maxlen=max(60, int(history_minutes * 60 / self._power_interval()))
+        )
+        self.health: dict[str, SourceHealth] = {
+            s.name: SourceHealth(s.name, s.kind, s.interval_s) for s in sources
+        }
+        self.energy = EnergyToday(self.zone)
+        self._subs: list[Subscriber] = []
+        self._tasks: list[asyncio.Task] = []
+        self._wake: dict[str, asyncio.Event] = {}
+        self._store_pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="store")
+        self._seen_meter_ids: deque[str] = deque(maxlen=5000)
+        self.started = False
+        self.store_error: str | None = None
+
+    # -- public reads ------------------------------------------------------
+    @property
+    def latest_power(self) -> PowerSample | None:
+        return self.state.latest_power
+
+    @property
+    def latest_meter(self) -> MeterReading | None:
+        return self.state.latest_meter
+
+    @property
+    def power_source(self) -> Source | None:
+        return next((s for s in self.sources.values() if s.kind == "power"), None)
+
+    @property
+    def power_is_live(self) -> bool:
+        src = self.power_source
+        if src is None or self.state.latest_power is None:
+            return False
+        return self.is_live(src.name)
+
+    def is_live(self, name: str) -> bool:
+        h = self.health[name]
+        if h.last_success is None or h.consecutive_errors > 0:
+            return False
+        age = h.age_s(self.clock.now())
+        return age is not None and age <= 2 * h.interval_s + self.sources[name].timeout_s
+
+    def subscribe(self, callback: Subscriber) -> Callable[[], None]:
+        self._subs.append(callback)
+
+        def unsubscribe() -> None:
+            with contextlib.suppress(ValueError):
+                self._subs.remove(callback)
+
+        return unsubscribe
+
+    # -- lifecycle ---------------------------------------------------------
+    async def start(self) -> None:
+        if self.started:
+            return
+        self.started = True
+        await self._restore()
+        for name in self.sources:
+            self._wake[name] = asyncio.Event()
+            self._tasks.append(asyncio.create_task(self._run(name), name=f"poll-{name}"))
+        self._tasks.append(asyncio.create_task(self._watch(), name="hub-watch"))
+        if self.store is not None and not getattr(self.store, "readonly", False):
+            self._tasks.append(asyncio.create_task(self._maintain(), name="store-maintain"))
+
+    async def stop(self) -> None:
+        for t in self._tasks:
+            t.cancel()
+        for t in self._tasks:
+            with contextlib.suppress(asyncio.CancelledError, Exception):
+                await t
+        self._tasks.clear()
+        for s in self.sources.values():
+            with contextlib.suppress(Exception):
+                await s.close()
+        if self.store is not None:
+            await self._in_store(self.store.close)
+        self._store_pool.shutdown(wait=True)
+        self.started = False
+
+    def poll_now(self, name: str | None = None) -> None:
+        """Ask for an immediate poll (all sources, or one), e.g. from a refresh key."""
+        for n, ev in self._wake.items():
+            if name is None or n == name:
+                h = self.health[n]
+                if h.state != "backoff":  # never cut a login back-off short
+                    ev.set()
+
+    # -- the poll loop -----------------------------------------------------
+    async def _run(self, name: str) -> None:
+        src = self.sources[name]
+        health = self.health[name]
+        while True:
+            started = time.monotonic()
+            health.last_attempt = self.clock.now()
+            health.polls += 1
+            delay = src.interval_s
+            try:
+                result = await asyncio.wait_for(src.poll(), timeout=src.timeout_s + 1.0)
+            except TimeoutError:
+                delay = self._failed(
+                    health,
+                    SourceError(
+                        f"{name} did not answer within {src.timeout_s:g} s.", cause="timeout"
+                    ),
+                )
+            except SourceError as exc:
+                delay = self._failed(health, exc)
+            except asyncio.CancelledError:
+                raise
+            except Exception as exc:  # a bug in a source must not stop polling
+                log.exception("source %s failed unexpectedly", name)
+                delay = self._failed(
+                    health,
+                    SourceError(f"{name} failed unexpectedly ({type(exc).__name__}: {exc})."),
+                )
+            else:
+                health.latency_ms = (time.monotonic() - started) * 1000.0
+                health.last_success = self.clock.now()
+                health.consecutive_errors = 0
+                health.last_error = None
+                health.error_cause = None
+                health.state = "ok"
+                await self._accept(name, src.kind, result)
+            health.next_poll_at = self.clock.now() + timedelta(seconds=delay)
+            self._publish(HealthEvent(health))
+            wake = self._wake[name]
+            wake.clear()
+            with contextlib.suppress(TimeoutError, asyncio.TimeoutError):
+                await asyncio.wait_for(wake.wait(), timeout=delay)
+
+    def _failed(self, health: SourceHealth, exc: SourceError) -> float:
+        health.consecutive_errors += 1
+        health.failures += 1
+        health.last_error = str(exc)
+        health.error_cause = exc.cause
+        delay = min(
+            MAX_BACKOFF_S, health.interval_s * (2 ** min(health.consecutive_errors - 1, 10))
+        )
+        if exc.retry_after is not None:
+            delay = max(delay, exc.retry_after)
+            health.state = "backoff"
+        else:
+            health.state = "error"
+        log.warning("%s: %s (next try in %.0f s)", health.name, exc, delay)
+        return delay
+
+    async def _accept(self, name: str, kind: str, result: Any) -> None:
+        if isinstance(result, PowerSample):
+            self.state.latest_power = result
+            self.state.history.append(result)
+            self.energy.add(result)
+            await self._store_append("power", result.to_record())
+        elif isinstance(result, MeterReading):
+            if not self._accept_meter(result):
+                return
+        else:
+            log.error("source %s returned %r, ignored", name, type(result).__name__)
+            return
+        self._publish(SampleEvent(name, result))
+
+    # -- meter readings (polled, or posted by the agent through the API) ---
+    def _accept_meter(self, reading: MeterReading) -> bool:
+        last = self.state.latest_meter
+        if reading.id is not None and reading.id in self._seen_meter_ids:
+            return False
+        if last is not None and reading.timestamp <= last.timestamp and reading.id is None:
+            return False  # the same reading polled again
+        if last is not None and reading.reading_kwh < last.reading_kwh:
+            log.warning(
+                "meter reading %.3f lower than last %.3f, ignored",
+                reading.reading_kwh,
+                last.reading_kwh,
+            )
+            return False
+        if reading.id is not None:
+            self._seen_meter_ids.append(reading.id)
+        self.state.latest_meter = reading
+        self.state.meter_history.append(reading)
+        return True
+
+    async def ingest_meter(self, reading: MeterReading) -> str:
+        """Take a reading pushed by a meter agent: 'stored', 'duplicate' or 'lower'."""
+        last = self.state.latest_meter
+        if reading.id is not None and reading.id in self._seen_meter_ids:
+            return "duplicate"
+        if last is not None and reading.reading_kwh < last.reading_kwh:
+            return "lower"
+        if not self._accept_meter(reading):
+            return "duplicate"
+        await self._store_append("meter", meter_record(reading))
+        self._publish(SampleEvent("meter", reading))
+        return "stored"
+
+    # -- store -------------------------------------------------------------
+    async def _in_store(self, fn: Callable, *args: Any) -> Any:
+        loop = asyncio.get_running_loop()
+        return await loop.run_in_executor(self._store_pool, fn, *args)
+
+    async def _store_append(self, series: str, record: dict) -> None:
+        if self.store is None or getattr(self.store, "readonly", False):
+            return
+        try:
+            await self._in_store(self.store.append, series, record)
+            self.store_error = None
+        except Exception as exc:  # a full disk must not stop the monitor
+            self.store_error = f"could not write the store: {exc}"
+            log.error("%s", self.store_error)
+
+    async def _restore(self) -> None:
+        """Refill today's energy and the sparkline history from the store after a restart."""
+        if self.store is None:
+            return
+        now = self.clock.now()
+        start = local_midnight(now, self.zone)
+        try:
+            rows = await self._in_store(
+                lambda: self.store.query("power", start, now, resolution="raw")
+            )
+        except Exception as exc:
+            log.warning("could not read today's history from the store: %s", exc)
+            return
+        for rec in rows:
+            try:
+                s = PowerSample.from_record(rec)
+            except (KeyError, TypeError, ValueError):
+                continue
+            self.energy.add(s)
+            self.state.history.append(s)
+        try:
+            last_meter = await self._in_store(self.store.latest, "meter")
+            if last_meter:
+                self.state.latest_meter = meter_from_record(last_meter)
+        except Exception as exc:
+            log.warning("could not read the last meter reading from the store: %s", exc)
+
+    async def _maintain(self) -> None:
+        while True:
+            await asyncio.sleep(MAINTAIN_EVERY_S)
+            try:
+                await self._in_store(self.store.maintain)
+            except Exception as exc:
+                log.error("store maintenance failed: %s", exc)
+
+    async def _watch(self) -> None:
+        """Turn 'ok' into 'stale' when a source's data ages past two intervals."""
+        while True:
+            await asyncio.sleep(1.0)
+            for name, h in self.health.items():
+                if h.state == "ok" and not self.is_live(name):
+                    h.state = "stale"
+                    self._publish(HealthEvent(h))
+
+    def _power_interval(self) -> float:
+        src = next((s for s in self.sources.values() if s.kind == "power"), None)
+        return src.interval_s if src else 5.0
+
+    def _publish(self, event: HubEvent) -> None:
+        for cb in list(self._subs):
+            try:
+                cb(event)
+            except Exception:
+                log.exception("subscriber failed")

@@ -1,0 +1,61 @@
+"""The utility meter, read from a meter_agent over HTTP (``GET /meter``)."""
+
+from __future__ import annotations
+
+import httpx
+from pydantic import ValidationError
+
+from energytui.sources.base import SourceError
+from meter_agent.schema import MeterReading, MeterStatus
+
+
+class MeterSource:
+    """Polls a meter_agent; the agent already rejected implausible readings."""
+
+    kind = "meter"
+
+    def __init__(
+        self,
+        endpoint: str,
+        *,
+        token: str = "",
+        name: str = "meter",
+        interval_s: float = 30.0,
+        timeout_s: float = 5.0,
+    ) -> None:
+        self.endpoint = endpoint.rstrip("/")
+        self.name = name
+        self.interval_s = interval_s
+        self.timeout_s = timeout_s
+        headers = {"Authorization": f"Bearer {token}"} if token else {}
+        self._client = httpx.AsyncClient(base_url=self.endpoint, timeout=timeout_s, headers=headers)
+
+    async def poll(self) -> MeterReading:
+        try:
+            resp = await self._client.get("/meter")
+        except httpx.TimeoutException:
+            raise SourceError(
+                f"meter agent at {self.endpoint} did not answer within {self.timeout_s:g} s.",
+                cause="timeout",
+            ) from None
+        except httpx.HTTPError as exc:
+            raise SourceError(
+                f"meter agent at {self.endpoint} cannot be reached ({type(exc).__name__}).",
+                cause="unreachable",
+            ) from None
+        if resp.status_code == 503:
+            raise SourceError("meter agent has no accepted reading yet.", cause="no_reading")
+        if resp.status_code != 200:
+            raise SourceError(
+                f"meter agent at {self.endpoint} answered HTTP {resp.status_code}.", cause="http"
+            )
+        try:
+            status = MeterStatus.model_validate(resp.json())
+        except (ValueError, ValidationError):
+            raise SourceError(
+                f"meter agent at {self.endpoint} sent a reading that is not valid.", cause="bad_data"
+            ) from None
+        return MeterReading.model_validate(status.model_dump(exclude={"last_update"}))
+
+    async def close(self) -> None:
+        await self._client.aclose()
