@@ -1,0 +1,130 @@
+"""The `energytui` command: the monitor, and its helpers (serve, emulator, web).
+
+Every user error ends as one sentence on stderr and exit code 2; no traceback.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+from energytui import __version__
+from energytui.config import Config, ConfigError, load_config
+
+
+def _common(p: argparse.ArgumentParser) -> None:
+    p.add_argument(
+        "--config", metavar="PATH", help="TOML config file (default: the platform config dir)"
+    )
+    p.add_argument("--log-level", help="DEBUG, INFO, WARNING or ERROR")
+    p.add_argument("--timezone", help="IANA time zone for the screens, e.g. Europe/Berlin")
+    p.add_argument("--data-dir", metavar="DIR", help="where the store and logs live")
+    p.add_argument("--powerwall", metavar="HOST[:PORT]", help="Powerwall gateway address")
+    p.add_argument(
+        "--simulate",
+        action="store_true",
+        help="use the simulated site even if a Powerwall is configured",
+    )
+    p.add_argument(
+        "--accelerate", type=float, metavar="X", help="simulated time runs X times faster"
+    )
+    p.add_argument("--meter", metavar="URL", help="meter_agent base URL, e.g. http://pi.local:5001")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(
+        prog="energytui",
+        description="Live terminal monitor for a home solar system (Powerwall + camera-read meter).",
+    )
+    p.add_argument("--version", action="version", version=f"energytui {__version__}")
+    _common(p)
+    p.add_argument(
+        "--kiosk", action="store_true", help="no input needed: large type, screens cycle"
+    )
+    p.add_argument(
+        "--console", action="store_true", help="Linux console mode: 16 colours, console-font glyphs"
+    )
+    p.add_argument(
+        "--no-store", action="store_true", help="do not open the store (nothing is recorded)"
+    )
+    sub = p.add_subparsers(dest="command", metavar="COMMAND")
+    s = sub.add_parser("serve", help="run the hub and its HTTP API without the TUI")
+    _common(s)
+    s.add_argument("--host", help="API bind address (default 127.0.0.1)")
+    s.add_argument("--port", type=int, help="API port (default 8787)")
+    e = sub.add_parser(
+        "emulator", help="run a Powerwall gateway emulator on loopback", add_help=False
+    )
+    e.add_argument("rest", nargs=argparse.REMAINDER)
+    return p
+
+
+def _overrides(args: argparse.Namespace) -> dict:
+    o: dict = {}
+
+    def put(section: str, key: str, value) -> None:
+        if value is not None:
+            o.setdefault(section, {})[key] = value
+
+    put("general", "log_level", args.log_level)
+    put("general", "timezone", args.timezone)
+    put("general", "data_dir", args.data_dir)
+    put("powerwall", "host", args.powerwall)
+    put("simulated", "accelerate", args.accelerate)
+    put("meter", "endpoint", args.meter)
+    if args.simulate:
+        put("powerwall", "host", "")
+        put("powerwall", "mode", "local")
+    if getattr(args, "kiosk", False):
+        put("tui", "kiosk", True)
+    if getattr(args, "console", False):
+        put("tui", "console", True)
+    if getattr(args, "host", None):
+        put("api", "host", args.host)
+    if getattr(args, "port", None) is not None:
+        put("api", "port", args.port)
+    return o
+
+
+def _fail(message: str) -> int:
+    print(f"energytui: {message}", file=sys.stderr)
+    return 2
+
+
+def run_tui(config: Config, *, with_store: bool = True) -> int:
+    from energytui.runtime import build_hub, setup_logging
+    from energytui.tui.app import EnergyApp
+
+    setup_logging(config)
+    hub = build_hub(config, with_store=with_store)
+    reason = getattr(hub.store, "readonly_reason", None)
+    app = EnergyApp(config, hub)
+    app.run()
+    if reason:
+        print(f"energytui: {reason}", file=sys.stderr)
+    return 0
+
+
+def main(argv: list[str] | None = None) -> int:
+    argv = list(sys.argv[1:] if argv is None else argv)
+    if argv[:1] == ["emulator"]:
+        from energytui.emulator.__main__ import main as emulator_main
+
+        return emulator_main(argv[1:])
+    args = build_parser().parse_args(argv)
+    try:
+        config = load_config(Path(args.config) if args.config else None, overrides=_overrides(args))
+        if args.command == "serve":
+            from energytui.serve import run_serve
+
+            return run_serve(config)
+        return run_tui(config, with_store=not args.no_store)
+    except ConfigError as exc:
+        return _fail(str(exc))
+    except KeyboardInterrupt:
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,152 @@
+"""The Textual app: subscribes to the hub and renders; sends commands back.
+
+The app never polls a device itself. Hub callbacks arrive on the app's event
+loop and are turned into a message, so rendering always happens in Textual's
+own message flow and a failing widget cannot stop the hub.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import importlib
+from datetime import datetime
+
+from textual.app import App
+from textual.binding import Binding
+from textual.message import Message
+
+from energytui.config import Config
+from energytui.hub import Hub, HubEvent
+from energytui.sources.simulated import SimulatedSource
+from energytui.tui.commands import EnergyCommands
+from energytui.tui.glyphs import CONSOLE, UNICODE
+from energytui.tui.screens.dashboard import DashboardScreen
+from energytui.tui.screens.help import HelpScreen
+
+
+class HubChanged(Message):
+    """The hub has a new sample or health change."""
+
+    def __init__(self, event: HubEvent) -> None:
+        super().__init__()
+        self.event = event
+
+
+class EnergyApp(App[None]):
+    CSS_PATH = "app.tcss"
+    TITLE = "energytui"
+    COMMANDS = App.COMMANDS | {EnergyCommands}
+    BINDINGS = [
+        Binding("q", "quit", "Quit"),
+        Binding("question_mark,f1", "help", "Help", key_display="?"),
+        Binding("r", "refresh", "Refresh"),
+        Binding("v", "devices", "Devices"),
+        Binding("m", "meter", "Meter"),
+        Binding("c", "calibrate", "Calibrate"),
+        Binding("o", "toggle_outage", "Outage", show=False),
+        Binding("ctrl+p", "command_palette", "Commands", show=False),
+    ]
+
+    def __init__(self, config: Config, hub: Hub, *, console: bool | None = None) -> None:
+        super().__init__()
+        self.config = config
+        self.hub = hub
+        self.console_mode = config.tui.console if console is None else console
+        self.glyphs = CONSOLE if self.console_mode else UNICODE
+        self._owns_hub = False
+        self._unsubscribe = None
+        if self.console_mode:
+            self.theme = "textual-ansi"
+            self.add_class("console")
+
+    # -- lifecycle -----------------------------------------------------------
+    async def on_mount(self) -> None:
+        self._unsubscribe = self.hub.subscribe(self._on_hub_event)
+        await self.push_screen(DashboardScreen())
+        if not self.hub.started:
+            self._owns_hub = True
+            await self.hub.start()
+        self.set_interval(1.0, self._tick)
+
+    async def on_unmount(self) -> None:
+        if self._unsubscribe:
+            self._unsubscribe()
+        if self._owns_hub:
+            await self.hub.stop()
+
+    def _on_hub_event(self, event: HubEvent) -> None:
+        self.post_message(HubChanged(event))
+
+    def on_hub_changed(self, message: HubChanged) -> None:
+        self._refresh_screen()
+
+    def _tick(self) -> None:
+        self._refresh_screen()
+
+    def _refresh_screen(self) -> None:
+        screen = self.screen
+        refresh = getattr(screen, "refresh_data", None)
+        if refresh is not None:
+            try:
+                refresh()
+            except Exception as exc:  # a rendering bug must not end a kiosk
+                self.log.error(f"refresh failed: {exc!r}")
+
+    # -- shared facts for screens ----------------------------------------------
+    @property
+    def battery_kwh(self) -> float:
+        src = self.hub.power_source
+        if isinstance(src, SimulatedSource):
+            return src.site.spec.battery_kwh
+        return self.config.powerwall.battery_kwh
+
+    def subtitle_text(self, now: datetime) -> str:
+        src = self.hub.power_source
+        where = (
+            "simulated site"
+            if isinstance(src, SimulatedSource)
+            else (self.config.powerwall.host or self.config.powerwall.mode)
+        )
+        local = now.astimezone(self.config.zone).strftime("%a %d %b %H:%M:%S %Z")
+        store = getattr(self.hub.store, "readonly_reason", None)
+        return f"{where} · {local}" + (" · read-only" if store else "")
+
+    # -- actions ---------------------------------------------------------------
+    def action_help(self) -> None:
+        if not isinstance(self.screen, HelpScreen):
+            self.push_screen(HelpScreen())
+
+    def action_refresh(self) -> None:
+        self.hub.poll_now()
+        self.notify("Polling every source now.", timeout=2)
+
+    def action_toggle_outage(self) -> None:
+        src = self.hub.power_source
+        if not isinstance(src, SimulatedSource):
+            self.notify("Outages can only be simulated on the simulated site.", severity="warning")
+            return
+        src.set_outage(not src.site.outage)
+        self.hub.poll_now()
+        self.notify(
+            "Simulated grid outage started." if src.site.outage else "Simulated grid is back."
+        )
+
+    def _push_optional(self, module: str, cls: str, what: str) -> None:
+        try:
+            screen_cls = getattr(importlib.import_module(module), cls)
+        except (ImportError, AttributeError):
+            self.notify(f"The {what} screen is not available in this build.", severity="warning")
+            return
+        with contextlib.suppress(Exception):
+            if isinstance(self.screen, screen_cls):
+                return
+        self.push_screen(screen_cls(self.hub))
+
+    def action_devices(self) -> None:
+        self._push_optional("energytui.tui.screens.devices", "DevicesScreen", "devices")
+
+    def action_meter(self) -> None:
+        self._push_optional("energytui.tui.screens.meter", "MeterScreen", "meter")
+
+    def action_calibrate(self) -> None:
+        self._push_optional("energytui.tui.screens.calibration", "CalibrationScreen", "calibration")

@@ -1,0 +1,1 @@
+"""Widgets that render state; none of them fetch anything."""

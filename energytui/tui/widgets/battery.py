@@ -1,0 +1,62 @@
+"""Battery gauge: charge, power, direction, time to full or to the reserve."""
+
+from __future__ import annotations
+
+from rich.text import Text
+from textual.widgets import Static
+
+from energytui.model import PowerSample, battery_eta_hours, describe_battery
+from energytui.tui.format import duration, kw
+from energytui.tui.glyphs import UNICODE, Glyphs
+
+
+def render_battery(
+    sample: PowerSample | None,
+    *,
+    capacity_kwh: float,
+    live: bool,
+    glyphs: Glyphs = UNICODE,
+    width: int = 24,
+) -> Text:
+    t = Text()
+    if sample is None or sample.soe_pct is None:
+        t.append("No battery data yet.", style="grey50")
+        return t
+    pct = max(0.0, min(100.0, sample.soe_pct))
+    color = "green" if pct >= 50 else ("yellow" if pct >= 20 else "red")
+    if not live:
+        color = "grey50"
+    t.append(f"{pct:5.1f} %", style=f"bold {color}")
+    t.append("\n")
+    cells = max(10, width)
+    filled = int(round(cells * pct / 100))
+    bar = [glyphs.full] * filled + [glyphs.empty] * (cells - filled)
+    reserve = sample.reserve_pct
+    if reserve is not None and 0 < reserve < 100:
+        at = min(cells - 1, int(round(cells * reserve / 100)))
+        bar[at] = glyphs.reserve
+    t.append("".join(bar), style=color)
+    t.append("\n")
+    word = describe_battery(sample.battery_w)
+    t.append(f"{word} {kw(sample.battery_w)}" if word != "standby" else "standby", style="bold")
+    t.append("\n")
+    eta = battery_eta_hours(pct, sample.battery_w, capacity_kwh, reserve)
+    if sample.battery_charging:
+        t.append(f"full in {duration(eta)}")
+    elif sample.battery_discharging:
+        t.append(f"reserve in {duration(eta)}")
+    else:
+        t.append(" ")
+    t.append("\n")
+    t.append(f"reserve {reserve:.0f} %" if reserve is not None else "reserve —", style="grey70")
+    return t
+
+
+class BatteryGauge(Static):
+    def show(
+        self, sample: PowerSample | None, *, capacity_kwh: float, live: bool, glyphs: Glyphs
+    ) -> None:
+        width = max(10, self.content_size.width - 1) if self.content_size.width else 24
+        self.update(
+            render_battery(sample, capacity_kwh=capacity_kwh, live=live, glyphs=glyphs, width=width)
+        )

@@ -1,0 +1,24 @@
+"""Shared fixtures: everything runs on loopback and in tmp_path."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+REPO = Path(__file__).resolve().parents[1]
+SHARED = REPO.parent / "shared"
+
+
+@pytest.fixture(autouse=True)
+def _isolated_env(monkeypatch, tmp_path):
+    """Keep tests away from the user's real config, data dir and the seed's env names."""
+    for name in ("POWERWALL_IP", "POWERWALL_PASSWORD", "METER_ENDPOINT", "TIMEZONE", "LOG_LEVEL"):
+        monkeypatch.delenv(name, raising=False)
+    import os
+
+    for name in list(os.environ):
+        if name.startswith("ENERGYTUI_"):
+            monkeypatch.delenv(name, raising=False)
+    monkeypatch.setenv("XDG_CONFIG_HOME", str(tmp_path / "xdg-config"))
+    monkeypatch.setenv("XDG_DATA_HOME", str(tmp_path / "xdg-data"))
