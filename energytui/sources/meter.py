@@ -53,7 +53,8 @@ class MeterSource:
             status = MeterStatus.model_validate(resp.json())
         except (ValueError, ValidationError):
             raise SourceError(
-                f"meter agent at {self.endpoint} sent a reading that is not valid.", cause="bad_data"
+                f"meter agent at {self.endpoint} sent a reading that is not valid.",
+                cause="bad_data",
             ) from None
         return MeterReading.model_validate(status.model_dump(exclude={"last_update"}))
 
