@@ -56,7 +56,7 @@ class EnergyApp(App[None]):
         self._owns_hub = False
         self._unsubscribe = None
         if self.console_mode:
-            self.theme = "textual-ansi"
+            self.theme = "ansi-dark"
             self.add_class("console")
 
     # -- lifecycle -----------------------------------------------------------

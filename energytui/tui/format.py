@@ -15,6 +15,13 @@ def kw(watts: float | None) -> str:
     return f"{a / 1000:.2f} kW"
 
 
+def kw_signed(watts: float | None) -> str:
+    """Like :func:`kw` but keeps the sign, for ranges of grid and battery power."""
+    if watts is None:
+        return "—"
+    return ("-" if watts < 0 else "") + kw(watts)
+
+
 def kwh(value: float | None) -> str:
     return "—" if value is None else f"{value:.1f} kWh"
 

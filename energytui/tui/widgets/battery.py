@@ -56,7 +56,7 @@ class BatteryGauge(Static):
     def show(
         self, sample: PowerSample | None, *, capacity_kwh: float, live: bool, glyphs: Glyphs
     ) -> None:
-        width = max(10, self.content_size.width - 1) if self.content_size.width else 24
+        width = max(10, self.content_size.width - 3) if self.content_size.width else 20
         self.update(
             render_battery(sample, capacity_kwh=capacity_kwh, live=live, glyphs=glyphs, width=width)
         )

@@ -9,7 +9,7 @@ from textual.containers import Horizontal, Vertical
 from textual.widgets import Label, Sparkline
 
 from energytui.model import PowerSample
-from energytui.tui.format import kw
+from energytui.tui.format import kw, kw_signed
 
 FLOWS = (
     ("solar", "Solar", lambda s: s.solar_w),
@@ -23,7 +23,7 @@ def _text_trend(values: list[float]) -> str:
     """Console fallback (no eighth blocks): min / now / max in numbers."""
     if not values:
         return "—"
-    return f"min {kw(min(values))}  max {kw(max(values))}"
+    return f"min {kw_signed(min(values))}  max {kw_signed(max(values))}"
 
 
 class SparkPanel(Vertical):
