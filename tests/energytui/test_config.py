@@ -34,7 +34,9 @@ def test_seed_environment_names_keep_working():
 def test_precedence_file_env_flags(tmp_path):
     p = tmp_path / "c.toml"
     p.write_text('[powerwall]\nhost = "10.0.0.9"\ninterval_s = 7\n[api]\nport = 9000\n')
-    cfg = load_config(p, environ={"ENERGYTUI_POWERWALL__HOST": "127.0.0.2"}, overrides={"api": {"port": 9100}})
+    cfg = load_config(
+        p, environ={"ENERGYTUI_POWERWALL__HOST": "127.0.0.2"}, overrides={"api": {"port": 9100}}
+    )
     assert cfg.powerwall.host == "127.0.0.2"
     assert cfg.powerwall.interval_s == 7
     assert cfg.api.port == 9100
@@ -84,7 +86,10 @@ def test_cli_bad_config_exits_2_with_one_line(tmp_path):
     p = tmp_path / "c.toml"
     p.write_text("[tui]\nkiosk_cycle_s = -1\n")
     r = subprocess.run(
-        [sys.executable, "-m", "energytui.cli", "--config", str(p)], capture_output=True, text=True, timeout=60
+        [sys.executable, "-m", "energytui.cli", "--config", str(p)],
+        capture_output=True,
+        text=True,
+        timeout=60,
     )
     assert r.returncode == 2
     lines = r.stderr.strip().splitlines()
@@ -94,7 +99,10 @@ def test_cli_bad_config_exits_2_with_one_line(tmp_path):
 
 def test_cli_bad_timezone_flag(tmp_path):
     r = subprocess.run(
-        [sys.executable, "-m", "energytui.cli", "--timezone", "Nowhere/Land"], capture_output=True, text=True, timeout=60
+        [sys.executable, "-m", "energytui.cli", "--timezone", "Nowhere/Land"],
+        capture_output=True,
+        text=True,
+        timeout=60,
     )
     assert r.returncode == 2
     assert "unknown time zone" in r.stderr and "Traceback" not in r.stderr

@@ -66,7 +66,9 @@ async def test_errors_back_off_then_recover():
 class _RetryAfterSource(SimulatedSource):
     async def poll(self):
         self.calls = getattr(self, "calls", 0) + 1
-        raise SourceError("wrong password; next login attempt in 60 s.", retry_after=60, cause="login")
+        raise SourceError(
+            "wrong password; next login attempt in 60 s.", retry_after=60, cause="login"
+        )
 
 
 async def test_retry_after_is_honoured_even_on_refresh():
@@ -90,8 +92,14 @@ class _SlowMeter(BaseHTTPRequestHandler):
     def do_GET(self):  # noqa: N802
         time.sleep(type(self).delay)
         body = json.dumps(
-            {"reading_kwh": 1234.5, "timestamp": "2026-06-01T12:00:00Z", "confidence": 0.99, "method": "cnn",
-             "digits": "012345", "last_update": "2026-06-01T12:00:01Z"}
+            {
+                "reading_kwh": 1234.5,
+                "timestamp": "2026-06-01T12:00:00Z",
+                "confidence": 0.99,
+                "method": "cnn",
+                "digits": "012345",
+                "last_update": "2026-06-01T12:00:01Z",
+            }
         ).encode()
         self.send_response(200)
         self.send_header("Content-Type", "application/json")

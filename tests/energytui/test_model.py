@@ -60,7 +60,13 @@ def test_modes(sample, mode):
 
 
 def test_seed_mode_names_kept():
-    for name in ("solar_charging_battery", "exporting_to_grid", "drawing_from_battery", "grid_powered", "off_grid"):
+    for name in (
+        "solar_charging_battery",
+        "exporting_to_grid",
+        "drawing_from_battery",
+        "grid_powered",
+        "off_grid",
+    ):
         assert SystemMode(name).value == name
 
 
@@ -91,7 +97,18 @@ def test_naive_time_rejected():
 
 def test_record_round_trip():
     c = EnergyCounters(1, 2, 3, 4, 5, 6)
-    p = PowerSample(T, 1.5, -2.5, 3.5, 2.5, soe_pct=40, reserve_pct=20, grid_status=GridStatus.UP, counters=c, source="x")
+    p = PowerSample(
+        T,
+        1.5,
+        -2.5,
+        3.5,
+        2.5,
+        soe_pct=40,
+        reserve_pct=20,
+        grid_status=GridStatus.UP,
+        counters=c,
+        source="x",
+    )
     assert PowerSample.from_record(p.to_record()) == p
     assert p.to_record()["ts"] == "2026-06-01T12:00:00.000Z"
 

@@ -11,7 +11,9 @@ START = datetime(2026, 6, 1, 0, 0, tzinfo=UTC)
 
 
 def run(site, hours=24, step=60):
-    return [site.advance(START + timedelta(seconds=i * step)) for i in range(int(hours * 3600 / step))]
+    return [
+        site.advance(START + timedelta(seconds=i * step)) for i in range(int(hours * 3600 / step))
+    ]
 
 
 def test_power_balances_every_sample():
