@@ -1,0 +1,264 @@
+"""The agent's own record of every reading it made: accepted ones and rejected ones with reasons.
+
+Why a JSON-lines file and not a database: one append per reading, fsync'd, is the
+cheapest durable write an SD card can do, a torn last line after a power cut is
+simply skipped on load, and the file stays readable with ``tail``. It is bounded:
+once it holds more than ``max_records`` × 1.25 lines it is rewritten atomically
+(temp file + fsync + rename) with the newest ``max_records``. The whole bounded
+history is also kept in memory, so queries never touch the card.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import secrets
+import tempfile
+import threading
+from collections import Counter
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, ValidationError, field_serializer
+
+from meter_agent.schema import MeterReading, MeterStatus, iso_z
+
+log = logging.getLogger(__name__)
+
+
+class HistoryRecord(BaseModel):
+    """One reading as the agent keeps it and as ``GET /readings`` serves it."""
+
+    model_config = ConfigDict(extra="ignore")
+
+    id: str
+    timestamp: datetime
+    accepted: bool
+    reading_kwh: float | None = None
+    digits: str | None = None
+    confidence: float = 0.0
+    method: str = "unknown"
+    reason: str | None = None
+    per_digit: list[tuple[str | None, float]] = []
+
+    @field_serializer("timestamp")
+    def _ser_ts(self, v: datetime) -> str:
+        return iso_z(v)
+
+    def to_meter_reading(self) -> MeterReading:
+        """The wire form posted to the hub (accepted records only)."""
+        return MeterReading(
+            reading_kwh=float(self.reading_kwh or 0.0),
+            timestamp=self.timestamp,
+            confidence=max(0.0, min(1.0, self.confidence)),
+            method=self.method[:64],
+            digits=self.digits if self.digits and self.digits.isdigit() else None,
+            id=self.id,
+        )
+
+    def to_status(self, last_update: datetime | None) -> MeterStatus:
+        return MeterStatus(**self.to_meter_reading().model_dump(), last_update=last_update)
+
+
+def new_reading_id(ts: datetime) -> str:
+    """A stable, unique, URL-safe id: the UTC time to the millisecond plus 4 random hex digits.
+
+    The hub dedupes uploads by this id, so it is made once and stored with the reading.
+    """
+    stamp = ts.astimezone(UTC).strftime("%Y%m%dT%H%M%S.") + f"{ts.microsecond // 1000:03d}Z"
+    return f"{stamp}-{secrets.token_hex(2)}"
+
+
+def record_from_result(result: Any, reading_id: str | None = None) -> HistoryRecord:
+    """Turn a reader ``ReadResult`` into a record (only its documented attributes are used)."""
+    ts = result.ts if result.ts.tzinfo else result.ts.replace(tzinfo=UTC)
+    accepted = bool(result.accepted) and result.reading_kwh is not None
+    reason = result.reason
+    if bool(result.accepted) and result.reading_kwh is None:
+        reason = reason or "no value"
+    return HistoryRecord(
+        id=reading_id or new_reading_id(ts),
+        timestamp=ts,
+        accepted=accepted,
+        reading_kwh=result.reading_kwh if accepted else None,
+        digits=result.digits,
+        confidence=float(result.confidence or 0.0),
+        method=str(result.method or "unknown"),
+        reason=None if accepted else (reason or "rejected"),
+        per_digit=[(d, float(c)) for d, c in (result.per_digit or [])],
+    )
+
+
+def fsync_dir(path: Path) -> None:
+    """Make a rename or a new file in ``path`` durable (POSIX needs the folder synced too)."""
+    try:
+        fd = os.open(path, os.O_RDONLY)
+    except OSError:
+        return
+    try:
+        os.fsync(fd)
+    except OSError:
+        pass
+    finally:
+        os.close(fd)
+
+
+def append_line(path: Path, line: str) -> None:
+    """Append one line and fsync it: once this returns, the line survives a power cut."""
+    new = not path.exists()
+    with open(path, "a", encoding="utf-8") as fh:
+        fh.write(line + "\n")
+        fh.flush()
+        os.fsync(fh.fileno())
+    if new:
+        fsync_dir(path.parent)
+
+
+def rewrite_lines(path: Path, lines: list[str]) -> None:
+    """Replace ``path`` atomically with ``lines`` (temp file + fsync + rename)."""
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=path.name + ".", suffix=".tmp")
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8") as fh:
+            for line in lines:
+                fh.write(line + "\n")
+            fh.flush()
+            os.fsync(fh.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+    fsync_dir(path.parent)
+
+
+def repair_torn_tail(path: Path) -> bool:
+    """Cut a last line that a power cut left without its newline, so the next append is clean.
+
+    Returns True when something was cut. The torn bytes are never a committed record:
+    a record counts as written only once its newline is on disk.
+    """
+    try:
+        with open(path, "rb+") as fh:
+            data = fh.read()
+            if not data or data.endswith(b"\n"):
+                return False
+            keep = data.rfind(b"\n") + 1
+            fh.truncate(keep)
+            fh.flush()
+            os.fsync(fh.fileno())
+    except FileNotFoundError:
+        return False
+    log.warning("%s ended in a torn line (%d bytes); cut off", path, len(data) - keep)
+    return True
+
+
+def read_json_lines(path: Path) -> list[dict]:
+    """Every JSON object line in ``path``; a torn or corrupt line is skipped with a warning."""
+    out: list[dict] = []
+    try:
+        text = path.read_text(encoding="utf-8", errors="replace")
+    except FileNotFoundError:
+        return out
+    for n, line in enumerate(text.splitlines(), 1):
+        if not line.strip():
+            continue
+        try:
+            obj = json.loads(line)
+        except json.JSONDecodeError:
+            log.warning("%s line %d is not valid JSON (torn write?); skipped", path, n)
+            continue
+        if isinstance(obj, dict):
+            out.append(obj)
+    return out
+
+
+class History:
+    """Accepted and rejected readings, persisted to ``<data_dir>/history.jsonl``."""
+
+    FILE_NAME = "history.jsonl"
+
+    def __init__(self, data_dir: str | Path, max_records: int = 20000) -> None:
+        self.dir = Path(data_dir)
+        self.dir.mkdir(parents=True, exist_ok=True)
+        self.path = self.dir / self.FILE_NAME
+        self.max_records = max_records
+        self._lock = threading.Lock()
+        self._records: list[HistoryRecord] = []
+        self._lines_on_disk = 0
+        self._load()
+
+    def _load(self) -> None:
+        repair_torn_tail(self.path)
+        raw = read_json_lines(self.path)
+        self._lines_on_disk = len(raw)
+        for obj in raw:
+            try:
+                self._records.append(HistoryRecord.model_validate(obj))
+            except ValidationError:
+                log.warning("a history record in %s is malformed; skipped", self.path)
+        self._records.sort(key=lambda r: r.timestamp)
+        if len(self._records) > self.max_records:
+            self._records = self._records[-self.max_records :]
+            self._compact()
+
+    def add(self, record: HistoryRecord) -> None:
+        """Persist (fsync'd) and remember one record."""
+        with self._lock:
+            append_line(self.path, record.model_dump_json())
+            self._lines_on_disk += 1
+            self._records.append(record)
+            if (
+                self._records
+                and len(self._records) > 1
+                and (self._records[-2].timestamp > record.timestamp)
+            ):
+                self._records.sort(key=lambda r: r.timestamp)
+            if len(self._records) > self.max_records:
+                del self._records[: len(self._records) - self.max_records]
+            if self._lines_on_disk > self.max_records * 1.25:
+                self._compact()
+
+    def _compact(self) -> None:
+        rewrite_lines(self.path, [r.model_dump_json() for r in self._records])
+        self._lines_on_disk = len(self._records)
+
+    def last_accepted(self) -> HistoryRecord | None:
+        with self._lock:
+            for r in reversed(self._records):
+                if r.accepted:
+                    return r
+        return None
+
+    def last(self) -> HistoryRecord | None:
+        with self._lock:
+            return self._records[-1] if self._records else None
+
+    def query(
+        self,
+        since: datetime | None = None,
+        limit: int = 100,
+        include_rejected: bool = False,
+    ) -> list[HistoryRecord]:
+        """Records in time order.
+
+        With ``since``: the first ``limit`` records later than it (page forward by
+        passing the last timestamp you got). Without: the latest ``limit`` records.
+        """
+        with self._lock:
+            rows = [r for r in self._records if include_rejected or r.accepted]
+        if since is not None:
+            rows = [r for r in rows if r.timestamp > since]
+            return rows[:limit]
+        return rows[-limit:] if limit else []
+
+    def counts(self) -> dict[str, Any]:
+        """Accepted count and rejected counts by reason, over the kept history."""
+        with self._lock:
+            acc = sum(1 for r in self._records if r.accepted)
+            rej = Counter(r.reason or "rejected" for r in self._records if not r.accepted)
+        return {"accepted": acc, "rejected": dict(rej), "rejected_total": sum(rej.values())}
+
+    def __len__(self) -> int:
+        with self._lock:
+            return len(self._records)
