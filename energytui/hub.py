@@ -65,9 +65,18 @@ class SourceHealth:
     next_poll_at: datetime | None = None
     polls: int = 0
     failures: int = 0
+    #: wall-clock monotonic time of the last success: liveness is judged on it, so an
+    #: accelerated or frozen data clock can never make old data look live
+    last_success_mono: float | None = None
 
     def age_s(self, now: datetime) -> float | None:
-        return None if self.last_success is None else (now - self.last_success).total_seconds()
+        """Age of the last good reading: the data clock's, bounded by real elapsed time."""
+        if self.last_success is None:
+            return None
+        by_clock = (now - self.last_success).total_seconds()
+        if self.last_success_mono is None:
+            return by_clock
+        return max(0.0, min(by_clock, time.monotonic() - self.last_success_mono))
 
     def to_dict(self) -> dict[str, Any]:
         from energytui.model import iso_z
@@ -169,10 +178,10 @@ class Hub:
 
     def is_live(self, name: str) -> bool:
         h = self.health[name]
-        if h.last_success is None or h.consecutive_errors > 0:
+        if h.last_success_mono is None or h.consecutive_errors > 0:
             return False
-        age = h.age_s(self.clock.now())
-        return age is not None and age <= 2 * h.interval_s + self.sources[name].timeout_s
+        age = time.monotonic() - h.last_success_mono
+        return age <= 2 * h.interval_s + self.sources[name].timeout_s
 
     def subscribe(self, callback: Subscriber) -> Callable[[], None]:
         self._subs.append(callback)
@@ -250,6 +259,7 @@ class Hub:
             else:
                 health.latency_ms = (time.monotonic() - started) * 1000.0
                 health.last_success = self.clock.now()
+                health.last_success_mono = time.monotonic()
                 health.consecutive_errors = 0
                 health.last_error = None
                 health.error_cause = None

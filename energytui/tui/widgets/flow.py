@@ -9,7 +9,7 @@ from __future__ import annotations
 from rich.text import Text
 from textual.widgets import Static
 
-from energytui.model import IDLE_W, PowerSample, describe_battery, describe_grid
+from energytui.model import IDLE_W, GridStatus, PowerSample, describe_battery, describe_grid
 from energytui.tui.format import kw
 from energytui.tui.glyphs import UNICODE, Glyphs
 
@@ -70,7 +70,10 @@ def render_flow(
     t.append(g.vline if batt_dir is None else (g.up if batt_dir else g.down), style=st(BATTERY))
     t.append(" " * 10)
     t.append(f"{kw(sample.load_w):>9}\n", style=st(HOME))
-    t.append(f"{describe_grid(sample.grid_w):<18}", style=DIM if dim else GRID)
+    if sample.grid_status is GridStatus.DOWN:
+        t.append(f"{'GRID DOWN (islanded)':<18}", style="bold red")
+    else:
+        t.append(f"{describe_grid(sample.grid_w):<18}", style=DIM if dim else GRID)
     t.append(" ")
     t.append("\n")
     t.append(" " * (centre - 8))
