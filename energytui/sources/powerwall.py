@@ -1,0 +1,609 @@
+"""The Tesla Powerwall as a hub source, through pypowerwall.
+
+Why it is built the way it is (facts from docs/powerwall.md):
+
+* pypowerwall blocks and its local mode has no lock, so one dedicated worker
+  thread owns the ``Powerwall`` object and makes every call; the event loop
+  only awaits futures.
+* ``power()`` answers zeros when the gateway is down, so we never use it: we
+  read ``/api/meters/aggregates`` ourselves and treat a missing answer as an
+  error with a cause (timeout, refused, 429, HTTP status, bad JSON) learnt
+  from a transport adapter that watches pypowerwall's own session.
+* A wrong password makes pypowerwall log in again on every call, which can
+  lock the owner out, so logins are gated here with a growing delay; a 429
+  pauses all calls (5 min by default, as the gateway wants).
+* The dashboard needs 3 requests per cycle (aggregates, soe, grid status);
+  everything else (operation, status, system status, vitals, strings,
+  alerts, sitemaster) is fetched on ``slow_interval_s`` for :meth:`details`.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import concurrent.futures
+import contextlib
+import json
+import logging
+import os
+from dataclasses import replace
+from datetime import datetime
+from http import HTTPStatus
+from pathlib import Path
+from typing import Any
+
+from energytui.clock import Clock
+from energytui.config import Config, PowerwallConfig
+from energytui.model import GridStatus, PowerSample
+from energytui.sources.base import SourceError
+from energytui.sources.powerwall_details import (
+    MODE_LABELS,
+    PowerwallDetails,
+    app_pct,
+    parse_battery_blocks,
+    parse_counters,
+    parse_power,
+    parse_strings,
+    parse_temps,
+    raw_pct,
+)
+from energytui.sources.powerwall_gate import LoginBackoff, Pause, human_duration
+from energytui.sources.powerwall_wire import WireEvent, WireRecorder
+
+log = logging.getLogger(__name__)
+# pypowerwall logs every failure at ERROR; with no handler configured Python would
+# print those to stderr, right over the TUI. The app's own logging still sees them.
+logging.getLogger("pypowerwall").addHandler(logging.NullHandler())
+
+AGGREGATES = "/api/meters/aggregates"
+SOE = "/api/system_status/soe"
+GRID_STATUS = "/api/system_status/grid_status"
+LOGIN = "/api/login/Basic"
+OPERATION = "/api/operation"
+
+TEDAPI_DEFAULT_HOST = "192.168.91.1"
+#: Cloud data refreshes every few minutes and FleetAPI calls are metered.
+CLOUD_MIN_INTERVAL_S = 60.0
+
+
+class _Failure(Exception):
+    """Raised inside the worker; turned into a SourceError (with gates) on the loop side."""
+
+    def __init__(self, message: str, cause: str, *, retry_after: float | None = None) -> None:
+        super().__init__(message)
+        self.cause = cause
+        self.retry_after = retry_after
+
+
+class PowerwallSource:
+    """A :class:`~energytui.sources.base.Source` reading a Powerwall with pypowerwall."""
+
+    kind = "power"
+
+    def __init__(
+        self,
+        config: PowerwallConfig,
+        *,
+        state_dir: Path,
+        name: str = "powerwall",
+        clock: Clock | None = None,
+        timezone: str = "UTC",
+        login_backoff: LoginBackoff | None = None,
+        rate_limit_pause_s: float = 300.0,
+        pool_size: int = 2,
+    ) -> None:
+        self.config = config
+        self.name = name
+        self.mode = config.mode
+        self.clock = clock or Clock()
+        self.state_dir = Path(state_dir)
+        self.timezone = timezone
+        interval = float(config.interval_s)
+        if self.mode in ("cloud", "fleetapi"):
+            interval = max(interval, CLOUD_MIN_INTERVAL_S)
+        self.interval_s = interval
+        self.timeout_s = float(config.timeout_s)
+        self.slow_interval_s = float(config.slow_interval_s)
+        self.host = config.host or (TEDAPI_DEFAULT_HOST if self.mode == "tedapi" else "")
+        self.login_backoff = login_backoff or LoginBackoff()
+        self.rate_limit_pause_s = rate_limit_pause_s
+        self.pause = Pause()
+        self.pool_size = pool_size
+        self._executor = concurrent.futures.ThreadPoolExecutor(
+            max_workers=1, thread_name_prefix=f"pypowerwall-{name}"
+        )
+        self._pw: Any = None  # the pypowerwall.Powerwall, touched only in the worker
+        self._wire: WireRecorder | None = None
+        self._fast: asyncio.Future | None = None
+        self._slow: asyncio.Future | None = None
+        self._slow_due: datetime | None = None
+        self._details = PowerwallDetails(connection_mode=self.mode, can_control=self.can_control)
+        self._site_name: str | None = None
+        self._closed = False
+
+    @classmethod
+    def from_config(cls, config: Config, **kwargs: Any) -> PowerwallSource:
+        """Build from the whole config: the session cache lives under ``data_dir``."""
+        return cls(
+            config.powerwall, state_dir=config.data_dir, timezone=config.general.timezone, **kwargs
+        )
+
+    # -- public surface -------------------------------------------------------------
+    @property
+    def where(self) -> str:
+        """How the user knows this gateway: its address, or the cloud."""
+        if self.mode == "cloud":
+            return "the Tesla cloud"
+        if self.mode == "fleetapi":
+            return "Tesla FleetAPI"
+        return self.host
+
+    @property
+    def can_control(self) -> bool:
+        """Whether reserve and mode can be changed in this connection mode."""
+        return self.mode in ("local", "cloud", "fleetapi")
+
+    @property
+    def request_count(self) -> int:
+        """HTTP requests this source has sent (local mode; 0 when not measurable)."""
+        return self._wire.total if self._wire is not None else 0
+
+    async def poll(self) -> PowerSample:
+        """One dashboard cycle: aggregates, state of energy and grid status."""
+        self._check_gates()
+        if self._fast is not None and not self._fast.done():
+            raise SourceError(
+                f"Powerwall at {self.where} is still busy with the previous request; skipping this poll.",
+                cause="busy",
+            )
+        job = self._submit(self._fast_cycle)
+        self._fast = job
+        sample = await self._await(job, self.timeout_s + 0.8)
+        now = self.clock.now()
+        if self._slow_due is None or now >= self._slow_due:
+            self._slow_due = now + _seconds(self.slow_interval_s)
+            self._start_slow()
+        if self._details.reserve_pct is not None:
+            sample = replace(sample, reserve_pct=self._details.reserve_pct)
+        return sample
+
+    async def details(self) -> PowerwallDetails:
+        """The slow-schedule facts (alerts, batteries, strings, temps, vitals, reserve, mode).
+
+        Waits for a refresh in progress; starts the first one if none has run.
+        Never raises: if nothing could be fetched, ``notes`` says why.
+        """
+        if self._slow is None and not self._gated() and not self._closed:
+            self._start_slow()
+        if self._slow is not None and not self._slow.done():
+            with contextlib.suppress(TimeoutError, asyncio.TimeoutError):
+                await asyncio.wait_for(asyncio.shield(self._slow), self.timeout_s * 3 + 1)
+        return self._details
+
+    async def refresh_details(self) -> PowerwallDetails:
+        """Fetch the slow facts now (the devices screen's refresh key)."""
+        self._check_gates()
+        self._start_slow()
+        return await self.details()
+
+    async def set_reserve(self, pct: float) -> str:
+        """Set the backup reserve (Tesla app %); one sentence on success, SourceError otherwise."""
+        try:
+            pct = float(pct)
+        except (TypeError, ValueError):
+            raise SourceError("The backup reserve must be a number from 0 to 100.", cause="input") from None
+        if not 0.0 <= pct <= 100.0:
+            raise SourceError("The backup reserve must be between 0 and 100 %.", cause="input")
+        self._check_control()
+        result = await self._await(self._submit(self._write_operation, pct, None), self.timeout_s * 4 + 1)
+        return result
+
+    async def set_mode(self, mode: str) -> str:
+        """Set the operation mode (self_consumption, autonomous, backup)."""
+        if mode not in MODE_LABELS:
+            choices = ", ".join(MODE_LABELS)
+            raise SourceError(f"Unknown operation mode {mode!r}; choose one of {choices}.", cause="input")
+        self._check_control()
+        return await self._await(self._submit(self._write_operation, None, mode), self.timeout_s * 4 + 1)
+
+    async def close(self) -> None:
+        """Let the worker finish and close pypowerwall's HTTP session.
+
+        We do not log out: the cached session cookie lets the next start skip a
+        login, which is what the gateway (and the owner's lockout budget) prefers.
+        """
+        if self._closed:
+            return
+        self._closed = True
+        fut = asyncio.get_running_loop().run_in_executor(self._executor, self._close_session)
+        with contextlib.suppress(TimeoutError, asyncio.TimeoutError):
+            await asyncio.wait_for(fut, self.timeout_s + 1)
+        self._executor.shutdown(wait=False, cancel_futures=True)
+
+    # -- loop side helpers ----------------------------------------------------------
+    def _submit(self, fn: Any, *args: Any) -> asyncio.Future:
+        if self._closed:
+            raise SourceError("The Powerwall source is closed.", cause="closed")
+        return asyncio.get_running_loop().run_in_executor(self._executor, fn, *args)
+
+    async def _await(self, job: asyncio.Future, budget: float) -> Any:
+        try:
+            return await asyncio.wait_for(asyncio.shield(job), budget)
+        except TimeoutError:
+            raise SourceError(
+                f"Powerwall at {self.where} did not answer within {_fmt_s(self.timeout_s)} s.",
+                cause="timeout",
+            ) from None
+        except _Failure as f:
+            raise self._gate_failure(f) from None
+
+    def _gated(self) -> bool:
+        now = self.clock.now()
+        return self.login_backoff.remaining(now) > 0 or self.pause.remaining(now) > 0
+
+    def _check_gates(self) -> None:
+        """Refuse to touch the gateway while a login back-off or a 429 pause runs."""
+        now = self.clock.now()
+        left = self.login_backoff.remaining(now)
+        if left > 0:
+            raise SourceError(
+                f"Powerwall rejected the password; next login attempt in {human_duration(left)}.",
+                retry_after=left,
+                cause="auth",
+            )
+        left = self.pause.remaining(now)
+        if left > 0:
+            raise SourceError(f"{self.pause.reason}; resuming in {human_duration(left)}.",
+                              retry_after=left, cause="rate_limit")
+
+    def _check_control(self) -> None:
+        if not self.can_control:
+            raise SourceError(
+                "Changing reserve or mode needs local, cloud or FleetAPI mode; TEDAPI is read-only here.",
+                cause="unsupported",
+            )
+        self._check_gates()
+
+    def _gate_failure(self, f: _Failure) -> SourceError:
+        """Turn a worker failure into the user's sentence, arming the gates it calls for."""
+        now = self.clock.now()
+        if f.cause == "auth":
+            delay = self.login_backoff.failed(now)
+            return SourceError(
+                f"Powerwall rejected the password; next login attempt in {human_duration(delay)}.",
+                retry_after=delay,
+                cause="auth",
+            )
+        if f.cause == "rate_limit":
+            seconds = f.retry_after or self.rate_limit_pause_s
+            self.pause.start(now, seconds, "Powerwall asked us to slow down (HTTP 429)")
+            return SourceError(
+                f"Powerwall asked us to slow down (HTTP 429); pausing {human_duration(seconds)}.",
+                retry_after=seconds,
+                cause="rate_limit",
+            )
+        return SourceError(str(f), retry_after=f.retry_after, cause=f.cause)
+
+    def _start_slow(self) -> None:
+        if self._closed or (self._slow is not None and not self._slow.done()):
+            return
+        job = self._submit(self._slow_refresh)
+        job.add_done_callback(self._slow_done)
+        self._slow = job
+
+    def _slow_done(self, job: asyncio.Future) -> None:
+        if job.cancelled():
+            return
+        exc = job.exception()
+        if exc is None:
+            self._details = job.result()
+        elif isinstance(exc, _Failure):
+            if exc.cause in ("auth", "rate_limit"):
+                self._gate_failure(exc)
+            self._details = replace(self._details, notes=(str(exc),))
+        else:  # a bug or a library surprise: keep the app alive, say what happened
+            log.warning("Powerwall details refresh failed: %s", type(exc).__name__)
+            self._details = replace(self._details, notes=("Reading the Powerwall details failed.",))
+
+    # -- worker side: connection ----------------------------------------------------
+    def _connect(self) -> Any:
+        """Build the pypowerwall object once, in the worker, with no surprise fallback."""
+        if self._pw is not None:
+            return self._pw
+        import pypowerwall
+        from pypowerwall.exceptions import PyPowerwallInvalidConfigurationParameter
+
+        self.state_dir.mkdir(parents=True, exist_ok=True, mode=0o700)
+        cachefile = self.state_dir / "powerwall-session.json"
+        _drop_bad_session_cache(cachefile)
+        cfg = self.config
+        kwargs: dict[str, Any] = dict(
+            email=cfg.email,
+            timezone=self.timezone,
+            pwcacheexpire=5,
+            timeout=self.timeout_s,
+            poolmaxsize=self.pool_size,
+            cachefile=str(cachefile),
+            failover=False,
+            authmode="cookie",
+        )
+        if self.mode == "local":
+            kwargs.update(host=self.host, password=cfg.password, gw_pwd=cfg.gw_pwd or None)
+        elif self.mode == "tedapi":
+            kwargs.update(host=self.host, password="", gw_pwd=cfg.gw_pwd or None)
+        elif self.mode == "cloud":
+            kwargs.update(host="", cloudmode=True, siteid=cfg.cloud_site_id,
+                          authpath=str(cfg.auth_path or self.state_dir))
+        else:  # fleetapi
+            kwargs.update(host="", cloudmode=True, fleetapi=True, siteid=cfg.cloud_site_id,
+                          authpath=str(cfg.auth_path or self.state_dir))
+        if self.mode == "local" and not self.host:
+            raise _Failure("Set the Powerwall host (an IP address, optionally with :port).", "config",
+                           retry_after=3600.0)
+        if self.mode == "tedapi" and not cfg.gw_pwd:
+            raise _Failure("TEDAPI mode needs gw_pwd, the full gateway password from the QR sticker.",
+                           "config", retry_after=3600.0)
+        try:
+            pw = pypowerwall.Powerwall(**kwargs)
+        except PyPowerwallInvalidConfigurationParameter as exc:
+            raise _Failure(f"The Powerwall settings are not valid: {_sentence(str(exc))}", "config",
+                           retry_after=3600.0) from None
+        except (ValueError, OSError) as exc:
+            raise _Failure(f"The Powerwall settings are not valid: {_sentence(str(exc))}", "config",
+                           retry_after=3600.0) from None
+        session = getattr(pw.client, "session", None)
+        if session is not None and hasattr(session, "mount"):
+            self._wire = WireRecorder(pool_maxsize=max(1, self.pool_size))
+            session.mount("https://", self._wire)
+        self._pw = pw
+        return pw
+
+    def _close_session(self) -> None:
+        session = getattr(getattr(self._pw, "client", None), "session", None)
+        if session is not None and hasattr(session, "close"):
+            session.close()
+
+    def _release_expired_cooldown(self, pw: Any) -> None:
+        """Our own pause is the authority on 429s; lift pypowerwall's internal one with it."""
+        client = getattr(pw, "client", None)
+        if client is not None and getattr(client, "pwcooldown", 0):
+            client.pwcooldown = 0
+
+    def _call(self, fn: Any, *args: Any, **kwargs: Any) -> tuple[Any, list[WireEvent]]:
+        """Run one pypowerwall call, returning its result and the exchanges it made."""
+        mark = self._wire.last_seq if self._wire is not None else 0
+        try:
+            result = fn(*args, **kwargs)
+        except Exception as exc:
+            events = self._wire.since(mark) if self._wire is not None else []
+            raise self._explain_exception(exc, events) from None
+        events = self._wire.since(mark) if self._wire is not None else []
+        return result, events
+
+    # -- worker side: the cycles ------------------------------------------------------
+    def _fast_cycle(self) -> PowerSample:
+        pw = self._connect()
+        self._release_expired_cooldown(pw)
+        agg, events = self._call(pw.poll, AGGREGATES, force=True)
+        power = parse_power(agg)
+        if power is None:
+            raise self._explain_missing(AGGREGATES, agg, events)
+        self.login_backoff.succeeded()
+        soe_pct: float | None = None
+        grid = GridStatus.UNKNOWN
+        soe, events = self._call(pw.poll, SOE, force=True)
+        self._raise_if_transport(events)
+        if isinstance(soe, dict) and isinstance(soe.get("percentage"), int | float):
+            soe_pct = round(app_pct(float(soe["percentage"])), 2)
+        gs, events = self._call(pw.poll, GRID_STATUS, force=True)
+        self._raise_if_transport(events)
+        if isinstance(gs, dict):
+            grid = GridStatus.from_gateway(gs.get("grid_status"))
+        return PowerSample(
+            ts=self.clock.now(),
+            solar_w=power["solar"],
+            battery_w=power["battery"],
+            grid_w=power["site"],
+            load_w=power["load"],
+            soe_pct=soe_pct,
+            reserve_pct=None,
+            grid_status=grid,
+            counters=parse_counters(agg),
+            source=self.name,
+        )
+
+    def _slow_refresh(self) -> PowerwallDetails:
+        pw = self._connect()
+        notes: list[str] = []
+
+        def get(path: str) -> Any:
+            value, events = self._call(pw.poll, path, force=True)
+            self._raise_if_transport(events)
+            return value
+
+        op = get(OPERATION)
+        status = get("/api/status")
+        if self._site_name is None:
+            self._site_name, _ = self._call(pw.site_name)
+        system_status = get("/api/system_status")
+        sitemaster = get("/api/sitemaster")
+        vitals, _ = self._call(pw.vitals)
+        temps = parse_temps(self._call(pw.temps)[0])
+        strings = parse_strings(self._call(pw.strings)[0])
+        alerts_raw, _ = self._call(pw.alerts)
+        if not vitals:
+            vitals = None
+            notes.append("Per-device vitals and temperatures are not available on this firmware.")
+        if not strings:
+            notes.append("No solar string data (no Powerwall+ inverter, or not offered by this firmware).")
+        reserve = None
+        mode = None
+        if isinstance(op, dict):
+            if isinstance(op.get("backup_reserve_percent"), int | float):
+                reserve = round(app_pct(float(op["backup_reserve_percent"])), 1)
+            mode = op.get("real_mode") if isinstance(op.get("real_mode"), str) else None
+        firmware = status.get("version") if isinstance(status, dict) else None
+        return PowerwallDetails(
+            alerts=tuple(sorted(str(a) for a in alerts_raw or () if isinstance(a, str))),
+            battery_blocks=parse_battery_blocks(system_status, temps),
+            strings=strings,
+            temperatures=temps,
+            vitals=vitals if isinstance(vitals, dict) else None,
+            reserve_pct=reserve,
+            operation_mode=mode,
+            firmware=firmware,
+            site_name=self._site_name,
+            fetched_at=self.clock.now(),
+            connection_mode=self.mode,
+            can_control=self.can_control,
+            sitemaster=sitemaster if isinstance(sitemaster, dict) else None,
+            notes=tuple(notes),
+        )
+
+    def _write_operation(self, pct: float | None, mode: str | None) -> str:
+        pw = self._connect()
+        self._release_expired_cooldown(pw)
+        local = self.mode == "local"
+        if pct is not None:
+            level = raw_pct(pct) if local else pct  # the local API wants the raw scale
+            result, events = self._call(pw.set_reserve, round(level, 2))
+        else:
+            result, events = self._call(pw.set_mode, mode)
+        if result is None or (isinstance(result, dict) and result.get("error")):
+            raise self._explain_write(events, result)
+        # read back what the gateway now says, and refresh the cache the screen shows
+        op, _ = self._call(pw.poll, OPERATION, force=True)
+        if isinstance(op, dict):
+            reserve = op.get("backup_reserve_percent")
+            self._details = replace(
+                self._details,
+                reserve_pct=round(app_pct(float(reserve)), 1) if isinstance(reserve, int | float)
+                else self._details.reserve_pct,
+                operation_mode=op.get("real_mode") or self._details.operation_mode,
+            )
+        if pct is not None:
+            return f"Backup reserve set to {pct:g} %."
+        return f"Operation mode set to {MODE_LABELS[mode or '']} ({mode})."
+
+    # -- worker side: explaining failures ---------------------------------------------------
+    def _transport_failure(self, ev: WireEvent) -> _Failure:
+        if ev.error == "timeout":
+            return _Failure(f"Powerwall at {self.where} did not answer within {_fmt_s(self.timeout_s)} s.",
+                            "timeout")
+        if ev.error == "refused":
+            return _Failure(f"Powerwall at {self.where} refused the connection; check the address and "
+                            "that the gateway is on.", "refused")
+        if ev.error == "tls":
+            return _Failure(f"The TLS handshake with the Powerwall at {self.where} failed.", "tls")
+        return _Failure(f"Cannot reach the Powerwall at {self.where} ({ev.detail}).", "unreachable")
+
+    def _raise_if_transport(self, events: list[WireEvent]) -> None:
+        for ev in events:
+            if ev.error is not None:
+                raise self._transport_failure(ev)
+            if ev.status == 429:
+                raise _Failure("Powerwall asked us to slow down (HTTP 429).", "rate_limit")
+
+    def _explain_exception(self, exc: Exception, events: list[WireEvent]) -> _Failure:
+        """pypowerwall raised (login problems, cloud not connected): name the cause."""
+        login = [e for e in events if e.path == LOGIN]
+        last = login[-1] if login else (events[-1] if events else None)
+        if last is not None and last.error is not None:
+            return self._transport_failure(last)
+        if last is not None and last.path == LOGIN:
+            if last.status in (401, 403):
+                return _Failure("Powerwall rejected the password.", "auth")
+            if last.status == 429:
+                return _Failure("Powerwall asked us to slow down (HTTP 429).", "rate_limit")
+            return _Failure(f"Powerwall login failed with HTTP {last.status}; will retry.", "login")
+        name = type(exc).__name__
+        if name == "LoginError":
+            return _Failure("Powerwall rejected the password.", "auth")
+        if "NotConnected" in name or "Cloud" in name:
+            return _Failure(f"Not connected to {self.where}; run 'python -m pypowerwall setup' "
+                            "(or 'fleetapi') to sign in.", "cloud")
+        if isinstance(exc, ConnectionError):
+            return _Failure(f"Cannot reach the Powerwall at {self.where}.", "unreachable")
+        log.debug("pypowerwall raised %s", name)
+        return _Failure(f"Reading the Powerwall at {self.where} failed ({name}).", "error")
+
+    def _explain_missing(self, path: str, payload: Any, events: list[WireEvent]) -> _Failure:
+        """A call returned no usable data: find out why from the exchanges it made."""
+        client = getattr(self._pw, "client", None)
+        for ev in events:
+            if ev.error is not None:
+                return self._transport_failure(ev)
+        last = events[-1] if events else None
+        if last is None:
+            import time as _time
+
+            if getattr(client, "pwcooldown", 0) > _time.perf_counter():
+                return _Failure("Powerwall asked us to slow down (HTTP 429).", "rate_limit")
+            if self.mode in ("cloud", "fleetapi"):
+                return _Failure(f"{self.where[0].upper()}{self.where[1:]} returned no power data for "
+                                "the site.", "nodata")
+            return _Failure(f"Powerwall at {self.where} returned no power data.", "nodata")
+        status = last.status or 0
+        if status == 429:
+            return _Failure("Powerwall asked us to slow down (HTTP 429).", "rate_limit")
+        if status in (401, 403):
+            return _Failure(f"Powerwall at {self.where} refused access to {path} (HTTP {status}).", "http")
+        if status == 404:
+            return _Failure(f"Powerwall at {self.where} has no {path} (HTTP 404); a Powerwall 3 needs "
+                            "TEDAPI mode.", "http")
+        if status >= 400:
+            phrase = HTTPStatus(status).phrase if status in HTTPStatus._value2member_map_ else "error"
+            return _Failure(f"Powerwall at {self.where} answered HTTP {status} ({phrase}).", "http")
+        if "json" not in last.content_type.lower():
+            return _Failure(f"Powerwall at {self.where} sent {path} as {last.content_type or 'no type'}, "
+                            "not JSON.", "bad_data")
+        if payload is None:
+            return _Failure(f"Powerwall at {self.where} sent an answer that is not valid JSON.", "bad_data")
+        return _Failure(f"Powerwall at {self.where} sent power data without all four meters.", "bad_data")
+
+    def _explain_write(self, events: list[WireEvent], result: Any) -> _Failure:
+        posts = [e for e in events if e.method == "POST" and e.path == OPERATION]
+        for ev in events:
+            if ev.error is not None:
+                return self._transport_failure(ev)
+        if posts and posts[-1].status == 403:
+            return _Failure("The Powerwall refused the change (HTTP 403): this gateway does not let the "
+                            "customer login change settings; use cloud or FleetAPI mode.", "forbidden")
+        if posts and (posts[-1].status or 0) >= 400:
+            return _Failure(f"The Powerwall refused the change (HTTP {posts[-1].status}).", "http")
+        if isinstance(result, dict) and result.get("error"):
+            return _Failure(f"{self.where[0].upper()}{self.where[1:]} refused the change.", "http")
+        return _Failure(f"The Powerwall at {self.where} did not confirm the change.", "nodata")
+
+
+# -- small helpers ---------------------------------------------------------------------
+def _drop_bad_session_cache(path: Path) -> None:
+    """Remove a session cache pypowerwall would answer with a login inside its constructor.
+
+    A cache file of the wrong shape (corrupt, or a token file in cookie mode)
+    makes the constructor log in at once, outside our login gate.
+    """
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+        ok = isinstance(data, dict) and "AuthCookie" in data and "UserRecord" in data
+    except FileNotFoundError:
+        return
+    except (OSError, ValueError):
+        ok = False
+    if not ok:
+        with contextlib.suppress(OSError):
+            os.unlink(path)
+
+
+def _seconds(s: float):
+    from datetime import timedelta
+
+    return timedelta(seconds=s)
+
+
+def _fmt_s(s: float) -> str:
+    return f"{s:g}"
+
+
+def _sentence(text: str) -> str:
+    text = " ".join(text.split())
+    return text if text.endswith(".") else text + "."
