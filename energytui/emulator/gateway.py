@@ -57,7 +57,8 @@ class Reply:
 UNAUTHORIZED = Reply.json(401, {"code": 401, "error": "Token Expired", "message": "Token Expired"})
 BAD_LOGIN = Reply.json(401, {"code": 401, "error": "bad credentials", "message": "Login Error"})
 RATE_LIMITED = Reply.json(
-    429, {"code": 429, "error": "Api Limit reached for this endpoint", "message": "API Limit Reached"}
+    429,
+    {"code": 429, "error": "Api Limit reached for this endpoint", "message": "API Limit Reached"},
 )
 NOT_FOUND = Reply.json(404, {"code": 404, "error": "Not Found", "message": "Not Found"})
 
@@ -150,7 +151,9 @@ class Gateway:
                     loaded = json.loads(body or b"{}")
                     fields = loaded if isinstance(loaded, dict) else {}
                 else:
-                    fields = {k: v[-1] for k, v in parse_qs(body.decode("utf-8", "replace")).items()}
+                    fields = {
+                        k: v[-1] for k, v in parse_qs(body.decode("utf-8", "replace")).items()
+                    }
             except (ValueError, UnicodeDecodeError):
                 fields = {}
             ok = (
@@ -218,19 +221,29 @@ class Gateway:
         if not self.allow_control:
             return Reply.json(403, {"code": 403, "error": "Forbidden", "message": "Unauthorized"})
         if not isinstance(obj, dict):
-            return Reply.json(400, {"code": 400, "error": "Bad Request", "message": "expected a JSON object"})
+            return Reply.json(
+                400, {"code": 400, "error": "Bad Request", "message": "expected a JSON object"}
+            )
         with self._lock:
             mode = obj.get("real_mode", self.real_mode)
             level = obj.get("backup_reserve_percent", self.reserve_raw)
             if mode not in MODES:
-                return Reply.json(400, {"code": 400, "error": "Bad Request", "message": f"invalid real_mode {mode!r}"})
+                return Reply.json(
+                    400,
+                    {"code": 400, "error": "Bad Request", "message": f"invalid real_mode {mode!r}"},
+                )
             try:
                 level = float(level)
             except (TypeError, ValueError):
                 level = -1.0
             if not 0.0 <= level <= 100.0:
                 return Reply.json(
-                    400, {"code": 400, "error": "Bad Request", "message": "backup_reserve_percent out of range"}
+                    400,
+                    {
+                        "code": 400,
+                        "error": "Bad Request",
+                        "message": "backup_reserve_percent out of range",
+                    },
                 )
             self.real_mode = mode
             self.site.spec.reserve_pct = round(app_from_raw(level), 3)
@@ -278,7 +291,12 @@ class Gateway:
 
         body = {
             "site": meter(s.grid_w, c.grid_exported_wh, c.grid_imported_wh, count=1),
-            "battery": meter(s.battery_w, c.battery_discharged_wh, c.battery_charged_wh, count=len(BATTERY_SERIALS)),
+            "battery": meter(
+                s.battery_w,
+                c.battery_discharged_wh,
+                c.battery_charged_wh,
+                count=len(BATTERY_SERIALS),
+            ),
             "load": meter(s.load_w, 0.0, c.home_consumed_wh, count=None),
             "solar": meter(s.solar_w, c.solar_produced_wh, 0.0, count=1),
         }
@@ -297,8 +315,13 @@ class Gateway:
     def _sitemaster(self) -> Reply:
         return Reply.json(
             200,
-            {"status": "StatusUp", "running": True, "connected_to_tesla": True,
-             "power_supply_mode": False, "can_reboot": "Yes"},
+            {
+                "status": "StatusUp",
+                "running": True,
+                "connected_to_tesla": True,
+                "power_supply_mode": False,
+                "can_reboot": "Yes",
+            },
         )
 
     def _status(self) -> Reply:
@@ -348,8 +371,12 @@ class Gateway:
                     "PackagePartNumber": "3012170-10-B",
                     "PackageSerialNumber": serial,
                     "disabled_reasons": [],
-                    "pinv_state": "PINV_GridFollowing" if not self.site.outage else "PINV_GridForming",
-                    "pinv_grid_state": "Grid_Compliant" if not self.site.outage else "Grid_Uncompliant",
+                    "pinv_state": "PINV_GridFollowing"
+                    if not self.site.outage
+                    else "PINV_GridForming",
+                    "pinv_grid_state": "Grid_Compliant"
+                    if not self.site.outage
+                    else "Grid_Uncompliant",
                     "nominal_energy_remaining": round(remaining / n, 1),
                     "nominal_full_pack_energy": round(full / n, 1),
                     "p_out": round(s.battery_w / n, 1),
@@ -358,7 +385,9 @@ class Gateway:
                     "f_out": 60.0,
                     "i_out": round(s.battery_w / n / 240.1, 2),
                     "energy_charged": round(s.counters.battery_charged_wh / n) if s.counters else 0,
-                    "energy_discharged": round(s.counters.battery_discharged_wh / n) if s.counters else 0,
+                    "energy_discharged": round(s.counters.battery_discharged_wh / n)
+                    if s.counters
+                    else 0,
                     "off_grid": self.site.outage,
                     "vf_mode": self.site.outage,
                     "wobble_detected": False,
@@ -452,10 +481,22 @@ class Gateway:
                 "grid_reconnection_time_seconds": 0,
                 "under_phase_detection": False,
                 "updating": False,
-                "commissioning_diagnostic": {"name": "Commissioning", "category": "InternalComms",
-                                             "disruptive": False, "inputs": None, "checks": [], "alert": False},
-                "update_diagnostic": {"name": "Firmware Update", "category": "InternalComms",
-                                      "disruptive": True, "inputs": None, "checks": [], "alert": False},
+                "commissioning_diagnostic": {
+                    "name": "Commissioning",
+                    "category": "InternalComms",
+                    "disruptive": False,
+                    "inputs": None,
+                    "checks": [],
+                    "alert": False,
+                },
+                "update_diagnostic": {
+                    "name": "Firmware Update",
+                    "category": "InternalComms",
+                    "disruptive": True,
+                    "inputs": None,
+                    "checks": [],
+                    "alert": False,
+                },
                 "bc_type": None,
                 "in_config": True,
             }
@@ -463,12 +504,23 @@ class Gateway:
         ]
         return Reply.json(
             200,
-            {"enumerating": False, "updating": False, "checking_if_offgrid": False,
-             "running_phase_detection": False, "phase_detection_last_error": "no phase information",
-             "bubble_shedding": False, "on_grid_check_error": "on grid check not run",
-             "grid_qualifying": False, "grid_code_validating": False,
-             "phase_detection_not_available": True, "powerwalls": pws, "gateway_din": DIN,
-             "sync": {}, "msa": None, "states": None},
+            {
+                "enumerating": False,
+                "updating": False,
+                "checking_if_offgrid": False,
+                "running_phase_detection": False,
+                "phase_detection_last_error": "no phase information",
+                "bubble_shedding": False,
+                "on_grid_check_error": "on grid check not run",
+                "grid_qualifying": False,
+                "grid_code_validating": False,
+                "phase_detection_not_available": True,
+                "powerwalls": pws,
+                "gateway_din": DIN,
+                "sync": {},
+                "msa": None,
+                "states": None,
+            },
         )
 
     def _solar_powerwall(self) -> Reply:
@@ -479,48 +531,99 @@ class Gateway:
             on = sid in ("A", "B")
             volts = 380.0 if (on and share > 0) else (12.0 if on else 0.0)
             strings.append(
-                {"string_id": sid, "connected": on, "measured_voltage": volts,
-                 "current": round(share / volts, 2) if volts > 20 else 0.0,
-                 "measured_power": round(share, 1)}
+                {
+                    "string_id": sid,
+                    "connected": on,
+                    "measured_voltage": volts,
+                    "current": round(share / volts, 2) if volts > 20 else 0.0,
+                    "measured_power": round(share, 1),
+                }
             )
         return Reply.json(
             200,
             {
                 "pvac_status": {
                     "state": "PVAC_Active" if s.solar_w > 0 else "PVAC_Standby",
-                    "disabled": False, "disabled_reasons": [],
-                    "grid_state": "Grid_Compliant", "inv_state": "INV_GridFollowing",
-                    "v_out": 240.1, "f_out": 60.0, "p_out": s.solar_w, "q_out": 0, "i_out": 0,
+                    "disabled": False,
+                    "disabled_reasons": [],
+                    "grid_state": "Grid_Compliant",
+                    "inv_state": "INV_GridFollowing",
+                    "v_out": 240.1,
+                    "f_out": 60.0,
+                    "p_out": s.solar_w,
+                    "q_out": 0,
+                    "i_out": 0,
                     "string_vitals": strings,
                 },
-                "pvs_status": {"state": "PVS_Active", "disabled": False, "enable_output": True,
-                               "v_ll": 240.1, "self_test_state": "PVS_SelfTestOff"},
+                "pvs_status": {
+                    "state": "PVS_Active",
+                    "disabled": False,
+                    "enable_output": True,
+                    "v_ll": 240.1,
+                    "self_test_state": "PVS_SelfTestOff",
+                },
                 "pv_power_limit": 7600.0,
                 "power_status_setpoint": "on",
-                "pvac_alerts": {"LastRxTime": _iso(s.ts), "ReceivedMuxBitmask": 1,
-                                "PVAC_alertMatrixIndex": 0,
-                                "PVAC_a018_MciStringC": True, "PVAC_a019_MciStringD": True},
-                "pvs_alerts": {"LastRxTime": _iso(s.ts), "ReceivedMuxBitmask": 0,
-                               "PVS_a018_MciStringC": True, "PVS_a019_MciStringD": True},
+                "pvac_alerts": {
+                    "LastRxTime": _iso(s.ts),
+                    "ReceivedMuxBitmask": 1,
+                    "PVAC_alertMatrixIndex": 0,
+                    "PVAC_a018_MciStringC": True,
+                    "PVAC_a019_MciStringD": True,
+                },
+                "pvs_alerts": {
+                    "LastRxTime": _iso(s.ts),
+                    "ReceivedMuxBitmask": 0,
+                    "PVS_a018_MciStringC": True,
+                    "PVS_a019_MciStringD": True,
+                },
             },
         )
 
     def _registration(self) -> Reply:
-        return Reply.json(200, {"privacy_notice": None, "limited_warranty": None, "grid_services": None,
-                                "marketing": None, "registered": True, "timed_out_registration": False})
+        return Reply.json(
+            200,
+            {
+                "privacy_notice": None,
+                "limited_warranty": None,
+                "grid_services": None,
+                "marketing": None,
+                "registered": True,
+                "timed_out_registration": False,
+            },
+        )
 
     def _networks(self) -> Reply:
-        return Reply.json(200, [{"network_name": "ethernet_tesla_internal_default", "interface": "EthType",
-                                 "enabled": True, "active": True, "primary": True}])
+        return Reply.json(
+            200,
+            [
+                {
+                    "network_name": "ethernet_tesla_internal_default",
+                    "interface": "EthType",
+                    "enabled": True,
+                    "active": True,
+                    "primary": True,
+                }
+            ],
+        )
 
     def _empty_list(self) -> Reply:
         return Reply.json(200, [])
 
     def _meters_site(self) -> Reply:
-        return Reply.json(200, [{"id": 0, "location": "site", "type": "synchrometerX",
-                                 "cts": [True, True, False, False], "inverted": [False] * 4,
-                                 "connection": {"short_id": "EMU", "device_serial": "EMU000",
-                                                "https_conf": {}}}])
+        return Reply.json(
+            200,
+            [
+                {
+                    "id": 0,
+                    "location": "site",
+                    "type": "synchrometerX",
+                    "cts": [True, True, False, False],
+                    "inverted": [False] * 4,
+                    "connection": {"short_id": "EMU", "device_serial": "EMU000", "https_conf": {}},
+                }
+            ],
+        )
 
     def _null(self) -> Reply:
         return Reply.json(200, None)
@@ -551,7 +654,9 @@ _ROUTES = {
 }
 
 #: Paths a real gateway answers without a session.
-PUBLIC_PATHS = frozenset({"/api/status", "/api/customer/registration", "/api/auth/toggle/supported"})
+PUBLIC_PATHS = frozenset(
+    {"/api/status", "/api/customer/registration", "/api/auth/toggle/supported"}
+)
 
 
 def _iso(ts: datetime) -> str:

@@ -137,7 +137,11 @@ class _Handler(http.server.BaseHTTPRequestHandler):
                 return
             elif fault.name == "error":
                 status = fault.params["status"]
-                reason = HTTPStatus(status).phrase if status in HTTPStatus._value2member_map_ else "Error"
+                reason = (
+                    HTTPStatus(status).phrase
+                    if status in HTTPStatus._value2member_map_
+                    else "Error"
+                )
                 self._send(Reply.json(status, {"code": status, "error": reason, "message": reason}))
                 return
             elif fault.name == "garbage":
@@ -301,8 +305,10 @@ class Emulator:
         self._port = listener.server_port
         self._listener = listener
         self._thread = threading.Thread(
-            target=listener.serve_forever, kwargs={"poll_interval": 0.1},
-            name=f"emulator-{self._port}", daemon=True,
+            target=listener.serve_forever,
+            kwargs={"poll_interval": 0.1},
+            name=f"emulator-{self._port}",
+            daemon=True,
         )
         self._thread.start()
 
@@ -415,7 +421,7 @@ class Emulator:
     # -- HTTP control --------------------------------------------------------------------------
     def _control(self, method: str, path: str, body: bytes) -> Reply:
         """``/_emulator/*``: drive the emulator from a shell with curl."""
-        name = path[len(CONTROL_PREFIX):].strip("/")
+        name = path[len(CONTROL_PREFIX) :].strip("/")
         try:
             obj = json.loads(body) if body else {}
         except ValueError:
@@ -432,7 +438,10 @@ class Emulator:
                 return Reply.json(400, {"error": 'Give the fault as {"name": "...", ...}.'})
             if fault == "refuse" and "for_s" not in obj:
                 return Reply.json(
-                    400, {"error": "Over HTTP, 'refuse' needs for_s (seconds), or nobody could clear it."}
+                    400,
+                    {
+                        "error": "Over HTTP, 'refuse' needs for_s (seconds), or nobody could clear it."
+                    },
                 )
             try:
                 if fault == "refuse":

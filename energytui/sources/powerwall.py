@@ -190,20 +190,28 @@ class PowerwallSource:
         try:
             pct = float(pct)
         except (TypeError, ValueError):
-            raise SourceError("The backup reserve must be a number from 0 to 100.", cause="input") from None
+            raise SourceError(
+                "The backup reserve must be a number from 0 to 100.", cause="input"
+            ) from None
         if not 0.0 <= pct <= 100.0:
             raise SourceError("The backup reserve must be between 0 and 100 %.", cause="input")
         self._check_control()
-        result = await self._await(self._submit(self._write_operation, pct, None), self.timeout_s * 4 + 1)
+        result = await self._await(
+            self._submit(self._write_operation, pct, None), self.timeout_s * 4 + 1
+        )
         return result
 
     async def set_mode(self, mode: str) -> str:
         """Set the operation mode (self_consumption, autonomous, backup)."""
         if mode not in MODE_LABELS:
             choices = ", ".join(MODE_LABELS)
-            raise SourceError(f"Unknown operation mode {mode!r}; choose one of {choices}.", cause="input")
+            raise SourceError(
+                f"Unknown operation mode {mode!r}; choose one of {choices}.", cause="input"
+            )
         self._check_control()
-        return await self._await(self._submit(self._write_operation, None, mode), self.timeout_s * 4 + 1)
+        return await self._await(
+            self._submit(self._write_operation, None, mode), self.timeout_s * 4 + 1
+        )
 
     async def close(self) -> None:
         """Let the worker finish and close pypowerwall's HTTP session.
@@ -252,8 +260,11 @@ class PowerwallSource:
             )
         left = self.pause.remaining(now)
         if left > 0:
-            raise SourceError(f"{self.pause.reason}; resuming in {human_duration(left)}.",
-                              retry_after=left, cause="rate_limit")
+            raise SourceError(
+                f"{self.pause.reason}; resuming in {human_duration(left)}.",
+                retry_after=left,
+                cause="rate_limit",
+            )
 
     def _check_control(self) -> None:
         if not self.can_control:
@@ -331,25 +342,46 @@ class PowerwallSource:
         elif self.mode == "tedapi":
             kwargs.update(host=self.host, password="", gw_pwd=cfg.gw_pwd or None)
         elif self.mode == "cloud":
-            kwargs.update(host="", cloudmode=True, siteid=cfg.cloud_site_id,
-                          authpath=str(cfg.auth_path or self.state_dir))
+            kwargs.update(
+                host="",
+                cloudmode=True,
+                siteid=cfg.cloud_site_id,
+                authpath=str(cfg.auth_path or self.state_dir),
+            )
         else:  # fleetapi
-            kwargs.update(host="", cloudmode=True, fleetapi=True, siteid=cfg.cloud_site_id,
-                          authpath=str(cfg.auth_path or self.state_dir))
+            kwargs.update(
+                host="",
+                cloudmode=True,
+                fleetapi=True,
+                siteid=cfg.cloud_site_id,
+                authpath=str(cfg.auth_path or self.state_dir),
+            )
         if self.mode == "local" and not self.host:
-            raise _Failure("Set the Powerwall host (an IP address, optionally with :port).", "config",
-                           retry_after=3600.0)
+            raise _Failure(
+                "Set the Powerwall host (an IP address, optionally with :port).",
+                "config",
+                retry_after=3600.0,
+            )
         if self.mode == "tedapi" and not cfg.gw_pwd:
-            raise _Failure("TEDAPI mode needs gw_pwd, the full gateway password from the QR sticker.",
-                           "config", retry_after=3600.0)
+            raise _Failure(
+                "TEDAPI mode needs gw_pwd, the full gateway password from the QR sticker.",
+                "config",
+                retry_after=3600.0,
+            )
         try:
             pw = pypowerwall.Powerwall(**kwargs)
         except PyPowerwallInvalidConfigurationParameter as exc:
-            raise _Failure(f"The Powerwall settings are not valid: {_sentence(str(exc))}", "config",
-                           retry_after=3600.0) from None
+            raise _Failure(
+                f"The Powerwall settings are not valid: {_sentence(str(exc))}",
+                "config",
+                retry_after=3600.0,
+            ) from None
         except (ValueError, OSError) as exc:
-            raise _Failure(f"The Powerwall settings are not valid: {_sentence(str(exc))}", "config",
-                           retry_after=3600.0) from None
+            raise _Failure(
+                f"The Powerwall settings are not valid: {_sentence(str(exc))}",
+                "config",
+                retry_after=3600.0,
+            ) from None
         session = getattr(pw.client, "session", None)
         if session is not None and hasattr(session, "mount"):
             self._wire = WireRecorder(pool_maxsize=max(1, self.pool_size))
@@ -434,7 +466,9 @@ class PowerwallSource:
             vitals = None
             notes.append("Per-device vitals and temperatures are not available on this firmware.")
         if not strings:
-            notes.append("No solar string data (no Powerwall+ inverter, or not offered by this firmware).")
+            notes.append(
+                "No solar string data (no Powerwall+ inverter, or not offered by this firmware)."
+            )
         reserve = None
         mode = None
         if isinstance(op, dict):
@@ -476,7 +510,8 @@ class PowerwallSource:
             reserve = op.get("backup_reserve_percent")
             self._details = replace(
                 self._details,
-                reserve_pct=round(app_pct(float(reserve)), 1) if isinstance(reserve, int | float)
+                reserve_pct=round(app_pct(float(reserve)), 1)
+                if isinstance(reserve, int | float)
                 else self._details.reserve_pct,
                 operation_mode=op.get("real_mode") or self._details.operation_mode,
             )
@@ -487,11 +522,16 @@ class PowerwallSource:
     # -- worker side: explaining failures ---------------------------------------------------
     def _transport_failure(self, ev: WireEvent) -> _Failure:
         if ev.error == "timeout":
-            return _Failure(f"Powerwall at {self.where} did not answer within {_fmt_s(self.timeout_s)} s.",
-                            "timeout")
+            return _Failure(
+                f"Powerwall at {self.where} did not answer within {_fmt_s(self.timeout_s)} s.",
+                "timeout",
+            )
         if ev.error == "refused":
-            return _Failure(f"Powerwall at {self.where} refused the connection; check the address and "
-                            "that the gateway is on.", "refused")
+            return _Failure(
+                f"Powerwall at {self.where} refused the connection; check the address and "
+                "that the gateway is on.",
+                "refused",
+            )
         if ev.error == "tls":
             return _Failure(f"The TLS handshake with the Powerwall at {self.where} failed.", "tls")
         return _Failure(f"Cannot reach the Powerwall at {self.where} ({ev.detail}).", "unreachable")
@@ -519,8 +559,11 @@ class PowerwallSource:
         if name == "LoginError":
             return _Failure("Powerwall rejected the password.", "auth")
         if "NotConnected" in name or "Cloud" in name:
-            return _Failure(f"Not connected to {self.where}; run 'python -m pypowerwall setup' "
-                            "(or 'fleetapi') to sign in.", "cloud")
+            return _Failure(
+                f"Not connected to {self.where}; run 'python -m pypowerwall setup' "
+                "(or 'fleetapi') to sign in.",
+                "cloud",
+            )
         if isinstance(exc, ConnectionError):
             return _Failure(f"Cannot reach the Powerwall at {self.where}.", "unreachable")
         log.debug("pypowerwall raised %s", name)
@@ -539,26 +582,42 @@ class PowerwallSource:
             if getattr(client, "pwcooldown", 0) > _time.perf_counter():
                 return _Failure("Powerwall asked us to slow down (HTTP 429).", "rate_limit")
             if self.mode in ("cloud", "fleetapi"):
-                return _Failure(f"{self.where[0].upper()}{self.where[1:]} returned no power data for "
-                                "the site.", "nodata")
+                return _Failure(
+                    f"{self.where[0].upper()}{self.where[1:]} returned no power data for the site.",
+                    "nodata",
+                )
             return _Failure(f"Powerwall at {self.where} returned no power data.", "nodata")
         status = last.status or 0
         if status == 429:
             return _Failure("Powerwall asked us to slow down (HTTP 429).", "rate_limit")
         if status in (401, 403):
-            return _Failure(f"Powerwall at {self.where} refused access to {path} (HTTP {status}).", "http")
+            return _Failure(
+                f"Powerwall at {self.where} refused access to {path} (HTTP {status}).", "http"
+            )
         if status == 404:
-            return _Failure(f"Powerwall at {self.where} has no {path} (HTTP 404); a Powerwall 3 needs "
-                            "TEDAPI mode.", "http")
+            return _Failure(
+                f"Powerwall at {self.where} has no {path} (HTTP 404); a Powerwall 3 needs "
+                "TEDAPI mode.",
+                "http",
+            )
         if status >= 400:
-            phrase = HTTPStatus(status).phrase if status in HTTPStatus._value2member_map_ else "error"
+            phrase = (
+                HTTPStatus(status).phrase if status in HTTPStatus._value2member_map_ else "error"
+            )
             return _Failure(f"Powerwall at {self.where} answered HTTP {status} ({phrase}).", "http")
         if "json" not in last.content_type.lower():
-            return _Failure(f"Powerwall at {self.where} sent {path} as {last.content_type or 'no type'}, "
-                            "not JSON.", "bad_data")
+            return _Failure(
+                f"Powerwall at {self.where} sent {path} as {last.content_type or 'no type'}, "
+                "not JSON.",
+                "bad_data",
+            )
         if payload is None:
-            return _Failure(f"Powerwall at {self.where} sent an answer that is not valid JSON.", "bad_data")
-        return _Failure(f"Powerwall at {self.where} sent power data without all four meters.", "bad_data")
+            return _Failure(
+                f"Powerwall at {self.where} sent an answer that is not valid JSON.", "bad_data"
+            )
+        return _Failure(
+            f"Powerwall at {self.where} sent power data without all four meters.", "bad_data"
+        )
 
     def _explain_write(self, events: list[WireEvent], result: Any) -> _Failure:
         posts = [e for e in events if e.method == "POST" and e.path == OPERATION]
@@ -566,8 +625,11 @@ class PowerwallSource:
             if ev.error is not None:
                 return self._transport_failure(ev)
         if posts and posts[-1].status == 403:
-            return _Failure("The Powerwall refused the change (HTTP 403): this gateway does not let the "
-                            "customer login change settings; use cloud or FleetAPI mode.", "forbidden")
+            return _Failure(
+                "The Powerwall refused the change (HTTP 403): this gateway does not let the "
+                "customer login change settings; use cloud or FleetAPI mode.",
+                "forbidden",
+            )
         if posts and (posts[-1].status or 0) >= 400:
             return _Failure(f"The Powerwall refused the change (HTTP {posts[-1].status}).", "http")
         if isinstance(result, dict) and result.get("error"):

@@ -150,7 +150,9 @@ def parse_counters(agg: Any) -> EnergyCounters | None:
     return EnergyCounters(**vals)
 
 
-def parse_battery_blocks(system_status: Any, temps: dict[str, float] | None = None) -> tuple[BatteryBlock, ...]:
+def parse_battery_blocks(
+    system_status: Any, temps: dict[str, float] | None = None
+) -> tuple[BatteryBlock, ...]:
     if not isinstance(system_status, dict):
         return ()
     temps = temps or {}
@@ -169,7 +171,9 @@ def parse_battery_blocks(system_status: Any, temps: dict[str, float] | None = No
                 power_w=_num(b.get("p_out")),
                 temperature_c=_num(temp),
                 state=b.get("pinv_state") or b.get("OpSeqState"),
-                backup_ready=b.get("backup_ready") if isinstance(b.get("backup_ready"), bool) else None,
+                backup_ready=b.get("backup_ready")
+                if isinstance(b.get("backup_ready"), bool)
+                else None,
                 disabled_reasons=tuple(str(r) for r in b.get("disabled_reasons") or ()),
             )
         )

@@ -90,14 +90,18 @@ class WireRecorder(HTTPAdapter):
             kind, detail = _transport_error(exc)
             self._add(method, path, None, "", kind, detail, started)
             raise
-        self._add(method, path, resp.status_code, resp.headers.get("Content-Type", ""), None, "", started)
+        self._add(
+            method, path, resp.status_code, resp.headers.get("Content-Type", ""), None, "", started
+        )
         return resp
 
     def _add(self, method, path, status, ctype, error, detail, started) -> None:
         with self._lock:
             seq = next(self._seq)
             self._events.append(
-                WireEvent(seq, method, path, status, ctype, error, detail, time.perf_counter() - started)
+                WireEvent(
+                    seq, method, path, status, ctype, error, detail, time.perf_counter() - started
+                )
             )
             self.last_seq = seq
             self.total += 1
