@@ -93,17 +93,27 @@ def _fail(message: str) -> int:
 
 
 def run_tui(config: Config, *, with_store: bool = True) -> int:
+    """Run the TUI; in kiosk mode a crash restarts it after a pause instead of ending."""
+    import logging
+    import time
+
     from energytui.runtime import build_hub, setup_logging
     from energytui.tui.app import EnergyApp
 
     setup_logging(config)
-    hub = build_hub(config, with_store=with_store)
-    reason = getattr(hub.store, "readonly_reason", None)
-    app = EnergyApp(config, hub)
-    app.run()
-    if reason:
-        print(f"energytui: {reason}", file=sys.stderr)
-    return 0
+    log = logging.getLogger("energytui")
+    while True:
+        hub = build_hub(config, with_store=with_store)
+        reason = getattr(hub.store, "readonly_reason", None)
+        app = EnergyApp(config, hub)
+        app.run()
+        code = app.return_code or 0
+        if reason:
+            print(f"energytui: {reason}", file=sys.stderr)
+        if not config.tui.kiosk or code == 0:
+            return code
+        log.error("kiosk app ended with code %s; restarting in 5 s", code)
+        time.sleep(5)
 
 
 def main(argv: list[str] | None = None) -> int:

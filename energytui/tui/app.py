@@ -22,6 +22,7 @@ from energytui.tui.commands import EnergyCommands
 from energytui.tui.glyphs import CONSOLE, UNICODE
 from energytui.tui.screens.dashboard import DashboardScreen
 from energytui.tui.screens.help import HelpScreen
+from energytui.tui.screens.kiosk import KioskScreen
 
 
 class HubChanged(Message):
@@ -47,11 +48,15 @@ class EnergyApp(App[None]):
         Binding("ctrl+p", "command_palette", "Commands", show=False),
     ]
 
-    def __init__(self, config: Config, hub: Hub, *, console: bool | None = None) -> None:
+    def __init__(
+        self, config: Config, hub: Hub, *, console: bool | None = None, kiosk: bool | None = None
+    ) -> None:
         super().__init__()
         self.config = config
         self.hub = hub
         self.console_mode = config.tui.console if console is None else console
+        self.kiosk = config.tui.kiosk if kiosk is None else kiosk
+        self._kiosk_index = 0
         self.glyphs = CONSOLE if self.console_mode else UNICODE
         self._owns_hub = False
         self._unsubscribe = None
@@ -62,11 +67,31 @@ class EnergyApp(App[None]):
     # -- lifecycle -----------------------------------------------------------
     async def on_mount(self) -> None:
         self._unsubscribe = self.hub.subscribe(self._on_hub_event)
-        await self.push_screen(DashboardScreen())
+        self._install_signal_handlers()
+        await self.push_screen(KioskScreen() if self.kiosk else DashboardScreen())
         if not self.hub.started:
             self._owns_hub = True
             await self.hub.start()
         self.set_interval(1.0, self._tick)
+        if self.kiosk:
+            self.set_interval(self.config.tui.kiosk_cycle_s, self._kiosk_next)
+
+    def _install_signal_handlers(self) -> None:
+        """Leave the terminal clean on SIGTERM/SIGHUP (systemd stop, SSH drop)."""
+        import asyncio
+        import signal
+
+        loop = asyncio.get_running_loop()
+        for sig in (signal.SIGTERM, signal.SIGHUP):
+            with contextlib.suppress(NotImplementedError, RuntimeError, ValueError):
+                loop.add_signal_handler(sig, self.exit)
+
+    def _kiosk_next(self) -> None:
+        """Cycle kiosk screens; modal screens (help) are left alone."""
+        if len(self.screen_stack) > 2:
+            return
+        self._kiosk_index = (self._kiosk_index + 1) % 2
+        self.switch_screen(KioskScreen() if self._kiosk_index == 0 else DashboardScreen())
 
     async def on_unmount(self) -> None:
         if self._unsubscribe:

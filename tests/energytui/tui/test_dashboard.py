@@ -128,3 +128,27 @@ async def test_layout_fits(size):
         for wid in ("#flow", "#battery", "#sparks", "#energy", "#health", "#mode"):
             region = app.screen.query_one(wid).region
             assert region.width > 0 and region.height > 0
+
+
+def test_kiosk_screen(snap_compare):
+    assert snap_compare(demo_app(kiosk=True), terminal_size=(80, 24), run_before=_settle)
+
+
+def test_kiosk_console_screen(snap_compare):
+    assert snap_compare(demo_app(kiosk=True, console=True), terminal_size=(80, 24), run_before=_settle)
+
+
+async def test_kiosk_cycles_screens_without_input():
+    from energytui.tui.screens.dashboard import DashboardScreen
+    from energytui.tui.screens.kiosk import KioskScreen
+
+    hub, _, _ = demo_hub()
+    app = EnergyApp(demo_config(kiosk=True, kiosk_cycle_s=2), hub)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await pilot.pause()
+        assert isinstance(app.screen, KioskScreen)
+        assert "Solar charging battery" in str(app.screen.query_one("#kiosk-mode").render())
+        await pilot.pause(2.3)
+        assert isinstance(app.screen, DashboardScreen)
+        await pilot.pause(2.1)
+        assert isinstance(app.screen, KioskScreen)

@@ -1,0 +1,88 @@
+"""Kiosk: large type for a small screen across the room, no keyboard needed.
+
+Shows the four flows and the battery in big digits, the mode in words, and
+the age of the data; the app cycles between this and the dashboard.
+"""
+
+from __future__ import annotations
+
+from textual.app import ComposeResult
+from textual.containers import Grid, Vertical
+from textual.screen import Screen
+from textual.widgets import Digits, Label, Static
+
+from energytui.model import describe_battery, describe_grid
+from energytui.tui.format import age
+
+
+def _kw_digits(watts: float | None) -> str:
+    return "--.--" if watts is None else f"{abs(watts) / 1000:.2f}"
+
+
+class KioskScreen(Screen):
+    DEFAULT_CSS = """
+    KioskScreen { layout: vertical; }
+    KioskScreen #kiosk-mode { height: 3; content-align: center middle; text-style: bold; background: $boost; }
+    KioskScreen Grid { grid-size: 3 2; grid-gutter: 0 1; height: 1fr; }
+    KioskScreen .tile { border: solid $primary; height: 100%; align: center middle; }
+    KioskScreen .tile Label { width: 100%; content-align: center middle; }
+    KioskScreen .tile Digits { width: 100%; text-align: center; }
+    KioskScreen .tile .big-text { text-style: bold; width: 100%; content-align: center middle; }
+    KioskScreen #kiosk-status { height: 1; content-align: center middle; color: $text-muted; }
+    KioskScreen.stale .tile { border: solid $error; }
+    """
+
+    TILES = (
+        ("solar", "Solar kW"),
+        ("home", "Home kW"),
+        ("grid", "Grid kW"),
+        ("battery", "Battery kW"),
+        ("soe", "Battery %"),
+        ("today", "Solar today kWh"),
+    )
+
+    def compose(self) -> ComposeResult:
+        yield Static("", id="kiosk-mode")
+        with Grid():
+            for key, title in self.TILES:
+                with Vertical(classes="tile", id=f"tile-{key}"):
+                    if self.app.console_mode:
+                        yield Static("", id=f"big-{key}", classes="big-text")
+                    else:
+                        yield Digits("", id=f"big-{key}")
+                    yield Label(title, id=f"label-{key}")
+        yield Static("", id="kiosk-status")
+
+    def on_mount(self) -> None:
+        self.refresh_data()
+
+    def _set(self, key: str, value: str, caption: str) -> None:
+        self.query_one(f"#big-{key}").update(value)
+        self.query_one(f"#label-{key}", Label).update(caption)
+
+    def refresh_data(self) -> None:
+        hub = self.app.hub
+        s = hub.latest_power
+        live = hub.power_is_live
+        self.set_class(not live, "stale")
+        now = hub.clock.now()
+        if s is None:
+            self.query_one("#kiosk-mode", Static).update("Waiting for the first reading")
+            return
+        self._set("solar", _kw_digits(s.solar_w), "Solar kW")
+        self._set("home", _kw_digits(s.load_w), "Home kW")
+        self._set("grid", _kw_digits(s.grid_w), f"Grid kW · {describe_grid(s.grid_w)}")
+        self._set(
+            "battery", _kw_digits(s.battery_w), f"Battery kW · {describe_battery(s.battery_w)}"
+        )
+        self._set("soe", "--" if s.soe_pct is None else f"{s.soe_pct:.0f}", "Battery %")
+        self._set("today", f"{hub.energy.best.solar_kwh:.1f}", "Solar today kWh")
+        prefix = "STALE — " if not live else ""
+        self.query_one("#kiosk-mode", Static).update(f"{prefix}{s.mode.label}")
+        src = hub.power_source
+        h = hub.health.get(src.name) if src else None
+        status = f"data {age(h.age_s(now)) if h else 'never'}"
+        if h and h.last_error:
+            status += f" · {h.last_error}"
+        status += " · " + now.astimezone(self.app.config.zone).strftime("%H:%M")
+        self.query_one("#kiosk-status", Static).update(status)
