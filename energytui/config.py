@@ -101,6 +101,8 @@ class ApiConfig(_Section):
     port: int = Field(default=8787, ge=0, le=65535)
     token: str = Field(default="", repr=False)
     cors_origins: list[str] = Field(default_factory=list)
+    #: A meter reading pushed by an agent (no polled meter source) older than this is stale.
+    meter_stale_s: float = Field(default=900.0, gt=0.0, le=604800.0)
 
 
 class MqttConfig(_Section):
@@ -111,6 +113,8 @@ class MqttConfig(_Section):
     password: str = Field(default="", repr=False)
     discovery_prefix: str = "homeassistant"
     base_topic: str = "energytui"
+    #: Least seconds between two state publishes (availability changes go out at once).
+    interval_s: float = Field(default=10.0, ge=0.0, le=3600.0)
 
 
 class TuiConfig(_Section):

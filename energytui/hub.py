@@ -336,6 +336,14 @@ class Hub:
         return "stored"
 
     # -- store -------------------------------------------------------------
+    async def query_store(
+        self, series: str, start: datetime, end: datetime, **kwargs: Any
+    ) -> list[dict] | None:
+        """Read the store on its own thread (readers share it with the writer); None without one."""
+        if self.store is None:
+            return None
+        return await self._in_store(lambda: self.store.query(series, start, end, **kwargs))
+
     async def _in_store(self, fn: Callable, *args: Any) -> Any:
         loop = asyncio.get_running_loop()
         return await loop.run_in_executor(self._store_pool, fn, *args)
