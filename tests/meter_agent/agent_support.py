@@ -10,6 +10,10 @@ from typing import Any
 import cv2
 import numpy as np
 import uvicorn
+from fastapi import FastAPI, Request
+from fastapi.responses import JSONResponse
+
+from meter_agent.schema import MeterReading
 
 
 def free_port() -> int:
@@ -71,3 +75,30 @@ def digits_image(text: str, size: tuple[int, int] = (320, 120), seed: int = 0) -
     cv2.putText(img, text, (10, int(h * 0.75)), cv2.FONT_HERSHEY_SIMPLEX, h / 50, (20, 20, 20), 3)
     noise = rng.normal(0, 4, img.shape)
     return np.clip(img + noise, 0, 255).astype(np.uint8)
+
+
+def hub_app() -> FastAPI:
+    """A small stand-in for the energytui hub's POST /meter_reading (dedupes by id)."""
+    app = FastAPI()
+    app.state.received = []  # every body that arrived, in arrival order
+    app.state.stored = {}
+    app.state.token = ""
+    app.state.fail_with = 0
+    app.state.refuse_ids = set()
+    app.state.auth_headers = []
+
+    @app.post("/meter_reading")
+    async def meter_reading(request: Request) -> JSONResponse:
+        app.state.auth_headers.append(request.headers.get("authorization"))
+        if app.state.token and request.headers.get("authorization") != f"Bearer {app.state.token}":
+            return JSONResponse({"detail": "bad token"}, status_code=401)
+        if app.state.fail_with:
+            return JSONResponse({"detail": "busy"}, status_code=app.state.fail_with)
+        body = MeterReading.model_validate(await request.json())
+        if body.id in app.state.refuse_ids:
+            return JSONResponse({"detail": "reading_kwh is implausible"}, status_code=422)
+        app.state.received.append(body)
+        app.state.stored.setdefault(body.id, body)
+        return JSONResponse({"ok": True}, status_code=201)
+
+    return app

@@ -6,9 +6,7 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
-from agent_support import LoopbackServer, free_port
-from fastapi import FastAPI, Request
-from fastapi.responses import JSONResponse
+from agent_support import LoopbackServer, free_port, hub_app
 
 from meter_agent import upload as upload_mod
 from meter_agent.config import UploadConfig
@@ -29,33 +27,6 @@ def reading(i: int) -> MeterReading:
         digits=f"{4000 + i:06d}",
         id=new_reading_id(ts),
     )
-
-
-def hub_app() -> FastAPI:
-    """A small stand-in for the energytui hub's POST /meter_reading (dedupes by id)."""
-    app = FastAPI()
-    app.state.received = []  # every body that arrived, in arrival order
-    app.state.stored = {}
-    app.state.token = ""
-    app.state.fail_with = 0
-    app.state.refuse_ids = set()
-    app.state.auth_headers = []
-
-    @app.post("/meter_reading")
-    async def meter_reading(request: Request) -> JSONResponse:
-        app.state.auth_headers.append(request.headers.get("authorization"))
-        if app.state.token and request.headers.get("authorization") != f"Bearer {app.state.token}":
-            return JSONResponse({"detail": "bad token"}, status_code=401)
-        if app.state.fail_with:
-            return JSONResponse({"detail": "busy"}, status_code=app.state.fail_with)
-        body = MeterReading.model_validate(await request.json())
-        if body.id in app.state.refuse_ids:
-            return JSONResponse({"detail": "reading_kwh is implausible"}, status_code=422)
-        app.state.received.append(body)
-        app.state.stored.setdefault(body.id, body)
-        return JSONResponse({"ok": True}, status_code=201)
-
-    return app
 
 
 def config(port: int, **kw: object) -> UploadConfig:
