@@ -231,7 +231,8 @@ class PowerwallSource:
     def _submit(self, fn: Any, *args: Any) -> asyncio.Future:
         if self._closed:
             raise SourceError("The Powerwall source is closed.", cause="closed")
-        return asyncio.get_running_loop().run_in_executor(self._executor, fn, *args)
+        loop = asyncio.get_running_loop()
+        return loop.run_in_executor(self._executor, self._guarded, fn, *args)
 
     async def _await(self, job: asyncio.Future, budget: float) -> Any:
         try:
@@ -242,7 +243,7 @@ class PowerwallSource:
                 cause="timeout",
             ) from None
         except _Failure as f:
-            raise self._gate_failure(f) from None
+            raise SourceError(str(f), retry_after=f.retry_after, cause=f.cause) from None
 
     def _gated(self) -> bool:
         now = self.clock.now()
@@ -250,21 +251,10 @@ class PowerwallSource:
 
     def _check_gates(self) -> None:
         """Refuse to touch the gateway while a login back-off or a 429 pause runs."""
-        now = self.clock.now()
-        left = self.login_backoff.remaining(now)
-        if left > 0:
-            raise SourceError(
-                f"Powerwall rejected the password; next login attempt in {human_duration(left)}.",
-                retry_after=left,
-                cause="auth",
-            )
-        left = self.pause.remaining(now)
-        if left > 0:
-            raise SourceError(
-                f"{self.pause.reason}; resuming in {human_duration(left)}.",
-                retry_after=left,
-                cause="rate_limit",
-            )
+        gate = self._gate_message(self.clock.now())
+        if gate is not None:
+            message, left, cause = gate
+            raise SourceError(message, retry_after=left, cause=cause)
 
     def _check_control(self) -> None:
         if not self.can_control:
@@ -274,25 +264,50 @@ class PowerwallSource:
             )
         self._check_gates()
 
-    def _gate_failure(self, f: _Failure) -> SourceError:
-        """Turn a worker failure into the user's sentence, arming the gates it calls for."""
+    def _gate_message(self, now: datetime) -> tuple[str, float, str] | None:
+        """The sentence, wait and cause while a gate is closed, else None."""
+        left = self.login_backoff.remaining(now)
+        if left > 0:
+            return (
+                f"Powerwall rejected the password; next login attempt in {human_duration(left)}.",
+                left,
+                "auth",
+            )
+        left = self.pause.remaining(now)
+        if left > 0:
+            return f"{self.pause.reason}; resuming in {human_duration(left)}.", left, "rate_limit"
+        return None
+
+    def _arm(self, f: _Failure) -> _Failure:
+        """Close the gate a failure calls for (in the worker, before any queued job runs)."""
         now = self.clock.now()
         if f.cause == "auth":
             delay = self.login_backoff.failed(now)
-            return SourceError(
+            return _Failure(
                 f"Powerwall rejected the password; next login attempt in {human_duration(delay)}.",
+                "auth",
                 retry_after=delay,
-                cause="auth",
             )
         if f.cause == "rate_limit":
             seconds = f.retry_after or self.rate_limit_pause_s
             self.pause.start(now, seconds, "Powerwall asked us to slow down (HTTP 429)")
-            return SourceError(
+            return _Failure(
                 f"Powerwall asked us to slow down (HTTP 429); pausing {human_duration(seconds)}.",
+                "rate_limit",
                 retry_after=seconds,
-                cause="rate_limit",
             )
-        return SourceError(str(f), retry_after=f.retry_after, cause=f.cause)
+        return f
+
+    def _guarded(self, fn: Any, *args: Any) -> Any:
+        """Worker entry point: re-check the gates, run, and arm gates on failure."""
+        gate = self._gate_message(self.clock.now())
+        if gate is not None:
+            message, left, cause = gate
+            raise _Failure(message, cause, retry_after=left)
+        try:
+            return fn(*args)
+        except _Failure as f:
+            raise self._arm(f) from None
 
     def _start_slow(self) -> None:
         if self._closed or (self._slow is not None and not self._slow.done()):
@@ -308,8 +323,6 @@ class PowerwallSource:
         if exc is None:
             self._details = job.result()
         elif isinstance(exc, _Failure):
-            if exc.cause in ("auth", "rate_limit"):
-                self._gate_failure(exc)
             self._details = replace(self._details, notes=(str(exc),))
         else:  # a bug or a library surprise: keep the app alive, say what happened
             log.warning("Powerwall details refresh failed: %s", type(exc).__name__)
