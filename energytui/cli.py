@@ -53,6 +53,10 @@ def build_parser() -> argparse.ArgumentParser:
     _common(s)
     s.add_argument("--host", help="API bind address (default 127.0.0.1)")
     s.add_argument("--port", type=int, help="API port (default 8787)")
+    w = sub.add_parser("web", help="serve the same TUI in a browser (textual-serve), on loopback by default")
+    _common(w)
+    w.add_argument("--host", default="127.0.0.1", help="bind address (default 127.0.0.1)")
+    w.add_argument("--port", type=int, default=8000, help="port (default 8000)")
     e = sub.add_parser(
         "emulator", help="run a Powerwall gateway emulator on loopback", add_help=False
     )
@@ -116,6 +120,27 @@ def run_tui(config: Config, *, with_store: bool = True) -> int:
         time.sleep(5)
 
 
+def run_web(args: argparse.Namespace) -> int:
+    """Serve the TUI in a browser; each browser tab runs its own `energytui` process."""
+    import shlex
+
+    from textual_serve.server import Server
+
+    cmd = [sys.executable, "-m", "energytui.cli"]
+    for flag in ("config", "timezone", "data_dir", "powerwall", "meter", "log_level"):
+        value = getattr(args, flag, None)
+        if value:
+            cmd += [f"--{flag.replace('_', '-')}", str(value)]
+    if args.simulate:
+        cmd.append("--simulate")
+    if args.accelerate:
+        cmd += ["--accelerate", str(args.accelerate)]
+    if args.host not in ("127.0.0.1", "localhost", "::1"):
+        print(f"energytui: serving on {args.host}: anyone who can reach it sees your energy data.", file=sys.stderr)
+    Server(shlex.join(cmd), host=args.host, port=args.port, title="energytui").serve()
+    return 0
+
+
 def main(argv: list[str] | None = None) -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
     if argv[:1] == ["emulator"]:
@@ -125,6 +150,8 @@ def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     try:
         config = load_config(Path(args.config) if args.config else None, overrides=_overrides(args))
+        if args.command == "web":
+            return run_web(args)
         if args.command == "serve":
             from energytui.serve import run_serve
 
