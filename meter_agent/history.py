@@ -21,7 +21,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict, ValidationError, field_serializer
+from pydantic import BaseModel, ConfigDict, ValidationError, field_serializer, field_validator
 
 from meter_agent.schema import MeterReading, MeterStatus, iso_z
 
@@ -42,6 +42,13 @@ class HistoryRecord(BaseModel):
     method: str = "unknown"
     reason: str | None = None
     per_digit: list[tuple[str | None, float]] = []
+
+    @field_validator("timestamp")
+    @classmethod
+    def _ms(cls, v: datetime) -> datetime:
+        # kept to the millisecond, as on the wire, so ``since=<a served timestamp>`` is exact
+        v = v.replace(tzinfo=UTC) if v.tzinfo is None else v.astimezone(UTC)
+        return v.replace(microsecond=v.microsecond // 1000 * 1000)
 
     @field_serializer("timestamp")
     def _ser_ts(self, v: datetime) -> str:

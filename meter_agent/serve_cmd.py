@@ -1,0 +1,112 @@
+"""``meter-agent serve``: run the capture loop and the HTTP API until stopped.
+
+Kept apart from ``cli.py`` so the reading tools stay importable without FastAPI
+and uvicorn. The capture loop and the server share one event loop; SIGINT and
+SIGTERM (systemd's stop) end both cleanly and release the camera.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import logging
+import signal
+import sys
+import threading
+from pathlib import Path
+
+from meter_agent.config import AgentConfig, AgentConfigError, load_agent_config
+
+log = logging.getLogger(__name__)
+
+
+def add_serve_parser(subparsers: argparse._SubParsersAction) -> None:
+    """Add the ``serve`` subcommand; its handler (``args.func``) returns an exit code."""
+    p = subparsers.add_parser(
+        "serve",
+        help="read the meter on a schedule and serve /meter, /readings, /health, /frame.jpg …",
+        description=(
+            "Capture and read the meter every ocr.interval_s seconds, keep a history, push "
+            "accepted readings to the hub, and serve the HTTP API."
+        ),
+    )
+    p.add_argument("--config", "-c", required=True, metavar="FILE", help="meter-agent JSON config")
+    p.add_argument("--host", help="address to listen on (default: server.host from the config)")
+    p.add_argument("--port", type=int, help="port to listen on (default: server.port)")
+    p.add_argument("--log-level", help="debug, info, warning or error (default: LOG_LEVEL or info)")
+    p.set_defaults(func=run_serve, handler=run_serve)
+
+
+def run_serve(args: argparse.Namespace) -> int:
+    """Load the config, start everything, and block until SIGINT/SIGTERM."""
+    try:
+        config = load_agent_config(args.config)
+    except AgentConfigError as exc:
+        print(f"meter-agent: {exc}", file=sys.stderr)
+        return 2
+    host = args.host or config.server.host
+    port = config.server.port if args.port is None else args.port
+    if not 0 <= port <= 65535:
+        print(f"meter-agent: --port {port} is not a TCP port (0–65535).", file=sys.stderr)
+        return 2
+    try:
+        return asyncio.run(serve(config, Path(args.config), host, port, args.log_level))
+    except KeyboardInterrupt:
+        return 0
+
+
+async def serve(
+    config: AgentConfig,
+    config_path: Path | None,
+    host: str,
+    port: int,
+    log_level: str | None = None,
+) -> int:
+    """Run the service loop and uvicorn side by side; returns an exit code."""
+    import uvicorn
+
+    from meter_agent.logging_setup import setup_logging
+    from meter_agent.server import create_app
+    from meter_agent.service import MeterService, resolve_path
+
+    base = config_path.resolve().parent if config_path else Path.cwd()
+    log_file = resolve_path(base, config.storage.log_file) if config.storage.log_file else None
+    setup_logging(config.storage, log_file, log_level)
+    try:
+        service = MeterService(config, config_path)
+    except OSError as exc:
+        print(f"meter-agent: cannot prepare storage: {exc}.", file=sys.stderr)
+        return 1
+    app = create_app(service)
+    uv_config = uvicorn.Config(
+        app, host=host, port=port, log_config=None, access_log=False, lifespan="off"
+    )
+    server = uvicorn.Server(uv_config)
+    stop = asyncio.Event()
+    loop_task = asyncio.create_task(service.run(stop), name="meter-service")
+    log.info(
+        "meter-agent serving on http://%s:%d (source %s, every %g s)",
+        host,
+        port,
+        config.camera.source,
+        config.ocr.interval_s,
+    )
+    # uvicorn re-raises the signal that stopped it once it has shut down; a quiet handler of
+    # our own (which it restores first) lets the capture loop finish and release the camera.
+    _quiet_signals()
+    try:
+        await server.serve()
+    finally:
+        stop.set()
+        await loop_task
+    if not server.started:
+        print(f"meter-agent: cannot listen on {host}:{port}; is the port in use?", file=sys.stderr)
+        return 1
+    return 0
+
+
+def _quiet_signals() -> None:
+    if threading.current_thread() is not threading.main_thread():
+        return
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        signal.signal(sig, lambda signum, frame: log.info("signal %d: stopping", signum))

@@ -1,0 +1,451 @@
+"""The agent's heart: capture a burst → read it → record → upload, forever, without dying.
+
+:class:`MeterService` owns the frame source, the reader, the history, the uploader,
+the saved images and the lighting controller. The HTTP server only asks it things.
+Blocking work (the camera, OpenCV, Tesseract) always runs in a worker thread, never
+on the event loop, and one lock serialises the camera and the reader so a
+``POST /capture`` and the scheduled loop can never interleave. Any error in a round
+is recorded (``last_error``), logged, and followed by an exponential back-off; the
+loop itself never ends on an error, because nobody is watching a Pi in a cupboard.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+import logging
+import os
+import tempfile
+import threading
+import time
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import httpx
+import numpy as np
+
+from meter_agent.capture import CaptureError, FrameSource, lighting_control_for, open_source
+from meter_agent.config import AgentConfig, CalibrationConfig, OcrConfig, save_agent_config
+from meter_agent.history import History, HistoryRecord, fsync_dir, record_from_result
+from meter_agent.images import ImageStore
+from meter_agent.lighting import LightingController
+from meter_agent.schema import MeterStatus, iso_z
+from meter_agent.upload import Uploader
+
+log = logging.getLogger(__name__)
+
+#: the longest pause between rounds after repeated errors (unless the interval is longer)
+MAX_BACKOFF_S = 300.0
+#: how often old images are pruned
+PRUNE_EVERY_S = 3600.0
+STATE_FILE = "reader_state.json"
+
+
+def resolve_path(base: Path, value: str) -> Path:
+    """A config path: absolute as given, relative ones against the config file's folder."""
+    p = Path(value).expanduser()
+    return p if p.is_absolute() else (base / p)
+
+
+def backoff_delay(interval_s: float, consecutive_errors: int) -> float:
+    """Wait after the n-th error in a row: the interval doubled per error, capped."""
+    if consecutive_errors <= 0:
+        return interval_s
+    cap = max(interval_s, MAX_BACKOFF_S)
+    return min(cap, interval_s * (2 ** min(consecutive_errors, 16)))
+
+
+@dataclass
+class CalibrationUpdate:
+    """The calibration and OCR fields the TUI edits; None = leave as it is."""
+
+    roi: list[int] | None = None
+    rotate_degrees: float | None = None
+    display: str | None = None
+    expected_digits: int | None = None
+    decimals: int | None = None
+    threshold: int | None = None
+    clear_roi: bool = False  # the body said "roi": null
+
+
+class CalibrationError(ValueError):
+    """A calibration that validates on its own but does not fit the camera picture."""
+
+
+def check_roi_fits(roi: list[int] | None, frame_size: tuple[int, int] | None) -> None:
+    """Refuse a window that reaches outside the frame (the reader could never use it)."""
+    if roi is None or frame_size is None:
+        return
+    fw, fh = frame_size
+    x, y, w, h = roi
+    if x + w > fw or y + h > fh:
+        raise CalibrationError(
+            f"roi {roi} reaches outside the {fw}x{fh} camera frame; make it smaller or move it."
+        )
+
+
+def calibration_view(config: AgentConfig) -> dict[str, Any]:
+    """``GET /calibration``'s body: what the calibration screen shows and edits."""
+    c, o = config.calibration, config.ocr
+    return {
+        "roi": c.roi,
+        "rotate_degrees": c.rotate_degrees,
+        "display": c.display,
+        "expected_digits": o.expected_digits,
+        "decimals": o.decimals,
+        "threshold": o.threshold,
+    }
+
+
+class MeterService:
+    """Everything the agent does; the HTTP server and the CLI drive it."""
+
+    def __init__(
+        self,
+        config: AgentConfig,
+        config_path: str | Path | None,
+        *,
+        source: FrameSource | None = None,
+    ) -> None:
+        self.config = config
+        self.config_path = Path(config_path) if config_path else None
+        base = self.config_path.resolve().parent if self.config_path else Path.cwd()
+        st = config.storage
+        self.data_dir = resolve_path(base, st.data_dir)
+        self.image_dir = resolve_path(base, st.image_dir)
+        self.log_file = resolve_path(base, st.log_file) if st.log_file else None
+        self.data_dir.mkdir(parents=True, exist_ok=True)
+
+        self.source = source or open_source(
+            config.camera, calibration=config.calibration, ocr=config.ocr
+        )
+        self.history = History(self.data_dir, st.history_max_records)
+        self.uploader = Uploader(config.upload, self.data_dir)
+        self.images = ImageStore(self.image_dir, st)
+        self.lighting = LightingController(
+            config.lighting, lighting_control_for(self.source, config.lighting)
+        )
+        self.reader = self._make_reader()
+
+        self._lock = threading.RLock()  # camera + reader
+        self.started_at = datetime.now(UTC)
+        self._t0 = time.monotonic()
+        self.last_capture_at: datetime | None = None
+        self.last_error: str | None = None
+        self.last_error_at: datetime | None = None
+        self.consecutive_errors = 0
+        self.capture_errors = 0
+        self.last_record: HistoryRecord | None = None
+        self.last_frame: np.ndarray | None = None
+        self.last_frame_at: float | None = None  # monotonic
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self._upload_wake: asyncio.Event | None = None
+
+    # --- reader and its persisted state -------------------------------------------------
+    @property
+    def state_path(self) -> Path:
+        return self.data_dir / STATE_FILE
+
+    def _make_reader(self) -> Any:
+        from meter_agent.reader import MeterReader, ReaderState
+
+        state = None
+        try:
+            data = json.loads(self.state_path.read_text(encoding="utf-8"))
+            state = ReaderState.from_dict(data)
+        except FileNotFoundError:
+            pass
+        except (OSError, ValueError, TypeError, KeyError) as exc:
+            log.warning(
+                "reader state %s is unusable (%s); starting without it", self.state_path, exc
+            )
+        return MeterReader(self.config, state=state)
+
+    def _save_reader_state(self) -> None:
+        state = getattr(self.reader, "state", None)
+        if state is None or not hasattr(state, "to_dict"):
+            return
+        payload = json.dumps(state.to_dict(), indent=1, default=str)
+        fd, tmp = tempfile.mkstemp(dir=self.data_dir, prefix=STATE_FILE + ".", suffix=".tmp")
+        try:
+            with os.fdopen(fd, "w", encoding="utf-8") as fh:
+                fh.write(payload)
+                fh.flush()
+                os.fsync(fh.fileno())
+            os.replace(tmp, self.state_path)
+        except BaseException:
+            Path(tmp).unlink(missing_ok=True)
+            raise
+        fsync_dir(self.data_dir)
+
+    # --- capture ------------------------------------------------------------------------
+    def _note_error(self, message: str) -> None:
+        self.last_error = message
+        self.last_error_at = datetime.now(UTC)
+
+    def grab_burst(self) -> list[np.ndarray]:
+        """``ocr.burst_frames`` fresh frames, a little apart (blocking)."""
+        cam = self.config.camera
+        with self._lock:
+            self.source.warm_up(cam.warmup_frames)
+            frames: list[np.ndarray] = []
+            for i in range(self.config.ocr.burst_frames):
+                if i and cam.burst_interval_s:
+                    time.sleep(cam.burst_interval_s)
+                frames.append(self.source.grab())
+            self.last_frame, self.last_frame_at = frames[-1], time.monotonic()
+            return frames
+
+    def current_frame(self, max_age_s: float = 1.0) -> np.ndarray:
+        """The latest frame if it is fresh enough, else a new one (blocking; CaptureError)."""
+        with self._lock:
+            if (
+                self.last_frame is not None
+                and self.last_frame_at is not None
+                and time.monotonic() - self.last_frame_at <= max_age_s
+            ):
+                return self.last_frame
+            try:
+                frame = self.source.grab()
+            except CaptureError as exc:
+                self._note_error(str(exc))
+                raise
+            self.last_frame, self.last_frame_at = frame, time.monotonic()
+            return frame
+
+    def capture_once(self) -> Any:
+        """Take one reading now: burst → read → record → queue for upload. Returns the ReadResult."""
+        return self.capture_and_record()[0]
+
+    def capture_and_record(self) -> tuple[Any, HistoryRecord]:
+        with self._lock:
+            ts = datetime.now(UTC)
+            try:
+                frames = self.grab_burst()
+            except CaptureError as exc:
+                self.capture_errors += 1
+                self._note_error(str(exc))
+                raise
+            self.last_capture_at = ts
+            self.lighting.observe(frames[-1], self._upright_roi_hint())
+            result = self.reader.read_frames(frames, ts)
+            record = record_from_result(result)
+            record = self._guard_monotonic(record)
+            self.history.add(record)
+            self.last_record = record
+            try:
+                self._save_reader_state()
+            except OSError as exc:
+                log.warning("reader state cannot be saved: %s", exc)
+        self._after_record(record, frames[len(frames) // 2])
+        return result, record
+
+    def _upright_roi_hint(self) -> list[int] | None:
+        # brightness is measured on the raw frame; the upright ROI is close enough for a
+        # light level unless the rotation is large
+        return self.config.calibration.roi
+
+    def _guard_monotonic(self, record: HistoryRecord) -> HistoryRecord:
+        """Never publish a total lower than the last accepted one (HA/Prometheus count a reset)."""
+        if not (record.accepted and self.config.ocr.monotonic):
+            return record
+        last = self.history.last_accepted()
+        if last is None or last.reading_kwh is None or record.reading_kwh is None:
+            return record
+        if record.reading_kwh < last.reading_kwh:
+            return record.model_copy(
+                update={
+                    "accepted": False,
+                    "reason": "lower than the last accepted reading",
+                    "reading_kwh": None,
+                }
+            )
+        return record
+
+    def _after_record(self, record: HistoryRecord, frame: np.ndarray) -> None:
+        if self.images.wants(record.accepted):
+            tag = ("ok_" + (record.digits or "")) if record.accepted else "rejected"
+            try:
+                self.images.save(frame, record.timestamp, tag)
+            except OSError as exc:
+                log.warning("frame cannot be saved: %s", exc)
+        if record.accepted:
+            try:
+                self.uploader.enqueue(record.to_meter_reading())
+            except OSError as exc:
+                self._note_error(f"the upload outbox cannot be written: {exc}.")
+            self._wake_uploader()
+
+    def _wake_uploader(self) -> None:
+        loop, ev = self._loop, self._upload_wake
+        if loop is not None and ev is not None and not loop.is_closed():
+            with contextlib.suppress(RuntimeError):
+                loop.call_soon_threadsafe(ev.set)
+
+    # --- OCR preview and calibration ----------------------------------------------------
+    def ocr_preview(self, frame: np.ndarray | None = None) -> Any:
+        """Read the current frame with the current calibration WITHOUT recording anything.
+
+        A throw-away reader with a copy of the live state is used, so the preview can
+        never move the last accepted value (the "PreValue").
+        """
+        from meter_agent.reader import MeterReader, ReaderState
+
+        with self._lock:
+            if frame is None:
+                frame = self.current_frame()
+            state = getattr(self.reader, "state", None)
+            copy = ReaderState.from_dict(state.to_dict()) if state is not None else None
+            scratch = MeterReader(self.config, state=copy)
+            return scratch.read_frames([frame], datetime.now(UTC))
+
+    def preview_images(self, frame: np.ndarray) -> dict[str, np.ndarray]:
+        from meter_agent.vision import process_for_preview
+
+        return process_for_preview(frame, self.config.calibration, self.config.ocr)
+
+    def apply_calibration(self, update: CalibrationUpdate) -> AgentConfig:
+        """Validate, save atomically to the config file, then apply to the reader.
+
+        Raises ``pydantic.ValidationError`` for bad values and :class:`CalibrationError` for a
+        window outside the frame (nothing saved either way), and ``OSError``
+        when the config file cannot be written (nothing applied).
+        """
+        with self._lock:
+            cal = self.config.calibration.model_dump()
+            ocr = self.config.ocr.model_dump()
+            if update.clear_roi:
+                cal["roi"] = None
+            elif update.roi is not None:
+                cal["roi"] = update.roi
+            for key in ("rotate_degrees", "display"):
+                if getattr(update, key) is not None:
+                    cal[key] = getattr(update, key)
+            for key in ("expected_digits", "decimals", "threshold"):
+                if getattr(update, key) is not None:
+                    ocr[key] = getattr(update, key)
+            new_cal = CalibrationConfig.model_validate(cal)
+            new_ocr = OcrConfig.model_validate(ocr)
+            check_roi_fits(new_cal.roi, self.source.status.frame_size)
+            new_cfg = self.config.model_copy(update={"calibration": new_cal, "ocr": new_ocr})
+            if self.config_path is not None:
+                save_agent_config(new_cfg, self.config_path)
+            self.reader.update_calibration(new_cal, new_ocr)
+            self.config = new_cfg
+            return new_cfg
+
+    # --- status --------------------------------------------------------------------------
+    def latest_status(self) -> MeterStatus | None:
+        last = self.history.last_accepted()
+        if last is None or last.reading_kwh is None:
+            return None
+        return last.to_status(self.last_capture_at or last.timestamp)
+
+    def health(self) -> dict[str, Any]:
+        counts = self.history.counts()
+        reader_counts = dict(getattr(self.reader, "rejected_counts", {}) or {})
+        cam = self.source.status.to_json()
+        if self.capture_errors and cam["ok"] is False:
+            status = "error"
+        elif self.consecutive_errors or cam["ok"] is False:
+            status = "degraded"
+        else:
+            status = "ok"
+        last_acc = self.history.last_accepted()
+        return {
+            "status": status,
+            "started_at": iso_z(self.started_at),
+            "uptime_s": round(time.monotonic() - self._t0, 1),
+            "last_capture": None if self.last_capture_at is None else iso_z(self.last_capture_at),
+            "last_accepted": None if last_acc is None else iso_z(last_acc.timestamp),
+            "last_error": self.last_error,
+            "last_error_at": None if self.last_error_at is None else iso_z(self.last_error_at),
+            "consecutive_errors": self.consecutive_errors,
+            "counts": {
+                "accepted": counts["accepted"],
+                "rejected": counts["rejected_total"],
+                "rejected_by_reason": counts["rejected"],
+                "capture_errors": self.capture_errors,
+                "reader_rejected_since_start": reader_counts,
+            },
+            "camera": cam,
+            "lighting": self.lighting.last.to_json(),
+            "upload": self.uploader.status.to_json(),
+            "interval_s": self.config.ocr.interval_s,
+        }
+
+    # --- the loop ------------------------------------------------------------------------
+    async def run(self, stop: asyncio.Event | None = None) -> None:
+        """Capture every ``ocr.interval_s``, upload and prune, until ``stop`` is set."""
+        stop = stop or asyncio.Event()
+        self._loop = asyncio.get_running_loop()
+        self._upload_wake = asyncio.Event()
+        tasks = [
+            asyncio.create_task(self._capture_loop(stop), name="meter-capture"),
+            asyncio.create_task(self._upload_loop(stop), name="meter-upload"),
+            asyncio.create_task(self._housekeeping_loop(stop), name="meter-housekeeping"),
+        ]
+        try:
+            await stop.wait()
+        finally:
+            for t in tasks:
+                t.cancel()
+            await asyncio.gather(*tasks, return_exceptions=True)
+            await asyncio.to_thread(self.close)
+
+    async def _capture_loop(self, stop: asyncio.Event) -> None:
+        while not stop.is_set():
+            try:
+                await asyncio.to_thread(self.capture_once)
+                self.consecutive_errors = 0
+            except CaptureError as exc:
+                self.consecutive_errors += 1
+                log.warning("capture failed: %s", exc)
+            except Exception as exc:  # the loop must survive anything the reader throws
+                self.consecutive_errors += 1
+                self._note_error(f"reading failed: {type(exc).__name__}: {exc}")
+                log.exception("reading failed")
+            delay = backoff_delay(self.config.ocr.interval_s, self.consecutive_errors)
+            await _sleep_or_stop(stop, delay)
+
+    async def _upload_loop(self, stop: asyncio.Event) -> None:
+        if not self.config.upload.enabled:
+            return
+        assert self._upload_wake is not None
+        failures = 0
+        async with httpx.AsyncClient(timeout=self.config.upload.timeout_s) as client:
+            while not stop.is_set():
+                self._upload_wake.clear()
+                try:
+                    await self.uploader.flush(client)
+                except Exception:  # never let the uploader stop the agent
+                    log.exception("upload round failed")
+                failures = failures + 1 if self.uploader.status.pending else 0
+                delay = backoff_delay(self.config.upload.interval_s, max(0, failures - 1))
+                wake = asyncio.create_task(self._upload_wake.wait())
+                stopper = asyncio.create_task(stop.wait())
+                await asyncio.wait(
+                    {wake, stopper}, timeout=delay, return_when=asyncio.FIRST_COMPLETED
+                )
+                wake.cancel()
+                stopper.cancel()
+
+    async def _housekeeping_loop(self, stop: asyncio.Event) -> None:
+        while not stop.is_set():
+            try:
+                await asyncio.to_thread(self.images.prune)
+            except Exception:
+                log.exception("image retention failed")
+            await _sleep_or_stop(stop, PRUNE_EVERY_S)
+
+    def close(self) -> None:
+        with self._lock:
+            self.source.close()
+
+
+async def _sleep_or_stop(stop: asyncio.Event, delay: float) -> None:
+    with contextlib.suppress(TimeoutError):
+        await asyncio.wait_for(stop.wait(), timeout=delay)
