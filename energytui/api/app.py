@@ -1,0 +1,248 @@
+"""The FastAPI app: the original Flask API's routes, served from the hub's live cache.
+
+The app never polls a device and never owns the hub's lifecycle: whoever
+created the hub (``energytui serve`` or the TUI) starts and stops it. That is
+why the app has no lifespan and two apps may share one hub.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from datetime import timedelta
+from typing import Annotated
+
+from fastapi import Depends, FastAPI, Query, Request, Response, status
+from fastapi.exceptions import RequestValidationError
+from fastapi.middleware.cors import CORSMiddleware
+from fastapi.responses import JSONResponse
+from prometheus_client.exposition import choose_encoder
+from starlette.exceptions import HTTPException as StarletteHTTPException
+
+from energytui import __version__
+from energytui.api import views
+from energytui.api.auth import make_write_guard
+from energytui.api.metrics import make_registry
+from energytui.api.routes_powerwall import router as powerwall_router
+from energytui.api.schemas import (
+    CurrentReadings,
+    ErrorResponse,
+    HealthOut,
+    MeterHistory,
+    MeterPostResult,
+    PowerHistory,
+    StoreStatus,
+)
+from energytui.config import Config
+from energytui.hub import Hub
+from energytui.model import iso_z
+from meter_agent.schema import MeterReading
+
+log = logging.getLogger(__name__)
+
+ERR = {"model": ErrorResponse}
+
+
+def _sentence(exc: RequestValidationError) -> str:
+    """The first validation problem as one sentence naming the field."""
+    errors = exc.errors()
+    if not errors:
+        return "The request is not valid."
+    err = errors[0]
+    if err.get("type") == "json_invalid":
+        return "The request body is not valid JSON."
+    loc = [str(p) for p in err.get("loc", ()) if p not in ("body", "query", "path", "header")]
+    where = ".".join(loc)
+    msg = str(err.get("msg", "is not valid"))
+    msg = msg.removeprefix("Value error, ")
+    text = f"{where}: {msg[0].lower() + msg[1:]}" if where else msg
+    more = (
+        f" (and {len(errors) - 1} more problem{'s' if len(errors) > 2 else ''})"
+        if len(errors) > 1
+        else ""
+    )
+    return text.rstrip(".") + more + "."
+
+
+def _install_error_handlers(app: FastAPI) -> None:
+    @app.exception_handler(RequestValidationError)
+    async def _invalid(request: Request, exc: RequestValidationError) -> JSONResponse:
+        return JSONResponse({"detail": _sentence(exc)}, status_code=422)
+
+    @app.exception_handler(StarletteHTTPException)
+    async def _http(request: Request, exc: StarletteHTTPException) -> JSONResponse:
+        detail = exc.detail if isinstance(exc.detail, str) else "The request cannot be served."
+        return JSONResponse({"detail": detail}, status_code=exc.status_code, headers=exc.headers)
+
+    @app.exception_handler(Exception)
+    async def _bug(request: Request, exc: Exception) -> JSONResponse:  # pragma: no cover - a bug
+        log.exception("unhandled error serving %s", request.url.path)
+        return JSONResponse(
+            {"detail": "The server hit an internal error; see the energytui log."}, status_code=500
+        )
+
+
+def create_api(hub: Hub, config: Config) -> FastAPI:
+    """Build the API over ``hub``; reads come from its cache, writes go through it."""
+    app = FastAPI(
+        title="energytui",
+        version=__version__,
+        description=(
+            "Live readings of a home solar site (Tesla Powerwall + camera-read utility meter). "
+            "Powers in W with Tesla signs: grid > 0 imports, battery > 0 discharges. "
+            "See docs/api.md."
+        ),
+    )
+    app.state.hub = hub
+    app.state.config = config
+    started = time.monotonic()
+    meter_stale_s = config.api.meter_stale_s
+    registry = make_registry(hub, meter_stale_s=meter_stale_s)
+    write_guard = make_write_guard(config.api.token)
+    _install_error_handlers(app)
+    if config.api.cors_origins:
+        app.add_middleware(
+            CORSMiddleware,
+            allow_origins=list(config.api.cors_origins),
+            allow_methods=["GET", "POST"],
+            allow_headers=["Authorization", "Content-Type"],
+        )
+
+    @app.get("/health", response_model=HealthOut, tags=["status"])
+    async def health() -> HealthOut:
+        """Healthy when the Powerwall data is live; degraded when anything is stale."""
+        now = hub.clock.now()
+        power_live = hub.power_is_live
+        meter_name = views.meter_source_name(hub)
+        meter_live = views.meter_is_live(hub, now, meter_stale_s)
+        all_live = all(hub.is_live(n) for n in hub.sources)
+        if not power_live:
+            state = "unhealthy"
+        elif (
+            not all_live
+            or hub.store_error
+            or (meter_name is None and hub.latest_meter and not meter_live)
+        ):
+            state = "degraded"
+        else:
+            state = "healthy"
+        return HealthOut(
+            status=state,
+            timestamp=iso_z(now),
+            version=__version__,
+            uptime_s=round(time.monotonic() - started, 1),
+            powerwall_connected=power_live,
+            meter_connected=meter_live,
+            store=StoreStatus(
+                enabled=hub.store is not None,
+                readonly=bool(getattr(hub.store, "readonly", False)),
+                error=hub.store_error,
+            ),
+            sources=views.source_health(hub),
+        )
+
+    @app.get("/current_readings", response_model=CurrentReadings, tags=["readings"])
+    async def current_readings(
+        include_history: Annotated[
+            bool, Query(description="add the in-memory power history and 24 h of meter readings")
+        ] = False,
+    ) -> CurrentReadings:
+        """Everything the dashboard shows; ``stale`` marks data that is not live."""
+        return await views.current_readings(
+            hub, include_history=include_history, meter_stale_s=meter_stale_s
+        )
+
+    @app.post(
+        "/meter_reading",
+        response_model=MeterPostResult,
+        status_code=status.HTTP_201_CREATED,
+        tags=["meter"],
+        responses={
+            200: {"model": MeterPostResult, "description": "Already stored (same id)."},
+            401: ERR,
+            403: ERR,
+            409: {"model": ErrorResponse, "description": "Lower than the last accepted reading."},
+            422: ERR,
+        },
+        dependencies=[Depends(write_guard)],
+    )
+    async def post_meter_reading(reading: MeterReading, response: Response) -> MeterPostResult:
+        """Take a reading from a meter agent: 201 stored, 200 duplicate, 409 lower than the last."""
+        outcome = await hub.ingest_meter(reading)
+        if outcome == "lower":
+            last = hub.latest_meter
+            last_text = "" if last is None else f" {last.reading_kwh:g} kWh"
+            return JSONResponse(  # type: ignore[return-value]
+                {
+                    "detail": (
+                        f"The reading {reading.reading_kwh:g} kWh is lower than the last accepted"
+                        f"{last_text}, so it was not stored."
+                    )
+                },
+                status_code=status.HTTP_409_CONFLICT,
+            )
+        if outcome == "duplicate":
+            response.status_code = status.HTTP_200_OK
+        return MeterPostResult(
+            status="stored" if outcome == "stored" else "duplicate",
+            id=reading.id,
+            reading_kwh=reading.reading_kwh,
+        )
+
+    @app.get("/history/meter", response_model=MeterHistory, tags=["history"], responses={422: ERR})
+    async def history_meter(
+        days: Annotated[float, Query(gt=0, le=3660, description="window length in days")] = 7,
+    ) -> MeterHistory:
+        """Every accepted meter reading in the window (from the store when there is one)."""
+        end = hub.clock.now()
+        start = end - timedelta(days=days)
+        origin, pts = await views.meter_history(hub, start, end)
+        return MeterHistory(
+            days=days,
+            start=iso_z(start),
+            end=iso_z(end),
+            count=len(pts),
+            origin=origin,
+            readings=pts,
+        )
+
+    @app.get("/history/power", response_model=PowerHistory, tags=["history"], responses={422: ERR})
+    async def history_power(
+        hours: Annotated[
+            float, Query(gt=0, le=24 * 3660, description="window length in hours")
+        ] = 1,
+        max_points: Annotated[
+            int | None, Query(ge=2, le=100_000, description="downsample to at most this many")
+        ] = None,
+    ) -> PowerHistory:
+        """Power samples in the window (store rollups for long windows)."""
+        end = hub.clock.now()
+        start = end - timedelta(hours=hours)
+        origin, pts = await views.power_history(hub, start, end, max_points)
+        return PowerHistory(
+            hours=hours,
+            start=iso_z(start),
+            end=iso_z(end),
+            count=len(pts),
+            origin=origin,
+            points=pts,
+        )
+
+    @app.get(
+        "/metrics",
+        tags=["status"],
+        response_class=Response,
+        responses={
+            200: {
+                "description": "Prometheus exposition (text or OpenMetrics by Accept).",
+                "content": {"text/plain": {}, "application/openmetrics-text": {}},
+            }
+        },
+    )
+    async def metrics(request: Request) -> Response:
+        """Prometheus metrics from the hub's cache; stale power data is left out."""
+        encoder, content_type = choose_encoder(request.headers.get("accept", ""))
+        return Response(encoder(registry), media_type=None, headers={"Content-Type": content_type})
+
+    app.include_router(powerwall_router)
+    return app

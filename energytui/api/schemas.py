@@ -1,0 +1,243 @@
+"""Response and request bodies of the HTTP API.
+
+Field names are snake_case and stable: Home Assistant templates and scripts
+written against the original Flask API key on them. Powers are watts with the
+Tesla gateway's signs, and every signed power comes with its direction in
+words, so nobody has to remember which way is positive. Timestamps are ISO
+8601 UTC with ``Z``. A value that is not known is ``null``, never ``0``.
+
+Only pydantic here (no FastAPI), so the remote viewer can parse responses
+with the same models the server writes them with.
+"""
+
+from __future__ import annotations
+
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+GridDirection = Literal["importing", "exporting", "idle"]
+BatteryStatus = Literal["charging", "discharging", "standby"]
+GridStatusWord = Literal["up", "down", "syncing", "unknown"]
+
+
+class _Out(BaseModel):
+    model_config = ConfigDict(extra="ignore")
+
+
+class ErrorResponse(_Out):
+    """Every 4xx: one sentence saying what to fix."""
+
+    detail: str
+
+
+class SourceHealthOut(_Out):
+    """What the hub knows about one source's recent behaviour."""
+
+    name: str
+    kind: str
+    state: str = Field(description="waiting | ok | stale | error | backoff")
+    live: bool = Field(
+        description="true when the last success is recent and the last poll succeeded"
+    )
+    last_success: str | None = None
+    last_attempt: str | None = None
+    last_error: str | None = None
+    consecutive_errors: int = 0
+    latency_ms: float | None = None
+    next_poll_at: str | None = None
+    polls: int = 0
+    failures: int = 0
+
+
+class LifetimeCounters(_Out):
+    """The gateway's lifetime energy counters, watt-hours, one per direction (never signed)."""
+
+    solar_produced_wh: float
+    grid_imported_wh: float
+    grid_exported_wh: float
+    battery_charged_wh: float
+    battery_discharged_wh: float
+    home_consumed_wh: float
+
+
+class PowerwallReadings(_Out):
+    """The latest Powerwall sample; ``stale`` true means it is not live and only shown for context."""
+
+    timestamp: str = Field(description="when the sample was taken (UTC, Z)")
+    age_s: float = Field(description="seconds between the sample and the response")
+    stale: bool
+    source: str = Field(description="which source produced it: simulated, powerwall, …")
+    solar_power: float = Field(description="W, >= 0 produces")
+    battery_power: float = Field(description="W, > 0 discharges, < 0 charges")
+    grid_power: float = Field(description="W, > 0 imports from the grid, < 0 exports")
+    home_power: float = Field(description="W, >= 0 consumed by the home")
+    battery_percentage: float | None = Field(description="state of energy, 0-100 %")
+    backup_reserve_percentage: float | None = Field(description="reserve kept for outages, %")
+    battery_status: BatteryStatus
+    grid_direction: GridDirection
+    grid_status: GridStatusWord
+    grid_connected: bool | None = Field(description="null while the grid status is unknown")
+    mode: str = Field(description="what the site is doing (see docs/api.md for the words)")
+    mode_label: str
+    self_powered_percent: float | None = Field(
+        description="share of the home's load not taken from the grid, %"
+    )
+    solar_self_consumption_percent: float | None = None
+    lifetime: LifetimeCounters | None = None
+
+
+class MeterOut(_Out):
+    """The latest accepted utility-meter reading (never lower than the one before)."""
+
+    reading_kwh: float
+    timestamp: str = Field(description="when the agent read the meter")
+    confidence: float = Field(description="OCR confidence 0-1")
+    method: str
+    digits: str | None = None
+    id: str | None = None
+    last_update: str | None = Field(description="when the hub last heard from the meter")
+    age_s: float
+    stale: bool
+
+
+class EnergyTodayOut(_Out):
+    """Energy moved since local midnight, kWh, one positive number per direction."""
+
+    solar_kwh: float
+    home_kwh: float
+    grid_import_kwh: float
+    grid_export_kwh: float
+    battery_charge_kwh: float
+    battery_discharge_kwh: float
+    method: str = Field(description="counters (gateway lifetime counters) or integrated")
+    day: str | None = Field(description="local date the totals belong to")
+
+
+class PowerPoint(_Out):
+    """One point of power history (W, Tesla signs)."""
+
+    timestamp: str
+    solar_power: float | None = None
+    battery_power: float | None = None
+    grid_power: float | None = None
+    home_power: float | None = None
+    battery_percentage: float | None = None
+
+
+class MeterPoint(_Out):
+    timestamp: str
+    reading_kwh: float
+    confidence: float | None = None
+    method: str | None = None
+
+
+class CurrentHistory(_Out):
+    power: list[PowerPoint]
+    meter: list[MeterPoint]
+
+
+class CurrentReadings(_Out):
+    """``GET /current_readings``: everything the dashboard shows, from the hub's live cache."""
+
+    timestamp: str = Field(description="when this response was made")
+    stale: bool = Field(description="true when the Powerwall data is not live (or there is none)")
+    powerwall: PowerwallReadings | None
+    meter: MeterOut | None
+    energy_today: EnergyTodayOut
+    sources: dict[str, SourceHealthOut]
+    history: CurrentHistory | None = None
+
+
+class StoreStatus(_Out):
+    enabled: bool
+    readonly: bool
+    error: str | None = None
+
+
+class HealthOut(_Out):
+    """``GET /health``: healthy (Powerwall live), degraded (something stale) or unhealthy (no power data)."""
+
+    status: Literal["healthy", "degraded", "unhealthy"]
+    timestamp: str
+    version: str
+    uptime_s: float
+    powerwall_connected: bool
+    meter_connected: bool
+    store: StoreStatus
+    sources: dict[str, SourceHealthOut]
+
+
+class PowerwallStatus(_Out):
+    """``GET /powerwall/status``: the site's state in words."""
+
+    timestamp: str
+    connected: bool = Field(description="the Powerwall source is live")
+    stale: bool
+    sample_timestamp: str | None
+    grid_status: GridStatusWord
+    grid_connected: bool | None
+    grid_direction: GridDirection | None
+    battery_status: BatteryStatus | None
+    battery_percentage: float | None
+    backup_reserve_percentage: float | None
+    mode: str
+    mode_label: str
+    source: str | None
+    health: SourceHealthOut | None
+    last_error: str | None
+
+
+class SoeOut(_Out):
+    """``GET /powerwall/soe``: battery state of energy (pypowerwall proxy's shape plus staleness)."""
+
+    percentage: float | None
+    timestamp: str | None
+    stale: bool
+
+
+class VitalsOut(_Out):
+    """``GET /powerwall/vitals``: device details from the slow schedule, when the source has them."""
+
+    timestamp: str
+    available: bool
+    fetched_at: str | None = None
+    firmware: str | None = None
+    site_name: str | None = None
+    operation_mode: str | None = None
+    alerts: list[str] = Field(default_factory=list)
+    battery_blocks: list[dict] = Field(default_factory=list)
+    strings: list[dict] = Field(default_factory=list)
+    temperatures: dict[str, float] = Field(default_factory=dict)
+    vitals: dict | None = None
+    notes: list[str] = Field(default_factory=list)
+
+
+class MeterHistory(_Out):
+    """``GET /history/meter``: every accepted reading in the window, oldest first."""
+
+    days: float
+    start: str
+    end: str
+    count: int
+    origin: Literal["store", "memory"]
+    readings: list[MeterPoint]
+
+
+class PowerHistory(_Out):
+    """``GET /history/power``: power samples in the window, oldest first (store rollups when long)."""
+
+    hours: float
+    start: str
+    end: str
+    count: int
+    origin: Literal["store", "memory"]
+    points: list[PowerPoint]
+
+
+class MeterPostResult(_Out):
+    """``POST /meter_reading`` outcome: stored (201) or duplicate (200)."""
+
+    status: Literal["stored", "duplicate"]
+    id: str | None
+    reading_kwh: float

@@ -1,0 +1,258 @@
+"""Hub state → API bodies.
+
+Everything is read from the hub's cache at request time, so nothing is ever
+cached forever (the seed's bug); anything not live is marked ``stale`` rather
+than presented as current.
+"""
+
+from __future__ import annotations
+
+import logging
+from datetime import datetime, timedelta
+
+from energytui.api.schemas import (
+    BatteryStatus,
+    CurrentHistory,
+    CurrentReadings,
+    EnergyTodayOut,
+    GridDirection,
+    LifetimeCounters,
+    MeterOut,
+    MeterPoint,
+    PowerPoint,
+    PowerwallReadings,
+    SourceHealthOut,
+)
+from energytui.hub import Hub
+from energytui.model import IDLE_W, GridStatus, PowerSample, iso_z, parse_iso
+from meter_agent.schema import MeterReading
+
+log = logging.getLogger(__name__)
+
+
+def grid_direction(grid_w: float) -> GridDirection:
+    """Tesla sign: grid > 0 imports from the grid."""
+    if grid_w > IDLE_W:
+        return "importing"
+    if grid_w < -IDLE_W:
+        return "exporting"
+    return "idle"
+
+
+def battery_status(battery_w: float) -> BatteryStatus:
+    """Tesla sign: battery > 0 discharges (feeds the home)."""
+    if battery_w > IDLE_W:
+        return "discharging"
+    if battery_w < -IDLE_W:
+        return "charging"
+    return "standby"
+
+
+def grid_connected(status: GridStatus) -> bool | None:
+    if status is GridStatus.UNKNOWN:
+        return None
+    return status is GridStatus.UP
+
+
+def _r(v: float | None, nd: int = 1) -> float | None:
+    return None if v is None else round(v, nd)
+
+
+def source_health(hub: Hub) -> dict[str, SourceHealthOut]:
+    out = {}
+    for name, h in hub.health.items():
+        d = h.to_dict()
+        d["live"] = hub.is_live(name)
+        out[name] = SourceHealthOut.model_validate(d)
+    return out
+
+
+def powerwall_readings(hub: Hub, now: datetime) -> PowerwallReadings | None:
+    s = hub.latest_power
+    if s is None:
+        return None
+    return PowerwallReadings(
+        timestamp=iso_z(s.ts),
+        age_s=round(max(0.0, (now - s.ts).total_seconds()), 1),
+        stale=not hub.power_is_live,
+        source=s.source,
+        solar_power=s.solar_w,
+        battery_power=s.battery_w,
+        grid_power=s.grid_w,
+        home_power=s.load_w,
+        battery_percentage=s.soe_pct,
+        backup_reserve_percentage=s.reserve_pct,
+        battery_status=battery_status(s.battery_w),
+        grid_direction=grid_direction(s.grid_w),
+        grid_status=s.grid_status.value,
+        grid_connected=grid_connected(s.grid_status),
+        mode=s.mode.value,
+        mode_label=s.mode.label,
+        self_powered_percent=_r(s.self_powered_pct),
+        solar_self_consumption_percent=_r(s.solar_self_consumption_pct),
+        lifetime=None if s.counters is None else LifetimeCounters(**s.counters.to_dict()),
+    )
+
+
+def meter_source_name(hub: Hub) -> str | None:
+    return next((n for n, s in hub.sources.items() if s.kind == "meter"), None)
+
+
+def meter_last_update(hub: Hub) -> datetime | None:
+    """When the hub last heard from the meter: the poll's success, else the reading's own time."""
+    name = meter_source_name(hub)
+    if name is not None and hub.health[name].last_success is not None:
+        return hub.health[name].last_success
+    m = hub.latest_meter
+    return None if m is None else m.timestamp
+
+
+def meter_is_live(hub: Hub, now: datetime, stale_after_s: float) -> bool:
+    """A polled meter follows the hub's health; a pushed one is live while younger than the limit."""
+    m = hub.latest_meter
+    if m is None:
+        return False
+    name = meter_source_name(hub)
+    if name is not None:
+        return hub.is_live(name)
+    return (now - m.timestamp).total_seconds() <= stale_after_s
+
+
+def meter_out(hub: Hub, now: datetime, stale_after_s: float) -> MeterOut | None:
+    m = hub.latest_meter
+    if m is None:
+        return None
+    lu = meter_last_update(hub)
+    return MeterOut(
+        reading_kwh=m.reading_kwh,
+        timestamp=iso_z(m.timestamp),
+        confidence=m.confidence,
+        method=m.method,
+        digits=m.digits,
+        id=m.id,
+        last_update=None if lu is None else iso_z(lu),
+        age_s=round(max(0.0, (now - m.timestamp).total_seconds()), 1),
+        stale=not meter_is_live(hub, now, stale_after_s),
+    )
+
+
+def energy_today(hub: Hub) -> EnergyTodayOut:
+    e = hub.energy
+    d = e.best.to_dict()
+    d["day"] = None if e.day is None else e.day.isoformat()
+    return EnergyTodayOut.model_validate(d)
+
+
+def power_point(s: PowerSample) -> PowerPoint:
+    return PowerPoint(
+        timestamp=iso_z(s.ts),
+        solar_power=s.solar_w,
+        battery_power=s.battery_w,
+        grid_power=s.grid_w,
+        home_power=s.load_w,
+        battery_percentage=s.soe_pct,
+    )
+
+
+def power_point_from_record(rec: dict) -> PowerPoint | None:
+    """A store record (raw or rolled up) as a point; None when it lacks a time."""
+    ts = rec.get("ts")
+    try:
+        when = parse_iso(ts) if isinstance(ts, str) else ts
+        if not isinstance(when, datetime):
+            return None
+
+        def num(key: str) -> float | None:
+            v = rec.get(key)
+            return None if v is None or isinstance(v, bool) else float(v)
+
+        return PowerPoint(
+            timestamp=iso_z(when),
+            solar_power=num("solar_w"),
+            battery_power=num("battery_w"),
+            grid_power=num("grid_w"),
+            home_power=num("load_w"),
+            battery_percentage=num("soe_pct"),
+        )
+    except (TypeError, ValueError):
+        return None
+
+
+def meter_point(m: MeterReading) -> MeterPoint:
+    return MeterPoint(
+        timestamp=iso_z(m.timestamp),
+        reading_kwh=m.reading_kwh,
+        confidence=m.confidence,
+        method=m.method,
+    )
+
+
+def meter_point_from_record(rec: dict) -> MeterPoint | None:
+    ts = rec.get("ts")
+    try:
+        when = parse_iso(ts) if isinstance(ts, str) else ts
+        kwh = rec.get("reading_kwh")
+        if not isinstance(when, datetime) or kwh is None:
+            return None
+        conf = rec.get("confidence")
+        method = rec.get("method")
+        return MeterPoint(
+            timestamp=iso_z(when),
+            reading_kwh=float(kwh),
+            confidence=None if conf is None else float(conf),
+            method=None if method is None else str(method),
+        )
+    except (TypeError, ValueError):
+        return None
+
+
+async def meter_history(hub: Hub, start: datetime, end: datetime) -> tuple[str, list[MeterPoint]]:
+    """Every accepted reading in the window: from the store when there is one, else memory."""
+    try:
+        rows = await hub.query_store("meter", start, end, resolution="auto")
+    except Exception as exc:  # the store being unwell must not fail the request
+        log.warning("meter history from the store failed, using memory: %s", exc)
+        rows = None
+    if rows is not None:
+        pts = [p for p in (meter_point_from_record(r) for r in rows) if p is not None]
+        return "store", pts
+    pts = [meter_point(m) for m in hub.state.meter_history if start <= m.timestamp <= end]
+    return "memory", pts
+
+
+async def power_history(
+    hub: Hub, start: datetime, end: datetime, max_points: int | None
+) -> tuple[str, list[PowerPoint]]:
+    """Power samples in the window: from the store (it picks raw or rollups), else memory."""
+    try:
+        rows = await hub.query_store("power", start, end, resolution="auto", max_points=max_points)
+    except Exception as exc:
+        log.warning("power history from the store failed, using memory: %s", exc)
+        rows = None
+    if rows is not None:
+        pts = [p for p in (power_point_from_record(r) for r in rows) if p is not None]
+        return "store", pts
+    pts = [power_point(s) for s in hub.state.history if start <= s.ts <= end]
+    if max_points and len(pts) > max_points:
+        step = len(pts) / max_points
+        pts = [pts[int(i * step)] for i in range(max_points)]
+    return "memory", pts
+
+
+async def current_readings(
+    hub: Hub, *, include_history: bool, meter_stale_s: float
+) -> CurrentReadings:
+    now = hub.clock.now()
+    history = None
+    if include_history:
+        _, meter_pts = await meter_history(hub, now - timedelta(days=1), now)
+        history = CurrentHistory(power=[power_point(s) for s in hub.state.history], meter=meter_pts)
+    return CurrentReadings(
+        timestamp=iso_z(now),
+        stale=not hub.power_is_live,
+        powerwall=powerwall_readings(hub, now),
+        meter=meter_out(hub, now, meter_stale_s),
+        energy_today=energy_today(hub),
+        sources=source_health(hub),
+        history=history,
+    )
