@@ -58,7 +58,7 @@ class Fault:
 def make_fault(name: str, params: dict[str, Any]) -> Fault:
     """Validate a fault request; raise :class:`FaultError` naming what to fix."""
     if name not in FAULTS:
-        raise FaultError(f"unknown fault {name!r}; choose one of {', '.join(sorted(FAULTS))}.")
+        raise FaultError(f"Unknown fault {name!r}; choose one of {', '.join(sorted(FAULTS))}.")
     params = dict(params)
     paths = params.pop("paths", None) or ()
     if isinstance(paths, str):
@@ -73,13 +73,13 @@ def make_fault(name: str, params: dict[str, Any]) -> Fault:
         elif name == "error":
             params["status"] = int(params.get("status", 500))
             if not 400 <= params["status"] <= 599:
-                raise FaultError("fault 'error' needs a status between 400 and 599.")
+                raise FaultError("Fault 'error' needs a status between 400 and 599.")
         remaining = None if count is None else int(count)
         until = None if seconds is None else time.monotonic() + float(seconds)
     except (TypeError, ValueError) as exc:
         if isinstance(exc, FaultError):
             raise
-        raise FaultError(f"fault {name!r} got a parameter that is not a number.") from None
+        raise FaultError(f"Fault {name!r} got a parameter that is not a number.") from None
     return Fault(name, params, tuple(str(p) for p in paths), remaining, until)
 
 
