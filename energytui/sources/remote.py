@@ -1,0 +1,160 @@
+"""Attach to a running energytui through its HTTP API (a second viewer).
+
+Only one process may poll the gateway (a second login loop risks locking the
+owner out) and only one may write the store. A second ``energytui`` — say over
+SSH while the kiosk runs — therefore reads the first one's
+``/current_readings`` instead: :class:`RemoteHubSource` yields the same
+:class:`PowerSample` the first instance holds (lifetime counters, battery
+level, reserve, grid status and the sample's own time included), and
+:class:`RemoteMeterSource` its latest meter reading.
+
+Stale data on the far side is not passed on as live: it becomes a
+:class:`SourceError` here, so the viewer shows it as stale too.
+"""
+
+from __future__ import annotations
+
+import httpx
+from pydantic import ValidationError
+
+from energytui.api.schemas import CurrentReadings
+from energytui.model import EnergyCounters, GridStatus, PowerSample, parse_iso
+from energytui.sources.base import SourceError
+from meter_agent.schema import MeterReading
+
+
+class _RemoteBase:
+    def __init__(
+        self,
+        base_url: str,
+        *,
+        name: str,
+        interval_s: float,
+        timeout_s: float,
+        token: str = "",
+    ) -> None:
+        self.base_url = base_url.rstrip("/")
+        self.name = name
+        self.interval_s = interval_s
+        self.timeout_s = timeout_s
+        headers = {"Authorization": f"Bearer {token}"} if token else {}
+        self._client = httpx.AsyncClient(
+            base_url=self.base_url, timeout=timeout_s, headers=headers, trust_env=False
+        )
+
+    async def _current(self) -> CurrentReadings:
+        where = f"the energytui instance at {self.base_url}"
+        try:
+            resp = await self._client.get("/current_readings")
+        except httpx.TimeoutException:
+            raise SourceError(
+                f"{where} did not answer within {self.timeout_s:g} s.", cause="timeout"
+            ) from None
+        except httpx.HTTPError as exc:
+            raise SourceError(
+                f"{where} cannot be reached ({type(exc).__name__}); is `energytui serve` running there?",
+                cause="unreachable",
+            ) from None
+        if resp.status_code != 200:
+            raise SourceError(f"{where} answered HTTP {resp.status_code}.", cause="http")
+        try:
+            return CurrentReadings.model_validate(resp.json())
+        except (ValueError, ValidationError):
+            raise SourceError(
+                f"{where} sent readings this version cannot read (is it energytui?).",
+                cause="protocol",
+            ) from None
+
+    async def close(self) -> None:
+        await self._client.aclose()
+
+
+class RemoteHubSource(_RemoteBase):
+    """The first instance's Powerwall sample, as a ``power`` source."""
+
+    kind = "power"
+
+    def __init__(
+        self,
+        base_url: str,
+        *,
+        interval_s: float = 5.0,
+        timeout_s: float = 5.0,
+        name: str = "remote",
+        token: str = "",
+    ) -> None:
+        super().__init__(
+            base_url, name=name, interval_s=interval_s, timeout_s=timeout_s, token=token
+        )
+
+    async def poll(self) -> PowerSample:
+        cur = await self._current()
+        pw = cur.powerwall
+        if pw is None:
+            raise SourceError(
+                f"the energytui instance at {self.base_url} has no Powerwall reading yet.",
+                cause="no_reading",
+            )
+        if pw.stale:
+            err = next(
+                (h.last_error for h in cur.sources.values() if h.kind == "power" and h.last_error),
+                None,
+            )
+            why = f": {err.rstrip('.')}" if err else ""
+            raise SourceError(
+                f"the energytui instance at {self.base_url} has no live Powerwall data{why}.",
+                cause="stale",
+            )
+        return PowerSample(
+            ts=parse_iso(pw.timestamp),
+            solar_w=pw.solar_power,
+            battery_w=pw.battery_power,
+            grid_w=pw.grid_power,
+            load_w=pw.home_power,
+            soe_pct=pw.battery_percentage,
+            reserve_pct=pw.backup_reserve_percentage,
+            grid_status=GridStatus(pw.grid_status),
+            counters=None if pw.lifetime is None else EnergyCounters(**pw.lifetime.model_dump()),
+            source=pw.source,
+        )
+
+
+class RemoteMeterSource(_RemoteBase):
+    """The first instance's latest meter reading, as a ``meter`` source."""
+
+    kind = "meter"
+
+    def __init__(
+        self,
+        base_url: str,
+        *,
+        interval_s: float = 15.0,
+        timeout_s: float = 5.0,
+        name: str = "meter",
+        token: str = "",
+    ) -> None:
+        super().__init__(
+            base_url, name=name, interval_s=interval_s, timeout_s=timeout_s, token=token
+        )
+
+    async def poll(self) -> MeterReading:
+        cur = await self._current()
+        m = cur.meter
+        if m is None:
+            raise SourceError(
+                f"the energytui instance at {self.base_url} has no meter reading yet.",
+                cause="no_reading",
+            )
+        if m.stale:
+            raise SourceError(
+                f"the energytui instance at {self.base_url} has no recent meter reading.",
+                cause="stale",
+            )
+        return MeterReading(
+            reading_kwh=m.reading_kwh,
+            timestamp=parse_iso(m.timestamp),
+            confidence=m.confidence,
+            method=m.method,
+            digits=m.digits,
+            id=m.id,
+        )
