@@ -98,6 +98,11 @@ def record_from_result(result: Any, reading_id: str | None = None) -> HistoryRec
     )
 
 
+def reason_code(reason: str | None) -> str:
+    """The code part of a ``"code: detail"`` reason."""
+    return (reason or "rejected").split(":", 1)[0].strip() or "rejected"
+
+
 def fsync_dir(path: Path) -> None:
     """Make a rename or a new file in ``path`` durable (POSIX needs the folder synced too)."""
     try:
@@ -260,10 +265,14 @@ class History:
         return rows[-limit:] if limit else []
 
     def counts(self) -> dict[str, Any]:
-        """Accepted count and rejected counts by reason, over the kept history."""
+        """Accepted count and rejected counts by reason code, over the kept history.
+
+        Reasons read ``"code: detail"`` (see :mod:`meter_agent.checks`); the code is counted
+        so that "increase_too_large: 41 kWh in 2 min" and "… 43 kWh …" are one bucket.
+        """
         with self._lock:
             acc = sum(1 for r in self._records if r.accepted)
-            rej = Counter(r.reason or "rejected" for r in self._records if not r.accepted)
+            rej = Counter(reason_code(r.reason) for r in self._records if not r.accepted)
         return {"accepted": acc, "rejected": dict(rej), "rejected_total": sum(rej.values())}
 
     def __len__(self) -> int:

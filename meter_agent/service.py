@@ -259,7 +259,8 @@ class MeterService:
             return record.model_copy(
                 update={
                     "accepted": False,
-                    "reason": "lower than the last accepted reading",
+                    "reason": "not_monotonic: lower than the last accepted reading "
+                    f"({last.reading_kwh:g} kWh)",
                     "reading_kwh": None,
                 }
             )

@@ -29,15 +29,15 @@ def test_records_survive_a_restart_with_last_accepted(tmp_path: Path) -> None:
     h = History(tmp_path)
     h.add(rec(0, 1000.0))
     h.add(rec(1, 1001.0))
-    h.add(rec(2, None, "low confidence"))
+    h.add(rec(2, None, "low_confidence: digit 3 is 0.41 sure"))
     again = History(tmp_path)
     assert len(again) == 3
     last = again.last_accepted()
     assert last is not None and last.reading_kwh == 1001.0 and last.digits == "001001"
-    assert again.last().reason == "low confidence"
+    assert again.last().reason == "low_confidence: digit 3 is 0.41 sure"
     assert again.counts() == {
         "accepted": 2,
-        "rejected": {"low confidence": 1},
+        "rejected": {"low_confidence": 1},
         "rejected_total": 1,
     }
     assert again.query(include_rejected=True)[0].per_digit == [("1", 0.9), (None, 0.1)]

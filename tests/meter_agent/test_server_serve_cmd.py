@@ -1,0 +1,86 @@
+"""``meter-agent serve`` as a real process: it serves, reads on schedule, logs, and stops on SIGTERM."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import httpx
+from agent_support import free_port
+from service_support import write_config
+
+ROOT = Path(__file__).resolve().parents[2]
+LAUNCH = (
+    "import argparse, sys\n"
+    "from meter_agent.serve_cmd import add_serve_parser\n"
+    "p = argparse.ArgumentParser(prog='meter-agent')\n"
+    "add_serve_parser(p.add_subparsers(dest='command', required=True))\n"
+    "args = p.parse_args(sys.argv[1:])\n"
+    "sys.exit(args.func(args))\n"
+)
+
+
+def run_agent(*args: str) -> subprocess.Popen:
+    env = {**os.environ, "PYTHONPATH": str(ROOT)}
+    return subprocess.Popen(
+        [sys.executable, "-c", LAUNCH, *args],
+        cwd=ROOT,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+
+
+def test_serve_reads_on_schedule_and_stops_cleanly_on_sigterm(tmp_path: Path) -> None:
+    cfg_path = write_config(tmp_path, storage={"log_file": "logs/agent.log"})
+    port = free_port()
+    proc = run_agent("serve", "--config", str(cfg_path), "--host", "127.0.0.1", "--port", str(port))
+    try:
+        deadline = time.monotonic() + 60
+        meter = None
+        with httpx.Client(base_url=f"http://127.0.0.1:{port}", timeout=10) as c:
+            while time.monotonic() < deadline:
+                assert proc.poll() is None, proc.stderr.read() if proc.stderr else ""
+                try:
+                    r = c.get("/meter")
+                except httpx.TransportError:
+                    time.sleep(0.1)
+                    continue
+                if r.status_code == 200:
+                    meter = r.json()
+                    break
+                time.sleep(0.1)
+            assert meter is not None, "no accepted reading within a minute"
+            assert meter["digits"] == "314159"  # the synthetic meter's first value
+            assert c.get("/health").json()["camera"]["source"] == "synthetic"
+        proc.send_signal(signal.SIGTERM)
+        out, err = proc.communicate(timeout=30)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.communicate()
+    assert proc.returncode == 0, err
+    log_text = (tmp_path / "logs" / "agent.log").read_text()
+    assert "meter-agent serving on http://127.0.0.1" in log_text
+    assert "Traceback" not in err
+    history = (tmp_path / "data" / "history.jsonl").read_text().splitlines()
+    assert json.loads(history[0])["digits"] == "314159"
+
+
+def test_bad_config_exits_2_with_one_sentence(tmp_path: Path) -> None:
+    bad = tmp_path / "bad.json"
+    bad.write_text('{"server": {"port": "eighty"}}')
+    proc = run_agent("serve", "--config", str(bad))
+    out, err = proc.communicate(timeout=60)
+    assert proc.returncode == 2
+    assert err.startswith("meter-agent: config file") and "server.port" in err
+    assert len(err.strip().splitlines()) == 1
+    missing = run_agent("serve", "--config", str(tmp_path / "nope.json"))
+    _, err = missing.communicate(timeout=60)
+    assert missing.returncode == 2 and "does not exist" in err
