@@ -1,0 +1,56 @@
+"""Consumption from meter readings: today and this month, and how it compares
+with the Powerwall's own grid-import counter.
+
+A period's consumption is the last reading minus the last reading *before* the
+period began (or the first inside it when there is none), so a reading taken
+at 23:58 yesterday still anchors today.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from zoneinfo import ZoneInfo
+
+from energytui.energy import local_midnight
+
+
+@dataclass(frozen=True)
+class Consumption:
+    kwh: float | None
+    since: datetime
+    readings: int
+
+
+def consumption(readings: list[tuple[datetime, float]], since: datetime) -> Consumption:
+    """``readings`` are (ts, kWh) sorted by ts; never negative."""
+    before = [r for r in readings if r[0] < since]
+    inside = [r for r in readings if r[0] >= since]
+    if not inside:
+        return Consumption(None, since, 0)
+    base = before[-1][1] if before else inside[0][1]
+    return Consumption(max(0.0, inside[-1][1] - base), since, len(inside))
+
+
+def month_start(now: datetime, zone: ZoneInfo) -> datetime:
+    local = now.astimezone(zone)
+    return datetime(local.year, local.month, 1, tzinfo=zone)
+
+
+def today_and_month(
+    readings: list[tuple[datetime, float]], now: datetime, zone: ZoneInfo
+) -> tuple[Consumption, Consumption]:
+    return consumption(readings, local_midnight(now, zone)), consumption(
+        readings, month_start(now, zone)
+    )
+
+
+def reconcile(meter_kwh: float | None, powerwall_import_kwh: float | None) -> str:
+    """One line comparing the meter's delta with the gateway's grid import."""
+    if meter_kwh is None or powerwall_import_kwh is None:
+        return "not enough data to compare yet"
+    diff = meter_kwh - powerwall_import_kwh
+    if powerwall_import_kwh > 0.05:
+        pct = 100.0 * diff / powerwall_import_kwh
+        return f"meter {meter_kwh:.2f} kWh vs Powerwall grid import {powerwall_import_kwh:.2f} kWh ({diff:+.2f} kWh, {pct:+.0f} %)"
+    return f"meter {meter_kwh:.2f} kWh vs Powerwall grid import {powerwall_import_kwh:.2f} kWh ({diff:+.2f} kWh)"

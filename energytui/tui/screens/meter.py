@@ -1,0 +1,178 @@
+"""The meter screen: the latest accepted reading, consumption today and this
+month from meter deltas, recent and rejected readings, and how the meter
+compares with the Powerwall's grid import.
+"""
+
+from __future__ import annotations
+
+import contextlib
+from datetime import timedelta
+from typing import Any
+
+from rich.text import Text
+from textual import work
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.containers import Horizontal
+from textual.screen import Screen
+from textual.widgets import DataTable, Footer, Header, Static
+
+from energytui.agent_client import AgentClient, AgentError
+from energytui.meter_stats import reconcile, today_and_month
+from energytui.model import parse_iso
+from energytui.tui.format import age
+
+
+class MeterScreen(Screen):
+    BINDINGS = [
+        Binding("escape", "app.pop_screen", "Back"),
+        Binding("c", "calibrate", "Calibrate"),
+        Binding("r", "reload", "Reload"),
+    ]
+
+    DEFAULT_CSS = """
+    MeterScreen #meter-top { height: auto; }
+    MeterScreen #meter-latest, MeterScreen #meter-usage { width: 1fr; border: round $primary; padding: 0 1; height: 6; }
+    MeterScreen #meter-tables { height: 1fr; }
+    MeterScreen DataTable { width: 1fr; height: 1fr; border: round $primary; }
+    MeterScreen #meter-status { height: auto; padding: 0 1; color: $warning; }
+    """
+
+    def __init__(self, hub: Any, *, client: AgentClient | None = None) -> None:
+        super().__init__()
+        self.hub = hub
+        self._client = client
+        self.rejected: list[dict] = []
+        self.agent_error: str | None = None
+
+    def compose(self) -> ComposeResult:
+        yield Header(show_clock=False, icon="≡")
+        with Horizontal(id="meter-top"):
+            yield Static("", id="meter-latest")
+            yield Static("", id="meter-usage")
+        with Horizontal(id="meter-tables"):
+            yield DataTable(id="meter-recent", cursor_type="row", zebra_stripes=True)
+            yield DataTable(id="meter-rejected", cursor_type="row", zebra_stripes=True)
+        yield Static("", id="meter-status")
+        yield Footer()
+
+    @property
+    def client(self) -> AgentClient | None:
+        if self._client is None and self.app.config.meter.endpoint:
+            self._client = AgentClient(
+                self.app.config.meter.endpoint, token=self.app.config.meter.token
+            )
+        return self._client
+
+    def on_mount(self) -> None:
+        self.sub_title = "utility meter"
+        self.query_one("#meter-latest").border_title = "Latest accepted reading"
+        self.query_one("#meter-usage").border_title = "Consumption"
+        recent = self.query_one("#meter-recent", DataTable)
+        recent.border_title = "Recent readings"
+        recent.add_columns("time", "kWh", "conf.", "method")
+        rej = self.query_one("#meter-rejected", DataTable)
+        rej.border_title = "Rejected readings"
+        rej.add_columns("time", "digits", "reason")
+        self.refresh_data()
+        self.load_rejected()
+
+    async def on_unmount(self) -> None:
+        if self._client is not None:
+            with contextlib.suppress(Exception):
+                await self._client.close()
+
+    def action_reload(self) -> None:
+        self.load_rejected()
+        self.refresh_data()
+
+    def action_calibrate(self) -> None:
+        self.app.run_action("calibrate")
+
+    @work(exclusive=True, group="meter-rejected", exit_on_error=False)
+    async def load_rejected(self) -> None:
+        if self.client is None:
+            self.agent_error = (
+                "No meter agent is configured; set meter.endpoint (or METER_ENDPOINT)."
+            )
+        else:
+            try:
+                rows = await self.client.readings(include_rejected=True, limit=200)
+                self.rejected = [r for r in rows if not r.get("accepted", True)]
+                self.agent_error = None
+            except AgentError as exc:
+                self.agent_error = str(exc)
+        self.refresh_data()
+
+    def _readings(self) -> list[tuple]:
+        """(ts, kWh, confidence, method) from the store when there is one, else the hub's memory."""
+        hub = self.hub
+        now = hub.clock.now()
+        rows: list[tuple] = []
+        store = getattr(hub, "store", None)
+        if store is not None:
+            with contextlib.suppress(Exception):
+                for rec in store.query("meter", now - timedelta(days=35), now, resolution="raw"):
+                    rows.append(
+                        (
+                            parse_iso(rec["ts"]),
+                            float(rec["reading_kwh"]),
+                            rec.get("confidence"),
+                            rec.get("method"),
+                        )
+                    )
+        if not rows:
+            rows = [
+                (r.timestamp, r.reading_kwh, r.confidence, r.method)
+                for r in hub.state.meter_history
+            ]
+        rows.sort(key=lambda r: r[0])
+        return rows
+
+    def refresh_data(self) -> None:
+        hub = self.hub
+        now = hub.clock.now()
+        zone = self.app.config.zone
+        latest = hub.latest_meter
+        box = Text()
+        if latest is None:
+            box.append("No accepted reading yet.", style="grey50")
+        else:
+            box.append(f"{latest.reading_kwh:,.2f} kWh\n", style="bold")
+            box.append(f"{age((now - latest.timestamp).total_seconds())} · ")
+            box.append(f"confidence {latest.confidence:.0%} · {latest.method}\n")
+            live = "meter" in hub.health and hub.is_live("meter")
+            if "meter" in hub.health and not live:
+                box.append("STALE", style="bold red")
+                err = hub.health["meter"].last_error
+                if err:
+                    box.append(f" · {err}", style="red")
+        self.query_one("#meter-latest", Static).update(box)
+
+        readings = self._readings()
+        today, month = today_and_month([(r[0], r[1]) for r in readings], now, zone)
+        usage = Text()
+        usage.append("today      ")
+        usage.append("—" if today.kwh is None else f"{today.kwh:.2f} kWh", style="bold")
+        usage.append("\nthis month ")
+        usage.append("—" if month.kwh is None else f"{month.kwh:.2f} kWh", style="bold")
+        grid_import = hub.energy.best.grid_import_kwh if hub.latest_power is not None else None
+        usage.append("\n" + reconcile(today.kwh, grid_import), style="grey70")
+        self.query_one("#meter-usage", Static).update(usage)
+
+        recent = self.query_one("#meter-recent", DataTable)
+        recent.clear()
+        for ts, kwh, conf, method in reversed(readings[-100:]):
+            recent.add_row(
+                ts.astimezone(zone).strftime("%d %b %H:%M"),
+                f"{kwh:,.2f}",
+                "—" if conf is None else f"{float(conf):.0%}",
+                method or "—",
+            )
+        rej = self.query_one("#meter-rejected", DataTable)
+        rej.clear()
+        for r in reversed(self.rejected[-100:]):
+            ts = r.get("timestamp") or r.get("ts")
+            when = parse_iso(ts).astimezone(zone).strftime("%d %b %H:%M") if ts else "—"
+            rej.add_row(when, r.get("digits") or "—", r.get("reason") or "—")
+        self.query_one("#meter-status", Static).update(self.agent_error or "")
