@@ -173,7 +173,7 @@ async def serve(config: Config, *, ready: asyncio.Event | None = None) -> int:
         if config.mqtt.enabled:
             from energytui.sinks.mqtt import MqttSink
 
-            sink = MqttSink(hub, config.mqtt)
+            sink = MqttSink(hub, config.mqtt, meter_stale_s=config.api.meter_stale_s)
             sink.start()
         reason = getattr(hub.store, "readonly_reason", None)
         if reason:

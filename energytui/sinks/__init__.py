@@ -1,0 +1,1 @@
+"""Optional sinks that publish the hub's readings elsewhere (MQTT / Home Assistant)."""
