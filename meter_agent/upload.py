@@ -31,7 +31,8 @@ from meter_agent.schema import MeterReading, iso_z
 log = logging.getLogger(__name__)
 
 #: answers after which a reading is never retried: the hub will not take it as it is
-PERMANENT_REFUSALS = frozenset({400, 413, 422})
+#: (409 from energytui's hub = lower than the last reading it accepted)
+PERMANENT_REFUSALS = frozenset({400, 409, 413, 422})
 #: compact once this many delivered entries sit in the outbox
 COMPACT_AFTER = 500
 
@@ -216,7 +217,7 @@ class Uploader:
             self.status.last_error = f"the hub at {url} cannot be reached: {exc}."
             return False
         code = resp.status_code
-        if 200 <= code < 300 or code == 409:  # 409: the hub already has this id
+        if 200 <= code < 300:  # 201 stored, 200 the hub already has this id
             self.outbox.mark_delivered(reading.id or "")
             self.status.last_success = now
             self.status.last_error = None

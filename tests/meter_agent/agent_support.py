@@ -97,8 +97,14 @@ def hub_app() -> FastAPI:
         body = MeterReading.model_validate(await request.json())
         if body.id in app.state.refuse_ids:
             return JSONResponse({"detail": "reading_kwh is implausible"}, status_code=422)
+        if app.state.stored and body.reading_kwh < max(
+            r.reading_kwh for r in app.state.stored.values()
+        ):
+            return JSONResponse({"detail": "lower than the last accepted"}, status_code=409)
         app.state.received.append(body)
-        app.state.stored.setdefault(body.id, body)
-        return JSONResponse({"ok": True}, status_code=201)
+        if body.id in app.state.stored:
+            return JSONResponse({"status": "duplicate"}, status_code=200)
+        app.state.stored[body.id] = body
+        return JSONResponse({"status": "stored"}, status_code=201)
 
     return app

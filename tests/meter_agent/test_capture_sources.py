@@ -162,3 +162,18 @@ def test_open_source_picks_by_config(tmp_path: Path) -> None:
     assert isinstance(open_source(CameraConfig(source="url", url="http://127.0.0.1/")), UrlSource)
     assert isinstance(open_source(CameraConfig(source="camera")), CameraSource)
     assert isinstance(open_source(CameraConfig(source="synthetic")), SyntheticSource)
+
+
+def test_synthetic_source_draws_the_meter_it_is_told_to_show() -> None:
+    cam = CameraConfig(source="synthetic", width=640, height=360)
+    src = SyntheticSource(cam, start=4321, creep=False)
+    hint = src.calibration_hint()
+    assert len(hint["roi"]) == 4 and -10 < hint["rotate_degrees"] < 10
+    frame = src.grab()
+    assert frame.shape == (360, 640, 3)
+    assert src.last_truth["digits"] == "004321" and src.last_truth["roi"] == hint["roi"]
+    src.advance(9)
+    src.grab()
+    assert src.last_truth["digits"] == "004330"
+    # the same meter every time: one calibration fits all its frames
+    assert SyntheticSource(cam, start=1, creep=False).calibration_hint() == hint

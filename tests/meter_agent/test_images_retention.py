@@ -104,3 +104,30 @@ def test_unwritable_log_location_does_not_stop_the_agent(tmp_path: Path) -> None
     assert setup_logging(StorageConfig(), blocker / "agent.log", "info", stderr=False) is None
     setup_logging(StorageConfig(), None, "warning", stderr=False)
     logging.getLogger().setLevel(root_level)
+
+
+async def test_the_running_agent_prunes_old_images_itself(tmp_path: Path) -> None:
+    import asyncio
+
+    from service_support import synthetic_source, write_config
+
+    from meter_agent.config import load_agent_config
+    from meter_agent.service import MeterService
+
+    cfg_path = write_config(tmp_path, storage={"keep_days": 2, "save_images": "all"})
+    cfg = load_agent_config(cfg_path)
+    service = MeterService(cfg, cfg_path, source=synthetic_source(cfg))
+    old = service.images.save(digits_image("1"), datetime.now(UTC) - timedelta(days=3), "rejected")
+    stop = asyncio.Event()
+    task = asyncio.create_task(service.run(stop))
+    try:
+        for _ in range(600):
+            if not old.exists() and len(service.history) >= 1:
+                break
+            await asyncio.sleep(0.05)
+    finally:
+        stop.set()
+        await task
+    assert not old.exists()
+    kept = list(service.image_dir.rglob("*_ok_123456.jpg"))
+    assert kept, "the accepted reading's frame is kept with save_images=all"

@@ -136,6 +136,9 @@ def test_health_reports_counts_camera_and_errors(agent: Agent) -> None:
         assert datetime.fromisoformat(h["last_capture"]) is not None
         assert h["lighting"]["brightness"] > 0
         assert h["upload"]["enabled"] is False
+    # the rejected reading's frame was kept (storage.save_images = "rejected"), the accepted not
+    saved = sorted(agent.service.image_dir.rglob("*.jpg"))
+    assert len(saved) == 1 and saved[0].name.endswith("_rejected.jpg")
 
 
 def test_frame_stages_and_width(agent: Agent) -> None:
@@ -252,13 +255,15 @@ def test_last_reading_survives_an_agent_restart(tmp_path: Path) -> None:
     with httpx.Client(base_url=a.url, timeout=30) as c:
         first = c.post("/capture", headers=a.auth()).json()
     a.stop()
+    state = json.loads((tmp_path / "data" / "reader_state.json").read_text())
+    assert state["last_digits"] == "123456"
     b = start_agent(cfg_path, start=123400)  # a wrong, lower value after the restart
     try:
         with httpx.Client(base_url=b.url, timeout=30) as c:
             m = c.get("/meter").json()
             assert m["reading_kwh"] == 123456.0 and m["id"] == first["id"]
             low = c.post("/capture", headers=b.auth()).json()
-            assert low["accepted"] is False
+            assert low["accepted"] is False and low["reason"].startswith("not_monotonic")
             assert c.get("/meter").json()["reading_kwh"] == 123456.0
     finally:
         b.stop()

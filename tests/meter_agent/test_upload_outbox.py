@@ -88,16 +88,17 @@ async def test_bearer_token_and_refusals_keep_the_reading(tmp_path: Path) -> Non
 
 async def test_a_reading_the_hub_will_never_take_is_set_aside(tmp_path: Path) -> None:
     app = hub_app()
-    bad, good = reading(0), reading(1)
+    bad, good, lower = reading(0), reading(5), reading(2)
     app.state.refuse_ids = {bad.id}
     with LoopbackServer(app) as hub:
         up = Uploader(config(hub.port), tmp_path)
-        up.enqueue(bad)
-        up.enqueue(good)
-        assert await up.flush() == 2  # the refused one no longer blocks the queue
+        for r in (bad, good, lower):
+            up.enqueue(r)
+        assert await up.flush() == 3  # the refused ones no longer block the queue
         assert [r.id for r in app.state.received] == [good.id]
         refused = (tmp_path / "outbox.refused.jsonl").read_text()
         assert bad.id in refused and "implausible" in refused
+        assert lower.id in refused and "HTTP 409" in refused
         assert Uploader(config(hub.port), tmp_path).outbox.pending() == []
 
 
