@@ -96,11 +96,16 @@ async def serve(
     _quiet_signals()
     try:
         await server.serve()
+    except SystemExit:  # uvicorn exits when it cannot bind; say why in one sentence instead
+        pass
     finally:
         stop.set()
         await loop_task
     if not server.started:
-        print(f"meter-agent: cannot listen on {host}:{port}; is the port in use?", file=sys.stderr)
+        print(
+            f"meter-agent: cannot listen on {host}:{port}; is another program using the port?",
+            file=sys.stderr,
+        )
         return 1
     return 0
 

@@ -84,3 +84,20 @@ def test_bad_config_exits_2_with_one_sentence(tmp_path: Path) -> None:
     missing = run_agent("serve", "--config", str(tmp_path / "nope.json"))
     _, err = missing.communicate(timeout=60)
     assert missing.returncode == 2 and "does not exist" in err
+
+
+def test_port_in_use_exits_1_with_one_sentence(tmp_path: Path) -> None:
+    import socket
+
+    cfg_path = write_config(tmp_path)
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as busy:
+        busy.bind(("127.0.0.1", 0))
+        busy.listen()
+        port = busy.getsockname()[1]
+        proc = run_agent(
+            "serve", "--config", str(cfg_path), "--host", "127.0.0.1", "--port", str(port)
+        )
+        _, err = proc.communicate(timeout=60)
+    assert proc.returncode == 1
+    assert f"meter-agent: cannot listen on 127.0.0.1:{port}" in err
+    assert "Traceback" not in err
