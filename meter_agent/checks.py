@@ -1,0 +1,120 @@
+"""Plausibility checks: the last line of defence against accepting a wrong reading.
+
+A wrong value that gets accepted is worse than no value: Home Assistant and Prometheus
+read a lower total as a meter reset, and AI-on-the-edge users report that one wrong
+accepted value blocks every correct one after it. So every reading passes these checks,
+and a rejected one keeps a reason (counted by its code) and never becomes the last good
+value.
+
+Reasons are ``"code: detail"``; the code (before the colon) is what ``rejected_counts``
+counts and what a dashboard can group by.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+
+from meter_agent.config import OcrConfig
+
+# reason codes
+UNREADABLE_IMAGE = "unreadable_image"
+BLANK = "blank_display"
+TEST_SCREEN = "test_screen"
+OTHER_SCREEN = "other_screen"
+UNREADABLE_DIGITS = "unreadable_digits"
+DIGIT_COUNT = "digit_count"
+LOW_CONFIDENCE = "low_confidence"
+ENGINES_DISAGREE = "engines_disagree"
+FRAMES_DISAGREE = "frames_disagree"
+NOT_MONOTONIC = "not_monotonic"
+INCREASE_TOO_LARGE = "increase_too_large"
+
+ALL_CODES = (
+    UNREADABLE_IMAGE,
+    BLANK,
+    TEST_SCREEN,
+    OTHER_SCREEN,
+    UNREADABLE_DIGITS,
+    DIGIT_COUNT,
+    LOW_CONFIDENCE,
+    ENGINES_DISAGREE,
+    FRAMES_DISAGREE,
+    NOT_MONOTONIC,
+    INCREASE_TOO_LARGE,
+)
+
+
+def reason(code: str, detail: str) -> str:
+    return f"{code}: {detail}"
+
+
+def reason_code(text: str | None) -> str | None:
+    return None if text is None else text.split(":", 1)[0]
+
+
+@dataclass(frozen=True)
+class LastGood:
+    """What the history checks compare with: the last accepted reading."""
+
+    digits: str
+    reading_kwh: float
+    ts: datetime
+
+
+def to_kwh(digits: str, decimals: int) -> float:
+    return int(digits) / (10**decimals)
+
+
+def screen_checks(
+    per_digit: list[tuple[str | None, float]], expected: int, display: str
+) -> str | None:
+    """Reject the screens that are not the reading: the LCD segment test, blank, too few
+    readable digits, a wrong digit count."""
+    chars = [c for c, _ in per_digit]
+    if len(chars) != expected:
+        return reason(DIGIT_COUNT, f"{len(chars)} digit cells, the calibration expects {expected}")
+    if display != "drum" and expected >= 3 and all(c == "8" for c in chars):
+        return reason(TEST_SCREEN, "every digit is 8, the LCD segment test screen")
+    missing = sum(c is None for c in chars)
+    if missing:
+        where = ", ".join(str(i + 1) for i, c in enumerate(chars) if c is None)
+        return reason(UNREADABLE_DIGITS, f"digit {where} of {expected} could not be read")
+    return None
+
+
+def confidence_check(confidence: float, ocr: OcrConfig) -> str | None:
+    if confidence < ocr.confidence_threshold:
+        return reason(
+            LOW_CONFIDENCE,
+            f"confidence {confidence:.2f} is below the threshold {ocr.confidence_threshold:.2f}",
+        )
+    return None
+
+
+def history_checks(digits: str, ts: datetime, last: LastGood | None, ocr: OcrConfig) -> str | None:
+    """Monotonic and maximum-increase checks against the last accepted reading.
+
+    The allowed increase is ``max_increase_per_day`` scaled to the time since the last
+    accepted reading, plus one step of the last digit (a reading a minute later may
+    legitimately tick over by one unit, whatever the daily rate).
+    """
+    if last is None:
+        return None
+    value = to_kwh(digits, ocr.decimals)
+    if ocr.monotonic and value < last.reading_kwh:
+        return reason(
+            NOT_MONOTONIC,
+            f"{digits} is lower than the last accepted {last.digits}",
+        )
+    elapsed_days = max(0.0, (ts - last.ts).total_seconds()) / 86400.0
+    step = 1 / (10**ocr.decimals)
+    allowed = ocr.max_increase_per_day * elapsed_days + step
+    if value - last.reading_kwh > allowed + 1e-9:
+        return reason(
+            INCREASE_TOO_LARGE,
+            f"{digits} is {value - last.reading_kwh:g} kWh above the last accepted "
+            f"{last.digits}, more than the {allowed:.3g} kWh allowed in "
+            f"{elapsed_days * 24:.3g} h",
+        )
+    return None

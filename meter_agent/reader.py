@@ -1,0 +1,566 @@
+"""The combined meter reader: engines vote per digit, frames of a burst vote per digit,
+drum carries are resolved from the drum positions, and the checks have the last word.
+
+Design rule: never guess silently. Every step that cannot decide produces None for the
+digit (and so a rejection with a reason) rather than a plausible-looking number:
+
+* per digit, the engines' opinions are weighed (trained model 1.0, seven-segment decoder
+  0.9 on LCDs, Tesseract 0.4); disagreement lowers the confidence, a near-tie is None;
+* Tesseract is only asked about cells the other engines are not sure of (its process
+  start costs ~70 ms, and it is the weakest voter);
+* drum digits caught mid-roll are resolved right to left as on an odometer: a drum shows
+  its lower digit until the drum below it has rolled past 0 (AI-on-the-edge's carry
+  logic); a position that stays ambiguous is None;
+* across a burst of frames the per-digit results must agree;
+* then :mod:`meter_agent.checks` (screens, confidence, monotonic, maximum increase).
+"""
+
+from __future__ import annotations
+
+import math
+from collections import Counter
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+
+import cv2
+import numpy as np
+
+from meter_agent import checks
+from meter_agent.checks import LastGood
+from meter_agent.config import AgentConfig, CalibrationConfig, OcrConfig
+from meter_agent.engines import DigitGuess
+from meter_agent.engines.digits import DigitsEngine
+from meter_agent.engines.seven_segment import SevenSegmentEngine
+from meter_agent.engines.tesseract import TesseractEngine
+from meter_agent.engines.tesseract import available as tesseract_available
+from meter_agent.schema import iso_z
+from meter_agent.vision import Cell, ImageError, Window, process_window
+from meter_agent.vision import process_for_preview as _preview
+
+WEIGHTS = {"cnn": 1.0, "seven_segment": 0.9, "tesseract": 0.4}
+#: a cell the model and decoder agree on at least this confidently skips Tesseract
+SURE = 0.97
+
+
+@dataclass
+class ReadResult:
+    """One reading (a burst of frames) and its verdict."""
+
+    ts: datetime
+    digits: str | None
+    reading_kwh: float | None
+    confidence: float
+    accepted: bool
+    reason: str | None
+    method: str
+    per_digit: list[tuple[str | None, float]] = field(default_factory=list)
+    display: str | None = None
+    frames: int = 0
+
+    def to_json(self, file: str | None = None) -> dict:
+        """The one-shot contract keys first (file, digits, reading_kwh, confidence,
+        accepted, reason), then extras."""
+        out: dict = {}
+        if file is not None:
+            out["file"] = file
+        out.update(
+            {
+                "digits": self.digits,
+                "reading_kwh": self.reading_kwh,
+                "confidence": round(float(self.confidence), 4),
+                "accepted": self.accepted,
+                "reason": self.reason,
+                "timestamp": iso_z(self.ts),
+                "method": self.method,
+                "display": self.display,
+                "per_digit": [[c, round(float(p), 4)] for c, p in self.per_digit],
+            }
+        )
+        return out
+
+
+@dataclass
+class ReaderState:
+    """What must survive a restart: the last accepted reading and the rejection counts."""
+
+    last_digits: str | None = None
+    last_kwh: float | None = None
+    last_ts: datetime | None = None
+    last_confidence: float = 0.0
+    rejected_counts: dict[str, int] = field(default_factory=dict)
+
+    def to_dict(self) -> dict:
+        return {
+            "last_digits": self.last_digits,
+            "last_kwh": self.last_kwh,
+            "last_ts": None if self.last_ts is None else iso_z(self.last_ts),
+            "last_confidence": self.last_confidence,
+            "rejected_counts": dict(self.rejected_counts),
+        }
+
+    @classmethod
+    def from_dict(cls, data: dict) -> ReaderState:
+        """Rebuild from :meth:`to_dict`; a damaged record gives a one-sentence ValueError."""
+        try:
+            ts = data.get("last_ts")
+            last_ts = None if ts is None else datetime.fromisoformat(str(ts).replace("Z", "+00:00"))
+            if last_ts is not None and last_ts.tzinfo is None:
+                last_ts = last_ts.replace(tzinfo=UTC)
+            digits = data.get("last_digits")
+            if digits is not None and not str(digits).isdigit():
+                raise ValueError("last_digits must be a string of digits")
+            kwh = data.get("last_kwh")
+            return cls(
+                last_digits=None if digits is None else str(digits),
+                last_kwh=None if kwh is None else float(kwh),
+                last_ts=last_ts,
+                last_confidence=float(data.get("last_confidence", 0.0)),
+                rejected_counts={
+                    str(k): int(v) for k, v in dict(data.get("rejected_counts", {})).items()
+                },
+            )
+        except (TypeError, ValueError, AttributeError) as exc:
+            raise ValueError(f"the saved reader state is damaged: {exc}.") from None
+
+
+@dataclass
+class CellResult:
+    """The combined opinion on one cell of one frame."""
+
+    char: str | None
+    confidence: float
+    kind: str  # digit | blank | other | disagree | unknown
+    value: float | None = None
+    dot: bool = False
+    methods: tuple[str, ...] = ()
+    dot_before: bool = False
+
+
+def combine_cell(guesses: dict[str, DigitGuess], blank: bool) -> CellResult:
+    """Weighted vote of the engines on one cell."""
+    if blank:
+        return CellResult(None, 0.9, "blank")
+    dot = any(g.dot for g in guesses.values())
+    dot_before = any(g.dot_before for g in guesses.values())
+    cnn = guesses.get("cnn")
+    seg = guesses.get("seven_segment")
+    if cnn is not None and cnn.kind == "other":
+        return CellResult(None, cnn.confidence, "other", dot=dot, dot_before=dot_before)
+    if seg is not None and seg.kind in ("other", "blank") and seg.confidence >= 0.7:
+        return CellResult(
+            None,
+            seg.confidence,
+            "other" if seg.kind == "other" else "blank",
+            dot=dot,
+            dot_before=dot_before,
+        )
+    support: dict[str, float] = {}
+    voters: dict[str, list[tuple[str, float]]] = {}
+    for name, g in guesses.items():
+        if g.char is None:
+            continue
+        c = WEIGHTS.get(name, 0.5) * g.confidence
+        support[g.char] = support.get(g.char, 0.0) + c
+        voters.setdefault(g.char, []).append((name, c))
+    if not support:
+        return CellResult(None, 0.0, "unknown", dot=dot, dot_before=dot_before)
+    ranked = sorted(support.items(), key=lambda kv: kv[1], reverse=True)
+    win, s_win = ranked[0]
+    against = sum(v for _, v in ranked[1:])
+    if against >= 0.6 * s_win:
+        return CellResult(
+            None, s_win / (s_win + against), "disagree", dot=dot, dot_before=dot_before
+        )
+    miss = 1.0
+    for _, c in voters[win]:
+        miss *= 1.0 - min(c, 0.999)
+    conf = (1.0 - miss) * (s_win / (s_win + against))
+    value = cnn.value if (cnn is not None and cnn.char is not None) else float(win)
+    return CellResult(
+        win,
+        conf,
+        "digit",
+        value=value,
+        dot=dot,
+        methods=tuple(n for n, _ in voters[win]),
+        dot_before=dot_before,
+    )
+
+
+def resolve_drums(cells: list[CellResult]) -> list[CellResult]:
+    """Odometer carry logic, right to left, on the model's continuous drum positions.
+
+    The last drum reads as its lower digit (a drum between 4 and 5 is still 4). A higher
+    drum's position is corrected by how far the drum below it is into its own 9 → 0 roll
+    (an odometer turns the higher drum only then) and rounded; what stays near a half
+    step is ambiguous and becomes None rather than a guess.
+    """
+    out = list(cells)
+    lower: float | None = None
+
+    def position(v: float, digit: int) -> float:
+        # where this drum physically is, for the drum above: its raw position when it was
+        # read as its lower digit, else the settled digit it was rounded up to
+        return v if digit == math.floor(v) % 10 else float(digit)
+
+    last = len(cells) - 1
+    for i in range(last, -1, -1):
+        c = cells[i]
+        if c.char is None or c.value is None:
+            lower = None
+            continue
+        v = c.value % 10.0
+        conf = c.confidence
+        if i == last:
+            base = math.floor(v)
+            frac = v - base
+            if frac >= 0.9:
+                digit = (base + 1) % 10  # a settled next digit read a hair low
+            else:
+                digit = base % 10
+                if frac >= 0.75:
+                    conf *= 0.5  # nearly turned, or a settled next digit: unclear
+                elif frac > 0.12:
+                    conf *= 0.85  # mid-roll: only a very sure model may decide it
+        else:
+            shift = 0.0 if lower is None else max(0.0, lower - 9.0)
+            x = v - shift
+            r = round(x)
+            amb = abs(x - r)
+            if lower is None and amb >= 0.2:
+                conf *= 0.3  # mid-roll with the drum below unknown: cannot carry
+            elif amb > 0.3:
+                conf *= 0.3
+            elif amb > 0.2:
+                conf *= 0.75
+            digit = r % 10
+        out[i] = CellResult(str(digit), conf, "digit", v, c.dot, c.methods, c.dot_before)
+        lower = position(v, digit)
+    return out
+
+
+class MeterReader:
+    """Reads bursts of frames into checked readings, keeping the history between them."""
+
+    def __init__(self, config: AgentConfig, *, state: ReaderState | None = None) -> None:
+        self.config = config
+        self._engines_cfg = list(config.ocr.engines)
+        self.cnn = DigitsEngine() if "cnn" in self._engines_cfg else None
+        self.seven = SevenSegmentEngine() if "seven_segment" in self._engines_cfg else None
+        self.tesseract = (
+            TesseractEngine()
+            if "tesseract" in self._engines_cfg and tesseract_available()
+            else None
+        )
+        self.last_accepted: ReadResult | None = None
+        self.rejected_counts: dict[str, int] = {}
+        self._detected: str | None = None
+        if state is not None:
+            self._load_state(state)
+
+    # -- state ---------------------------------------------------------------------------
+    def _load_state(self, state: ReaderState) -> None:
+        self.rejected_counts = dict(state.rejected_counts)
+        if state.last_digits is not None and state.last_ts is not None:
+            kwh = (
+                state.last_kwh
+                if state.last_kwh is not None
+                else checks.to_kwh(state.last_digits, self.config.ocr.decimals)
+            )
+            self.last_accepted = ReadResult(
+                ts=state.last_ts,
+                digits=state.last_digits,
+                reading_kwh=kwh,
+                confidence=state.last_confidence,
+                accepted=True,
+                reason=None,
+                method="restored",
+            )
+
+    @property
+    def state(self) -> ReaderState:
+        la = self.last_accepted
+        return ReaderState(
+            last_digits=None if la is None else la.digits,
+            last_kwh=None if la is None else la.reading_kwh,
+            last_ts=None if la is None else la.ts,
+            last_confidence=0.0 if la is None else la.confidence,
+            rejected_counts=dict(self.rejected_counts),
+        )
+
+    def update_calibration(
+        self, calibration: CalibrationConfig, ocr: OcrConfig | None = None
+    ) -> None:
+        """Apply a new calibration (and OCR settings) from the calibration screen."""
+        self.config.calibration = calibration
+        self._detected = None
+        if ocr is not None:
+            self.config.ocr = ocr
+
+    # -- per frame -----------------------------------------------------------------------
+    def detect_display(self, win: Window) -> str:
+        """lcd7 when the seven-segment decoder finds clean segment patterns in most cells."""
+        if self.config.calibration.display != "auto":
+            return self.config.calibration.display
+        if self._detected is not None:
+            return self._detected
+        seven = self.seven or SevenSegmentEngine()
+        got = seven.read([c.binary for c in win.cells])
+        clean = sum(1 for g in got if g.kind == "digit" and g.confidence >= 0.75)
+        if clean >= max(1, math.ceil(len(got) * 0.8)):
+            self._detected = "lcd7"  # one clean LCD frame settles it for this calibration
+            return "lcd7"
+        return "drum"
+
+    def read_cells(
+        self, cells: list[Cell], display: str, *, use_tesseract: bool = True
+    ) -> list[CellResult]:
+        """Engine votes for every cell of one window (the burst-free core)."""
+        n = len(cells)
+        per_engine: dict[str, list[DigitGuess | None]] = {}
+        rolling = display == "drum"
+        if self.cnn is not None:
+            imgs = [c.raw if c.raw is not None else c.gray for c in cells]
+            per_engine["cnn"] = list(self.cnn.read(imgs, rolling=rolling))
+        if self.seven is not None and display == "lcd7":
+            per_engine["seven_segment"] = list(self.seven.read([c.binary for c in cells]))
+        if self.tesseract is not None and use_tesseract:
+            unsure = []
+            for i, c in enumerate(cells):
+                if c.blank:
+                    continue
+                g = [lst[i] for lst in per_engine.values() if lst[i] is not None]
+                chars = {x.char for x in g}
+                cnn_g = per_engine.get("cnn", [None] * n)[i]
+                if cnn_g is not None and cnn_g.kind == "other":
+                    continue
+                mid_roll = (
+                    rolling
+                    and cnn_g is not None
+                    and cnn_g.value is not None
+                    and 0.15 < (cnn_g.value % 1.0) < 0.85
+                )
+                if mid_roll:
+                    continue  # Tesseract has no "between digits" answer
+                if len(chars) != 1 or None in chars or min(x.confidence for x in g) < SURE:
+                    unsure.append(i)
+            if unsure:
+                got = self.tesseract.read([cells[i].gray for i in unsure])
+                lst: list[DigitGuess | None] = [None] * n
+                for i, g in zip(unsure, got, strict=True):
+                    lst[i] = g
+                per_engine["tesseract"] = lst
+        results = []
+        for i, c in enumerate(cells):
+            guesses = {k: v[i] for k, v in per_engine.items() if v[i] is not None}
+            results.append(combine_cell(guesses, c.blank))  # type: ignore[arg-type]
+        if rolling:
+            results = resolve_drums(results)
+        return results
+
+    def _read_frame(self, frame: np.ndarray) -> tuple[list[CellResult], str, Window]:
+        win = process_window(frame, self.config.calibration, self.config.ocr)
+        display = self.detect_display(win)
+        return self.read_cells(win.cells, display), display, win
+
+    # -- a burst -------------------------------------------------------------------------
+    def read_frames(self, frames: list[np.ndarray], ts: datetime) -> ReadResult:
+        """A burst of BGR frames taken together = one reading."""
+        if ts.tzinfo is None:
+            ts = ts.replace(tzinfo=UTC)
+        per_frame: list[list[CellResult]] = []
+        displays: list[str] = []
+        errors: list[str] = []
+        for f in frames:
+            try:
+                cells, display, _ = self._read_frame(f)
+            except ImageError as exc:
+                errors.append(str(exc))
+                continue
+            per_frame.append(cells)
+            displays.append(display)
+        if not per_frame:
+            why = errors[0] if errors else "no frames were given."
+            return self._reject(
+                ts, checks.reason(checks.UNREADABLE_IMAGE, why.rstrip(".")), [], None, 0
+            )
+        display = Counter(displays).most_common(1)[0][0]
+        return self._decide(per_frame, display, ts)
+
+    def read_image_file(self, path: str | Path, ts: datetime) -> ReadResult:
+        """Read one image file as a burst of one; a bad file → one-sentence ValueError."""
+        p = Path(path)
+        if not p.is_file():
+            raise ValueError(f"image file {p} does not exist.")
+        img = cv2.imread(str(p), cv2.IMREAD_COLOR)
+        if img is None:
+            raise ValueError(f"image file {p} is not a readable image.")
+        return self.read_frames([img], ts)
+
+    def _decide(self, per_frame: list[list[CellResult]], display: str, ts: datetime) -> ReadResult:
+        ocr = self.config.ocr
+        n = ocr.expected_digits
+        method = "+".join(self._method_names(display))
+        # screens first, per frame: a burst containing the test screen is not a reading
+        for cells in per_frame:
+            why = self._screen_reason(cells, display)
+            if why is not None:
+                pd = [(c.char, c.confidence) for c in cells]
+                return self._reject(ts, why, pd, display, len(per_frame), method)
+        merged: list[tuple[str | None, float]] = []
+        frames_disagree = False
+        engines_disagree = False
+        for i in range(n):
+            col = [cells[i] for cells in per_frame]
+            votes: dict[str, float] = {}
+            for c in col:
+                if c.char is not None:
+                    votes[c.char] = votes.get(c.char, 0.0) + c.confidence
+            if any(c.kind == "disagree" for c in col):
+                engines_disagree = True
+            if not votes:
+                merged.append((None, 0.0))
+                continue
+            ranked = sorted(votes.items(), key=lambda kv: kv[1], reverse=True)
+            win, s = ranked[0]
+            other = sum(v for _, v in ranked[1:])
+            if other > 0:
+                frames_disagree = True
+            if other >= 0.5 * s:
+                merged.append((None, s / (s + other)))
+                continue
+            confs = [c.confidence for c in col if c.char == win]
+            conf = float(np.median(confs)) * (s / (s + other))
+            # a digit seen by fewer than half of the frames is not confirmed
+            if len(confs) * 2 < len(col):
+                conf *= 0.5
+            merged.append((win, conf))
+        why = checks.screen_checks(merged, n, display)
+        if why is not None:
+            if checks.reason_code(why) == checks.UNREADABLE_DIGITS:
+                if frames_disagree:
+                    why = checks.reason(
+                        checks.FRAMES_DISAGREE, why.split(": ", 1)[1] + " (the frames disagree)"
+                    )
+                elif engines_disagree:
+                    why = checks.reason(
+                        checks.ENGINES_DISAGREE, why.split(": ", 1)[1] + " (the engines disagree)"
+                    )
+            return self._reject(ts, why, merged, display, len(per_frame), method)
+        digits = "".join(c for c, _ in merged if c is not None)
+        confidence = min(p for _, p in merged)
+        why = checks.confidence_check(confidence, ocr)
+        if why is None:
+            last = None
+            if self.last_accepted is not None and self.last_accepted.digits is not None:
+                la = self.last_accepted
+                last = LastGood(la.digits, la.reading_kwh or 0.0, la.ts)  # type: ignore[arg-type]
+            why = checks.history_checks(digits, ts, last, ocr)
+        if why is not None:
+            return self._reject(
+                ts,
+                why,
+                merged,
+                display,
+                len(per_frame),
+                method,
+                digits=digits,
+                confidence=confidence,
+            )
+        result = ReadResult(
+            ts=ts,
+            digits=digits,
+            reading_kwh=checks.to_kwh(digits, ocr.decimals),
+            confidence=confidence,
+            accepted=True,
+            reason=None,
+            method=method,
+            per_digit=merged,
+            display=display,
+            frames=len(per_frame),
+        )
+        self.last_accepted = result
+        return result
+
+    def _screen_reason(self, cells: list[CellResult], display: str) -> str | None:
+        """Screens that are not the reading, recognised per frame."""
+        n = len(cells)
+        if n and all(c.kind == "blank" for c in cells):
+            return checks.reason(checks.BLANK, "the display shows nothing")
+        if display != "drum":
+            chars = [c.char for c in cells if c.char is not None]
+            if n >= 3 and len(chars) * 2 >= n and set(chars) == {"8"}:
+                # all lit segments (the decimal points too, which can upset single cells)
+                return checks.reason(
+                    checks.TEST_SCREEN, "every digit is 8, the LCD segment test screen"
+                )
+            others = [i for i, c in enumerate(cells) if c.kind == "other"]
+            if others:
+                return checks.reason(
+                    checks.OTHER_SCREEN,
+                    f"cell {others[0] + 1} shows a sign that is not a digit, so this is not the reading screen",
+                )
+            expected_dot = (
+                n - self.config.ocr.decimals - 1 if self.config.ocr.decimals > 0 else None
+            )
+            seen = {i for i, c in enumerate(cells) if c.dot}
+            seen |= {i - 1 for i, c in enumerate(cells) if c.dot_before and i > 0}
+            dots = sorted(i for i in seen if i != expected_dot and i != n - 1)
+            if dots:
+                return checks.reason(
+                    checks.OTHER_SCREEN,
+                    f"a decimal point after digit {dots[0] + 1} does not belong to the reading (a date or another register)",
+                )
+            blanks = sum(c.kind == "blank" for c in cells)
+            if blanks > n // 2:
+                return checks.reason(checks.BLANK, f"{blanks} of {n} digit positions are empty")
+        return None
+
+    def _method_names(self, display: str) -> list[str]:
+        names = []
+        if self.cnn is not None:
+            names.append("cnn")
+        if self.seven is not None and display == "lcd7":
+            names.append("seven_segment")
+        if self.tesseract is not None:
+            names.append("tesseract")
+        return names
+
+    def _reject(
+        self,
+        ts: datetime,
+        why: str,
+        per_digit: list[tuple[str | None, float]],
+        display: str | None,
+        frames: int,
+        method: str = "none",
+        *,
+        digits: str | None = None,
+        confidence: float | None = None,
+    ) -> ReadResult:
+        code = checks.reason_code(why) or "unknown"
+        self.rejected_counts[code] = self.rejected_counts.get(code, 0) + 1
+        if confidence is None:
+            known = [p for c, p in per_digit if c is not None]
+            confidence = min(known) if known and len(known) == len(per_digit) else 0.0
+        return ReadResult(
+            ts=ts,
+            digits=None,
+            reading_kwh=None,
+            confidence=float(max(0.0, min(1.0, confidence))),
+            accepted=False,
+            reason=why,
+            method=method,
+            per_digit=per_digit,
+            display=display,
+            frames=frames,
+        )
+
+
+def process_for_preview(
+    frame: np.ndarray, calibration: CalibrationConfig, ocr: OcrConfig
+) -> dict[str, np.ndarray]:
+    """``window`` (upright crop in colour) and ``processed`` (binary with cell lines)
+    for the calibration screen and ``GET /frame.jpg``."""
+    return _preview(frame, calibration, ocr)

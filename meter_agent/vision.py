@@ -1,0 +1,253 @@
+"""The vision pipeline: from a raw camera frame to one image per digit cell.
+
+Steps, in order: rotate the frame by the calibrated angle (about its centre), crop the
+calibrated window, flatten the light (subtract the large-scale background, then CLAHE,
+so glare and vignetting do not move the threshold), threshold (Otsu or the configured
+level) with ink always white in the binary image, and split the window into
+``expected_digits`` cells: an equal split whose boundaries are then moved to the emptiest
+column nearby (the gaps between digits), so a slightly loose ROI still cuts between digits.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import cv2
+import numpy as np
+
+from meter_agent.config import CalibrationConfig, OcrConfig
+
+
+class ImageError(ValueError):
+    """An image that cannot be used, worded as one sentence."""
+
+
+@dataclass
+class Cell:
+    """One digit position: its box in the window and its grey and binary images."""
+
+    index: int
+    box: tuple[int, int, int, int]  # x, y, w, h inside the window
+    gray: np.ndarray  # light-normalised grey, ink dark on light
+    binary: np.ndarray  # ink = 255
+    ink: float  # share of ink pixels in the cell's centre region
+    raw: np.ndarray | None = None  # camera grey, as the digit model was trained on
+
+    @property
+    def blank(self) -> bool:
+        """Almost no ink: an unlit LCD position or an empty screen."""
+        return self.ink < 0.02
+
+
+@dataclass
+class Window:
+    """The processed digit window of one frame."""
+
+    color: np.ndarray
+    gray: np.ndarray  # light-normalised, ink dark on light
+    binary: np.ndarray  # ink = 255
+    ink_dark: bool  # the digits were darker than their background in the camera image
+    threshold: float
+    cells: list[Cell] = field(default_factory=list)
+
+
+def to_bgr(frame: np.ndarray) -> np.ndarray:
+    """Accept grey, BGR or BGRA frames; reject anything else in one sentence."""
+    if not isinstance(frame, np.ndarray) or frame.size == 0:
+        raise ImageError("the frame is empty or not an image array.")
+    if frame.dtype != np.uint8:
+        frame = np.clip(frame, 0, 255).astype(np.uint8)
+    if frame.ndim == 2:
+        return cv2.cvtColor(frame, cv2.COLOR_GRAY2BGR)
+    if frame.ndim == 3 and frame.shape[2] == 3:
+        return frame
+    if frame.ndim == 3 and frame.shape[2] == 4:
+        return cv2.cvtColor(frame, cv2.COLOR_BGRA2BGR)
+    raise ImageError(f"the frame has an unsupported shape {frame.shape}.")
+
+
+def rotate(frame: np.ndarray, degrees: float) -> np.ndarray:
+    """Rotate counter-clockwise by ``degrees`` about the frame centre, keeping its size."""
+    if abs(degrees) < 1e-6:
+        return frame
+    h, w = frame.shape[:2]
+    m = cv2.getRotationMatrix2D((w / 2, h / 2), degrees, 1.0)
+    return cv2.warpAffine(frame, m, (w, h), flags=cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE)
+
+
+def crop_roi(frame: np.ndarray, roi: list[int] | None) -> np.ndarray:
+    """Cut the calibrated window; None means the whole frame."""
+    if roi is None:
+        return frame
+    x, y, w, h = roi
+    fh, fw = frame.shape[:2]
+    if x >= fw or y >= fh:
+        raise ImageError(f"the calibrated roi {roi} lies outside the {fw}x{fh} frame.")
+    x2, y2 = min(fw, x + w), min(fh, y + h)
+    out = frame[y:y2, x:x2]
+    if out.shape[0] < 8 or out.shape[1] < 8:
+        raise ImageError(f"the calibrated roi {roi} leaves less than 8x8 pixels of the frame.")
+    return out
+
+
+def normalise_light(gray: np.ndarray, cell_h: int) -> np.ndarray:
+    """Subtract the slow background (glare, vignetting, shadow), then stretch the contrast.
+
+    A reflection adds light, so subtracting a blur about a cell high removes it while the
+    strokes, much thinner than that, keep their contrast. Percentile stretching (not
+    min/max) keeps a single hot pixel from flattening the rest.
+    """
+    g = gray.astype(np.float32)
+    sigma = max(3.0, cell_h * 0.8)
+    flat = g - cv2.GaussianBlur(g, (0, 0), sigma)
+    lo, hi = np.percentile(flat, (1, 99))
+    if hi - lo < 1e-3:
+        return np.full(gray.shape, 128, np.uint8)
+    return np.clip((flat - lo) * (255.0 / (hi - lo)), 0, 255).astype(np.uint8)
+
+
+def _centre_mask(shape: tuple[int, int], n: int) -> np.ndarray:
+    """The middle of each equal-split cell: digits, not the window frame or drum borders."""
+    h, w = shape
+    mask = np.zeros((h, w), bool)
+    cw = w / n
+    for i in range(n):
+        x0, x1 = int(i * cw + cw * 0.2), int((i + 1) * cw - cw * 0.2)
+        mask[int(h * 0.15) : int(h * 0.85), x0 : max(x1, x0 + 1)] = True
+    return mask
+
+
+def _stroke_width(fg: np.ndarray, mask: np.ndarray) -> float:
+    """Mean distance to the nearest background pixel over the foreground in ``mask``."""
+    d = cv2.distanceTransform(fg, cv2.DIST_L2, 3)
+    sel = (fg > 0) & mask
+    return float(d[sel].mean()) if sel.any() else 1e9
+
+
+def _ink_is_dark(gray: np.ndarray, t: float, mask: np.ndarray) -> bool:
+    """Ink is the side made of thin strokes: its pixels lie closer to the other side.
+
+    This holds for thin LCD segments and bold ones, for white-on-black and black-on-white
+    drums, and does not depend on how much frame the calibrated window includes.
+    """
+    dark = np.where(gray <= t, 255, 0).astype(np.uint8)
+    light = cv2.bitwise_not(dark)
+    return _stroke_width(dark, mask) < _stroke_width(light, mask)
+
+
+def binarise(gray: np.ndarray, n: int, level: int = 0) -> tuple[np.ndarray, bool, float]:
+    """Threshold with Otsu (``level`` 0) or a fixed level; ink becomes 255.
+
+    The automatic level is computed on the cell centres only, so the bright frame between
+    drums cannot pull it. Which side is ink: the side made of thin strokes.
+    """
+    mask = _centre_mask(gray.shape[:2], n)
+    sample = gray[mask]
+    if level > 0:
+        t = float(level)
+    else:
+        t, _ = cv2.threshold(sample.reshape(1, -1), 0, 255, cv2.THRESH_BINARY + cv2.THRESH_OTSU)
+    ink_dark = _ink_is_dark(gray, t, mask)
+    if ink_dark:
+        binary = np.where(gray <= t, 255, 0).astype(np.uint8)
+    else:
+        binary = np.where(gray > t, 255, 0).astype(np.uint8)
+    return binary, ink_dark, float(t)
+
+
+def contrast(gray: np.ndarray, binary: np.ndarray) -> float:
+    """Grey-level difference between ink and background (0 when either is missing)."""
+    ink = binary > 0
+    if ink.sum() < 4 or (~ink).sum() < 4:
+        return 0.0
+    return float(abs(gray[ink].mean() - gray[~ink].mean()))
+
+
+def split_cells(binary: np.ndarray, n: int) -> list[tuple[int, int]]:
+    """Column ranges of ``n`` cells: equal split, boundaries moved to the emptiest column
+    within a quarter cell (the gaps between digits)."""
+    h, w = binary.shape[:2]
+    cw = w / n
+    prof = (binary > 0).mean(axis=0).astype(np.float32)
+    k = max(1, int(cw * 0.15)) | 1
+    prof = cv2.GaussianBlur(prof.reshape(1, -1), (k, 1), 0).ravel()
+    bounds = [0]
+    for i in range(1, n):
+        x = int(round(i * cw))
+        r = max(1, int(cw * 0.25))
+        lo, hi = max(bounds[-1] + 2, x - r), min(w - 2, x + r)
+        if hi <= lo:
+            bounds.append(x)
+            continue
+        seg = prof[lo:hi]
+        # prefer the middle of a run of empty columns, and stay near the equal split
+        penalty = np.abs(np.arange(lo, hi) - x) / (r * 50.0)
+        best = int(np.argmin(seg + penalty)) + lo
+        bounds.append(best)
+    bounds.append(w)
+    return [(bounds[i], bounds[i + 1]) for i in range(n)]
+
+
+def process_window(frame: np.ndarray, calibration: CalibrationConfig, ocr: OcrConfig) -> Window:
+    """Run the whole pipeline on one BGR frame."""
+    bgr = to_bgr(frame)
+    upright = rotate(bgr, calibration.rotate_degrees)
+    color = crop_roi(upright, calibration.roi)
+    gray_raw = cv2.cvtColor(color, cv2.COLOR_BGR2GRAY)
+    h = gray_raw.shape[0]
+    cell_h = int(min(h, gray_raw.shape[1] / max(ocr.expected_digits, 1) * 1.6))
+    gray = normalise_light(gray_raw, cell_h)
+    binary, ink_dark, t = binarise(gray, ocr.expected_digits, ocr.threshold)
+    # remove specks smaller than a segment's end
+    binary = cv2.morphologyEx(binary, cv2.MORPH_OPEN, np.ones((2, 2), np.uint8))
+    gray_ink_dark = gray if ink_dark else cv2.bitwise_not(gray)
+    win = Window(color=color, gray=gray_ink_dark, binary=binary, ink_dark=ink_dark, threshold=t)
+    for i, (x0, x1) in enumerate(split_cells(binary, ocr.expected_digits)):
+        cb = binary[:, x0:x1]
+        ch, cw = cb.shape[:2]
+        sl = (slice(int(ch * 0.15), int(ch * 0.85)), slice(int(cw * 0.15), int(cw * 0.85)))
+        centre = cb[sl]
+        ink = float(np.mean(centre > 0)) if centre.size else 0.0
+        # raw camera contrast: noise stretched by normalisation is not ink
+        if contrast(gray_raw[:, x0:x1][sl], centre) < 18.0:
+            ink = 0.0
+        win.cells.append(
+            Cell(
+                index=i,
+                box=(x0, 0, x1 - x0, h),
+                gray=gray_ink_dark[:, x0:x1],
+                binary=cb,
+                ink=ink,
+                raw=gray_raw[:, x0:x1],
+            )
+        )
+    return win
+
+
+def cell_color(win: Window, cell: Cell) -> np.ndarray:
+    """The camera colours of one cell (what the digit model was trained on)."""
+    x, y, w, h = cell.box
+    return win.color[y : y + h, x : x + w]
+
+
+def process_for_preview(
+    frame: np.ndarray, calibration: CalibrationConfig, ocr: OcrConfig
+) -> dict[str, np.ndarray]:
+    """Images for the calibration screen and ``GET /frame.jpg``.
+
+    ``window`` is the upright crop in camera colours; ``processed`` is the binary image
+    (ink white) as BGR with the cell boundaries drawn, so the user sees what the engines see.
+    """
+    win = process_window(frame, calibration, ocr)
+    processed = cv2.cvtColor(win.binary, cv2.COLOR_GRAY2BGR)
+    for cell in win.cells[1:]:
+        x = cell.box[0]
+        cv2.line(processed, (x, 0), (x, processed.shape[0] - 1), (0, 160, 255), 1)
+    return {"window": win.color.copy(), "processed": processed}
+
+
+def cell_from_crop(crop: np.ndarray, level: int = 0) -> Cell:
+    """Treat a single-digit image (a real labelled crop, say) as one cell of a window."""
+    cal = CalibrationConfig()
+    ocr = OcrConfig(expected_digits=1, threshold=level)
+    return process_window(crop, cal, ocr).cells[0]
