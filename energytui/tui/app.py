@@ -11,7 +11,7 @@ import contextlib
 import importlib
 from datetime import datetime
 
-from textual.app import App
+from textual.app import App, ScreenStackError
 from textual.binding import Binding
 from textual.message import Message
 
@@ -109,7 +109,10 @@ class EnergyApp(App[None]):
         self._refresh_screen()
 
     def _refresh_screen(self) -> None:
-        screen = self.screen
+        try:
+            screen = self.screen
+        except ScreenStackError:  # shutting down: nothing left to draw on
+            return
         refresh = getattr(screen, "refresh_data", None)
         if refresh is not None:
             try:
