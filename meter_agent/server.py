@@ -242,29 +242,14 @@ def create_app(service: MeterService) -> FastAPI:
 
     @app.put("/calibration", dependencies=[Depends(require_writer)])
     async def put_calibration(request: Request) -> dict[str, Any]:
-        raw = await request.body()
-        try:
-            data = json.loads(raw) if raw.strip() else None
-        except (json.JSONDecodeError, UnicodeDecodeError):
-            raise ApiError(400, 'the body must be JSON, e.g. {"roi": [x, y, w, h]}.') from None
-        if not isinstance(data, dict) or not data:
-            raise ApiError(
-                400, "the body must be a JSON object with at least one calibration field."
-            )
-        try:
-            body = CalibrationBody.model_validate(data)
-        except ValidationError as exc:
-            raise ApiError(422, _one_sentence(exc, "calibration")) from None
-        update = CalibrationUpdate(
-            roi=body.roi,
-            rotate_degrees=body.rotate_degrees,
-            display=body.display,
-            expected_digits=body.expected_digits,
-            decimals=body.decimals,
-            threshold=body.threshold,
-            clear_roi="roi" in data and data["roi"] is None,
-        )
+        update = await _calibration_update(request, require_fields=True)
         return await run_in_threadpool(_apply_calibration, service, update)
+
+    @app.post("/ocr", dependencies=[Depends(require_writer)])
+    async def post_ocr(request: Request) -> dict[str, Any]:
+        """Live OCR with an UNSAVED calibration (any subset of the fields): nothing is stored."""
+        update = await _calibration_update(request, require_fields=False)
+        return await run_in_threadpool(_ocr_with, service, update)
 
     @app.post("/capture", dependencies=[Depends(require_writer)])
     def post_capture() -> dict[str, Any]:
@@ -281,13 +266,49 @@ def create_app(service: MeterService) -> FastAPI:
     return app
 
 
+async def _calibration_update(request: Request, *, require_fields: bool) -> CalibrationUpdate:
+    """Parse a calibration body (any subset of ``GET /calibration``'s fields) or raise ApiError."""
+    raw = await request.body()
+    try:
+        data = json.loads(raw) if raw.strip() else {}
+    except (json.JSONDecodeError, UnicodeDecodeError):
+        raise ApiError(400, 'the body must be JSON, e.g. {"roi": [x, y, w, h]}.') from None
+    if not isinstance(data, dict) or (require_fields and not data):
+        raise ApiError(400, "the body must be a JSON object with at least one calibration field.")
+    try:
+        body = CalibrationBody.model_validate(data)
+    except ValidationError as exc:
+        raise ApiError(422, _one_sentence(exc, "calibration")) from None
+    return CalibrationUpdate(
+        roi=body.roi,
+        rotate_degrees=body.rotate_degrees,
+        display=body.display,
+        expected_digits=body.expected_digits,
+        decimals=body.decimals,
+        threshold=body.threshold,
+        clear_roi="roi" in data and data["roi"] is None,
+    )
+
+
+def _ocr_with(service: MeterService, update: CalibrationUpdate) -> dict[str, Any]:
+    try:
+        result = service.ocr_preview(update=update)
+    except ValidationError as exc:
+        raise ApiError(422, describe_validation_error(exc, "calibration")) from None
+    except CalibrationError as exc:
+        raise ApiError(422, str(exc)) from None
+    except CaptureError as exc:
+        raise ApiError(503, f"no camera frame: {exc}") from None
+    cal, ocr = service.merged_calibration(update)
+    view = calibration_view(service.config.model_copy(update={"calibration": cal, "ocr": ocr}))
+    return {"recorded": False, "saved": False, "calibration": view, **result_json(result)}
+
+
 def _apply_calibration(service: MeterService, update: CalibrationUpdate) -> dict[str, Any]:
     try:
         cfg = service.apply_calibration(update)
     except ValidationError as exc:
-        raise ApiError(
-            422, describe_validation_error(exc, "calibration").rstrip(".") + "."
-        ) from None
+        raise ApiError(422, describe_validation_error(exc, "calibration")) from None
     except CalibrationError as exc:
         raise ApiError(422, str(exc)) from None
     except OSError as exc:

@@ -287,26 +287,57 @@ class MeterService:
                 loop.call_soon_threadsafe(ev.set)
 
     # --- OCR preview and calibration ----------------------------------------------------
-    def ocr_preview(self, frame: np.ndarray | None = None) -> Any:
-        """Read the current frame with the current calibration WITHOUT recording anything.
+    def ocr_preview(
+        self, frame: np.ndarray | None = None, update: CalibrationUpdate | None = None
+    ) -> Any:
+        """Read the current frame WITHOUT recording anything, optionally with an unsaved
+        calibration (``update``), for the calibration screen's live result.
 
         A throw-away reader with a copy of the live state is used, so the preview can
-        never move the last accepted value (the "PreValue").
+        never move the last accepted value (the "PreValue"). Raises like
+        :meth:`apply_calibration` for a bad ``update``.
         """
         from meter_agent.reader import MeterReader, ReaderState
 
         with self._lock:
+            config = self.config
+            if update is not None:
+                cal, ocr = self.merged_calibration(update)
+                config = config.model_copy(update={"calibration": cal, "ocr": ocr})
             if frame is None:
                 frame = self.current_frame()
             state = getattr(self.reader, "state", None)
             copy = ReaderState.from_dict(state.to_dict()) if state is not None else None
-            scratch = MeterReader(self.config, state=copy)
+            scratch = MeterReader(config, state=copy)
             return scratch.read_frames([frame], datetime.now(UTC))
 
     def preview_images(self, frame: np.ndarray) -> dict[str, np.ndarray]:
         from meter_agent.vision import process_for_preview
 
         return process_for_preview(frame, self.config.calibration, self.config.ocr)
+
+    def merged_calibration(self, update: CalibrationUpdate) -> tuple[CalibrationConfig, OcrConfig]:
+        """The current calibration and OCR settings with ``update`` applied, validated.
+
+        Raises ``pydantic.ValidationError`` for bad values and :class:`CalibrationError` for a
+        window outside the camera frame.
+        """
+        cal = self.config.calibration.model_dump()
+        ocr = self.config.ocr.model_dump()
+        if update.clear_roi:
+            cal["roi"] = None
+        elif update.roi is not None:
+            cal["roi"] = update.roi
+        for key in ("rotate_degrees", "display"):
+            if getattr(update, key) is not None:
+                cal[key] = getattr(update, key)
+        for key in ("expected_digits", "decimals", "threshold"):
+            if getattr(update, key) is not None:
+                ocr[key] = getattr(update, key)
+        new_cal = CalibrationConfig.model_validate(cal)
+        new_ocr = OcrConfig.model_validate(ocr)
+        check_roi_fits(new_cal.roi, self.source.status.frame_size)
+        return new_cal, new_ocr
 
     def apply_calibration(self, update: CalibrationUpdate) -> AgentConfig:
         """Validate, save atomically to the config file, then apply to the reader.
@@ -316,21 +347,7 @@ class MeterService:
         when the config file cannot be written (nothing applied).
         """
         with self._lock:
-            cal = self.config.calibration.model_dump()
-            ocr = self.config.ocr.model_dump()
-            if update.clear_roi:
-                cal["roi"] = None
-            elif update.roi is not None:
-                cal["roi"] = update.roi
-            for key in ("rotate_degrees", "display"):
-                if getattr(update, key) is not None:
-                    cal[key] = getattr(update, key)
-            for key in ("expected_digits", "decimals", "threshold"):
-                if getattr(update, key) is not None:
-                    ocr[key] = getattr(update, key)
-            new_cal = CalibrationConfig.model_validate(cal)
-            new_ocr = OcrConfig.model_validate(ocr)
-            check_roi_fits(new_cal.roi, self.source.status.frame_size)
+            new_cal, new_ocr = self.merged_calibration(update)
             new_cfg = self.config.model_copy(update={"calibration": new_cal, "ocr": new_ocr})
             if self.config_path is not None:
                 save_agent_config(new_cfg, self.config_path)

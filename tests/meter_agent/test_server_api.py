@@ -242,6 +242,26 @@ def test_ocr_reads_without_recording(agent: Agent) -> None:
         assert c.get("/readings", params={"include_rejected": True}).json()["count"] == 0
 
 
+def test_post_ocr_tries_an_unsaved_calibration(agent: Agent) -> None:
+    before = agent.config_path.read_bytes()
+    with httpx.Client(base_url=agent.url, timeout=30) as c:
+        r = c.post("/ocr", headers=agent.auth(), json={"decimals": 2})
+        assert r.status_code == 200, r.text
+        body = r.json()
+        assert body["recorded"] is False and body["saved"] is False
+        assert body["calibration"]["decimals"] == 2
+        assert body["digits"] == "123456" and body["reading_kwh"] == pytest.approx(1234.56)
+        # a window over the wrong place does not read as the meter
+        off = c.post("/ocr", headers=agent.auth(), json={"roi": [0, 0, 200, 60]}).json()
+        assert off["accepted"] is False and off["calibration"]["roi"] == [0, 0, 200, 60]
+        bad = c.post("/ocr", headers=agent.auth(), json={"roi": [1, 2]})
+        assert bad.status_code == 422 and "roi" in bad.json()["detail"]
+        assert c.post("/ocr", json={"decimals": 2}).status_code == 401
+        assert c.get("/calibration").json()["decimals"] == 0
+    assert agent.config_path.read_bytes() == before
+    assert len(agent.service.history) == 0
+
+
 def test_unknown_route_and_method_answer_json(agent: Agent) -> None:
     with httpx.Client(base_url=agent.url, timeout=30) as c:
         r = c.get("/nope")
