@@ -30,6 +30,7 @@ from energytui.api.schemas import (
     HealthOut,
     MeterHistory,
     MeterPostResult,
+    MeterReadingIn,
     PowerHistory,
     StoreStatus,
 )
@@ -141,7 +142,9 @@ def create_api(hub: Hub, config: Config) -> FastAPI:
             sources=views.source_health(hub),
         )
 
-    @app.get("/current_readings", response_model=CurrentReadings, tags=["readings"])
+    @app.get(
+        "/current_readings", response_model=CurrentReadings, tags=["readings"], responses={422: ERR}
+    )
     async def current_readings(
         include_history: Annotated[
             bool, Query(description="add the in-memory power history and 24 h of meter readings")
@@ -166,8 +169,9 @@ def create_api(hub: Hub, config: Config) -> FastAPI:
         },
         dependencies=[Depends(write_guard)],
     )
-    async def post_meter_reading(reading: MeterReading, response: Response) -> MeterPostResult:
+    async def post_meter_reading(body: MeterReadingIn, response: Response) -> MeterPostResult:
         """Take a reading from a meter agent: 201 stored, 200 duplicate, 409 lower than the last."""
+        reading = MeterReading.model_validate(body.model_dump())
         outcome = await hub.ingest_meter(reading)
         if outcome == "lower":
             last = hub.latest_meter

@@ -12,9 +12,11 @@ with the same models the server writes them with.
 
 from __future__ import annotations
 
-from typing import Literal
+from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, field_validator
+
+from meter_agent.schema import MeterReading
 
 GridDirection = Literal["importing", "exporting", "idle"]
 BatteryStatus = Literal["charging", "discharging", "standby"]
@@ -241,3 +243,22 @@ class MeterPostResult(_Out):
     status: Literal["stored", "duplicate"]
     id: str | None
     reading_kwh: float
+
+
+class MeterReadingIn(MeterReading):
+    """The body of ``POST /meter_reading``: a :class:`MeterReading`, numbers strictly numbers.
+
+    Lax parsing would take ``"confidence": true`` as 1.0 or ``"reading_kwh": "12"``
+    as 12.0, and a bare number as a Unix time; a reading that arrives that mangled
+    is refused instead.
+    """
+
+    reading_kwh: float = Field(ge=0.0, le=1e9, strict=True)
+    confidence: float = Field(ge=0.0, le=1.0, strict=True)
+
+    @field_validator("timestamp", mode="before")
+    @classmethod
+    def _iso_text(cls, v: Any) -> Any:
+        if not isinstance(v, str):
+            raise ValueError("must be ISO 8601 text with a time zone, e.g. 2026-11-25T08:00:00Z")
+        return v

@@ -207,9 +207,17 @@ def meter_point_from_record(rec: dict) -> MeterPoint | None:
 
 
 async def meter_history(hub: Hub, start: datetime, end: datetime) -> tuple[str, list[MeterPoint]]:
-    """Every accepted reading in the window: from the store when there is one, else memory."""
+    """Every accepted reading in the window: from the store when there is one, else memory.
+
+    Raw records while the window lies within raw retention (every reading, no
+    cap); beyond that the store's rollups, whose ``reading_kwh`` is the last
+    reading of each bucket.
+    """
+    raw_days = getattr(hub.store, "raw_retention_days", 14)
+    oldest_raw = hub.clock.now() - timedelta(days=raw_days)
+    resolution = "raw" if start >= oldest_raw else "auto"
     try:
-        rows = await hub.query_store("meter", start, end, resolution="auto")
+        rows = await hub.query_store("meter", start, end, resolution=resolution)
     except Exception as exc:  # the store being unwell must not fail the request
         log.warning("meter history from the store failed, using memory: %s", exc)
         rows = None
