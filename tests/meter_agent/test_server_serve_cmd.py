@@ -15,20 +15,12 @@ from agent_support import free_port
 from service_support import write_config
 
 ROOT = Path(__file__).resolve().parents[2]
-LAUNCH = (
-    "import argparse, sys\n"
-    "from meter_agent.serve_cmd import add_serve_parser\n"
-    "p = argparse.ArgumentParser(prog='meter-agent')\n"
-    "add_serve_parser(p.add_subparsers(dest='command', required=True))\n"
-    "args = p.parse_args(sys.argv[1:])\n"
-    "sys.exit(args.func(args))\n"
-)
 
 
 def run_agent(*args: str) -> subprocess.Popen:
     env = {**os.environ, "PYTHONPATH": str(ROOT)}
     return subprocess.Popen(
-        [sys.executable, "-c", LAUNCH, *args],
+        [sys.executable, "-m", "meter_agent.cli", *args],  # what the meter-agent script runs
         cwd=ROOT,
         env=env,
         stdout=subprocess.PIPE,
