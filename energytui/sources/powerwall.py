@@ -175,7 +175,8 @@ class PowerwallSource:
         if self._slow is None and not self._gated() and not self._closed:
             self._start_slow()
         if self._slow is not None and not self._slow.done():
-            with contextlib.suppress(TimeoutError, asyncio.TimeoutError):
+            # a failure is already turned into ``notes`` by _slow_done; never raise here
+            with contextlib.suppress(Exception):
                 await asyncio.wait_for(asyncio.shield(self._slow), self.timeout_s * 3 + 1)
         return self._details
 
@@ -381,26 +382,49 @@ class PowerwallSource:
                 "config",
                 retry_after=3600.0,
             )
+        if self.mode in ("cloud", "fleetapi"):
+            authpath = Path(kwargs["authpath"])
+            needed = ".pypowerwall.fleetapi" if self.mode == "fleetapi" else ".pypowerwall.auth"
+            if not (authpath / needed).exists():
+                setup = "fleetapi" if self.mode == "fleetapi" else "setup"
+                raise _Failure(
+                    f"Not signed in to {self.where}: {authpath / needed} is missing; run "
+                    f"'python -m pypowerwall {setup}' in that folder once.",
+                    "config",
+                    retry_after=600.0,
+                )
+        if self.host.count(":") > 1:
+            raise _Failure(
+                "IPv6 addresses do not work with pypowerwall; use the gateway's IPv4 address or host name.",
+                "config",
+                retry_after=3600.0,
+            )
         try:
             pw = pypowerwall.Powerwall(**kwargs)
-        except PyPowerwallInvalidConfigurationParameter as exc:
-            raise _Failure(
-                f"The Powerwall settings are not valid: {_sentence(str(exc))}",
-                "config",
-                retry_after=3600.0,
-            ) from None
-        except (ValueError, OSError) as exc:
-            raise _Failure(
-                f"The Powerwall settings are not valid: {_sentence(str(exc))}",
-                "config",
-                retry_after=3600.0,
-            ) from None
+        except (PyPowerwallInvalidConfigurationParameter, ValueError, OSError) as exc:
+            raise _Failure(self._config_sentence(str(exc)), "config", retry_after=3600.0) from None
         session = getattr(pw.client, "session", None)
         if session is not None and hasattr(session, "mount"):
             self._wire = WireRecorder(pool_maxsize=max(1, self.pool_size))
             session.mount("https://", self._wire)
         self._pw = pw
         return pw
+
+    def _config_sentence(self, text: str) -> str:
+        """pypowerwall's validation messages, as one sentence naming what to fix."""
+        low = text.lower()
+        if "port" in low:
+            return f"The port in Powerwall host {self.host!r} must be a number from 1 to 65535."
+        if "host" in low:
+            return (
+                f"Powerwall host {self.host!r} is not valid; give an IP address or host name, "
+                "optionally with :port, without https://."
+            )
+        if "cache" in low or "writable" in low or "directory" in low:
+            return f"The state directory {self.state_dir} is not writable."
+        if "email" in low:
+            return f"The Powerwall email {self.config.email!r} is not a valid address."
+        return f"The Powerwall settings are not valid ({_sentence(text).rstrip('.')})."
 
     def _close_session(self) -> None:
         session = getattr(getattr(self._pw, "client", None), "session", None)
@@ -571,10 +595,12 @@ class PowerwallSource:
         name = type(exc).__name__
         if name == "LoginError":
             return _Failure("Powerwall rejected the password.", "auth")
-        if "NotConnected" in name or "Cloud" in name:
+        if "NotConnected" in name or "Cloud" in name or "Fleet" in name:
+            setup = "fleetapi" if self.mode == "fleetapi" else "setup"
+            self._pw = None  # reconnect on the next poll (the hub's back-off paces it)
             return _Failure(
-                f"Not connected to {self.where}; run 'python -m pypowerwall setup' "
-                "(or 'fleetapi') to sign in.",
+                f"Not signed in to {self.where}; run 'python -m pypowerwall {setup}' once "
+                "with auth_path set to the same folder.",
                 "cloud",
             )
         if isinstance(exc, ConnectionError):
