@@ -92,11 +92,43 @@ def open_store(config: Config):
         raise ConfigError(str(exc).rstrip(".") + ".") from None
 
 
+def api_base_url(config: Config) -> str:
+    """Where this machine's first instance serves its API (wildcard binds are reached on loopback)."""
+    host = config.api.host
+    if host in ("0.0.0.0", ""):
+        host = "127.0.0.1"
+    elif host == "::":
+        host = "::1"
+    if ":" in host:
+        host = f"[{host}]"
+    return f"http://{host}:{config.api.port}"
+
+
+def viewer_sources(config: Config) -> list[Source]:
+    """Sources for a second instance: read the first one's API, never the gateway again."""
+    from energytui.sources.remote import RemoteHubSource, RemoteMeterSource
+
+    url = api_base_url(config)
+    interval = config.simulated.interval_s if not config.powerwall.configured else config.powerwall.interval_s
+    return [
+        RemoteHubSource(url, interval_s=max(1.0, interval), timeout_s=5.0, token=config.api.token),
+        RemoteMeterSource(url, interval_s=config.meter.interval_s, timeout_s=5.0, token=config.api.token),
+    ]
+
+
 def build_hub(config: Config, *, with_store: bool = True) -> Hub:
+    """The hub for this process: the store's writer polls the devices; a second process
+    (the store is locked) becomes a viewer of the first through its API."""
     clock = build_clock(config)
     store = open_store(config) if with_store else None
+    if store is not None and getattr(store, "readonly", False):
+        log.info("store is locked by another energytui: attaching to %s", api_base_url(config))
+        sources = viewer_sources(config)
+        clock = Clock()
+    else:
+        sources = build_sources(config, clock)
     return Hub(
-        build_sources(config, clock),
+        sources,
         store=store,
         clock=clock,
         zone=config.zone,

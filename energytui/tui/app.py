@@ -49,7 +49,13 @@ class EnergyApp(App[None]):
     ]
 
     def __init__(
-        self, config: Config, hub: Hub, *, console: bool | None = None, kiosk: bool | None = None
+        self,
+        config: Config,
+        hub: Hub,
+        *,
+        console: bool | None = None,
+        kiosk: bool | None = None,
+        serve_api: bool = True,
     ) -> None:
         super().__init__()
         self.config = config
@@ -60,6 +66,8 @@ class EnergyApp(App[None]):
         self.glyphs = CONSOLE if self.console_mode else UNICODE
         self._owns_hub = False
         self._unsubscribe = None
+        self._api = None
+        self.serve_api = serve_api
         if self.console_mode:
             self.theme = "ansi-dark"
             self.add_class("console")
@@ -72,6 +80,7 @@ class EnergyApp(App[None]):
         if not self.hub.started:
             self._owns_hub = True
             await self.hub.start()
+            await self._start_api()
         self.set_interval(1.0, self._tick)
         if self.kiosk:
             self.set_interval(self.config.tui.kiosk_cycle_s, self._kiosk_next)
@@ -93,7 +102,23 @@ class EnergyApp(App[None]):
         self._kiosk_index = (self._kiosk_index + 1) % 2
         self.switch_screen(KioskScreen() if self._kiosk_index == 0 else DashboardScreen())
 
+    async def _start_api(self) -> None:
+        """Serve the HTTP API from this process when it owns the store (not as a viewer)."""
+        if not self.serve_api or not self.config.api.enabled:
+            return
+        if self.hub.store is None or getattr(self.hub.store, "readonly", False):
+            return
+        try:
+            from energytui.serve import start_api_in_loop
+
+            self._api = await start_api_in_loop(self.hub, self.config)
+        except Exception as exc:  # a busy port must not stop the monitor
+            self.notify(f"HTTP API not started: {exc}", severity="warning", timeout=8)
+
     async def on_unmount(self) -> None:
+        if self._api is not None:
+            with contextlib.suppress(Exception):
+                await self._api.stop()
         if self._unsubscribe:
             self._unsubscribe()
         if self._owns_hub:

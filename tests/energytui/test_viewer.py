@@ -1,0 +1,73 @@
+"""Two real processes: the first owns the store and polls; a second attaches as a viewer."""
+
+from __future__ import annotations
+
+import asyncio
+import socket
+import subprocess
+import sys
+import time
+
+import pytest
+
+from energytui.config import load_config
+from energytui.runtime import build_hub
+from energytui.sources.remote import RemoteHubSource
+from energytui.tui.app import EnergyApp
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@pytest.fixture
+def first_instance(tmp_path):
+    port = _free_port()
+    env_cfg = tmp_path / "c.toml"
+    env_cfg.write_text(
+        f'[general]\ndata_dir = "{tmp_path / "data"}"\n[api]\nport = {port}\n[simulated]\ninterval_s = 0.5\n'
+    )
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "energytui.cli", "serve", "--config", str(env_cfg)],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline:
+        try:
+            socket.create_connection(("127.0.0.1", port), timeout=0.5).close()
+            break
+        except OSError:
+            if proc.poll() is not None:
+                raise AssertionError(proc.stderr.read())
+            time.sleep(0.2)
+    yield env_cfg
+    proc.terminate()
+    proc.wait(timeout=15)
+
+
+async def test_second_instance_attaches_as_viewer(first_instance):
+    cfg = load_config(first_instance, environ={})
+    hub = build_hub(cfg)
+    try:
+        assert hub.store.readonly and "read-only" in hub.store.readonly_reason
+        assert [type(s) for s in hub.sources.values()][0] is RemoteHubSource
+        app = EnergyApp(cfg, hub)
+        async with app.run_test(size=(100, 30)) as pilot:
+            for _ in range(100):
+                await pilot.pause(0.1)
+                if hub.latest_power is not None and hub.health["remote"].state == "ok":
+                    break
+            assert hub.latest_power is not None and hub.latest_power.source == "simulated"
+            app._refresh_screen()
+            await pilot.pause()
+            assert "read-only" in app.screen.sub_title
+            assert "remote" in str(app.screen.query_one("#health").render())
+    finally:
+        if hub.started:
+            await hub.stop()
+        elif hub.store is not None:
+            await asyncio.to_thread(hub.store.close)
