@@ -26,7 +26,12 @@ def render_energy(today: EnergyToday, latest: PowerSample | None) -> Table:
     if e.solar_kwh > 0:
         used = max(0.0, min(100.0, 100 * (1 - e.grid_export_kwh / e.solar_kwh)))
         tbl.add_row("Solar used", f"{used:.0f} %")
-    tbl.add_row("from", "counters" if e.method == "counters" else "integrated")
+    rec = today.reconciliation()
+    if rec is None:
+        tbl.add_row("from", "integrated")
+    else:
+        worst = max(rec.values(), key=abs)
+        tbl.add_row("from", f"counters (Δ {worst:+.2f})")
     return tbl
 
 
