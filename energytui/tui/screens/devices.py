@@ -133,7 +133,8 @@ class ModeDialog(ModalScreen[str | None]):
             yield OptionList(
                 *[
                     Option(
-                        f"{label} ({mode})" + ("  ← now" if mode == self.current else ""), id=mode
+                        f"{label} ({mode})" + ("  (current)" if mode == self.current else ""),
+                        id=mode,
                     )
                     for mode, label in MODE_LABELS.items()
                 ],

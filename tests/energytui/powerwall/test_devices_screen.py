@@ -134,3 +134,11 @@ async def test_simulated_site_says_changes_need_a_powerwall():
         await pilot.pause()
         assert isinstance(app.screen, DevicesScreen)  # no dialog opened
         assert "needs a Powerwall" in text(app, "result")
+
+
+def test_devices_screen_simulated_snapshot(snap_compare):
+    async def run_before(pilot):
+        await pilot.press("v")
+        await pilot.pause()
+
+    assert snap_compare(demo_app(), terminal_size=(100, 30), run_before=run_before)

@@ -43,6 +43,7 @@ async def test_hub_marks_power_stale_and_recovers(
         emulator.set_fault(fault, **params)
         await until(lambda: health.consecutive_errors >= 1)
         assert not hub.power_is_live
+        assert hub.latest_power.load_w > 0  # the last real sample stays; no zeros were accepted
         assert health.state == "error"
         assert words in health.last_error and one_sentence(health.last_error)
         before = hub.latest_power
