@@ -27,7 +27,13 @@ from typing import Any
 import httpx
 import numpy as np
 
-from meter_agent.capture import CaptureError, FrameSource, lighting_control_for, open_source
+from meter_agent.capture import (
+    CaptureError,
+    FrameSource,
+    SyntheticSource,
+    lighting_control_for,
+    open_source,
+)
 from meter_agent.config import AgentConfig, CalibrationConfig, OcrConfig, save_agent_config
 from meter_agent.history import History, HistoryRecord, fsync_dir, record_from_result
 from meter_agent.images import ImageStore
@@ -122,6 +128,13 @@ class MeterService:
         self.source = source or open_source(
             config.camera, calibration=config.calibration, ocr=config.ocr
         )
+        if isinstance(self.source, SyntheticSource) and config.calibration.roi is None:
+            # a demo works out of the box: frame the generated meter (in memory, not saved)
+            hint = self.source.calibration_hint()
+            config.calibration = config.calibration.model_copy(
+                update={"roi": hint["roi"], "rotate_degrees": round(hint["rotate_degrees"], 2)}
+            )
+            log.info("synthetic meter: calibrated to roi %s", hint["roi"])
         self.history = History(self.data_dir, st.history_max_records)
         self.uploader = Uploader(config.upload, self.data_dir)
         self.images = ImageStore(self.image_dir, st)

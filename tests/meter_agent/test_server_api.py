@@ -287,3 +287,19 @@ def test_last_reading_survives_an_agent_restart(tmp_path: Path) -> None:
             assert c.get("/meter").json()["reading_kwh"] == 123456.0
     finally:
         b.stop()
+
+
+def test_an_uncalibrated_synthetic_demo_frames_its_meter_by_itself(tmp_path: Path) -> None:
+    from meter_agent.config import load_agent_config
+    from meter_agent.service import MeterService
+
+    cfg_path = write_config(tmp_path, calibration={"roi": None, "display": "lcd7"})
+    agent_cfg = load_agent_config(cfg_path)
+    assert agent_cfg.calibration.roi is None
+    service = MeterService(agent_cfg, cfg_path)  # its own synthetic source, from the config
+    try:
+        assert service.config.calibration.roi is not None
+        assert service.capture_once().accepted is True
+    finally:
+        service.close()
+    assert json.loads(cfg_path.read_text())["calibration"]["roi"] is None  # nothing saved
