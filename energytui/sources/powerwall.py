@@ -31,6 +31,9 @@ from http import HTTPStatus
 from pathlib import Path
 from typing import Any
 
+import pypowerwall
+from pypowerwall.exceptions import PyPowerwallInvalidConfigurationParameter
+
 from energytui.clock import Clock
 from energytui.config import Config, PowerwallConfig
 from energytui.model import GridStatus, PowerSample
@@ -334,9 +337,6 @@ class PowerwallSource:
         """Build the pypowerwall object once, in the worker, with no surprise fallback."""
         if self._pw is not None:
             return self._pw
-        import pypowerwall
-        from pypowerwall.exceptions import PyPowerwallInvalidConfigurationParameter
-
         self.state_dir.mkdir(parents=True, exist_ok=True, mode=0o700)
         cachefile = self.state_dir / "powerwall-session.json"
         _drop_bad_session_cache(cachefile)
