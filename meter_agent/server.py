@@ -259,8 +259,9 @@ def create_app(service: MeterService) -> FastAPI:
             raise ApiError(503, f"no camera frame: {exc}") from None
         body = result_json(result, record.id)
         body["accepted"] = record.accepted
-        if not record.accepted:
+        if not record.accepted:  # the service's own last check may refuse what the reader took
             body["reason"] = record.reason
+            body["reading_kwh"] = None
         return body
 
     return app

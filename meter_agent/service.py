@@ -175,6 +175,21 @@ class MeterService:
             log.warning(
                 "reader state %s is unusable (%s); starting without it", self.state_path, exc
             )
+        # The history is fsync'd with every reading; if the state file is missing, damaged or
+        # older, the last accepted reading in the history is the one to compare against.
+        last = self.history.last_accepted()
+        if (
+            last is not None
+            and last.digits
+            and (state is None or state.last_ts is None or last.timestamp > state.last_ts)
+        ):
+            state = ReaderState(
+                last_digits=last.digits,
+                last_kwh=last.reading_kwh,
+                last_ts=last.timestamp,
+                last_confidence=last.confidence,
+                rejected_counts={} if state is None else dict(state.rejected_counts),
+            )
         return MeterReader(self.config, state=state)
 
     def _save_reader_state(self) -> None:

@@ -287,6 +287,14 @@ def test_last_reading_survives_an_agent_restart(tmp_path: Path) -> None:
             assert c.get("/meter").json()["reading_kwh"] == 123456.0
     finally:
         b.stop()
+    # without its state file the reader takes the last accepted value from the history
+    (tmp_path / "data" / "reader_state.json").unlink()
+    c3 = start_agent(cfg_path, start=123450)
+    try:
+        assert c3.service.reader.last_accepted.digits == "123456"
+        assert c3.service.capture_once().accepted is False
+    finally:
+        c3.stop()
 
 
 def test_an_uncalibrated_synthetic_demo_frames_its_meter_by_itself(tmp_path: Path) -> None:
