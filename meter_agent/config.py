@@ -78,8 +78,9 @@ class StorageConfig(_Section):
     save_images: Literal["none", "rejected", "all"] = "rejected"
     #: cap on image_dir's size; the oldest images go first once it is exceeded
     max_image_mb: float = Field(default=500.0, ge=0.0)
-    #: how many readings (accepted + rejected) the agent's history keeps
-    history_max_records: int = Field(default=20000, ge=10, le=10_000_000)
+    #: how many readings (accepted + rejected) the agent's history keeps, in memory too
+    #: (about 2 kB each: 10000 is a week at one reading a minute)
+    history_max_records: int = Field(default=10000, ge=10, le=1_000_000)
     log_max_bytes: int = Field(default=1_000_000, ge=10_000)
     log_backups: int = Field(default=5, ge=0, le=100)
 

@@ -190,7 +190,7 @@ class History:
 
     FILE_NAME = "history.jsonl"
 
-    def __init__(self, data_dir: str | Path, max_records: int = 20000) -> None:
+    def __init__(self, data_dir: str | Path, max_records: int = 10000) -> None:
         self.dir = Path(data_dir)
         self.dir.mkdir(parents=True, exist_ok=True)
         self.path = self.dir / self.FILE_NAME
