@@ -177,6 +177,26 @@ def create_app(service: MeterService) -> FastAPI:
             )
 
     # --- readings ------------------------------------------------------------------------
+    @app.get("/")
+    def index() -> dict[str, Any]:
+        """What this is and where to look, for someone who opens the agent in a browser."""
+        return {
+            "service": "meter_agent",
+            "version": __version__,
+            "routes": {
+                "GET /meter": "latest accepted reading (503 until there is one)",
+                "GET /readings": "history: ?since=ISO8601&limit=N&include_rejected=true",
+                "GET /health": "status, counts, camera, upload",
+                "GET /frame.jpg": "camera picture: ?stage=raw|window|processed&width=N",
+                "GET /ocr": "read the current frame without recording it",
+                "GET /calibration": "the window and OCR settings",
+                "PUT /calibration": "change and save them (bearer token)",
+                "POST /ocr": "try unsaved settings on the current frame (bearer token)",
+                "POST /capture": "take a reading now (bearer token)",
+                "GET /docs": "OpenAPI documentation",
+            },
+        }
+
     @app.get("/meter")
     def get_meter() -> JSONResponse:
         status = service.latest_status()

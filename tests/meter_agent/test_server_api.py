@@ -266,6 +266,8 @@ def test_unknown_route_and_method_answer_json(agent: Agent) -> None:
     with httpx.Client(base_url=agent.url, timeout=30) as c:
         r = c.get("/nope")
         assert r.status_code == 404 and r.json()["detail"].endswith(".")
+        index = c.get("/").json()
+        assert index["service"] == "meter_agent" and "GET /meter" in index["routes"]
         assert c.delete("/meter").status_code == 405
 
 
