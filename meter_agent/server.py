@@ -28,7 +28,13 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from meter_agent import __version__
 from meter_agent.capture import CaptureError
 from meter_agent.config import CalibrationConfig, describe_validation_error
-from meter_agent.service import CalibrationError, CalibrationUpdate, MeterService, calibration_view
+from meter_agent.service import (
+    CalibrationError,
+    CalibrationUpdate,
+    MeterService,
+    StorageError,
+    calibration_view,
+)
 
 log = logging.getLogger(__name__)
 
@@ -277,6 +283,8 @@ def create_app(service: MeterService) -> FastAPI:
             result, record = service.capture_and_record()
         except CaptureError as exc:
             raise ApiError(503, f"no camera frame: {exc}") from None
+        except StorageError as exc:
+            raise ApiError(507, str(exc)) from None
         body = result_json(result, record.id)
         body["accepted"] = record.accepted
         if not record.accepted:  # the service's own last check may refuse what the reader took

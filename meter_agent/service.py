@@ -77,6 +77,10 @@ class CalibrationUpdate:
     clear_roi: bool = False  # the body said "roi": null
 
 
+class StorageError(Exception):
+    """The agent's own files cannot be written (card full or read-only); one sentence."""
+
+
 class CalibrationError(ValueError):
     """A calibration that validates on its own but does not fit the camera picture."""
 
@@ -223,7 +227,13 @@ class MeterService:
             for i in range(self.config.ocr.burst_frames):
                 if i and cam.burst_interval_s:
                     time.sleep(cam.burst_interval_s)
-                frames.append(self.source.grab())
+                try:
+                    frames.append(self.source.grab())
+                except CaptureError:
+                    if not frames:
+                        raise
+                    log.warning("burst cut short after %d frames; reading those", len(frames))
+                    break
             self.last_frame, self.last_frame_at = frames[-1], time.monotonic()
             return frames
 
@@ -262,7 +272,15 @@ class MeterService:
             result = self.reader.read_frames(frames, ts)
             record = record_from_result(result)
             record = self._guard_monotonic(record)
-            self.history.add(record)
+            try:
+                self.history.add(record)
+            except OSError as exc:
+                msg = (
+                    f"the history in {self.data_dir} cannot be written "
+                    f"({exc.strerror or exc}); the reading was not kept."
+                )
+                self._note_error(msg)
+                raise StorageError(msg) from None
             self.last_record = record
             try:
                 self._save_reader_state()
@@ -447,9 +465,9 @@ class MeterService:
             try:
                 await asyncio.to_thread(self.capture_once)
                 self.consecutive_errors = 0
-            except CaptureError as exc:
+            except (CaptureError, StorageError) as exc:
                 self.consecutive_errors += 1
-                log.warning("capture failed: %s", exc)
+                log.warning("reading failed: %s", exc)
             except Exception as exc:  # the loop must survive anything the reader throws
                 self.consecutive_errors += 1
                 self._note_error(f"reading failed: {type(exc).__name__}: {exc}")

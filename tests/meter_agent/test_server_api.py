@@ -11,7 +11,7 @@ import cv2
 import httpx
 import numpy as np
 import pytest
-from service_support import TOKEN, Agent, start_agent, write_config
+from service_support import TOKEN, Agent, start_agent, synthetic_source, write_config
 
 from meter_agent.schema import MeterStatus
 
@@ -313,3 +313,37 @@ def test_an_uncalibrated_synthetic_demo_frames_its_meter_by_itself(tmp_path: Pat
     finally:
         service.close()
     assert json.loads(cfg_path.read_text())["calibration"]["roi"] is None  # nothing saved
+
+
+def test_a_full_card_is_a_clear_error_and_nothing_is_kept(agent: Agent) -> None:
+    history_file = agent.service.history.path
+    history_file.unlink(missing_ok=True)
+    history_file.mkdir()  # writing the history now fails like a broken card would
+    with httpx.Client(base_url=agent.url, timeout=30) as c:
+        r = c.post("/capture", headers=agent.auth())
+        assert r.status_code == 507
+        assert r.json()["detail"].startswith("the history in ") and "not kept" in r.json()["detail"]
+        assert c.get("/meter").status_code == 503
+        assert "cannot be written" in c.get("/health").json()["last_error"]
+    assert len(agent.service.history) == 0
+
+
+def test_a_burst_cut_short_is_read_from_the_frames_it_got(tmp_path: Path) -> None:
+    from meter_agent.capture import CameraSource
+    from meter_agent.config import load_agent_config
+
+    cfg_path = write_config(tmp_path, camera={"warmup_frames": 0}, ocr={"burst_frames": 3})
+    cfg = load_agent_config(cfg_path)
+    frame = synthetic_source(cfg).grab()
+    video = tmp_path / "one-frame.avi"
+    writer = cv2.VideoWriter(str(video), cv2.VideoWriter_fourcc(*"MJPG"), 5, (960, 540))
+    writer.write(frame)
+    writer.release()
+    a = start_agent(
+        cfg_path, source=CameraSource(cfg.camera.model_copy(update={"device": str(video)}))
+    )
+    try:
+        result = a.service.capture_once()  # frame 1 is there, frames 2 and 3 are not
+        assert result.accepted is True and result.digits == "123456"
+    finally:
+        a.stop()
