@@ -136,6 +136,7 @@ def test_health_reports_counts_camera_and_errors(agent: Agent) -> None:
         assert datetime.fromisoformat(h["last_capture"]) is not None
         assert h["lighting"]["brightness"] > 0
         assert h["upload"]["enabled"] is False
+        assert TOKEN not in c.get("/health").text
     # the rejected reading's frame was kept (storage.save_images = "rejected"), the accepted not
     saved = sorted(agent.service.image_dir.rglob("*.jpg"))
     assert len(saved) == 1 and saved[0].name.endswith("_rejected.jpg")

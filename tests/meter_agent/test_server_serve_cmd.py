@@ -12,7 +12,7 @@ from pathlib import Path
 
 import httpx
 from agent_support import free_port
-from service_support import write_config
+from service_support import TOKEN, write_config
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -61,6 +61,7 @@ def test_serve_reads_on_schedule_and_stops_cleanly_on_sigterm(tmp_path: Path) ->
     log_text = (tmp_path / "logs" / "agent.log").read_text()
     assert "meter-agent serving on http://127.0.0.1" in log_text
     assert "Traceback" not in err
+    assert TOKEN not in log_text and TOKEN not in err  # secrets are never logged
     history = (tmp_path / "data" / "history.jsonl").read_text().splitlines()
     assert json.loads(history[0])["digits"] == "314159"
 
