@@ -121,6 +121,7 @@ class PowerwallSource:
         self._slow_due: datetime | None = None
         self._details = PowerwallDetails(connection_mode=self.mode, can_control=self.can_control)
         self._site_name: str | None = None
+        self._login_reason = "Powerwall rejected the password"
         self._closed = False
 
     @classmethod
@@ -273,7 +274,7 @@ class PowerwallSource:
         left = self.login_backoff.remaining(now)
         if left > 0:
             return (
-                f"Powerwall rejected the password; next login attempt in {human_duration(left)}.",
+                f"{self._login_reason}; next login attempt in {human_duration(left)}.",
                 left,
                 "auth",
             )
@@ -287,8 +288,9 @@ class PowerwallSource:
         now = self.clock.now()
         if f.cause == "auth":
             delay = self.login_backoff.failed(now)
+            self._login_reason = str(f).rstrip(".")
             return _Failure(
-                f"Powerwall rejected the password; next login attempt in {human_duration(delay)}.",
+                f"{self._login_reason}; next login attempt in {human_duration(delay)}.",
                 "auth",
                 retry_after=delay,
             )
@@ -437,6 +439,19 @@ class PowerwallSource:
         if client is not None and getattr(client, "pwcooldown", 0):
             client.pwcooldown = 0
 
+    @staticmethod
+    def _fresh(pw: Any, path: str) -> Any:
+        """Poll ``path`` from the gateway, never from pypowerwall's cache.
+
+        ``force=True`` alone is not enough: after a 401/403 pypowerwall logs in
+        and retries *without* force, which can hand back the cached answer of a
+        few seconds ago as if it were new. Dropping the entry first closes that.
+        """
+        cache = getattr(getattr(pw, "client", None), "pwcache", None)
+        if isinstance(cache, dict) and cache.get(path) is not None:
+            cache[path] = None
+        return pw.poll(path, force=True)
+
     def _call(self, fn: Any, *args: Any, **kwargs: Any) -> tuple[Any, list[WireEvent]]:
         """Run one pypowerwall call, returning its result and the exchanges it made."""
         mark = self._wire.last_seq if self._wire is not None else 0
@@ -452,18 +467,18 @@ class PowerwallSource:
     def _fast_cycle(self) -> PowerSample:
         pw = self._connect()
         self._release_expired_cooldown(pw)
-        agg, events = self._call(pw.poll, AGGREGATES, force=True)
+        agg, events = self._call(self._fresh, pw, AGGREGATES)
         power = parse_power(agg)
         if power is None:
             raise self._explain_missing(AGGREGATES, agg, events)
         self.login_backoff.succeeded()
         soe_pct: float | None = None
         grid = GridStatus.UNKNOWN
-        soe, events = self._call(pw.poll, SOE, force=True)
+        soe, events = self._call(self._fresh, pw, SOE)
         self._raise_if_transport(events)
         if isinstance(soe, dict) and isinstance(soe.get("percentage"), int | float):
             soe_pct = round(app_pct(float(soe["percentage"])), 2)
-        gs, events = self._call(pw.poll, GRID_STATUS, force=True)
+        gs, events = self._call(self._fresh, pw, GRID_STATUS)
         self._raise_if_transport(events)
         if isinstance(gs, dict):
             grid = GridStatus.from_gateway(gs.get("grid_status"))
@@ -485,7 +500,7 @@ class PowerwallSource:
         notes: list[str] = []
 
         def get(path: str) -> Any:
-            value, events = self._call(pw.poll, path, force=True)
+            value, events = self._call(self._fresh, pw, path)
             self._raise_if_transport(events)
             return value
 
@@ -542,7 +557,7 @@ class PowerwallSource:
         if result is None or (isinstance(result, dict) and result.get("error")):
             raise self._explain_write(events, result)
         # read back what the gateway now says, and refresh the cache the screen shows
-        op, _ = self._call(pw.poll, OPERATION, force=True)
+        op, _ = self._call(self._fresh, pw, OPERATION)
         if isinstance(op, dict):
             reserve = op.get("backup_reserve_percent")
             self._details = replace(
@@ -629,6 +644,13 @@ class PowerwallSource:
         status = last.status or 0
         if status == 429:
             return _Failure("Powerwall asked us to slow down (HTTP 429).", "rate_limit")
+        if status in (401, 403) and any(e.path == LOGIN for e in events):
+            # pypowerwall logged in again and was still refused: every further call would
+            # log in again, so this counts against the login budget like a wrong password
+            return _Failure(
+                f"Powerwall at {self.where} accepted the login but refused {path} (HTTP {status})",
+                "auth",
+            )
         if status in (401, 403):
             return _Failure(
                 f"Powerwall at {self.where} refused access to {path} (HTTP {status}).", "http"

@@ -109,10 +109,13 @@ async def test_expired_session_logs_in_again_without_an_error(make_source, emula
     src = make_source()
     await warm(src)
     emulator.set_fault("session_expired")
+    before = emulator.counts.by_path["GET /api/meters/aggregates"]
     sample = await src.poll()
     assert sample.load_w > 0
     assert emulator.counts.login_attempts == 2
     assert emulator.counts.login_failures == 0
+    # the 401 and a real retry: not pypowerwall's cached answer from the previous poll
+    assert emulator.counts.by_path["GET /api/meters/aggregates"] == before + 2
 
 
 async def test_wrong_password_backs_off_and_does_not_hammer_the_gateway(
@@ -293,3 +296,27 @@ async def test_all_calls_run_on_one_worker_thread(make_source):
     await src.details()
     assert len(names) == 1 and next(iter(names)).startswith("pypowerwall-")
     assert threading.current_thread().name not in names
+
+
+async def test_refused_after_a_good_login_is_gated_like_a_wrong_password(
+    make_source, emulator: Emulator, clock
+):
+    """A gateway that accepts the login but answers 403 would make pypowerwall log in on every call."""
+    src = make_source()
+    await warm(src)
+    emulator.set_fault("error", status=403, paths=["/api/meters/aggregates"])
+    logins = emulator.counts.login_attempts
+    with pytest.raises(SourceError) as info:
+        await src.poll()
+    assert str(info.value) == (
+        f"Powerwall at {emulator.host_port} accepted the login but refused "
+        "/api/meters/aggregates (HTTP 403); next login attempt in 60 s."
+    )
+    assert info.value.retry_after == pytest.approx(60.0)
+    for _ in range(3):
+        with pytest.raises(SourceError, match="accepted the login but refused"):
+            await src.poll()
+    assert emulator.counts.login_attempts == logins + 1
+    emulator.clear_faults()
+    clock.advance(60)
+    assert (await src.poll()).load_w > 0
