@@ -177,8 +177,10 @@ class _Handler(http.server.BaseHTTPRequestHandler):
             except ValueError:
                 obj = None
             return gw.set_operation(obj)
-        if path == "/api/devices/vitals" and emu.vitals_404:
-            return NOT_FOUND  # firmware >= 23.44 removed the vitals endpoint
+        if path == "/api/devices/vitals":
+            if emu.vitals_404:
+                return NOT_FOUND  # firmware >= 23.44 removed the vitals endpoint
+            return emu._vitals()
         reply = gw.get(path)
         return reply if reply is not None else NOT_FOUND
 
@@ -405,6 +407,13 @@ class Emulator:
         except ValueError:
             return True
         return (major, minor) >= (23, 44)
+
+    def _vitals(self) -> Reply:
+        from energytui.emulator.vitals import vitals_bytes
+
+        gw = self.gateway
+        body = vitals_bytes(gw.sample(), gw.site.spec.battery_kwh, gw.site.outage)
+        return Reply(200, body, "application/octet-stream")
 
     def stats(self) -> dict[str, Any]:
         sample = self.gateway.sample()

@@ -142,3 +142,16 @@ def test_devices_screen_simulated_snapshot(snap_compare):
         await pilot.pause()
 
     assert snap_compare(demo_app(), terminal_size=(100, 30), run_before=run_before)
+
+
+async def test_devices_screen_with_vitals_on_older_firmware(tmp_path):
+    with Emulator(password=PASSWORD, firmware="23.28.2 0a6b2c0f") as emu:
+        app = _app(emu, tmp_path)
+        async with app.run_test(size=(120, 60)) as pilot:
+            await _open_devices(app, pilot)
+            temps = text(app, "temps")
+            assert "TETHC--" in temps and "21.5 °C" in temps
+            vitals = text(app, "vitals")
+            assert "TEPINV--" in vitals and "signals" in vitals
+            table = app.screen.query_one("#batteries").content
+            assert list(table.columns[4].cells) == ["21.5 °C", "23.0 °C"]

@@ -320,3 +320,24 @@ async def test_refused_after_a_good_login_is_gated_like_a_wrong_password(
     emulator.clear_faults()
     clock.advance(60)
     assert (await src.poll()).load_w > 0
+
+
+async def test_older_firmware_gives_vitals_temperatures_and_string_states(tmp_path, clock):
+    from energytui.config import PowerwallConfig
+    from energytui.sources.powerwall import PowerwallSource
+
+    with Emulator(password=PASSWORD, firmware="23.28.2 0a6b2c0f") as emu:
+        cfg = PowerwallConfig(host=emu.host_port, password=PASSWORD, timeout_s=1.0)
+        src = PowerwallSource(cfg, state_dir=tmp_path, clock=clock)
+        try:
+            await src.poll()
+            d = await src.details()
+            assert d.vitals is not None and any(k.startswith("TEPOD--") for k in d.vitals)
+            assert [b.temperature_c for b in d.battery_blocks] == [21.5, 23.0]
+            assert len(d.temperatures) == 2
+            assert {s.name: s.state for s in d.strings}["A"] in ("PV_Active", "PV_Disabled")
+            assert not any("vitals" in n for n in d.notes)
+            # one vitals request per refresh, shared by vitals, temps, strings and alerts
+            assert emu.counts.by_path["GET /api/devices/vitals"] == 1
+        finally:
+            await src.close()
