@@ -25,13 +25,15 @@ import contextlib
 import json
 import logging
 import os
+import time
 from dataclasses import replace
-from datetime import datetime
+from datetime import datetime, timedelta
 from http import HTTPStatus
 from pathlib import Path
 from typing import Any
 
 import pypowerwall
+import requests
 from pypowerwall.exceptions import PyPowerwallInvalidConfigurationParameter
 
 from energytui.clock import Clock
@@ -164,7 +166,7 @@ class PowerwallSource:
         sample = await self._await(job, self.timeout_s + 0.8)
         now = self.clock.now()
         if self._slow_due is None or now >= self._slow_due:
-            self._slow_due = now + _seconds(self.slow_interval_s)
+            self._slow_due = now + timedelta(seconds=self.slow_interval_s)
             self._start_slow()
         if self._details.reserve_pct is not None:
             sample = replace(sample, reserve_pct=self._details.reserve_pct)
@@ -405,8 +407,15 @@ class PowerwallSource:
             pw = pypowerwall.Powerwall(**kwargs)
         except (PyPowerwallInvalidConfigurationParameter, ValueError, OSError) as exc:
             raise _Failure(self._config_sentence(str(exc)), "config", retry_after=3600.0) from None
+        if pw.client is None:  # TEDAPI connects in the constructor; try again next poll
+            raise _Failure(
+                f"Cannot reach the Powerwall at {self.where} over TEDAPI; check gw_pwd and that "
+                "this computer can reach the gateway's Wi-Fi.",
+                "unreachable",
+            )
         session = getattr(pw.client, "session", None)
-        if session is not None and hasattr(session, "mount"):
+        if self.mode == "local" and isinstance(session, requests.Session):
+            # only the classic local client: TEDAPI mounts its own retrying adapter
             self._wire = WireRecorder(pool_maxsize=max(1, self.pool_size))
             session.mount("https://", self._wire)
         self._pw = pw
@@ -631,9 +640,7 @@ class PowerwallSource:
                 return self._transport_failure(ev)
         last = events[-1] if events else None
         if last is None:
-            import time as _time
-
-            if getattr(client, "pwcooldown", 0) > _time.perf_counter():
+            if getattr(client, "pwcooldown", 0) > time.perf_counter():
                 return _Failure("Powerwall asked us to slow down (HTTP 429).", "rate_limit")
             if self.mode in ("cloud", "fleetapi"):
                 return _Failure(
@@ -715,12 +722,6 @@ def _drop_bad_session_cache(path: Path) -> None:
     if not ok:
         with contextlib.suppress(OSError):
             os.unlink(path)
-
-
-def _seconds(s: float):
-    from datetime import timedelta
-
-    return timedelta(seconds=s)
 
 
 def _fmt_s(s: float) -> str:

@@ -116,3 +116,23 @@ def test_missing_meter_is_no_reading_not_zero():
         for k in ("site", "battery", "load", "solar")
     }
     assert parse_counters(zeros) is None  # cloud modes send zeros: not counters
+
+
+async def test_tedapi_without_a_tedapi_endpoint_is_one_sentence(tmp_path, monkeypatch, emulator):
+    """TEDAPI against our emulator (which has no /tedapi): a clear failure, loopback only."""
+    for name in ("REQUESTS_CA_BUNDLE", "CURL_CA_BUNDLE"):
+        monkeypatch.delenv(name, raising=False)  # else TEDAPI verifies our self-signed cert
+    _CONNECTS.clear()
+    cfg = PowerwallConfig(host=emulator.host_port, mode="tedapi", gw_pwd="ABCDEFGHIJ", timeout_s=2)
+    src = PowerwallSource(cfg, state_dir=tmp_path)
+    with pytest.raises(SourceError) as info:
+        await src.poll()
+    assert "over TEDAPI" in str(info.value) and one_sentence(str(info.value))
+    assert "ABCDEFGHIJ" not in str(info.value)
+    assert emulator.counts.by_path.get("GET /tedapi/din", 0) >= 1
+    before = emulator.counts.total
+    with pytest.raises(SourceError):
+        await src.poll()  # connects again on the next poll rather than giving up for good
+    assert emulator.counts.total > before
+    await src.close()
+    assert _CONNECTS and all(addr[0] in ("127.0.0.1", "::1") for addr in _CONNECTS)

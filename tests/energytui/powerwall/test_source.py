@@ -341,3 +341,30 @@ async def test_older_firmware_gives_vitals_temperatures_and_string_states(tmp_pa
             assert emu.counts.by_path["GET /api/devices/vitals"] == 1
         finally:
             await src.close()
+
+
+async def test_lifetime_counters_advance_with_the_site_clock(tmp_path, clock):
+    """Daily energy comes from the counters: an hour of emulated noon shows up as Wh moved."""
+    from energytui.clock import ManualClock
+    from energytui.config import PowerwallConfig
+    from energytui.sources.powerwall import PowerwallSource
+
+    site_clock = ManualClock(clock.now())  # 12:00 UTC, the simulated sun is up
+    with Emulator(password=PASSWORD, clock=site_clock) as emu:
+        cfg = PowerwallConfig(host=emu.host_port, password=PASSWORD, timeout_s=1.0)
+        src = PowerwallSource(cfg, state_dir=tmp_path, clock=clock)
+        try:
+            first = await src.poll()
+            site_clock.advance(3600)
+            second = await src.poll()
+        finally:
+            await src.close()
+    moved = second.counters.minus(first.counters)
+    assert 1000 < moved.solar_produced_wh < 8000  # one sunny hour of a 7.6 kW array
+    assert moved.home_consumed_wh > 0
+    assert (
+        moved.solar_produced_wh + moved.grid_imported_wh + moved.battery_discharged_wh
+        == pytest.approx(
+            moved.home_consumed_wh + moved.grid_exported_wh + moved.battery_charged_wh, rel=1e-3
+        )
+    )
