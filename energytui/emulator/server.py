@@ -89,7 +89,9 @@ class _Handler(http.server.BaseHTTPRequestHandler):
         raw: socket.socket = self.request
         raw.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
         raw.settimeout(30.0)  # an idle keep-alive connection is closed after this
-        self.request = self.server.emulator.tls.wrap_socket(raw, server_side=True)
+        tls = self.server.emulator.tls
+        assert tls is not None, "the listener only runs after start() made the TLS context"
+        self.request = tls.wrap_socket(raw, server_side=True)
         with self.server.conn_lock:
             self.server.connections.add(self.request)
         super().setup()
@@ -256,7 +258,7 @@ class Emulator:
         self.faults = FaultBook()
         self._cert_dir = cert_dir
         self._tmp: tempfile.TemporaryDirectory[str] | None = None
-        self.tls: ssl.SSLContext | None = None  # type: ignore[assignment]
+        self.tls: ssl.SSLContext | None = None  # made by start()
         self._listener: _Listener | None = None
         self._thread: threading.Thread | None = None
         self._stopping = threading.Event()
