@@ -22,24 +22,20 @@ from __future__ import annotations
 import asyncio
 import concurrent.futures
 import contextlib
-import json
 import logging
-import os
 import time
 from dataclasses import replace
 from datetime import datetime, timedelta
-from http import HTTPStatus
 from pathlib import Path
 from typing import Any
 
-import pypowerwall
 import requests
-from pypowerwall.exceptions import PyPowerwallInvalidConfigurationParameter
 
 from energytui.clock import Clock
 from energytui.config import Config, PowerwallConfig
 from energytui.model import GridStatus, PowerSample
 from energytui.sources.base import SourceError
+from energytui.sources.powerwall_connect import ConnectSpec, open_powerwall
 from energytui.sources.powerwall_details import (
     MODE_LABELS,
     PowerwallDetails,
@@ -51,6 +47,7 @@ from energytui.sources.powerwall_details import (
     parse_temps,
     raw_pct,
 )
+from energytui.sources.powerwall_errors import OPERATION, Explainer, Failure
 from energytui.sources.powerwall_gate import LoginBackoff, Pause, human_duration
 from energytui.sources.powerwall_wire import WireEvent, WireRecorder
 
@@ -62,21 +59,10 @@ logging.getLogger("pypowerwall").addHandler(logging.NullHandler())
 AGGREGATES = "/api/meters/aggregates"
 SOE = "/api/system_status/soe"
 GRID_STATUS = "/api/system_status/grid_status"
-LOGIN = "/api/login/Basic"
-OPERATION = "/api/operation"
 
 TEDAPI_DEFAULT_HOST = "192.168.91.1"
 #: Cloud data refreshes every few minutes and FleetAPI calls are metered.
 CLOUD_MIN_INTERVAL_S = 60.0
-
-
-class _Failure(Exception):
-    """Raised inside the worker; turned into a SourceError (with gates) on the loop side."""
-
-    def __init__(self, message: str, cause: str, *, retry_after: float | None = None) -> None:
-        super().__init__(message)
-        self.cause = cause
-        self.retry_after = retry_after
 
 
 class PowerwallSource:
@@ -125,6 +111,7 @@ class PowerwallSource:
         self._site_name: str | None = None
         self._login_reason = "Powerwall rejected the password"
         self._closed = False
+        self._explain = Explainer(self.where, self.timeout_s, self.mode)
 
     @classmethod
     def from_config(cls, config: Config, **kwargs: Any) -> PowerwallSource:
@@ -246,10 +233,10 @@ class PowerwallSource:
             return await asyncio.wait_for(asyncio.shield(job), budget)
         except TimeoutError:
             raise SourceError(
-                f"Powerwall at {self.where} did not answer within {_fmt_s(self.timeout_s)} s.",
+                f"Powerwall at {self.where} did not answer within {self.timeout_s:g} s.",
                 cause="timeout",
             ) from None
-        except _Failure as f:
+        except Failure as f:
             raise SourceError(str(f), retry_after=f.retry_after, cause=f.cause) from None
 
     def _gated(self) -> bool:
@@ -285,13 +272,13 @@ class PowerwallSource:
             return f"{self.pause.reason}; resuming in {human_duration(left)}.", left, "rate_limit"
         return None
 
-    def _arm(self, f: _Failure) -> _Failure:
+    def _arm(self, f: Failure) -> Failure:
         """Close the gate a failure calls for (in the worker, before any queued job runs)."""
         now = self.clock.now()
         if f.cause == "auth":
             delay = self.login_backoff.failed(now)
             self._login_reason = str(f).rstrip(".")
-            return _Failure(
+            return Failure(
                 f"{self._login_reason}; next login attempt in {human_duration(delay)}.",
                 "auth",
                 retry_after=delay,
@@ -299,7 +286,7 @@ class PowerwallSource:
         if f.cause == "rate_limit":
             seconds = f.retry_after or self.rate_limit_pause_s
             self.pause.start(now, seconds, "Powerwall asked us to slow down (HTTP 429)")
-            return _Failure(
+            return Failure(
                 f"Powerwall asked us to slow down (HTTP 429); pausing {human_duration(seconds)}.",
                 "rate_limit",
                 retry_after=seconds,
@@ -311,10 +298,10 @@ class PowerwallSource:
         gate = self._gate_message(self.clock.now())
         if gate is not None:
             message, left, cause = gate
-            raise _Failure(message, cause, retry_after=left)
+            raise Failure(message, cause, retry_after=left)
         try:
             return fn(*args)
-        except _Failure as f:
+        except Failure as f:
             raise self._arm(f) from None
 
     def _start_slow(self) -> None:
@@ -330,7 +317,7 @@ class PowerwallSource:
         exc = job.exception()
         if exc is None:
             self._details = job.result()
-        elif isinstance(exc, _Failure):
+        elif isinstance(exc, Failure):
             self._details = replace(self._details, notes=(str(exc),))
         else:  # a bug or a library surprise: keep the app alive, say what happened
             log.warning("Powerwall details refresh failed: %s", type(exc).__name__)
@@ -341,78 +328,17 @@ class PowerwallSource:
         """Build the pypowerwall object once, in the worker, with no surprise fallback."""
         if self._pw is not None:
             return self._pw
-        self.state_dir.mkdir(parents=True, exist_ok=True, mode=0o700)
-        cachefile = self.state_dir / "powerwall-session.json"
-        _drop_bad_session_cache(cachefile)
-        cfg = self.config
-        kwargs: dict[str, Any] = dict(
-            email=cfg.email,
+        spec = ConnectSpec(
+            config=self.config,
+            mode=self.mode,
+            host=self.host,
+            where=self.where,
+            state_dir=self.state_dir,
             timezone=self.timezone,
-            pwcacheexpire=5,
-            timeout=self.timeout_s,
-            poolmaxsize=self.pool_size,
-            cachefile=str(cachefile),
-            failover=False,
-            authmode="cookie",
+            timeout_s=self.timeout_s,
+            pool_size=self.pool_size,
         )
-        if self.mode == "local":
-            kwargs.update(host=self.host, password=cfg.password, gw_pwd=cfg.gw_pwd or None)
-        elif self.mode == "tedapi":
-            kwargs.update(host=self.host, password="", gw_pwd=cfg.gw_pwd or None)
-        elif self.mode == "cloud":
-            kwargs.update(
-                host="",
-                cloudmode=True,
-                siteid=cfg.cloud_site_id,
-                authpath=str(cfg.auth_path or self.state_dir),
-            )
-        else:  # fleetapi
-            kwargs.update(
-                host="",
-                cloudmode=True,
-                fleetapi=True,
-                siteid=cfg.cloud_site_id,
-                authpath=str(cfg.auth_path or self.state_dir),
-            )
-        if self.mode == "local" and not self.host:
-            raise _Failure(
-                "Set the Powerwall host (an IP address, optionally with :port).",
-                "config",
-                retry_after=3600.0,
-            )
-        if self.mode == "tedapi" and not cfg.gw_pwd:
-            raise _Failure(
-                "TEDAPI mode needs gw_pwd, the full gateway password from the QR sticker.",
-                "config",
-                retry_after=3600.0,
-            )
-        if self.mode in ("cloud", "fleetapi"):
-            authpath = Path(kwargs["authpath"])
-            needed = ".pypowerwall.fleetapi" if self.mode == "fleetapi" else ".pypowerwall.auth"
-            if not (authpath / needed).exists():
-                setup = "fleetapi" if self.mode == "fleetapi" else "setup"
-                raise _Failure(
-                    f"Not signed in to {self.where}: {authpath / needed} is missing; run "
-                    f"'python -m pypowerwall {setup}' in that folder once.",
-                    "config",
-                    retry_after=600.0,
-                )
-        if self.host.count(":") > 1:
-            raise _Failure(
-                "IPv6 addresses do not work with pypowerwall; use the gateway's IPv4 address or host name.",
-                "config",
-                retry_after=3600.0,
-            )
-        try:
-            pw = pypowerwall.Powerwall(**kwargs)
-        except (PyPowerwallInvalidConfigurationParameter, ValueError, OSError) as exc:
-            raise _Failure(self._config_sentence(str(exc)), "config", retry_after=3600.0) from None
-        if pw.client is None:  # TEDAPI connects in the constructor; try again next poll
-            raise _Failure(
-                f"Cannot reach the Powerwall at {self.where} over TEDAPI; check gw_pwd and that "
-                "this computer can reach the gateway's Wi-Fi.",
-                "unreachable",
-            )
+        pw = open_powerwall(spec)
         session = getattr(pw.client, "session", None)
         if self.mode == "local" and isinstance(session, requests.Session):
             # only the classic local client: TEDAPI mounts its own retrying adapter
@@ -421,26 +347,15 @@ class PowerwallSource:
         self._pw = pw
         return pw
 
-    def _config_sentence(self, text: str) -> str:
-        """pypowerwall's validation messages, as one sentence naming what to fix."""
-        low = text.lower()
-        if "port" in low:
-            return f"The port in Powerwall host {self.host!r} must be a number from 1 to 65535."
-        if "host" in low:
-            return (
-                f"Powerwall host {self.host!r} is not valid; give an IP address or host name, "
-                "optionally with :port, without https://."
-            )
-        if "cache" in low or "writable" in low or "directory" in low:
-            return f"The state directory {self.state_dir} is not writable."
-        if "email" in low:
-            return f"The Powerwall email {self.config.email!r} is not a valid address."
-        return f"The Powerwall settings are not valid ({_sentence(text).rstrip('.')})."
-
     def _close_session(self) -> None:
         session = getattr(getattr(self._pw, "client", None), "session", None)
         if session is not None and hasattr(session, "close"):
             session.close()
+
+    def _cooling_down(self) -> bool:
+        """pypowerwall's own 429 cooldown is on (it then answers None without a request)."""
+        client = getattr(self._pw, "client", None)
+        return getattr(client, "pwcooldown", 0) > time.perf_counter()
 
     def _release_expired_cooldown(self, pw: Any) -> None:
         """Our own pause is the authority on 429s; lift pypowerwall's internal one with it."""
@@ -468,7 +383,10 @@ class PowerwallSource:
             result = fn(*args, **kwargs)
         except Exception as exc:
             events = self._wire.since(mark) if self._wire is not None else []
-            raise self._explain_exception(exc, events) from None
+            failure = self._explain.from_exception(exc, events)
+            if failure.cause == "cloud":
+                self._pw = None  # reconnect on the next poll (the hub's back-off paces it)
+            raise failure from None
         events = self._wire.since(mark) if self._wire is not None else []
         return result, events
 
@@ -479,16 +397,16 @@ class PowerwallSource:
         agg, events = self._call(self._fresh, pw, AGGREGATES)
         power = parse_power(agg)
         if power is None:
-            raise self._explain_missing(AGGREGATES, agg, events)
+            raise self._explain.missing(AGGREGATES, agg, events, cooling_down=self._cooling_down())
         self.login_backoff.succeeded()
         soe_pct: float | None = None
         grid = GridStatus.UNKNOWN
         soe, events = self._call(self._fresh, pw, SOE)
-        self._raise_if_transport(events)
+        self._explain.raise_if_transport(events)
         if isinstance(soe, dict) and isinstance(soe.get("percentage"), int | float):
             soe_pct = round(app_pct(float(soe["percentage"])), 2)
         gs, events = self._call(self._fresh, pw, GRID_STATUS)
-        self._raise_if_transport(events)
+        self._explain.raise_if_transport(events)
         if isinstance(gs, dict):
             grid = GridStatus.from_gateway(gs.get("grid_status"))
         return PowerSample(
@@ -510,7 +428,7 @@ class PowerwallSource:
 
         def get(path: str) -> Any:
             value, events = self._call(self._fresh, pw, path)
-            self._raise_if_transport(events)
+            self._explain.raise_if_transport(events)
             return value
 
         op = get(OPERATION)
@@ -564,7 +482,7 @@ class PowerwallSource:
         else:
             result, events = self._call(pw.set_mode, mode)
         if result is None or (isinstance(result, dict) and result.get("error")):
-            raise self._explain_write(events, result)
+            raise self._explain.write(events, result)
         # read back what the gateway now says, and refresh the cache the screen shows
         op, _ = self._call(self._fresh, pw, OPERATION)
         if isinstance(op, dict):
@@ -581,153 +499,3 @@ class PowerwallSource:
         return f"Operation mode set to {MODE_LABELS[mode or '']} ({mode})."
 
     # -- worker side: explaining failures ---------------------------------------------------
-    def _transport_failure(self, ev: WireEvent) -> _Failure:
-        if ev.error == "timeout":
-            return _Failure(
-                f"Powerwall at {self.where} did not answer within {_fmt_s(self.timeout_s)} s.",
-                "timeout",
-            )
-        if ev.error == "refused":
-            return _Failure(
-                f"Powerwall at {self.where} refused the connection; check the address and "
-                "that the gateway is on.",
-                "refused",
-            )
-        if ev.error == "tls":
-            return _Failure(f"The TLS handshake with the Powerwall at {self.where} failed.", "tls")
-        return _Failure(f"Cannot reach the Powerwall at {self.where} ({ev.detail}).", "unreachable")
-
-    def _raise_if_transport(self, events: list[WireEvent]) -> None:
-        for ev in events:
-            if ev.error is not None:
-                raise self._transport_failure(ev)
-            if ev.status == 429:
-                raise _Failure("Powerwall asked us to slow down (HTTP 429).", "rate_limit")
-
-    def _explain_exception(self, exc: Exception, events: list[WireEvent]) -> _Failure:
-        """pypowerwall raised (login problems, cloud not connected): name the cause."""
-        login = [e for e in events if e.path == LOGIN]
-        last = login[-1] if login else (events[-1] if events else None)
-        if last is not None and last.error is not None:
-            return self._transport_failure(last)
-        if last is not None and last.path == LOGIN:
-            if last.status in (401, 403):
-                return _Failure("Powerwall rejected the password.", "auth")
-            if last.status == 429:
-                return _Failure("Powerwall asked us to slow down (HTTP 429).", "rate_limit")
-            return _Failure(f"Powerwall login failed with HTTP {last.status}; will retry.", "login")
-        name = type(exc).__name__
-        if name == "LoginError":
-            return _Failure("Powerwall rejected the password.", "auth")
-        if "NotConnected" in name or "Cloud" in name or "Fleet" in name:
-            setup = "fleetapi" if self.mode == "fleetapi" else "setup"
-            self._pw = None  # reconnect on the next poll (the hub's back-off paces it)
-            return _Failure(
-                f"Not signed in to {self.where}; run 'python -m pypowerwall {setup}' once "
-                "with auth_path set to the same folder.",
-                "cloud",
-            )
-        if isinstance(exc, ConnectionError):
-            return _Failure(f"Cannot reach the Powerwall at {self.where}.", "unreachable")
-        log.debug("pypowerwall raised %s", name)
-        return _Failure(f"Reading the Powerwall at {self.where} failed ({name}).", "error")
-
-    def _explain_missing(self, path: str, payload: Any, events: list[WireEvent]) -> _Failure:
-        """A call returned no usable data: find out why from the exchanges it made."""
-        client = getattr(self._pw, "client", None)
-        for ev in events:
-            if ev.error is not None:
-                return self._transport_failure(ev)
-        last = events[-1] if events else None
-        if last is None:
-            if getattr(client, "pwcooldown", 0) > time.perf_counter():
-                return _Failure("Powerwall asked us to slow down (HTTP 429).", "rate_limit")
-            if self.mode in ("cloud", "fleetapi"):
-                return _Failure(
-                    f"{self.where[0].upper()}{self.where[1:]} returned no power data for the site.",
-                    "nodata",
-                )
-            return _Failure(f"Powerwall at {self.where} returned no power data.", "nodata")
-        status = last.status or 0
-        if status == 429:
-            return _Failure("Powerwall asked us to slow down (HTTP 429).", "rate_limit")
-        if status in (401, 403) and any(e.path == LOGIN for e in events):
-            # pypowerwall logged in again and was still refused: every further call would
-            # log in again, so this counts against the login budget like a wrong password
-            return _Failure(
-                f"Powerwall at {self.where} accepted the login but refused {path} (HTTP {status})",
-                "auth",
-            )
-        if status in (401, 403):
-            return _Failure(
-                f"Powerwall at {self.where} refused access to {path} (HTTP {status}).", "http"
-            )
-        if status == 404:
-            return _Failure(
-                f"Powerwall at {self.where} has no {path} (HTTP 404); a Powerwall 3 needs "
-                "TEDAPI mode.",
-                "http",
-            )
-        if status >= 400:
-            phrase = (
-                HTTPStatus(status).phrase if status in HTTPStatus._value2member_map_ else "error"
-            )
-            return _Failure(f"Powerwall at {self.where} answered HTTP {status} ({phrase}).", "http")
-        if "json" not in last.content_type.lower():
-            return _Failure(
-                f"Powerwall at {self.where} sent {path} as {last.content_type or 'no type'}, "
-                "not JSON.",
-                "bad_data",
-            )
-        if payload is None:
-            return _Failure(
-                f"Powerwall at {self.where} sent an answer that is not valid JSON.", "bad_data"
-            )
-        return _Failure(
-            f"Powerwall at {self.where} sent power data without all four meters.", "bad_data"
-        )
-
-    def _explain_write(self, events: list[WireEvent], result: Any) -> _Failure:
-        posts = [e for e in events if e.method == "POST" and e.path == OPERATION]
-        for ev in events:
-            if ev.error is not None:
-                return self._transport_failure(ev)
-        if posts and posts[-1].status == 403:
-            return _Failure(
-                "The Powerwall refused the change (HTTP 403): this gateway does not let the "
-                "customer login change settings; use cloud or FleetAPI mode.",
-                "forbidden",
-            )
-        if posts and (posts[-1].status or 0) >= 400:
-            return _Failure(f"The Powerwall refused the change (HTTP {posts[-1].status}).", "http")
-        if isinstance(result, dict) and result.get("error"):
-            return _Failure(f"{self.where[0].upper()}{self.where[1:]} refused the change.", "http")
-        return _Failure(f"The Powerwall at {self.where} did not confirm the change.", "nodata")
-
-
-# -- small helpers ---------------------------------------------------------------------
-def _drop_bad_session_cache(path: Path) -> None:
-    """Remove a session cache pypowerwall would answer with a login inside its constructor.
-
-    A cache file of the wrong shape (corrupt, or a token file in cookie mode)
-    makes the constructor log in at once, outside our login gate.
-    """
-    try:
-        data = json.loads(path.read_text(encoding="utf-8"))
-        ok = isinstance(data, dict) and "AuthCookie" in data and "UserRecord" in data
-    except FileNotFoundError:
-        return
-    except (OSError, ValueError):
-        ok = False
-    if not ok:
-        with contextlib.suppress(OSError):
-            os.unlink(path)
-
-
-def _fmt_s(s: float) -> str:
-    return f"{s:g}"
-
-
-def _sentence(text: str) -> str:
-    text = " ".join(text.split())
-    return text if text.endswith(".") else text + "."
