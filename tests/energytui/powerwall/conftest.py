@@ -17,6 +17,16 @@ from energytui.sources.powerwall import PowerwallSource
 PASSWORD = "s3cret-pw"
 
 
+@pytest.fixture(autouse=True)
+def _quiet_self_signed_tls():
+    """pypowerwall talks to our self-signed loopback emulator with verify=False, by design."""
+    import warnings
+
+    from urllib3.exceptions import InsecureRequestWarning
+
+    warnings.filterwarnings("ignore", category=InsecureRequestWarning)
+
+
 @pytest.fixture
 def emulator() -> Iterator[Emulator]:
     emu = Emulator(host="127.0.0.1", port=0, password=PASSWORD).start()
