@@ -122,6 +122,8 @@ class TuiConfig(_Section):
     kiosk: bool = False
     kiosk_cycle_s: float = Field(default=20.0, ge=2.0, le=3600.0)
     spark_minutes: int = Field(default=10, ge=1, le=240)
+    #: seconds between camera frames on the calibration screen; 0 = only on `f`
+    preview_refresh_s: float = Field(default=1.0, ge=0.0, le=60.0)
 
 
 class Config(_Section):

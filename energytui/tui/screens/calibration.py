@@ -106,9 +106,15 @@ class CalibrationScreen(Screen):
             return
         self._status(f"Connecting to {self.client.base_url} …")
         self.load()
-        self.set_interval(self.refresh_s, self.fetch_frame)
+        refresh = (
+            self.app.config.tui.preview_refresh_s if self.refresh_s is None else self.refresh_s
+        )
+        if refresh > 0:
+            self.set_interval(refresh, self.fetch_frame)
 
     async def on_unmount(self) -> None:
+        if self._ocr_task is not None:
+            self._ocr_task.cancel()
         if self._client is not None and self.hub is not None:
             with contextlib.suppress(Exception):
                 await self._client.close()
@@ -164,7 +170,8 @@ class CalibrationScreen(Screen):
             self.ocr = await self.client.ocr(self.cal)
         except AgentError as exc:
             self.ocr = {"error": str(exc)}
-        self._render_side()
+        if self.is_mounted:
+            self._render_side()
 
     # -- rendering --------------------------------------------------------------------
     def _show_frame(self) -> None:
