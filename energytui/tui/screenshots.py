@@ -7,10 +7,10 @@ never drift from what the program draws.
 from __future__ import annotations
 
 import asyncio
-import importlib
 import sys
 from pathlib import Path
 
+from energytui.tui.app import EnergyApp
 from energytui.tui.demo import demo_app
 
 
@@ -36,26 +36,49 @@ SHOTS: list[tuple[str, tuple[int, int], tuple[str, ...], dict]] = [
     ("dashboard-80x24", (80, 24), (), {}),
     ("dashboard-120x40", (120, 40), (), {}),
     ("dashboard-console", (80, 24), (), {"console": True}),
+    ("kiosk", (80, 24), (), {"kiosk": True}),
     ("help", (80, 24), ("question_mark",), {}),
     ("devices", (100, 30), ("v",), {}),
-    ("meter", (100, 30), ("m",), {}),
 ]
+
+
+async def _shoot_with_agent(out: Path, name: str, key: str, offset: tuple[int, int]) -> Path:
+    """Meter and calibration screens against a real meter_agent on a synthetic meter."""
+    import tempfile
+
+    from energytui.tui.demo import demo_config, demo_hub
+    from energytui.tui.demo_agent import DemoAgent, demo_meter_history
+
+    with tempfile.TemporaryDirectory() as tmp, DemoAgent(Path(tmp), offset=offset) as agent:
+        if key == "m":
+            await asyncio.to_thread(agent.service.capture_and_record)
+            agent.source.advance(-30)  # the meter "goes backwards": the agent must refuse it
+            await asyncio.to_thread(agent.service.capture_and_record)
+        hub, _, _ = demo_hub()
+        demo_meter_history(hub, end=hub.clock.now())
+        cfg = demo_config(preview_refresh_s=0)
+        cfg.meter.endpoint = agent.url
+        cfg.meter.token = agent.token
+        app = EnergyApp(cfg, hub)
+        async with app.run_test(size=(120, 36)) as pilot:
+            await pilot.pause()
+            await pilot.press(key)
+            for _ in range(60):
+                await pilot.pause(0.1)
+                screen = app.screen
+                if getattr(screen, "ocr", None) is not None or getattr(screen, "rejected", None):
+                    break
+            await pilot.pause(0.3)
+            path = out / f"{name}.svg"
+            app.save_screenshot(str(path))
+    return path
 
 
 async def main_async(out: Path) -> list[Path]:
     out.mkdir(parents=True, exist_ok=True)
-    made = []
-    for name, size, keys, tui in SHOTS:
-        module = {
-            "devices": "energytui.tui.screens.devices",
-            "meter": "energytui.tui.screens.meter",
-        }.get(name)
-        if module:
-            try:
-                importlib.import_module(module)
-            except ImportError:
-                continue
-        made.append(await _shoot(out, name, size, keys, **tui))
+    made = [await _shoot(out, name, size, keys, **tui) for name, size, keys, tui in SHOTS]
+    made.append(await _shoot_with_agent(out, "meter", "m", (0, 0)))
+    made.append(await _shoot_with_agent(out, "calibration", "c", (48, 32)))
     return made
 
 
