@@ -41,6 +41,10 @@ from meter_agent.vision import process_for_preview as _preview
 WEIGHTS = {"cnn": 1.0, "seven_segment": 0.9, "tesseract": 0.4}
 #: a cell the model and decoder agree on at least this confidently skips Tesseract
 SURE = 0.97
+#: the model's top class at least this likely = a settled (not rolling) drum
+CLEAN = 0.9
+#: Tesseract calls per frame at most (one process start each, ~70 ms)
+MAX_TESSERACT_CELLS = 3
 
 
 @dataclass
@@ -135,6 +139,7 @@ class CellResult:
     dot: bool = False
     methods: tuple[str, ...] = ()
     dot_before: bool = False
+    p_top: float | None = None
 
 
 def combine_cell(guesses: dict[str, DigitGuess], blank: bool) -> CellResult:
@@ -147,14 +152,15 @@ def combine_cell(guesses: dict[str, DigitGuess], blank: bool) -> CellResult:
     seg = guesses.get("seven_segment")
     if cnn is not None and cnn.kind == "other":
         return CellResult(None, cnn.confidence, "other", dot=dot, dot_before=dot_before)
+    cap = 1.0
     if seg is not None and seg.kind in ("other", "blank") and seg.confidence >= 0.7:
-        return CellResult(
-            None,
-            seg.confidence,
-            "other" if seg.kind == "other" else "blank",
-            dot=dot,
-            dot_before=dot_before,
-        )
+        if cnn is None or cnn.char is None or cnn.confidence < 0.98:
+            kind = "other" if seg.kind == "other" else "blank"
+            return CellResult(None, seg.confidence, kind, dot=dot, dot_before=dot_before)
+        # a segment pattern spoilt by glare or a loose crop, against a very sure model:
+        # the decoder abstains, and the cell can only pass if nothing else objects
+        guesses = {k: g for k, g in guesses.items() if k != "seven_segment"}
+        cap = 0.9
     support: dict[str, float] = {}
     voters: dict[str, list[tuple[str, float]]] = {}
     for name, g in guesses.items():
@@ -175,8 +181,9 @@ def combine_cell(guesses: dict[str, DigitGuess], blank: bool) -> CellResult:
     miss = 1.0
     for _, c in voters[win]:
         miss *= 1.0 - min(c, 0.999)
-    conf = (1.0 - miss) * (s_win / (s_win + against))
+    conf = min(cap, (1.0 - miss) * (s_win / (s_win + against)))
     value = cnn.value if (cnn is not None and cnn.char is not None) else float(win)
+    p_top = cnn.p_top if cnn is not None else None
     return CellResult(
         win,
         conf,
@@ -185,6 +192,7 @@ def combine_cell(guesses: dict[str, DigitGuess], blank: bool) -> CellResult:
         dot=dot,
         methods=tuple(n for n, _ in voters[win]),
         dot_before=dot_before,
+        p_top=p_top,
     )
 
 
@@ -215,14 +223,18 @@ def resolve_drums(cells: list[CellResult]) -> list[CellResult]:
         if i == last:
             base = math.floor(v)
             frac = v - base
-            if frac >= 0.9:
-                digit = (base + 1) % 10  # a settled next digit read a hair low
+            if c.p_top is None or c.p_top >= CLEAN:
+                digit = int(c.char)  # a settled digit (its value may sit a hair low)
+                v = float(digit)
+            elif frac >= 0.85 or frac <= 0.15:
+                # nearly turned, or settled and read a hair low: which digit is unclear,
+                # so the reading is refused; the nearest digit keeps the carry sane
+                digit = round(v) % 10
+                v = float(digit)
+                conf *= 0.5
             else:
                 digit = base % 10
-                if frac >= 0.75:
-                    conf *= 0.5  # nearly turned, or a settled next digit: unclear
-                elif frac > 0.12:
-                    conf *= 0.85  # mid-roll: only a very sure model may decide it
+                conf *= 0.85  # mid-roll: only a very sure model may decide it
         else:
             shift = 0.0 if lower is None else max(0.0, lower - 9.0)
             x = v - shift
@@ -346,7 +358,11 @@ class MeterReader:
                 if len(chars) != 1 or None in chars or min(x.confidence for x in g) < SURE:
                     unsure.append(i)
             if unsure:
-                got = self.tesseract.read([cells[i].gray for i in unsure])
+                # the least sure first; each costs a tesseract process start
+                unsure = sorted(unsure, key=lambda i: self._sureness(per_engine, i))[
+                    :MAX_TESSERACT_CELLS
+                ]
+                got = self.tesseract.read([cells[i].binary for i in unsure])
                 lst: list[DigitGuess | None] = [None] * n
                 for i, g in zip(unsure, got, strict=True):
                     lst[i] = g
@@ -358,6 +374,11 @@ class MeterReader:
         if rolling:
             results = resolve_drums(results)
         return results
+
+    @staticmethod
+    def _sureness(per_engine: dict[str, list[DigitGuess | None]], i: int) -> float:
+        confs = [lst[i].confidence for lst in per_engine.values() if lst[i] is not None]
+        return min(confs) if confs else 0.0
 
     def _read_frame(self, frame: np.ndarray) -> tuple[list[CellResult], str, Window]:
         win = process_window(frame, self.config.calibration, self.config.ocr)

@@ -368,7 +368,8 @@ def render_frame(
     canvas_rng = np.random.default_rng(seed + 1)
     # what changes from frame to frame on one meter: light, glare, noise, screen content
     nrng = rng if nuisance_seed is None else np.random.default_rng(nuisance_seed)
-    rotation = float(rng.uniform(-6, 6)) if rotation is None else float(rotation)
+    drawn = float(rng.uniform(-6, 6))  # always drawn, so a given rotation changes nothing else
+    rotation = drawn if rotation is None else float(rotation)
     chars = list(digits)
     dots: set[int] = {n - decimals - 1} if (kind == "lcd7" and decimals > 0) else set()
     truth: str | None = digits

@@ -125,14 +125,24 @@ def _stroke_width(fg: np.ndarray, mask: np.ndarray) -> float:
 
 
 def _ink_is_dark(gray: np.ndarray, t: float, mask: np.ndarray) -> bool:
-    """Ink is the side made of thin strokes: its pixels lie closer to the other side.
+    """Which side of the threshold is ink, by a vote of three cues.
 
-    This holds for thin LCD segments and bold ones, for white-on-black and black-on-white
-    drums, and does not depend on how much frame the calibrated window includes.
+    No single cue holds for every meter: ink is made of thin strokes (fails for bold LCD
+    digits, whose counters are as narrow as their segments), ink is the minority inside
+    the window (fails for very bold digits), and the window's top and bottom margins are
+    background (fails for light drums set in a dark frame). Two of three are right in
+    every case we know of.
     """
     dark = np.where(gray <= t, 255, 0).astype(np.uint8)
     light = cv2.bitwise_not(dark)
-    return _stroke_width(dark, mask) < _stroke_width(light, mask)
+    votes = 0
+    votes += 1 if _stroke_width(dark, mask) < _stroke_width(light, mask) else -1
+    votes += 1 if float(np.mean(dark > 0)) < 0.5 else -1
+    h = gray.shape[0]
+    band = max(1, h // 12)
+    edge = np.concatenate([dark[:band].ravel(), dark[-band:].ravel()])
+    votes += 1 if float(np.mean(edge > 0)) < 0.5 else -1
+    return votes > 0
 
 
 def binarise(gray: np.ndarray, n: int, level: int = 0) -> tuple[np.ndarray, bool, float]:
@@ -200,6 +210,12 @@ def process_window(frame: np.ndarray, calibration: CalibrationConfig, ocr: OcrCo
     binary, ink_dark, t = binarise(gray, ocr.expected_digits, ocr.threshold)
     # remove specks smaller than a segment's end
     binary = cv2.morphologyEx(binary, cv2.MORPH_OPEN, np.ones((2, 2), np.uint8))
+    # the window's own edge (bezel, frame) is never a digit
+    by, bx = max(1, binary.shape[0] // 50), max(1, binary.shape[1] // 200)
+    binary[:by] = 0
+    binary[-by:] = 0
+    binary[:, :bx] = 0
+    binary[:, -bx:] = 0
     gray_ink_dark = gray if ink_dark else cv2.bitwise_not(gray)
     win = Window(color=color, gray=gray_ink_dark, binary=binary, ink_dark=ink_dark, threshold=t)
     for i, (x0, x1) in enumerate(split_cells(binary, ocr.expected_digits)):

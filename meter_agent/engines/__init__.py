@@ -32,6 +32,7 @@ class DigitGuess:
     value: float | None = None
     dot: bool = False
     dot_before: bool = False
+    p_top: float | None = None  # the model's probability of its single best class
 
     def as_tuple(self) -> tuple[str | None, float]:
         return (self.char, round(float(self.confidence), 4))

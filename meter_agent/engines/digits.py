@@ -161,7 +161,7 @@ def guess_from_probs(p: np.ndarray, rolling: bool = True) -> DigitGuess:
         return DigitGuess(str(c), float(p[c]), "digit", value=float(c))
     lo = int(np.floor(v)) % 10
     pair = float(p[lo] + p[(lo + 1) % 10])
-    return DigitGuess(str(c), min(1.0, pair), "digit", value=v)
+    return DigitGuess(str(c), min(1.0, pair), "digit", value=v, p_top=float(p[c]))
 
 
 class DigitsEngine:

@@ -45,7 +45,7 @@ _PATTERNS: dict[frozenset[str], str] = {
     frozenset("abcfg"): "9",  # 9 without its bottom bar
 }
 ON = 0.4
-SHEARS = (0.0, 0.08, 0.16, 0.24)
+SHEARS = (0.0, -0.05, 0.05, 0.1, 0.16, 0.24)
 
 
 def _components(binary: np.ndarray) -> tuple[np.ndarray, list[tuple[int, int, int, int, int]]]:
@@ -91,8 +91,8 @@ def decode_cell(binary: np.ndarray) -> DigitGuess:
     for x, y, cw, chh, a in comps:
         if a < area * 0.004:
             continue
-        if chh > 0.9 * h and cw < 0.2 * w and (x == 0 or x + cw >= w):
-            continue
+        if (x == 0 or x + cw >= w) and (cw < 0.1 * w or (chh > 0.9 * h and cw < 0.2 * w)):
+            continue  # a sliver at the cell's side: the window frame or a neighbour's segment
         if chh < 0.15 * h and (y == 0 or y + chh >= h):
             continue  # the window frame's edge, not a segment
         aspect = max(cw, chh) / max(1, min(cw, chh))
@@ -115,8 +115,8 @@ def decode_cell(binary: np.ndarray) -> DigitGuess:
     y1 = max(c[1] + c[3] for c in body)
     mask[y0:y1, x0:x1] = binary[y0:y1, x0:x1]
     bh = y1 - y0
-    if bh < 0.35 * h:
-        # a dash, a low blob: not a digit
+    if bh < 0.52 * h:
+        # a dash, a small "o", a low blob: not a digit
         return DigitGuess(None, 0.8, "other", dot=dot, dot_before=dot_before)
     best: tuple[float, set[str]] | None = None
     narrow = False

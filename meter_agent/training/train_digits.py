@@ -30,6 +30,11 @@ import numpy as np
 from meter_agent.engines.digits import MODEL_PATH, N_CLASS, N_CLASSES, drum_value, features
 
 SEED = 20261125
+NOTICE = (
+    "This model was trained on digit images from "
+    "https://github.com/haverland/Tenth-of-step-of-a-meter-digit (images/collected), "
+    "licensed under the Apache License 2.0; keep this notice when redistributing it."
+)
 HIDDEN = 128
 
 
@@ -341,6 +346,7 @@ def main(argv: list[str] | None = None) -> int:
     report = evaluate(probs, test)
     info = {
         "trained_on": "haverland/Tenth-of-step-of-a-meter-digit (Apache-2.0) + synthetic cells",
+        "notice": NOTICE,
         "seed": SEED,
         "held_out_by": "maker (per kind; LCD crops without a maker: by file)",
         "held_out_files": sorted(test_files),

@@ -1,0 +1,243 @@
+"""Meter reading benchmark: ``python -m bench.ocr`` prints the figures.
+
+1. Real digits (../shared/data/meter-digits, from haverland/Tenth-of-step-of-a-meter-digit,
+   Apache-2.0), per kind: each engine alone and the combined reader. Everything is measured
+   on the trained model's **held-out split** (whole makers never seen in training), so the
+   engines are compared on the same crops. Clean digits per kind; rollover crops
+   separately (right = the lower digit, as an odometer is read).
+2. Synthetic meters (meter_agent.synth): accepted-correct, rejected and wrong-accepted
+   over streams of LCD and drum frames (with test/blank/date/register screens, mid-roll
+   drums) and single frames with glare, an occluded digit or a tilted camera.
+3. Milliseconds per 1280×720 frame through MeterReader.read_frames (burst of one).
+"""
+
+from __future__ import annotations
+
+import argparse
+import csv
+import os
+import statistics
+import sys
+import time
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+os.environ.setdefault("OMP_THREAD_LIMIT", "1")
+
+import cv2  # noqa: E402
+
+from meter_agent.config import AgentConfig  # noqa: E402
+from meter_agent.engines.digits import DigitsEngine  # noqa: E402
+from meter_agent.engines.seven_segment import decode_cell  # noqa: E402
+from meter_agent.engines.tesseract import TesseractEngine, available  # noqa: E402
+from meter_agent.reader import MeterReader  # noqa: E402
+from meter_agent.synth import make_stream, render_frame  # noqa: E402
+from meter_agent.vision import cell_from_crop  # noqa: E402
+
+REPO = Path(__file__).resolve().parents[1]
+DATA = REPO.parent / "shared" / "data" / "meter-digits"
+KINDS = [
+    ("powermeter", "drum (electricity)"),
+    ("lcd", "LCD 7-segment"),
+    ("watermeter", "water drum"),
+    ("gasmeter", "gas drum"),
+]
+
+
+def pct(a: int, n: int) -> str:
+    return f"{100.0 * a / n:5.1f} %" if n else "    –  "
+
+
+def real_digits(tess: bool) -> None:
+    if not (DATA / "labels.csv").is_file():
+        print(f"real digits: skipped, {DATA} not found")
+        return
+    engine = DigitsEngine()
+    held = set(engine.model.info.get("held_out_files", []))
+    with open(DATA / "labels.csv", newline="", encoding="utf-8") as fh:
+        rows = [
+            r for r in csv.DictReader(fh) if r["file"] in held and not r["note"].startswith("blank")
+        ]
+    print(
+        f"== Real digits: held-out split of the trained model ({len(rows)} crops; held out by maker) =="
+    )
+    print(f"   model info: {engine.model.info.get('held_out_by')}")
+    te = TesseractEngine() if tess and available() else None
+    readers = {}
+    for disp in ("lcd7", "drum"):
+        cfg = AgentConfig()
+        cfg.ocr.expected_digits = 1
+        cfg.calibration.display = disp  # type: ignore[assignment]
+        readers[disp] = MeterReader(cfg)
+    thr = AgentConfig().ocr.confidence_threshold
+    groups: dict[str, list[dict]] = {
+        k: [r for r in rows if r["category"] == "clean" and r["kind"] == k] for k, _ in KINDS
+    }
+    groups["rollover"] = [r for r in rows if r["category"] == "rollover"]
+    header = f"{'kind':<22}{'n':>5} | {'model':>8} | {'7-seg':>8} {'(wrong)':>7} | {'tesseract':>9} {'(wrong)':>7} | {'combined':>8} {'wrong acc.':>10} {'rejected':>8}"
+    print(header)
+    print("-" * len(header))
+    totals = {"n": 0, "comb": 0, "wrong": 0}
+    for key, label in [*KINDS, ("rollover", "rollover drums (lower)")]:
+        rs = groups[key]
+        if not rs:
+            continue
+        imgs = [cv2.imread(str(DATA / r["file"])) for r in rs]
+        truth = [r["digit"] for r in rs]
+        rolling = key != "lcd"
+        model = engine.read(imgs, rolling=rolling)
+        if key == "rollover":
+            import math
+
+            model_ok = sum(
+                int(g.value is not None and str(math.floor(g.value) % 10) == t)
+                for g, t in zip(model, truth, strict=True)
+            )
+        else:
+            model_ok = sum(int(g.char == t) for g, t in zip(model, truth, strict=True))
+        cells = [cell_from_crop(im) for im in imgs]
+        seg = [decode_cell(c.binary) for c in cells]
+        seg_ok = sum(int(g.char == t) for g, t in zip(seg, truth, strict=True))
+        seg_wrong = sum(
+            int(g.char is not None and g.char != t) for g, t in zip(seg, truth, strict=True)
+        )
+        if te is not None:
+            tg = te.read([c.binary for c in cells])
+            t_ok = sum(int(g.char == t) for g, t in zip(tg, truth, strict=True))
+            t_wrong = sum(
+                int(g.char is not None and g.char != t) for g, t in zip(tg, truth, strict=True)
+            )
+            t_txt = f"{pct(t_ok, len(rs)):>9} {t_wrong:>7}"
+        else:
+            t_txt = f"{'n/a':>9} {'':>7}"
+        reader = readers["lcd7" if key == "lcd" else "drum"]
+        comb_ok = comb_wrong = comb_rej = 0
+        for c, t in zip(cells, truth, strict=True):
+            res = reader.read_cells([c], "lcd7" if key == "lcd" else "drum")[0]
+            if res.char is None or res.confidence < thr:
+                comb_rej += 1
+            elif res.char == t:
+                comb_ok += 1
+            else:
+                comb_wrong += 1
+        if key != "rollover":
+            totals["n"] += len(rs)
+            totals["comb"] += comb_ok
+            totals["wrong"] += comb_wrong
+        print(
+            f"{label:<22}{len(rs):>5} | {pct(model_ok, len(rs)):>8} | {pct(seg_ok, len(rs)):>8} {seg_wrong:>7} | {t_txt} | {pct(comb_ok, len(rs)):>8} {comb_wrong:>10} {comb_rej:>8}"
+        )
+    print(
+        f"{'all clean':<22}{totals['n']:>5} | combined reader: {pct(totals['comb'], totals['n']).strip()} accepted and right, "
+        f"{totals['wrong']} accepted and wrong (threshold {thr})"
+    )
+    rep = engine.model.info.get("held_out_report", {}).get("rollover")
+    if rep:
+        print(
+            f"   rollover, model alone: mean |error| {rep['mean_abs_error_digits']:.2f} digit (tenths estimate)"
+        )
+
+
+def synthetic(n_streams: int, frames_per_stream: int) -> list[float]:
+    print()
+    print("== Synthetic meters (1280x720 frames) ==")
+    times: list[float] = []
+    rows = []
+    t0 = datetime(2026, 1, 1, tzinfo=UTC)
+    for kind in ("lcd7", "drum"):
+        acc = wrong = rej = readings = screens_rej = screens = 0
+        for s in range(n_streams):
+            frames = make_stream(kind, frames_per_stream, seed=100 + s)  # type: ignore[arg-type]
+            cfg = AgentConfig()
+            cfg.ocr.interval_s = 3600
+            cfg.calibration.roi = frames[0].roi
+            cfg.calibration.rotate_degrees = frames[0].rotation
+            cfg.calibration.display = "auto"
+            reader = MeterReader(cfg)
+            for i, f in enumerate(frames):
+                t = time.perf_counter()
+                res = reader.read_frames([f.image], t0 + timedelta(hours=i))
+                times.append((time.perf_counter() - t) * 1000)
+                if f.digits is None:
+                    screens += 1
+                    screens_rej += int(not res.accepted)
+                else:
+                    readings += 1
+                if res.accepted:
+                    if res.digits == f.digits:
+                        acc += 1
+                    else:
+                        wrong += 1
+                elif f.digits is not None:
+                    rej += 1
+        rows.append(
+            (
+                f"{kind} streams",
+                readings,
+                acc,
+                rej,
+                wrong,
+                f"{screens_rej}/{screens} screens rejected",
+            )
+        )
+    for name, extra in (
+        ("glare", {"glare": True}),
+        ("tilted 1.5° off calibration", {"jitter_degrees": 1.5}),
+        ("occluded digit", {}),
+    ):
+        acc = wrong = rej = n = 0
+        for s in range(n_streams * 4):
+            kind = "lcd7" if s % 2 else "drum"
+            kw = dict(extra)
+            if name == "occluded digit":
+                kw["occlude"] = s % 6
+            f = render_frame(kind, f"{(s * 7919) % 10**6:06d}", seed=500 + s, **kw)  # type: ignore[arg-type]
+            cfg = AgentConfig()
+            cfg.calibration.roi = f.roi
+            cfg.calibration.rotate_degrees = f.rotation
+            reader = MeterReader(cfg)
+            t = time.perf_counter()
+            res = reader.read_frames([f.image], t0)
+            times.append((time.perf_counter() - t) * 1000)
+            n += 1
+            if res.accepted:
+                acc += int(res.digits == f.digits)
+                wrong += int(res.digits != f.digits)
+            else:
+                rej += 1
+        rows.append(
+            (name, n, acc, rej, wrong, "must all be rejected" if name == "occluded digit" else "")
+        )
+    print(f"{'set':<30}{'frames':>7} {'accepted right':>15} {'rejected':>9} {'WRONG accepted':>15}")
+    tot_wrong = 0
+    for name, n, acc, rej, wrong, note in rows:
+        tot_wrong += wrong
+        print(f"{name:<30}{n:>7} {acc:>8} ({pct(acc, n).strip():>7}) {rej:>9} {wrong:>15}   {note}")
+    print(f"wrong accepted in total: {tot_wrong} (goal 0)")
+    return times
+
+
+def main(argv: list[str] | None = None) -> int:
+    ap = argparse.ArgumentParser(description="meter reading benchmark")
+    ap.add_argument("--streams", type=int, default=6, help="synthetic streams per kind")
+    ap.add_argument("--frames", type=int, default=30, help="frames per synthetic stream")
+    ap.add_argument("--no-tesseract", action="store_true", help="skip the Tesseract-alone column")
+    args = ap.parse_args(argv)
+    t0 = time.time()
+    real_digits(not args.no_tesseract)
+    times = synthetic(args.streams, args.frames)
+    print()
+    print("== Speed: MeterReader.read_frames, one 1280x720 frame ==")
+    if times:
+        times.sort()
+        p95 = times[int(0.95 * (len(times) - 1))]
+        print(
+            f"{len(times)} frames: mean {statistics.mean(times):.0f} ms, median {statistics.median(times):.0f} ms, "
+            f"p95 {p95:.0f} ms, max {times[-1]:.0f} ms (goal ≤ 300 ms; this machine, not a Pi)"
+        )
+    print(f"benchmark took {time.time() - t0:.0f} s")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

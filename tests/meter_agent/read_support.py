@@ -1,0 +1,47 @@
+"""Shared helpers for the reading-core tests (synthetic streams, the shared real digits)."""
+
+from __future__ import annotations
+
+import csv
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import pytest
+
+from meter_agent.config import AgentConfig
+from meter_agent.synth import SynthFrame
+
+REPO = Path(__file__).resolve().parents[2]
+DIGITS_DIR = REPO.parent / "shared" / "data" / "meter-digits"
+T0 = datetime(2026, 1, 1, tzinfo=UTC)
+
+
+def shared_digits() -> Path:
+    """The real labelled digit crops; skip (with the reason) when CI has no shared copy."""
+    if not (DIGITS_DIR / "labels.csv").is_file():
+        pytest.skip(
+            f"shared meter digits not found at {DIGITS_DIR} (CI copies shared/ beside the clone)"
+        )
+    return DIGITS_DIR
+
+
+def digit_rows(data: Path) -> list[dict]:
+    with open(data / "labels.csv", newline="", encoding="utf-8") as fh:
+        return list(csv.DictReader(fh))
+
+
+def config_for(
+    frame: SynthFrame, *, n: int = 6, decimals: int = 0, display: str = "auto"
+) -> AgentConfig:
+    cfg = AgentConfig()
+    cfg.ocr.expected_digits = n
+    cfg.ocr.decimals = decimals
+    cfg.ocr.interval_s = 3600
+    cfg.calibration.roi = list(frame.roi)
+    cfg.calibration.rotate_degrees = frame.rotation
+    cfg.calibration.display = display  # type: ignore[assignment]
+    return cfg
+
+
+def hourly(i: int) -> datetime:
+    return T0 + timedelta(hours=i)

@@ -1,0 +1,72 @@
+"""Plausibility checks: each rule rejects what it should and lets the rest through."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+
+from meter_agent import checks
+from meter_agent.checks import LastGood, history_checks, screen_checks
+from meter_agent.config import OcrConfig
+
+T = datetime(2026, 3, 1, tzinfo=UTC)
+
+
+def code(text: str | None) -> str | None:
+    return checks.reason_code(text)
+
+
+def test_lower_than_last_accepted_is_rejected() -> None:
+    last = LastGood("012345", 12345.0, T)
+    assert (
+        code(history_checks("012344", T + timedelta(hours=1), last, OcrConfig()))
+        == checks.NOT_MONOTONIC
+    )
+    assert history_checks("012345", T + timedelta(hours=1), last, OcrConfig()) is None
+
+
+def test_monotonic_can_be_switched_off() -> None:
+    last = LastGood("012345", 12345.0, T)
+    assert (
+        history_checks("012340", T + timedelta(hours=1), last, OcrConfig(monotonic=False)) is None
+    )
+
+
+def test_max_increase_scales_with_the_time_since_the_last_accepted_reading() -> None:
+    ocr = OcrConfig(max_increase_per_day=48.0)  # 2 kWh per hour
+    last = LastGood("001000", 1000.0, T)
+    # one hour: 2 kWh plus one step of the last digit
+    assert history_checks("001003", T + timedelta(hours=1), last, ocr) is None
+    assert (
+        code(history_checks("001004", T + timedelta(hours=1), last, ocr))
+        == checks.INCREASE_TOO_LARGE
+    )
+    # ten hours later far more is plausible
+    assert history_checks("001020", T + timedelta(hours=10), last, ocr) is None
+
+
+def test_decimals_scale_the_reading() -> None:
+    ocr = OcrConfig(decimals=1, max_increase_per_day=24.0)
+    last = LastGood("0123450", 12345.0, T)
+    assert history_checks("0123460", T + timedelta(hours=1), last, ocr) is None  # +1.0 kWh
+    assert (
+        code(history_checks("0123475", T + timedelta(hours=1), last, ocr))
+        == checks.INCREASE_TOO_LARGE
+    )
+
+
+def test_screens_wrong_count_and_unreadable_digits() -> None:
+    eights = [("8", 0.99)] * 6
+    assert code(screen_checks(eights, 6, "lcd7")) == checks.TEST_SCREEN
+    assert screen_checks(eights, 6, "drum") is None  # a drum counter can truly show 888888
+    assert code(screen_checks([("1", 0.9)] * 5, 6, "lcd7")) == checks.DIGIT_COUNT
+    gap = [("1", 0.9)] * 5 + [(None, 0.0)]
+    why = screen_checks(gap, 6, "drum")
+    assert code(why) == checks.UNREADABLE_DIGITS and "digit 6 of 6" in why
+
+
+def test_confidence_threshold() -> None:
+    assert (
+        code(checks.confidence_check(0.5, OcrConfig(confidence_threshold=0.8)))
+        == checks.LOW_CONFIDENCE
+    )
+    assert checks.confidence_check(0.85, OcrConfig(confidence_threshold=0.8)) is None

@@ -1,0 +1,141 @@
+"""``meter-agent read`` / ``synth`` through a real subprocess: the one-shot contract."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+KEYS = ["file", "digits", "reading_kwh", "confidence", "accepted", "reason"]
+
+
+def run(*args: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "meter_agent.cli", *args],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+
+
+@pytest.fixture(scope="module")
+def lcd_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    out = tmp_path_factory.mktemp("lcd")
+    p = run("synth", str(out), "--count", "8", "--kind", "lcd7", "--seed", "3")
+    assert p.returncode == 0, p.stderr
+    return out
+
+
+def test_synth_writes_frames_config_and_truth(lcd_dir: Path) -> None:
+    truth = json.loads((lcd_dir / "truth.json").read_text())
+    cfg = json.loads((lcd_dir / "config.json").read_text())
+    assert len(truth) == 8 and all((lcd_dir / t["file"]).is_file() for t in truth)
+    assert cfg["calibration"]["roi"] == truth[0]["roi"]
+    assert cfg["ocr"]["expected_digits"] == 6
+
+
+def test_read_prints_one_contract_line_per_image_in_order(lcd_dir: Path) -> None:
+    truth = json.loads((lcd_dir / "truth.json").read_text())
+    files = [str(lcd_dir / t["file"]) for t in truth]
+    p = run("read", *files, "--config", str(lcd_dir / "config.json"))
+    assert p.returncode == 0, p.stderr
+    lines = p.stdout.strip().splitlines()
+    assert len(lines) == len(files)
+    for line, t, f in zip(lines, truth, files, strict=True):
+        obj = json.loads(line)
+        assert list(obj) == KEYS
+        assert obj["file"] == f
+        assert 0.0 <= obj["confidence"] <= 1.0
+        if obj["accepted"]:
+            assert obj["digits"] == t["digits"]  # never a wrong value
+            assert obj["reading_kwh"] == int(t["digits"])
+            assert obj["reason"] is None
+        else:
+            assert obj["digits"] is None and obj["reading_kwh"] is None and obj["reason"]
+    accepted = [json.loads(x)["accepted"] for x in lines]
+    assert sum(accepted) >= 4  # 6 readings + 2 other screens in these 8 frames
+
+
+def test_history_applies_across_the_images_of_one_run(lcd_dir: Path) -> None:
+    truth = json.loads((lcd_dir / "truth.json").read_text())
+    readings = [t for t in truth if t["digits"]]
+    late, early = readings[-1], readings[0]
+    assert int(late["digits"]) > int(early["digits"])
+    p = run(
+        "read",
+        str(lcd_dir / late["file"]),
+        str(lcd_dir / early["file"]),
+        "--config",
+        str(lcd_dir / "config.json"),
+    )
+    first, second = (json.loads(x) for x in p.stdout.splitlines())
+    assert first["accepted"] is True
+    assert second["accepted"] is False and second["reason"].startswith("not_monotonic")
+
+
+def test_interval_scales_the_increase_check(lcd_dir: Path) -> None:
+    truth = json.loads((lcd_dir / "truth.json").read_text())
+    readings = [t for t in truth if t["digits"]]
+    a, b = readings[0], readings[-1]
+    rise = int(b["digits"]) - int(a["digits"])
+    assert rise >= 3
+    args = [
+        str(lcd_dir / a["file"]),
+        str(lcd_dir / b["file"]),
+        "--config",
+        str(lcd_dir / "config.json"),
+    ]
+    # 200 kWh/day allows under 1 kWh in 60 s (plus one step): the rise is refused
+    tight = [json.loads(x) for x in run("read", *args, "--interval", "60").stdout.splitlines()]
+    assert tight[1]["accepted"] is False and tight[1]["reason"].startswith("increase_too_large")
+    loose = [json.loads(x) for x in run("read", *args, "--interval", "86400").stdout.splitlines()]
+    assert loose[1]["accepted"] is True
+
+
+def test_unreadable_image_is_a_line_not_a_crash(tmp_path: Path, lcd_dir: Path) -> None:
+    bad = tmp_path / "broken.jpg"
+    bad.write_bytes(b"\xff\xd8 not really a jpeg")
+    p = run(
+        "read", str(bad), str(tmp_path / "missing.png"), "--config", str(lcd_dir / "config.json")
+    )
+    assert p.returncode == 0
+    objs = [json.loads(x) for x in p.stdout.splitlines()]
+    assert [o["accepted"] for o in objs] == [False, False]
+    assert all(o["digits"] is None and o["reason"].startswith("unreadable_image") for o in objs)
+    assert "Traceback" not in p.stderr
+
+
+def test_missing_roi_reads_the_whole_image(tmp_path: Path) -> None:
+    import cv2
+
+    from meter_agent.synth import render_frame
+
+    f = render_frame("lcd7", "042042", seed=6, rotation=0.0, glare=False)
+    x, y, w, h = f.roi
+    crop = tmp_path / "crop.png"
+    cv2.imwrite(str(crop), f.image[y : y + h, x : x + w])
+    cfg = tmp_path / "c.json"
+    cfg.write_text(json.dumps({"ocr": {"expected_digits": 6}, "calibration": {"display": "lcd7"}}))
+    obj = json.loads(run("read", str(crop), "--config", str(cfg)).stdout)
+    assert obj["accepted"] is True and obj["digits"] == "042042"
+
+
+@pytest.mark.parametrize(
+    ("content", "needle"),
+    [
+        ("{not json", "not valid JSON"),
+        ('{"calibration": {"roi": [1, 2, 3]}}', "roi"),
+        ('{"ocr": {"expected_digits": 0}}', "expected_digits"),
+    ],
+)
+def test_bad_config_is_one_sentence_and_exit_2(tmp_path: Path, content: str, needle: str) -> None:
+    cfg = tmp_path / "bad.json"
+    cfg.write_text(content)
+    p = run("read", "whatever.png", "--config", str(cfg))
+    assert p.returncode == 2
+    assert needle in p.stderr and "Traceback" not in p.stderr
+    assert len(p.stderr.strip().splitlines()) == 1
+    assert p.stdout == ""
