@@ -8,93 +8,22 @@ digits, saves, and then the agent must read the meter correctly.
 from __future__ import annotations
 
 import json
-import socket
-import threading
-import time
-from pathlib import Path
 
 import httpx
 import pytest
-import uvicorn
 
 from energytui.tui.app import EnergyApp
 from energytui.tui.demo import demo_config, demo_hub
+from energytui.tui.demo_agent import DemoAgent, free_port
 from energytui.tui.screens.calibration import STEPS, CalibrationScreen
-from meter_agent.capture import SyntheticSource
-from meter_agent.config import AgentConfig, save_agent_config
-from meter_agent.server import create_app
-from meter_agent.service import MeterService
 
 TOKEN = "cal-test-token"
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-class Agent:
-    """A real meter_agent HTTP server on 127.0.0.1, in a thread, on a synthetic meter."""
-
-    def __init__(self, tmp: Path, *, offset: tuple[int, int]) -> None:
-        cfg = AgentConfig.model_validate(
-            {
-                "camera": {"source": "synthetic", "width": 1280, "height": 720},
-                "ocr": {"expected_digits": 6, "burst_frames": 1},
-                "server": {"token": TOKEN},
-                "storage": {
-                    "data_dir": str(tmp / "data"),
-                    "image_dir": str(tmp / "img"),
-                    "save_images": "none",
-                },
-                "calibration": {"display": "lcd7"},
-            }
-        )
-        self.source = SyntheticSource(cfg.camera, cfg.calibration, cfg.ocr, creep=False)
-        hint = self.source.calibration_hint()
-        self.true_roi = hint["roi"]
-        self.rotation = hint["rotate_degrees"]
-        x, y, w, h = self.true_roi
-        cfg.calibration.roi = [x + offset[0], y + offset[1], w, h]
-        self.config_path = tmp / "agent.json"
-        save_agent_config(cfg, self.config_path)
-        self.service = MeterService(cfg, self.config_path, source=self.source)
-        self.port = _free_port()
-        self.server = uvicorn.Server(
-            uvicorn.Config(
-                create_app(self.service),
-                host="127.0.0.1",
-                port=self.port,
-                log_level="warning",
-                lifespan="off",
-            )
-        )
-        self.thread = threading.Thread(target=self.server.run, daemon=True)
-
-    @property
-    def url(self) -> str:
-        return f"http://127.0.0.1:{self.port}"
-
-    def start(self) -> Agent:
-        self.thread.start()
-        deadline = time.monotonic() + 20
-        while not self.server.started:
-            assert self.thread.is_alive() and time.monotonic() < deadline, "agent did not start"
-            time.sleep(0.01)
-        return self
-
-    def stop(self) -> None:
-        self.server.should_exit = True
-        self.thread.join(timeout=20)
-        self.service.close()
-
-
 @pytest.fixture
 def agent(tmp_path):
-    a = Agent(tmp_path, offset=(48, 32)).start()
-    yield a
-    a.stop()
+    with DemoAgent(tmp_path, token=TOKEN, offset=(48, 32)) as a:
+        yield a
 
 
 def _app(endpoint: str, token: str = TOKEN, **tui) -> EnergyApp:
@@ -183,7 +112,7 @@ async def test_wrong_token_is_refused_and_nothing_is_saved(agent):
 
 
 async def test_agent_down_gets_a_clear_message():
-    port = _free_port()
+    port = free_port()
     app = _app(f"http://127.0.0.1:{port}")
     async with app.run_test(size=(100, 30)) as pilot:
         screen = await _open_calibration(pilot)
