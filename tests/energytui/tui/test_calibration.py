@@ -121,16 +121,3 @@ async def test_agent_down_gets_a_clear_message():
         await pilot.press("enter")  # nothing to save: says so, no crash
         await pilot.pause()
         assert isinstance(app.screen, CalibrationScreen)
-
-
-def test_calibration_snapshot(agent, snap_compare):
-    async def run_before(pilot):
-        screen = await _open_calibration(pilot)
-        for _ in range(100):
-            await pilot.pause(0.05)
-            if screen.ocr is not None:
-                break
-        await pilot.pause(0.2)
-
-    app = _app(agent.url, preview_refresh_s=0)  # no timer: the same frames every run
-    assert snap_compare(app, terminal_size=(120, 36), run_before=run_before)
