@@ -238,7 +238,10 @@ class Hub:
             health.polls += 1
             delay = src.interval_s
             try:
-                result = await asyncio.wait_for(src.poll(), timeout=src.timeout_s + 1.0)
+                # asyncio.timeout, not wait_for: on Python 3.11 wait_for can swallow a
+                # cancel that lands as the inner await finishes, and stop() then hangs
+                async with asyncio.timeout(src.timeout_s + 1.0):
+                    result = await src.poll()
             except TimeoutError:
                 delay = self._failed(
                     health,
@@ -269,8 +272,9 @@ class Hub:
             self._publish(HealthEvent(health))
             wake = self._wake[name]
             wake.clear()
-            with contextlib.suppress(TimeoutError, asyncio.TimeoutError):
-                await asyncio.wait_for(wake.wait(), timeout=delay)
+            with contextlib.suppress(TimeoutError):
+                async with asyncio.timeout(delay):
+                    await wake.wait()
 
     def _failed(self, health: SourceHealth, exc: SourceError) -> float:
         health.consecutive_errors += 1
@@ -389,7 +393,7 @@ class Hub:
         while True:
             await asyncio.sleep(MAINTAIN_EVERY_S)
             try:
-                await self._in_store(self.store.maintain)
+                await self._in_store(self.store.maintain, self.clock.now())
             except Exception as exc:
                 log.error("store maintenance failed: %s", exc)
 
