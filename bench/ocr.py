@@ -78,6 +78,7 @@ def real_digits(tess: bool) -> None:
     print(header)
     print("-" * len(header))
     totals = {"n": 0, "comb": 0, "wrong": 0}
+    roll_split: list[list[int]] | None = None
     for key, label in [*KINDS, ("rollover", "rollover drums (lower)")]:
         rs = groups[key]
         if not rs:
@@ -112,14 +113,21 @@ def real_digits(tess: bool) -> None:
             t_txt = f"{'n/a':>9} {'':>7}"
         reader = readers["lcd7" if key == "lcd" else "drum"]
         comb_ok = comb_wrong = comb_rej = 0
-        for c, t in zip(cells, truth, strict=True):
+        split = [[0, 0, 0], [0, 0, 0]]
+        for c, t, r in zip(cells, truth, rs, strict=True):
             res = reader.read_cells([c], "lcd7" if key == "lcd" else "drum")[0]
+            late = int(r["tenth"] or 0) >= 8
+            split[late][2] += 1
             if res.char is None or res.confidence < thr:
                 comb_rej += 1
             elif res.char == t:
                 comb_ok += 1
+                split[late][0] += 1
             else:
                 comb_wrong += 1
+                split[late][1] += 1
+        if key == "rollover":
+            roll_split = split
         if key != "rollover":
             totals["n"] += len(rs)
             totals["comb"] += comb_ok
@@ -127,10 +135,18 @@ def real_digits(tess: bool) -> None:
         print(
             f"{label:<22}{len(rs):>5} | {pct(model_ok, len(rs)):>8} | {pct(seg_ok, len(rs)):>8} {seg_wrong:>7} | {t_txt} | {pct(comb_ok, len(rs)):>8} {comb_wrong:>10} {comb_rej:>8}"
         )
+    accepted = totals["comb"] + totals["wrong"]
     print(
         f"{'all clean':<22}{totals['n']:>5} | combined reader: {pct(totals['comb'], totals['n']).strip()} accepted and right, "
-        f"{totals['wrong']} accepted and wrong (threshold {thr})"
+        f"{totals['wrong']} accepted and wrong, {totals['n'] - accepted} refused (threshold {thr}); "
+        f"right among accepted: {pct(totals['comb'], accepted).strip()}"
     )
+    if roll_split:
+        (a_ok, a_wrong, a_n), (b_ok, b_wrong, b_n) = roll_split
+        print(
+            f"   rollover, combined, tenths 1-7: {a_ok}/{a_n} right, {a_wrong} wrong; "
+            f"tenths 8-9 (drum nearly on the next digit): {b_ok}/{b_n} right, {b_wrong} wrong"
+        )
     rep = engine.model.info.get("held_out_report", {}).get("rollover")
     if rep:
         print(

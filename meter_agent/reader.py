@@ -457,7 +457,9 @@ class MeterReader:
             if len(confs) * 2 < len(col):
                 conf *= 0.5
             merged.append((win, conf))
-        why = checks.screen_checks(merged, n, display)
+        # only a meter configured as drums may truly show 888888
+        configured = "drum" if self.config.calibration.display == "drum" else "lcd7"
+        why = checks.screen_checks(merged, n, configured)
         if why is not None:
             if checks.reason_code(why) == checks.UNREADABLE_DIGITS:
                 if frames_disagree:
@@ -509,13 +511,16 @@ class MeterReader:
         n = len(cells)
         if n and all(c.kind == "blank" for c in cells):
             return checks.reason(checks.BLANK, "the display shows nothing")
-        if display != "drum":
+        # the all-8s test screen: skipped only for a meter *configured* as drums (an
+        # auto-detected "drum" may be an LCD whose first frame was this very screen)
+        if self.config.calibration.display != "drum":
             chars = [c.char for c in cells if c.char is not None]
             if n >= 3 and len(chars) * 2 >= n and set(chars) == {"8"}:
                 # all lit segments (the decimal points too, which can upset single cells)
                 return checks.reason(
                     checks.TEST_SCREEN, "every digit is 8, the LCD segment test screen"
                 )
+        if display != "drum":
             others = [i for i, c in enumerate(cells) if c.kind == "other"]
             if others:
                 return checks.reason(

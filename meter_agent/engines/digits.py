@@ -121,10 +121,17 @@ class DigitModel:
 
             info = json.loads(str(z["info"]))
         f32 = np.float32
+        try:
+            if "w1_q" in z.files:
+                w1 = z["w1_q"].astype(f32) * z["w1_scale"].astype(f32)[None, :]
+            else:
+                w1 = z["w1"].astype(f32)
+        except KeyError as exc:
+            raise ValueError(f"digit model {path} lacks the array {exc}.") from None
         return cls(
             z["mean"].astype(f32),
             z["std"].astype(f32),
-            z["w1"].astype(f32),
+            w1,
             z["b1"].astype(f32),
             z["w2"].astype(f32),
             z["b2"].astype(f32),

@@ -35,7 +35,7 @@ NOTICE = (
     "https://github.com/haverland/Tenth-of-step-of-a-meter-digit (images/collected), "
     "licensed under the Apache License 2.0; keep this notice when redistributing it."
 )
-HIDDEN = 128
+HIDDEN = 256
 
 
 @dataclass
@@ -200,7 +200,12 @@ def synthetic_cells(n_frames: int, seed: int) -> tuple[list[np.ndarray], list[np
 
 
 def train_mlp(
-    x: np.ndarray, y: np.ndarray, wts: np.ndarray, seed: int, epochs: int = 60
+    x: np.ndarray,
+    y: np.ndarray,
+    wts: np.ndarray,
+    seed: int,
+    epochs: int = 60,
+    hidden: int = HIDDEN,
 ) -> dict[str, np.ndarray]:
     """Soft-label cross-entropy, one ReLU hidden layer, Adam, L2. Plain numpy."""
     rng = np.random.default_rng(seed)
@@ -209,9 +214,9 @@ def train_mlp(
     xs = ((x - mean) / std).astype(np.float32)
     d = xs.shape[1]
     p = {
-        "w1": (rng.normal(0, np.sqrt(2 / d), (d, HIDDEN))).astype(np.float32),
-        "b1": np.zeros(HIDDEN, np.float32),
-        "w2": (rng.normal(0, np.sqrt(1 / HIDDEN), (HIDDEN, N_CLASSES))).astype(np.float32),
+        "w1": (rng.normal(0, np.sqrt(2 / d), (d, hidden))).astype(np.float32),
+        "b1": np.zeros(hidden, np.float32),
+        "w2": (rng.normal(0, np.sqrt(1 / hidden), (hidden, N_CLASSES))).astype(np.float32),
         "b2": np.zeros(N_CLASSES, np.float32),
     }
     m = {k: np.zeros_like(v) for k, v in p.items()}
@@ -303,8 +308,9 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--data", type=Path, default=default_data_dir())
     ap.add_argument("--out", type=Path, default=MODEL_PATH)
     ap.add_argument("--synthetic-frames", type=int, default=1200)
-    ap.add_argument("--augment", type=int, default=6, help="augmented copies per real crop")
+    ap.add_argument("--augment", type=int, default=10, help="augmented copies per real crop")
     ap.add_argument("--epochs", type=int, default=60)
+    ap.add_argument("--hidden", type=int, default=HIDDEN, help="hidden units of the MLP")
     args = ap.parse_args(argv)
     if not (args.data / "labels.csv").exists():
         print(f"train_digits: no labels.csv in {args.data}.", file=sys.stderr)
@@ -337,12 +343,15 @@ def main(argv: list[str] | None = None) -> int:
     print(
         f"training on {n_real} real (augmented) + {len(simgs)} synthetic samples, {x.shape[1]} features"
     )
-    params = train_mlp(x, y, w, SEED, epochs=args.epochs)
+    params = train_mlp(x, y, w, SEED, epochs=args.epochs, hidden=args.hidden)
     xt = []
     for s in test:
         img = cv2.imread(str(args.data / s.file), cv2.IMREAD_GRAYSCALE)
         xt.append(features(img))
-    probs = predict(params, np.stack(xt))
+    shipped = dict(params)
+    q_scale = np.maximum(np.abs(params["w1"]).max(axis=0), 1e-8) / 127.0
+    shipped["w1"] = (np.round(params["w1"] / q_scale).astype(np.int8) * q_scale).astype(np.float32)
+    probs = predict(shipped, np.stack(xt))
     report = evaluate(probs, test)
     info = {
         "trained_on": "haverland/Tenth-of-step-of-a-meter-digit (Apache-2.0) + synthetic cells",
@@ -355,9 +364,14 @@ def main(argv: list[str] | None = None) -> int:
         "n_test_real": len(test),
     }
     args.out.parent.mkdir(parents=True, exist_ok=True)
+    # the big first layer as int8 with one scale per hidden unit keeps the file small
+    w1 = params["w1"]
+    scale = np.maximum(np.abs(w1).max(axis=0), 1e-8) / 127.0
     np.savez_compressed(
         args.out,
-        **{k: params[k].astype(np.float16) for k in ("w1", "w2")},
+        w1_q=np.round(w1 / scale).astype(np.int8),
+        w1_scale=scale.astype(np.float32),
+        w2=params["w2"].astype(np.float16),
         **{k: params[k].astype(np.float32) for k in ("b1", "b2", "mean", "std")},
         info=np.array(json.dumps(info)),
     )

@@ -39,7 +39,8 @@ def test_model_ships_its_credit_and_its_held_out_split() -> None:
 
 @pytest.mark.parametrize(
     ("kind", "floor"),
-    [("powermeter", 0.95), ("lcd", 0.82), ("watermeter", 0.88), ("gasmeter", 0.6)],
+    # measured: 96.5 %, 95.1 %, 100 % (25 crops), 83 % (12 crops of one unseen maker)
+    [("powermeter", 0.93), ("lcd", 0.9), ("watermeter", 0.92), ("gasmeter", 0.66)],
 )
 def test_model_on_held_out_clean_digits(held_out, kind: str, floor: float) -> None:
     engine, rows, imgs = held_out
@@ -61,8 +62,8 @@ def test_model_reads_the_lower_digit_of_rolling_drums(held_out) -> None:
         abs((drum_value(p) - (int(r["digit"]) + int(r["tenth"]) / 10) + 5) % 10 - 5)
         for p, r in zip(probs, rs, strict=True)
     ]
-    assert sum(lower) / len(rs) >= 0.68  # measured 0.76
-    assert float(np.mean(err)) <= 0.7  # measured 0.53 digit
+    assert sum(lower) / len(rs) >= 0.68  # measured 0.74
+    assert float(np.mean(err)) <= 0.6  # measured 0.49 digit
 
 
 def test_features_are_polarity_invariant_in_their_gradient_part() -> None:
