@@ -68,6 +68,7 @@ class EnergyApp(App[None]):
         self._unsubscribe = None
         self._api = None
         self.serve_api = serve_api
+        self._refresh_pending = False
         if self.console_mode:
             self.theme = "ansi-dark"
             self.add_class("console")
@@ -128,12 +129,16 @@ class EnergyApp(App[None]):
         self.post_message(HubChanged(event))
 
     def on_hub_changed(self, message: HubChanged) -> None:
-        self._refresh_screen()
+        # a poll brings a sample and a health change together: draw once for both
+        if not self._refresh_pending:
+            self._refresh_pending = True
+            self.set_timer(0.05, self._refresh_screen)
 
     def _tick(self) -> None:
         self._refresh_screen()
 
     def _refresh_screen(self) -> None:
+        self._refresh_pending = False
         try:
             screen = self.screen
         except ScreenStackError:  # shutting down: nothing left to draw on
@@ -160,7 +165,7 @@ class EnergyApp(App[None]):
             if isinstance(src, SimulatedSource)
             else (self.config.powerwall.host or self.config.powerwall.mode)
         )
-        local = now.astimezone(self.config.zone).strftime("%a %d %b %H:%M:%S %Z")
+        local = now.astimezone(self.config.zone).strftime("%a %d %b %H:%M %Z")
         store = getattr(self.hub.store, "readonly_reason", None)
         return f"{where} · {local}" + (" · read-only" if store else "")
 

@@ -29,6 +29,10 @@ MODE_STYLE = {
 class DashboardScreen(Screen):
     """The main screen: everything at a glance, at 80×24 and up."""
 
+    def __init__(self) -> None:
+        super().__init__()
+        self._last_keys: dict[str, object] = {}
+
     def compose(self) -> ComposeResult:
         yield Header(show_clock=False, icon="≡")
         yield Static("", id="mode")
@@ -51,6 +55,14 @@ class DashboardScreen(Screen):
         self.query_one("#energy-box").border_title = "Today"
         self.refresh_data()
 
+    def _changed(self, name: str, key: object) -> bool:
+        """True when ``key`` differs from what ``name`` last drew: identical redraws are
+        skipped, which is most of the dashboard's cost at a 1 s poll interval."""
+        if self._last_keys.get(name) == key:
+            return False
+        self._last_keys[name] = key
+        return True
+
     def refresh_data(self) -> None:
         app = self.app
         hub = app.hub
@@ -59,36 +71,47 @@ class DashboardScreen(Screen):
         live = hub.power_is_live
         psrc = hub.power_source
         h = hub.health.get(psrc.name) if psrc else None
-        note = f"(last data {age(h.age_s(now))})" if h else ""
-        if h and h.last_error:
-            note += f" {h.last_error}"
-        self.query_one("#flow", PowerFlow).show(
-            sample, live=live, glyphs=app.glyphs, stale_note=note
-        )
-        self.query_one("#battery", BatteryGauge).show(
-            sample, capacity_kwh=app.battery_kwh, live=live, glyphs=app.glyphs
-        )
-        minutes = app.config.tui.spark_minutes
-        cutoff = now.timestamp() - minutes * 60
-        recent = [s for s in hub.state.history if s.ts.timestamp() >= cutoff]
-        self.query_one("#sparks", SparkPanel).show(recent)
-        self.query_one("#energy", EnergyPanel).show(hub.energy, sample)
-        self.query_one("#health", HealthPanel).show(list(hub.health.values()), now, hub.store_error)
+        note = ""
+        if not live and h is not None:
+            note = f"(last data {age(h.age_s(now))})" + (f" {h.last_error}" if h.last_error else "")
+        if self._changed("flow", (sample, live, note)):
+            self.query_one("#flow", PowerFlow).show(sample, live=live, glyphs=app.glyphs, stale_note=note)
+        battery = self.query_one("#battery", BatteryGauge)
+        if self._changed("battery", (sample, live, battery.content_size)):
+            battery.show(sample, capacity_kwh=app.battery_kwh, live=live, glyphs=app.glyphs)
+        if self._changed("samples", sample):
+            cutoff = now.timestamp() - app.config.tui.spark_minutes * 60
+            recent = [s for s in hub.state.history if s.ts.timestamp() >= cutoff]
+            self.query_one("#sparks", SparkPanel).show(recent)
+            self.query_one("#energy", EnergyPanel).show(hub.energy, sample)
+        health = list(hub.health.values())
+        if self._changed("health", (tuple(_health_key(x, now) for x in health), hub.store_error)):
+            self.query_one("#health", HealthPanel).show(health, now, hub.store_error)
+        self.sub_title = app.subtitle_text(now)
+        if not self._changed("mode", (sample, live)):
+            return
         mode = self.query_one("#mode", Static)
         if sample is None:
             mode.update("Mode: waiting for data")
             mode.set_classes("")
-        else:
-            extra = ""
-            sp = sample.self_powered_pct
-            if sp is not None:
-                extra = f"   self-powered {sp:.0f} %"
-            sc = sample.solar_self_consumption_pct
-            if sc is not None:
-                extra += f" · solar used on site {sc:.0f} %"
-            prefix = "STALE · " if not live else ""
-            mode.update(
-                f"{prefix}Mode: {sample.mode.label}{extra}   grid {sample.grid_status.value} · home {kw(sample.load_w)}"
-            )
-            mode.set_classes("stale" if not live else MODE_STYLE.get(sample.mode, ""))
-        self.sub_title = app.subtitle_text(now)
+            return
+        extra = ""
+        sp = sample.self_powered_pct
+        if sp is not None:
+            extra = f"   self-powered {sp:.0f} %"
+        sc = sample.solar_self_consumption_pct
+        if sc is not None:
+            extra += f" · solar used on site {sc:.0f} %"
+        prefix = "STALE · " if not live else ""
+        mode.update(
+            f"{prefix}Mode: {sample.mode.label}{extra}   grid {sample.grid_status.value} · home {kw(sample.load_w)}"
+        )
+        mode.set_classes("stale" if not live else MODE_STYLE.get(sample.mode, ""))
+
+
+def _health_key(h, now) -> tuple:
+    """What the health line shows; the age only matters once it is no longer fresh."""
+    age_s = h.age_s(now)
+    shown_age = None if age_s is None else (int(age_s) if age_s > 2 * h.interval_s else "fresh")
+    latency = None if h.latency_ms is None else round(h.latency_ms, -1)
+    return (h.name, h.state, h.last_error, shown_age, latency)

@@ -53,10 +53,15 @@ def render_battery(
 
 
 class BatteryGauge(Static):
+    DEFAULT_CSS = "BatteryGauge { height: 1fr; }"
+
     def show(
         self, sample: PowerSample | None, *, capacity_kwh: float, live: bool, glyphs: Glyphs
     ) -> None:
         width = max(10, self.content_size.width - 3) if self.content_size.width else 20
         self.update(
-            render_battery(sample, capacity_kwh=capacity_kwh, live=live, glyphs=glyphs, width=width)
+            render_battery(
+                sample, capacity_kwh=capacity_kwh, live=live, glyphs=glyphs, width=width
+            ),
+            layout=False,
         )

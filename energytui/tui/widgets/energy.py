@@ -36,5 +36,7 @@ def render_energy(today: EnergyToday, latest: PowerSample | None) -> Table:
 
 
 class EnergyPanel(Static):
+    DEFAULT_CSS = "EnergyPanel { height: 1fr; }"
+
     def show(self, today: EnergyToday, latest: PowerSample | None) -> None:
-        self.update(render_energy(today, latest))
+        self.update(render_energy(today, latest), layout=False)

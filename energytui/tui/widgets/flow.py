@@ -91,10 +91,12 @@ class PowerFlow(Static):
     """Shows :func:`render_flow` for the latest sample."""
 
     DEFAULT_CSS = """
-    PowerFlow { height: auto; }
+    PowerFlow { height: 1fr; }
     """
 
     def show(
         self, sample: PowerSample | None, *, live: bool, glyphs: Glyphs, stale_note: str = ""
     ) -> None:
-        self.update(render_flow(sample, live=live, glyphs=glyphs, stale_note=stale_note))
+        self.update(
+            render_flow(sample, live=live, glyphs=glyphs, stale_note=stale_note), layout=False
+        )

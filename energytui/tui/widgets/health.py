@@ -26,9 +26,14 @@ def render_health(health: list[SourceHealth], now: datetime, store_note: str | N
             t.append("\n")
         t.append(f"{h.name:<10}", style="bold")
         t.append(f"{h.state.upper():<8}", style=STATE_STYLE.get(h.state, ""))
-        t.append(f"last good {age(h.age_s(now))}")
+        age_s = h.age_s(now)
+        if h.state == "ok" and age_s is not None and age_s <= 2 * h.interval_s:
+            t.append("live")
+        else:
+            t.append(f"last good {age(age_s)}")
         if h.latency_ms is not None and h.state == "ok":
-            t.append(f" · {h.latency_ms:.0f} ms", style="grey70")
+            shown = "<10 ms" if h.latency_ms < 10 else f"{round(h.latency_ms, -1):.0f} ms"
+            t.append(f" · {shown}", style="grey70")
         if h.last_error:
             t.append(f" · {h.last_error}", style="red")
     if store_note:

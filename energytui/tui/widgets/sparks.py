@@ -60,6 +60,6 @@ class SparkPanel(Vertical):
             if isinstance(widget, Sparkline):
                 widget.data = values
             else:
-                widget.update(_text_trend(values))
+                widget.update(_text_trend(values), layout=False)
             now = values[-1] if values else None
-            self.query_one(f"#spark-now-{key}", Label).update(kw(now))
+            self.query_one(f"#spark-now-{key}", Label).update(kw(now), layout=False)

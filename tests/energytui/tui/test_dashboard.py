@@ -46,8 +46,11 @@ def test_help_screen(snap_compare):
 async def test_first_poll_renders_flow_and_words():
     app = demo_app()
     async with app.run_test(size=(80, 24)) as pilot:
-        await pilot.pause()
-        flow = str(app.screen.query_one("#flow").render())
+        for _ in range(50):
+            await pilot.pause(0.02)
+            flow = str(app.screen.query_one("#flow").render())
+            if "SOLAR" in flow:
+                break
         assert "SOLAR" in flow and "BATTERY" in flow and "HOME" in flow
         assert "STALE" not in flow
         assert app.hub.health["simulated"].state == "ok"
