@@ -73,6 +73,8 @@ def _install_error_handlers(app: FastAPI) -> None:
     @app.exception_handler(StarletteHTTPException)
     async def _http(request: Request, exc: StarletteHTTPException) -> JSONResponse:
         detail = exc.detail if isinstance(exc.detail, str) else "The request cannot be served."
+        if exc.status_code == 400 and detail == "There was an error parsing the body":
+            detail = "The request body is not valid JSON text (UTF-8)."  # FastAPI's wording
         return JSONResponse({"detail": detail}, status_code=exc.status_code, headers=exc.headers)
 
     @app.exception_handler(Exception)
@@ -162,6 +164,7 @@ def create_api(hub: Hub, config: Config) -> FastAPI:
         tags=["meter"],
         responses={
             200: {"model": MeterPostResult, "description": "Already stored (same id)."},
+            400: {"model": ErrorResponse, "description": "The body cannot be decoded."},
             401: ERR,
             403: ERR,
             409: {"model": ErrorResponse, "description": "Lower than the last accepted reading."},

@@ -12,11 +12,14 @@ with the same models the server writes them with.
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import BaseModel, ConfigDict, Field, TypeAdapter, ValidationError, field_validator
 
 from meter_agent.schema import MeterReading
+
+_DATETIME = TypeAdapter(datetime)
 
 GridDirection = Literal["importing", "exporting", "idle"]
 BatteryStatus = Literal["charging", "discharging", "standby"]
@@ -261,4 +264,12 @@ class MeterReadingIn(MeterReading):
     def _iso_text(cls, v: Any) -> Any:
         if not isinstance(v, str):
             raise ValueError("must be ISO 8601 text with a time zone, e.g. 2026-11-25T08:00:00Z")
+        try:  # years 1 and 9999 with an offset overflow when moved to UTC
+            parsed = _DATETIME.validate_python(v)
+            if parsed.tzinfo is not None:
+                parsed.astimezone(UTC)
+        except OverflowError:
+            raise ValueError("is out of the range of dates a meter reading can have") from None
+        except ValidationError:
+            pass  # the field's own validation says what is wrong
         return v

