@@ -90,6 +90,21 @@ def crop_roi(frame: np.ndarray, roi: list[int] | None) -> np.ndarray:
     return out
 
 
+def upright_window(frame: np.ndarray, degrees: float, roi: list[int] | None) -> np.ndarray:
+    """Rotate and crop in one warp that computes only the window's pixels (rotating the
+    whole 1280×720 frame first costs ten times more), same result as rotate + crop_roi."""
+    if roi is None or abs(degrees) < 1e-6:
+        return crop_roi(rotate(frame, degrees), roi)
+    fh, fw = frame.shape[:2]
+    crop_roi(np.empty((fh, fw), np.uint8), roi)  # the same one-sentence errors
+    x, y, w, h = roi
+    w, h = min(w, fw - x), min(h, fh - y)
+    m = cv2.getRotationMatrix2D((fw / 2, fh / 2), degrees, 1.0)
+    m[0, 2] -= x
+    m[1, 2] -= y
+    return cv2.warpAffine(frame, m, (w, h), flags=cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE)
+
+
 def normalise_light(gray: np.ndarray, cell_h: int) -> np.ndarray:
     """Subtract the slow background (glare, vignetting, shadow), then stretch the contrast.
 
@@ -201,8 +216,7 @@ def split_cells(binary: np.ndarray, n: int) -> list[tuple[int, int]]:
 def process_window(frame: np.ndarray, calibration: CalibrationConfig, ocr: OcrConfig) -> Window:
     """Run the whole pipeline on one BGR frame."""
     bgr = to_bgr(frame)
-    upright = rotate(bgr, calibration.rotate_degrees)
-    color = crop_roi(upright, calibration.roi)
+    color = upright_window(bgr, calibration.rotate_degrees, calibration.roi)
     gray_raw = cv2.cvtColor(color, cv2.COLOR_BGR2GRAY)
     h = gray_raw.shape[0]
     cell_h = int(min(h, gray_raw.shape[1] / max(ocr.expected_digits, 1) * 1.6))

@@ -14,12 +14,17 @@ digits in the research notes) so its vote carries a small weight in the reader.
 
 from __future__ import annotations
 
+import os
 import shutil
 
 import cv2
 import numpy as np
 
 from meter_agent.engines import DigitGuess, unknown
+
+# one thread per tesseract process: on a 2- or 4-core Pi, OpenMP start-up for a tiny
+# image costs more than it saves (set before pytesseract spawns its first process)
+os.environ.setdefault("OMP_THREAD_LIMIT", "1")
 
 LINE_H = 40
 GAP = 28
