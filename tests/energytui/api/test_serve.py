@@ -38,7 +38,10 @@ port = {port}
 token = "serve-token"
 """
     if mqtt_port is not None:
-        text += f"[mqtt]\nenabled = true\nport = {mqtt_port}\ninterval_s = 0\n"
+        text += (
+            f"[mqtt]\nenabled = true\nport = {mqtt_port}\ninterval_s = 0\n"
+            'username = "energytui"\npassword = "mqtt-secret-pw"\n'
+        )
     path = tmp_path / "config.toml"
     path.write_text(text, encoding="utf-8")
     return path
@@ -124,6 +127,10 @@ async def test_second_viewer_attaches_through_the_api(tmp_path, broker):
     try:
         assert code == 0, err
         assert "Traceback" not in err
+        log_text = (tmp_path / "data" / "energytui.log").read_text(encoding="utf-8")
+        for secret in ("serve-token", "mqtt-secret-pw"):
+            assert secret not in err and secret not in log_text
+        assert "MQTT: connected" in log_text  # the log is really there
         await listener.wait(lambda: listener.last("energytui/status") == "offline")
     finally:
         listener.close()
@@ -189,3 +196,15 @@ async def test_api_in_a_running_loop_and_the_viewer_follows_staleness():
     await unreachable.close()
     assert exc.value.cause == "unreachable"
     assert str(exc.value).startswith(f"the energytui instance at {handle.url} cannot be reached")
+
+
+def test_viewer_sources_point_at_the_local_api():
+    from energytui.sources.remote import local_api_url, remote_sources
+
+    cfg = Config.model_validate({"api": {"host": "0.0.0.0", "port": 9001, "token": "x"}})
+    assert local_api_url(cfg) == "http://127.0.0.1:9001"
+    assert local_api_url(Config.model_validate({"api": {"host": "::1"}})) == "http://[::1]:8787"
+    power, meter = remote_sources(cfg)
+    assert (power.kind, meter.kind) == ("power", "meter")
+    assert power.base_url == meter.base_url == "http://127.0.0.1:9001"
+    assert power.interval_s == cfg.simulated.interval_s
