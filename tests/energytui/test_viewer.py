@@ -42,7 +42,7 @@ def first_instance(tmp_path):
             break
         except OSError:
             if proc.poll() is not None:
-                raise AssertionError(proc.stderr.read())
+                raise AssertionError(proc.stderr.read()) from None
             time.sleep(0.2)
     yield env_cfg
     proc.terminate()
