@@ -1,0 +1,87 @@
+"""The meter screen fed by a real meter_agent on loopback (synthetic meter)."""
+
+from __future__ import annotations
+
+import asyncio
+from datetime import UTC, datetime, timedelta
+
+import pytest
+
+from energytui.hub import Hub
+from energytui.meter_stats import consumption, reconcile
+from energytui.sources.meter import MeterSource
+from energytui.sources.simulated import SimulatedSource
+from energytui.tui.app import EnergyApp
+from energytui.tui.demo import demo_config
+from energytui.tui.demo_agent import DemoAgent
+from energytui.tui.screens.meter import MeterScreen
+
+
+@pytest.fixture
+def agent(tmp_path):
+    with DemoAgent(tmp_path) as a:
+        yield a
+
+
+async def test_meter_screen_shows_accepted_and_rejected_readings(agent):
+    first = await asyncio.to_thread(agent.service.capture_and_record)
+    assert first[1].accepted
+    agent.source.advance(-30)  # a reading lower than the last must be refused, with its reason
+    second = await asyncio.to_thread(agent.service.capture_and_record)
+    assert not second[1].accepted
+    cfg = demo_config()
+    cfg.meter.endpoint = agent.url
+    hub = Hub(
+        [SimulatedSource(interval_s=999), MeterSource(agent.url, interval_s=0.2, timeout_s=5)]
+    )
+    app = EnergyApp(cfg, hub)
+    async with app.run_test(size=(120, 36)) as pilot:
+        for _ in range(100):
+            await pilot.pause(0.05)
+            if hub.latest_meter is not None:
+                break
+        assert hub.latest_meter.reading_kwh == first[0].reading_kwh
+        await pilot.press("m")
+        screen = app.screen
+        assert isinstance(screen, MeterScreen)
+        for _ in range(100):
+            await pilot.pause(0.05)
+            if screen.rejected:
+                break
+        screen.refresh_data()
+        await pilot.pause()
+        shot = app.export_screenshot()
+        assert f"{first[0].reading_kwh:,.1f}" in shot.replace("\u00a0", " ")
+        assert "not_monotonic" in shot
+        assert screen.query_one("#meter-rejected").row_count == 1
+        await pilot.press("escape")
+        await pilot.pause()
+        assert not isinstance(app.screen, MeterScreen)
+
+
+async def test_meter_screen_says_when_the_agent_is_down():
+    cfg = demo_config()
+    cfg.meter.endpoint = "http://127.0.0.1:9"
+    hub = Hub([SimulatedSource(interval_s=999)])
+    app = EnergyApp(cfg, hub)
+    async with app.run_test(size=(100, 30)) as pilot:
+        await pilot.press("m")
+        for _ in range(100):
+            await pilot.pause(0.05)
+            if app.screen.agent_error:
+                break
+        assert "cannot be reached" in app.screen.agent_error
+
+
+def test_consumption_is_anchored_before_the_period():
+    t0 = datetime(2026, 6, 1, tzinfo=UTC)
+    readings = [
+        (t0 - timedelta(minutes=2), 100.0),
+        (t0 + timedelta(hours=5), 103.5),
+        (t0 + timedelta(hours=9), 104.0),
+    ]
+    c = consumption(readings, t0)
+    assert c.kwh == pytest.approx(4.0) and c.readings == 2
+    assert consumption(readings, t0 + timedelta(days=1)).kwh is None
+    assert "+0.50 kWh" in reconcile(4.0, 3.5)
+    assert reconcile(None, 3.5) == "not enough data to compare yet"
