@@ -153,6 +153,7 @@ class MqttSink:
         self._high: dict[str, float] = {}  # highest total published per key
         self._avail: dict[str, str] = {}  # last availability published per group
         self._last_power_pub = float("-inf")
+        self._last_fail_log = float("-inf")
         self._unsubscribe = None
         self._timers: list[threading.Timer] = []
         self.connected = threading.Event()
@@ -172,6 +173,7 @@ class MqttSink:
         c.reconnect_delay_set(min_delay=1, max_delay=60)
         c.on_connect = self._on_connect
         c.on_disconnect = self._on_disconnect
+        c.on_connect_fail = self._on_connect_fail
         c.on_message = self._on_message
         return c
 
@@ -210,6 +212,16 @@ class MqttSink:
         self.announce()
         self.publish_state(force=True)
         self.connected.set()
+
+    def _on_connect_fail(self, client, userdata) -> None:
+        now = time.monotonic()
+        if now - self._last_fail_log >= 300.0:  # say it once, not on every retry
+            self._last_fail_log = now
+            log.warning(
+                "MQTT: cannot reach the broker at %s:%s; retrying in the background",
+                self.config.host,
+                self.config.port,
+            )
 
     def _on_disconnect(self, client, userdata, flags, reason_code, properties) -> None:
         self.connected.clear()

@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import json
+import socket
+import subprocess
+import time
 from datetime import UTC, datetime
 
 import pytest
@@ -13,7 +16,7 @@ from energytui.model import EnergyCounters
 from energytui.sinks.mqtt import ENTITIES, MqttSink
 from meter_agent.schema import MeterReading
 
-from .conftest import ScriptedSource, sample, wait_for
+from .conftest import MOSQUITTO, ScriptedSource, free_port, sample, wait_for
 from .mqtt_listener import Listener
 
 UID = "energytui"
@@ -150,3 +153,50 @@ async def test_meter_reading_published_and_gated(broker, listener):
         sink.stop()
         await hub.stop()
     assert listener.values("energytui/meter_energy") == ["5123.400"]
+
+
+async def test_broker_restart_reconnects_and_announces_again(tmp_path):
+    import subprocess
+
+    port = free_port()
+    conf = tmp_path / "m.conf"
+    conf.write_text(f"listener {port} 127.0.0.1\nallow_anonymous true\n", encoding="utf-8")
+
+    def start_broker() -> subprocess.Popen:
+        proc = subprocess.Popen(
+            [MOSQUITTO, "-c", str(conf)], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
+        )
+        end = time.monotonic() + 10
+        while time.monotonic() < end:
+            try:
+                socket.create_connection(("127.0.0.1", port), timeout=0.5).close()
+                return proc
+            except OSError:
+                time.sleep(0.05)
+        proc.kill()
+        raise AssertionError("mosquitto did not start")
+
+    hub = Hub([ScriptedSource(sample())])
+    await hub.start()
+    sink = MqttSink(hub, mqtt_cfg(port), announce_jitter_s=0)
+    sink.start()  # no broker yet: the sink keeps trying in the background
+    broker = start_broker()
+    listener = None
+    try:
+        await wait_for(lambda: sink.connected.is_set(), timeout=15)
+        first = sink.announcements
+        broker.terminate()
+        broker.wait(5)
+        await wait_for(lambda: not sink.connected.is_set(), timeout=15)
+        broker = start_broker()  # a fresh broker has forgotten every retained message
+        listener = Listener(port)
+        await listener.wait(lambda: listener.last("energytui/grid_import") is not None, 20)
+        assert sink.announcements > first
+        assert listener.last("energytui/status") == "online"
+    finally:
+        sink.stop()
+        await hub.stop()
+        if listener is not None:
+            listener.close()
+        broker.terminate()
+        broker.wait(5)
