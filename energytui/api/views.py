@@ -24,7 +24,7 @@ from energytui.api.schemas import (
     SourceHealthOut,
 )
 from energytui.hub import Hub
-from energytui.model import IDLE_W, GridStatus, PowerSample, iso_z, parse_iso
+from energytui.model import IDLE_W, GridStatus, PowerSample, iso_z, parse_iso, utcnow
 from meter_agent.schema import MeterReading
 
 log = logging.getLogger(__name__)
@@ -108,14 +108,18 @@ def meter_last_update(hub: Hub) -> datetime | None:
 
 
 def meter_is_live(hub: Hub, now: datetime, stale_after_s: float) -> bool:
-    """A polled meter follows the hub's health; a pushed one is live while younger than the limit."""
+    """A polled meter follows the hub's health; a pushed one is live while younger than the limit.
+
+    The agent stamps readings with the wall clock, so their age is taken on the wall
+    clock too (``now`` is the hub's clock, which runs faster in an accelerated demo).
+    """
     m = hub.latest_meter
     if m is None:
         return False
     name = meter_source_name(hub)
     if name is not None:
         return hub.is_live(name)
-    return (now - m.timestamp).total_seconds() <= stale_after_s
+    return (utcnow() - m.timestamp).total_seconds() <= stale_after_s
 
 
 def meter_out(hub: Hub, now: datetime, stale_after_s: float) -> MeterOut | None:
@@ -131,7 +135,7 @@ def meter_out(hub: Hub, now: datetime, stale_after_s: float) -> MeterOut | None:
         digits=m.digits,
         id=m.id,
         last_update=None if lu is None else iso_z(lu),
-        age_s=round(max(0.0, (now - m.timestamp).total_seconds()), 1),
+        age_s=round(max(0.0, (utcnow() - m.timestamp).total_seconds()), 1),
         stale=not meter_is_live(hub, now, stale_after_s),
     )
 
