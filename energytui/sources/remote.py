@@ -18,7 +18,6 @@ import httpx
 from pydantic import ValidationError
 
 from energytui.api.schemas import CurrentReadings
-from energytui.config import Config
 from energytui.model import EnergyCounters, GridStatus, PowerSample, parse_iso
 from energytui.sources.base import SourceError
 from meter_agent.schema import MeterReading
@@ -159,35 +158,3 @@ class RemoteMeterSource(_RemoteBase):
             digits=m.digits,
             id=m.id,
         )
-
-
-def local_api_url(config: Config) -> str:
-    """Where this machine's first instance serves its API (a wildcard bind means loopback)."""
-    host = config.api.host.strip() or "127.0.0.1"
-    if host in ("0.0.0.0", "::", "[::]"):
-        host = "127.0.0.1"
-    if ":" in host and not host.startswith("["):
-        host = f"[{host}]"
-    return f"http://{host}:{config.api.port}"
-
-
-def remote_sources(
-    config: Config, base_url: str | None = None
-) -> list[RemoteHubSource | RemoteMeterSource]:
-    """The sources of a second viewer: the first instance's power and meter, via its API.
-
-    Poll at the first instance's own pace; a faster poll only repeats the same sample.
-    """
-    url = base_url or local_api_url(config)
-    power_interval = (
-        config.powerwall.interval_s if config.powerwall.configured else config.simulated.interval_s
-    )
-    return [
-        RemoteHubSource(url, interval_s=power_interval, timeout_s=5.0, token=config.api.token),
-        RemoteMeterSource(
-            url,
-            interval_s=min(config.meter.interval_s, 15.0),
-            timeout_s=5.0,
-            token=config.api.token,
-        ),
-    ]

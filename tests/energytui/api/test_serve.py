@@ -196,15 +196,3 @@ async def test_api_in_a_running_loop_and_the_viewer_follows_staleness():
     await unreachable.close()
     assert exc.value.cause == "unreachable"
     assert str(exc.value).startswith(f"the energytui instance at {handle.url} cannot be reached")
-
-
-def test_viewer_sources_point_at_the_local_api():
-    from energytui.sources.remote import local_api_url, remote_sources
-
-    cfg = Config.model_validate({"api": {"host": "0.0.0.0", "port": 9001, "token": "x"}})
-    assert local_api_url(cfg) == "http://127.0.0.1:9001"
-    assert local_api_url(Config.model_validate({"api": {"host": "::1"}})) == "http://[::1]:8787"
-    power, meter = remote_sources(cfg)
-    assert (power.kind, meter.kind) == ("power", "meter")
-    assert power.base_url == meter.base_url == "http://127.0.0.1:9001"
-    assert power.interval_s == cfg.simulated.interval_s
