@@ -27,10 +27,10 @@ class HubThread:
 
     def __init__(self) -> None:
         self.hub = Hub([SimulatedSource(interval_s=0.05)])
-        self.loop = asyncio.new_event_loop()
-        self.thread = threading.Thread(target=self.loop.run_forever, daemon=True)
 
     def __enter__(self) -> Hub:
+        self.loop = asyncio.new_event_loop()
+        self.thread = threading.Thread(target=self.loop.run_forever, daemon=True)
         self.thread.start()
         asyncio.run_coroutine_threadsafe(self.hub.start(), self.loop).result(10)
         return self.hub
