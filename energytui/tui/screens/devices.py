@@ -302,7 +302,7 @@ class DevicesScreen(Screen[None]):
 
     # -- layout ----------------------------------------------------------------
     def compose(self) -> ComposeResult:
-        yield Header()
+        yield Header(show_clock=False, icon="≡")
         yield Static("", id="result")
         with VerticalScroll():
             for wid, title in (
