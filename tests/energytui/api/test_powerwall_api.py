@@ -31,7 +31,12 @@ async def test_vitals_status_and_readings_from_the_gateway(tmp_path):
         try:
             await wait_for(lambda: hub.power_is_live, timeout=20)
             async with api_client(hub) as c:
-                vitals = (await c.get("/powerwall/vitals")).json()
+                # the first slow refresh may take a while on a busy machine: each request
+                # waits up to 2 s for it, so ask again until it has landed
+                for _ in range(30):
+                    vitals = (await c.get("/powerwall/vitals")).json()
+                    if vitals["available"]:
+                        break
                 status = (await c.get("/powerwall/status")).json()
                 cur = (await c.get("/current_readings")).json()
                 metrics = (await c.get("/metrics")).text
