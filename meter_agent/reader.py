@@ -43,11 +43,13 @@ WEIGHTS = {"cnn": 1.0, "seven_segment": 0.9, "tesseract": 0.4}
 #: a cell the model and decoder agree on at least this confidently skips Tesseract
 SURE = 0.97
 #: the model's top class at least this likely = a settled (not rolling) drum
-CLEAN = 0.9
+CLEAN = 0.95
 #: the seven-segment decoder's "not a digit" at least this sure makes the cell "other" …
 SEG_VETO = 0.7
 #: … unless the digit model is at least this sure of a digit (glare spoils segments)
 MODEL_OVERRIDES_VETO = 0.95
+#: the last drum caught mid-roll: its confidence is scaled by this
+MID_ROLL_FACTOR = 0.8
 #: Tesseract calls per frame at most (one process start each, ~70 ms)
 MAX_TESSERACT_CELLS = 2
 
@@ -187,6 +189,14 @@ def combine_cell(guesses: dict[str, DigitGuess], blank: bool) -> CellResult:
     for _, c in voters[win]:
         miss *= 1.0 - min(c, 0.999)
     conf = min(cap, (1.0 - miss) * (s_win / (s_win + against)))
+    if seg is not None and seg.char != win and cap == 1.0:
+        # an LCD digit the segment decoder does not confirm: the model alone must be
+        # very sure (then capped like an overridden veto), else it is not enough
+        conf = (
+            min(conf, 0.9)
+            if cnn is not None and cnn.confidence >= MODEL_OVERRIDES_VETO
+            else conf * 0.5
+        )
     value = cnn.value if (cnn is not None and cnn.char is not None) else float(win)
     p_top = cnn.p_top if cnn is not None else None
     return CellResult(
@@ -239,9 +249,13 @@ def resolve_drums(cells: list[CellResult]) -> list[CellResult]:
                 conf *= 0.5
             else:
                 digit = base % 10
-                conf *= 0.85  # mid-roll: only a very sure model may decide it
+                conf *= MID_ROLL_FACTOR  # mid-roll: only a very sure model may decide it
         else:
             shift = 0.0 if lower is None else max(0.0, lower - 9.0)
+            if shift == 0.0 and c.p_top is not None and "tesseract" not in c.methods:
+                # no carry under way, so this drum must be settled: its own class
+                # probability, not the two-neighbour mass, is the confidence
+                conf = min(conf, max(c.p_top, 0.0))
             x = v - shift
             r = round(x)
             amb = abs(x - r)

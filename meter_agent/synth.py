@@ -402,14 +402,15 @@ def render_frame(
     if occlude is not None:
         x = style.gap + occlude * (style.cell_w + style.gap)
         y0 = int(style.cell_h * 0.12)
-        col = tuple(int(v) for v in nrng.uniform(0, 90, 3))
-        cv2.rectangle(
-            win,
-            (x - 2, y0 + int(style.cell_h * 0.15)),
-            (x + style.cell_w + 2, y0 + int(style.cell_h * 0.9)),
-            col,
-            -1,
-        )
+        # anything from a dark cable to a pale finger, with a little shading
+        col = nrng.uniform(0, 255, 3)
+        wh_, ww_ = win.shape[:2]
+        p0 = (max(0, x - 2), y0 + int(style.cell_h * 0.15))
+        p1 = (min(ww_, x + style.cell_w + 2), min(wh_, y0 + int(style.cell_h * 0.9)))
+        patch = np.empty((p1[1] - p0[1], p1[0] - p0[0], 3), np.float32)
+        patch[:] = col
+        patch *= np.linspace(0.8, 1.1, patch.shape[0])[:, None, None]
+        win[p0[1] : p1[1], p0[0] : p1[0]] = np.clip(patch, 0, 255).astype(np.uint8)
         truth = None
     fw, fh = frame_size
     canvas = _meter_body(rng, fw, fh)

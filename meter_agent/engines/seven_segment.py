@@ -77,8 +77,13 @@ def _decode_box(ink: np.ndarray) -> tuple[set[str], float, dict[str, float]]:
     return lit, margin, fills
 
 
-def decode_cell(binary: np.ndarray) -> DigitGuess:
-    """Decode one thresholded cell (ink = 255)."""
+def decode_cell(binary: np.ndarray, ref_height: float | None = None) -> DigitGuess:
+    """Decode one thresholded cell (ink = 255).
+
+    ``ref_height`` is the typical digit height in this window (the engine passes the
+    median over the row): a sign much lower than the digits beside it (a dash, a small
+    "o") is not a digit even when its segments happen to form one.
+    """
     h, w = binary.shape[:2]
     if h < 8 or w < 4:
         return DigitGuess(None, 0.0, "unknown")
@@ -91,8 +96,8 @@ def decode_cell(binary: np.ndarray) -> DigitGuess:
     for x, y, cw, chh, a in comps:
         if a < area * 0.004:
             continue
-        if (x == 0 or x + cw >= w) and (cw < 0.1 * w or (chh > 0.9 * h and cw < 0.2 * w)):
-            continue  # a sliver at the cell's side: the window frame or a neighbour's segment
+        if (x == 0 or x + cw >= w) and chh > 0.9 * h and cw < 0.2 * w:
+            continue  # a full-height bar at the cell's side: the window frame
         if chh < 0.15 * h and (y == 0 or y + chh >= h):
             continue  # the window frame's edge, not a segment
         aspect = max(cw, chh) / max(1, min(cw, chh))
@@ -115,7 +120,7 @@ def decode_cell(binary: np.ndarray) -> DigitGuess:
     y1 = max(c[1] + c[3] for c in body)
     mask[y0:y1, x0:x1] = binary[y0:y1, x0:x1]
     bh = y1 - y0
-    if bh < 0.52 * h:
+    if bh < 0.35 * h or (ref_height is not None and bh < 0.75 * ref_height):
         # a dash, a small "o", a low blob: not a digit
         return DigitGuess(None, 0.8, "other", dot=dot, dot_before=dot_before)
     best: tuple[float, set[str]] | None = None
@@ -158,4 +163,16 @@ class SevenSegmentEngine:
     name = "seven_segment"
 
     def read(self, binaries: list[np.ndarray]) -> list[DigitGuess]:
-        return [decode_cell(b) for b in binaries]
+        heights = [h for h in (ink_height(b) for b in binaries) if h > 0]
+        ref = float(np.median(heights)) if len(heights) >= 3 else None
+        return [decode_cell(b, ref) for b in binaries]
+
+
+def ink_height(binary: np.ndarray) -> int:
+    """Height of the ink's bounding box, ignoring specks (0 for an empty cell)."""
+    h, w = binary.shape[:2]
+    _, comps = _components(binary)
+    keep = [(y, y + ch) for _, y, _, ch, a in comps if a >= h * w * 0.004 and ch >= 0.15 * h]
+    if not keep:
+        return 0
+    return max(b for _, b in keep) - min(a for a, _ in keep)

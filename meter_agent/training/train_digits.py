@@ -153,7 +153,7 @@ def synthetic_cells(n_frames: int, seed: int) -> tuple[list[np.ndarray], list[np
             screen = str(rng.choice(["reading"] * 6 + ["register", "blank", "date"]))
         elif rng.random() < 0.6:
             roll = float(rng.uniform(0.05, 0.95))
-        if rng.random() < 0.1:
+        if rng.random() < 0.35:
             occlude = int(rng.integers(0, n))
         f = render_frame(
             kind,  # type: ignore[arg-type]

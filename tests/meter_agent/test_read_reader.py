@@ -166,3 +166,22 @@ def test_decimals_give_kwh() -> None:
     f = render_frame("lcd7", "0123456", seed=30, decimals=1, glare=False)
     res = MeterReader(config_for(f, n=7, decimals=1)).read_frames([f.image], T0)
     assert res.accepted and res.reading_kwh == pytest.approx(12345.6)
+
+
+def test_auto_display_detection() -> None:
+    lcd = render_frame("lcd7", "314159", seed=2, glare=False)
+    drum = render_frame("drum", "314159", seed=2, glare=False)
+    assert MeterReader(config_for(lcd)).read_frames([lcd.image], T0).display == "lcd7"
+    assert MeterReader(config_for(drum)).read_frames([drum.image], T0).display == "drum"
+
+
+def test_update_calibration_moves_the_window() -> None:
+    f = render_frame("lcd7", "271828", seed=4, glare=False)
+    cfg = config_for(f)
+    cfg.calibration.roi = [0, 0, 200, 100]  # somewhere else entirely
+    reader = MeterReader(cfg)
+    assert not reader.read_frames([f.image], T0).accepted
+    good = config_for(f)
+    reader.update_calibration(good.calibration, good.ocr)
+    res = reader.read_frames([f.image], T0 + timedelta(hours=1))
+    assert res.accepted and res.digits == "271828"
