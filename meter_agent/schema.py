@@ -14,7 +14,10 @@ from pydantic import BaseModel, ConfigDict, Field, field_serializer, field_valid
 def _aware_utc(v: datetime) -> datetime:
     if v.tzinfo is None:
         raise ValueError("timestamp must carry a time zone (use ISO 8601 with Z)")
-    return v.astimezone(UTC)
+    try:
+        return v.astimezone(UTC)
+    except (OverflowError, ValueError):
+        raise ValueError("timestamp is out of range") from None
 
 
 def iso_z(ts: datetime) -> str:

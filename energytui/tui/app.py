@@ -67,6 +67,7 @@ class EnergyApp(App[None]):
         self._owns_hub = False
         self._unsubscribe = None
         self._api = None
+        self._mqtt = None
         self.serve_api = serve_api
         self._refresh_pending = False
         if self.console_mode:
@@ -104,7 +105,8 @@ class EnergyApp(App[None]):
         self.switch_screen(KioskScreen() if self._kiosk_index == 0 else DashboardScreen())
 
     async def _start_api(self) -> None:
-        """Serve the HTTP API from this process when it owns the store (not as a viewer)."""
+        """Serve the HTTP API (and MQTT, when enabled) from this process when it owns the
+        store; a viewer leaves both to the first instance."""
         if not self.serve_api or not self.config.api.enabled:
             return
         if self.hub.store is None or getattr(self.hub.store, "readonly", False):
@@ -115,8 +117,21 @@ class EnergyApp(App[None]):
             self._api = await start_api_in_loop(self.hub, self.config)
         except Exception as exc:  # a busy port must not stop the monitor
             self.notify(f"HTTP API not started: {exc}", severity="warning", timeout=8)
+        if self.config.mqtt.enabled:
+            try:
+                from energytui.sinks.mqtt import MqttSink
+
+                self._mqtt = MqttSink(
+                    self.hub, self.config.mqtt, meter_stale_s=self.config.api.meter_stale_s
+                )
+                self._mqtt.start()
+            except Exception as exc:
+                self.notify(f"MQTT publisher not started: {exc}", severity="warning", timeout=8)
 
     async def on_unmount(self) -> None:
+        if self._mqtt is not None:
+            with contextlib.suppress(Exception):
+                self._mqtt.stop()
         if self._api is not None:
             with contextlib.suppress(Exception):
                 await self._api.stop()
