@@ -167,38 +167,6 @@ class PowerSample:
         exported = max(0.0, -self.grid_w)
         return max(0.0, min(100.0, 100.0 * (1.0 - exported / self.solar_w)))
 
-    def to_dict(self) -> dict:
-        d = {
-            "ts": iso_z(self.ts),
-            "solar_w": self.solar_w,
-            "battery_w": self.battery_w,
-            "grid_w": self.grid_w,
-            "load_w": self.load_w,
-            "soe_pct": self.soe_pct,
-            "reserve_pct": self.reserve_pct,
-            "grid_status": self.grid_status.value,
-            "source": self.source,
-        }
-        if self.counters is not None:
-            d["counters"] = self.counters.to_dict()
-        return d
-
-    @classmethod
-    def from_dict(cls, d: dict) -> PowerSample:
-        counters = d.get("counters")
-        return cls(
-            ts=parse_iso(d["ts"]),
-            solar_w=float(d["solar_w"]),
-            battery_w=float(d["battery_w"]),
-            grid_w=float(d["grid_w"]),
-            load_w=float(d["load_w"]),
-            soe_pct=_opt_float(d.get("soe_pct")),
-            reserve_pct=_opt_float(d.get("reserve_pct")),
-            grid_status=GridStatus(d.get("grid_status", "unknown")),
-            counters=EnergyCounters(**counters) if counters else None,
-            source=str(d.get("source", "unknown")),
-        )
-
     def to_record(self) -> dict:
         """Flat dict for the store: ``ts`` as ISO Z, counters as ``*_wh`` fields."""
         rec = {
@@ -215,6 +183,8 @@ class PowerSample:
         if self.counters is not None:
             rec.update(self.counters.to_dict())
         return rec
+
+    to_dict = to_record
 
     @classmethod
     def from_record(cls, rec: dict) -> PowerSample:

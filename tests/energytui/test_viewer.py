@@ -3,10 +3,8 @@
 from __future__ import annotations
 
 import asyncio
-import socket
 import subprocess
 import sys
-import time
 
 import pytest
 
@@ -14,17 +12,12 @@ from energytui.config import load_config
 from energytui.runtime import build_hub
 from energytui.sources.remote import RemoteHubSource
 from energytui.tui.app import EnergyApp
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
+from tests.support import free_port, wait_for_port
 
 
 @pytest.fixture
 def first_instance(tmp_path):
-    port = _free_port()
+    port = free_port()
     env_cfg = tmp_path / "c.toml"
     env_cfg.write_text(
         f'[general]\ndata_dir = "{tmp_path / "data"}"\n[api]\nport = {port}\n[simulated]\ninterval_s = 0.5\n'
@@ -35,15 +28,7 @@ def first_instance(tmp_path):
         stderr=subprocess.PIPE,
         text=True,
     )
-    deadline = time.monotonic() + 30
-    while time.monotonic() < deadline:
-        try:
-            socket.create_connection(("127.0.0.1", port), timeout=0.5).close()
-            break
-        except OSError:
-            if proc.poll() is not None:
-                raise AssertionError(proc.stderr.read()) from None
-            time.sleep(0.2)
+    wait_for_port(port, proc)
     yield env_cfg
     proc.terminate()
     proc.wait(timeout=15)

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import asyncio
 import json
-import socket
 import subprocess
 import sys
 import time
@@ -12,28 +11,28 @@ import time
 import aiohttp
 import pytest
 
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
+from tests.support import free_port, wait_for_port
 
 
 @pytest.fixture
 def web_server(tmp_path):
-    port = _free_port()
+    port = free_port()
     proc = subprocess.Popen(
-        [sys.executable, "-m", "energytui.cli", "web", "--port", str(port), "--simulate", "--data-dir", str(tmp_path)],
+        [
+            sys.executable,
+            "-m",
+            "energytui.cli",
+            "web",
+            "--port",
+            str(port),
+            "--simulate",
+            "--data-dir",
+            str(tmp_path),
+        ],
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
     )
-    deadline = time.monotonic() + 30
-    while time.monotonic() < deadline:
-        try:
-            socket.create_connection(("127.0.0.1", port), timeout=0.5).close()
-            break
-        except OSError:
-            time.sleep(0.2)
+    wait_for_port(port, proc)
     yield port
     proc.terminate()
     proc.wait(timeout=10)
