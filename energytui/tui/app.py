@@ -44,6 +44,7 @@ class EnergyApp(App[None]):
         Binding("v", "devices", "Devices"),
         Binding("m", "meter", "Meter"),
         Binding("c", "calibrate", "Calibrate"),
+        Binding("y", "history", "History"),
         Binding("o", "toggle_outage", "Outage", show=False),
         Binding("ctrl+p", "command_palette", "Commands", show=False),
     ]
@@ -223,3 +224,6 @@ class EnergyApp(App[None]):
 
     def action_calibrate(self) -> None:
         self._push_optional("energytui.tui.screens.calibration", "CalibrationScreen", "calibration")
+
+    def action_history(self) -> None:
+        self._push_optional("energytui.tui.screens.history", "HistoryScreen", "history")

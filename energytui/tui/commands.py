@@ -11,6 +11,7 @@ COMMANDS = [
     ("Devices", "devices", "Alerts, battery blocks, strings, reserve and mode"),
     ("Meter", "meter", "The utility meter's readings and consumption"),
     ("Calibrate meter", "calibrate", "Move and size the meter's digit window"),
+    ("History", "history", "Power flows and battery charge over 6 h to 1 year"),
     ("Toggle simulated grid outage", "toggle_outage", "Only for the simulated site"),
     ("Help", "help", "Keys, sign conventions, stale data"),
 ]

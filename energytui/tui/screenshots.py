@@ -39,6 +39,7 @@ SHOTS: list[tuple[str, tuple[int, int], tuple[str, ...], dict]] = [
     ("kiosk", (80, 24), (), {"kiosk": True}),
     ("help", (80, 24), ("question_mark",), {}),
     ("devices", (100, 30), ("v",), {}),
+    ("history", (120, 36), ("y",), {}),
 ]
 
 

@@ -19,6 +19,7 @@ HELP = """\
 | `v` | devices: alerts, battery blocks, strings, reserve and mode |
 | `m` | meter screen |
 | `c` | meter calibration |
+| `y` | history: power and battery charge over 6 h to 1 y (`1`–`5`, `[` `]`) |
 | `o` | start/stop a grid outage (simulated site only) |
 | `ctrl+p` | command palette |
 | `q` | quit |
