@@ -40,10 +40,10 @@ class EnergyApp(App[None]):
     BINDINGS = [
         Binding("q", "quit", "Quit"),
         Binding("question_mark,f1", "help", "Help", key_display="?"),
-        Binding("r", "refresh", "Refresh"),
+        Binding("r", "refresh", "Poll now"),
         Binding("v", "devices", "Devices"),
         Binding("m", "meter", "Meter"),
-        Binding("c", "calibrate", "Calibrate"),
+        Binding("c", "calibrate", "Calib"),
         Binding("y", "history", "History"),
         Binding("o", "toggle_outage", "Outage", show=False),
         Binding("ctrl+p", "command_palette", "Commands", show=False),

@@ -6,6 +6,7 @@ what we look at in screenshots/ is exactly what the tests pin.
 
 from __future__ import annotations
 
+from collections import deque
 from datetime import UTC, datetime
 
 from energytui.clock import ManualClock
@@ -32,6 +33,8 @@ def demo_hub(
     src = SimulatedSource(site, clock, interval_s=interval_s)
     cfg_zone = __import__("zoneinfo").ZoneInfo(zone)
     hub = Hub([src], clock=clock, zone=cfg_zone)
+    # keep the whole demo history in memory (the hub sizes it by the poll interval)
+    hub.state.history = deque(maxlen=history_s // 5)
     for _ in range(history_s // 5 - 1):
         clock.advance(5)
         s = site.advance(clock.now())
