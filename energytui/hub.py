@@ -301,6 +301,7 @@ class Hub:
         elif isinstance(result, MeterReading):
             if not self._accept_meter(result):
                 return
+            await self._store_append("meter", meter_record(result))
         else:
             log.error("source %s returned %r, ignored", name, type(result).__name__)
             return

@@ -161,3 +161,22 @@ async def test_ingest_meter_dedupes_and_never_goes_down():
     assert await hub.ingest_meter(low) == "lower"
     assert hub.latest_meter.reading_kwh == 100.4
     assert len(hub.state.meter_history) == 2
+
+
+async def test_polled_meter_readings_are_stored_once(slow_meter_server, tmp_path):
+    from energytui.store import Store
+
+    port = slow_meter_server.server_address[1]
+    store = Store.open(tmp_path / "store")
+    hub = Hub([MeterSource(f"http://127.0.0.1:{port}", interval_s=0.05, timeout_s=2)], store=store)
+    await hub.start()
+    try:
+        await wait_for(lambda: hub.health["meter"].polls >= 4)
+    finally:
+        await hub.stop()
+    reopened = Store.open(tmp_path / "store")
+    try:
+        rows = reopened.query("meter", datetime(2026, 6, 1, tzinfo=UTC), datetime(2026, 6, 2, tzinfo=UTC))
+        assert [r["reading_kwh"] for r in rows] == [1234.5]
+    finally:
+        reopened.close()
