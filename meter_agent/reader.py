@@ -44,6 +44,8 @@ WEIGHTS = {"cnn": 1.0, "seven_segment": 0.9, "tesseract": 0.4}
 SURE = 0.97
 #: the model's top class at least this likely = a settled (not rolling) drum
 CLEAN = 0.95
+#: a drum cell the vision calls blank (faint) is read when the model is this sure
+FAINT_DRUM_SURE = 0.97
 #: the seven-segment decoder's "not a digit" at least this sure makes the cell "other" …
 SEG_VETO = 0.7
 #: … unless the digit model is at least this sure of a digit (glare spoils segments)
@@ -52,6 +54,15 @@ MODEL_OVERRIDES_VETO = 0.95
 #: as showing that digit. 0 = off: 0.15 accepted 4 % more clean real drum crops, but also
 #: one rolling crop read as the wrong digit (bench/ocr.py held-out split)
 SETTLED_FRAC = 0.0
+#: the last drum the model places at least this far below its (sure) class is nearly
+#: turned, not settled: refused (floor convention; bench/ocr.py rollover tenths 8-9)
+NEARLY_TURNED = 0.05
+#: a settled-looking last drum whose digit sits this far (share of the cell height)
+#: off the other drums' line is turning (0.9 turned ≈ 0.08 low on the synthetic drums,
+#: 0.94 ≈ 0.03, settled ≤ 0.01)
+LAST_DRUM_OFFSET = 0.02
+#: a settled higher drum the model alone holds under CLEAN: confidence scaled by this
+UNCONFIRMED_FACTOR = 0.5
 #: the last drum caught mid-roll: its confidence is scaled by this
 MID_ROLL_FACTOR = 0.8
 #: Tesseract calls per frame at most (one process start each, ~70 ms)
@@ -215,13 +226,67 @@ def combine_cell(guesses: dict[str, DigitGuess], blank: bool) -> CellResult:
     )
 
 
-def resolve_drums(cells: list[CellResult]) -> list[CellResult]:
+def ink_centre(binary: np.ndarray) -> float | None:
+    """Vertical centre of the digit's ink (the box around every blob at least 30 % the
+    size of the largest, so the segments of an LCD digit count together and specks
+    do not), as a share of the cell height."""
+    if binary is None or binary.size == 0:
+        return None
+    n, _, st, _ = cv2.connectedComponentsWithStats(binary, connectivity=8)
+    if n <= 1:
+        return None
+    area = st[1:, cv2.CC_STAT_AREA]
+    big = st[1:][area >= 0.3 * area.max()]
+    top = int(big[:, cv2.CC_STAT_TOP].min())
+    bottom = int((big[:, cv2.CC_STAT_TOP] + big[:, cv2.CC_STAT_HEIGHT]).max())
+    return (top + bottom) / 2 / binary.shape[0]
+
+
+def last_drum_offset(cells: list[Cell]) -> float | None:
+    """How far the last drum's digit sits below (+) or above (−) the other drums' digits,
+    as a share of the cell height; None without at least two other drums to compare."""
+    if len(cells) < 3:
+        return None
+    pts = [(i, ink_centre(c.binary)) for i, c in enumerate(cells[:-1]) if not c.blank]
+    pts = [(i, y) for i, y in pts if y is not None]
+    last = ink_centre(cells[-1].binary)
+    if last is None or len(pts) < 2:
+        return None
+    xs = np.array([i for i, _ in pts], np.float64)
+    ys = np.array([y for _, y in pts], np.float64)
+    if len(pts) >= 3:
+        # the drums' line, so a camera a little off level is not mistaken for a roll;
+        # fitted robustly: the one farthest off the first fit is dropped
+        a, b = np.polyfit(xs, ys, 1)
+        keep = np.abs(ys - (a * xs + b)) < np.abs(ys - (a * xs + b)).max()
+        if keep.sum() >= 3:
+            a, b = np.polyfit(xs[keep], ys[keep], 1)
+        expected = a * (len(cells) - 1) + b
+    else:
+        expected = float(np.median(ys))
+    return float(last - expected)
+
+
+def resolve_drums(
+    cells: list[CellResult], *, last_rolls: bool = True, last_offset: float | None = None
+) -> list[CellResult]:
     """Odometer carry logic, right to left, on the model's continuous drum positions.
 
-    The last drum reads as its lower digit (a drum between 4 and 5 is still 4). A higher
-    drum's position is corrected by how far the drum below it is into its own 9 → 0 roll
-    (an odometer turns the higher drum only then) and rounded; what stays near a half
-    step is ambiguous and becomes None rather than a guess.
+    The last drum reads as its lower digit (a drum between 4 and 5 is still 4), and a
+    last drum the model places just below a digit (nearly turned: 7.9 looks like 8) is
+    refused, never rounded up — nothing below it can show the carry. A higher drum's
+    position is corrected by how far the drum below it is into its own 9 → 0 roll (an
+    odometer turns the higher drum only then) and rounded; what stays near a half step
+    is ambiguous and becomes None rather than a guess.
+
+    A last drum that looks settled is only taken as settled when its digit sits level
+    with the other drums' (``last_offset``, see :func:`last_drum_offset`): a drum 8-9
+    tenths turned shows the next digit a little low in its window. Without that
+    comparison (no neighbours) a settled-looking last drum is refused.
+
+    ``last_rolls=False`` reads the last cell like a higher drum whose lower neighbour is
+    unknown: for a single settled digit (a crop of a drum that is not the meter's
+    turning last drum); it must then be settled and sure on its own.
     """
     out = list(cells)
     lower: float | None = None
@@ -239,12 +304,23 @@ def resolve_drums(cells: list[CellResult]) -> list[CellResult]:
             continue
         v = c.value % 10.0
         conf = c.confidence
-        if i == last:
+        if i == last and last_rolls:
             base = math.floor(v)
             frac = v - base
-            if c.p_top is None or c.p_top >= CLEAN:
+            below = (int(c.char) - v) % 10.0  # how far the drum sits under its class
+            if c.p_top is not None and c.p_top >= CLEAN and NEARLY_TURNED <= below < 0.5:
+                # the next digit nearly in place (8-9 tenths turned) looks settled; the
+                # floor convention says the lower digit, and only a lower drum could
+                # confirm the carry: refuse rather than round up
+                digit = base % 10
+                conf *= 0.5
+            elif c.p_top is None or c.p_top >= CLEAN:
                 digit = int(c.char)  # a settled digit (its value may sit a hair low)
                 v = float(digit)
+                if last_offset is None or abs(last_offset) >= LAST_DRUM_OFFSET:
+                    # not level with the other drums (or nothing to compare with): it
+                    # may be the next digit nearly turned in, so it cannot be confirmed
+                    conf *= 0.5
             elif frac <= SETTLED_FRAC:
                 # settled, or just starting to turn: the digit is the lower one either way
                 digit = base % 10
@@ -262,8 +338,13 @@ def resolve_drums(cells: list[CellResult]) -> list[CellResult]:
             shift = 0.0 if lower is None else max(0.0, lower - 9.0)
             if shift == 0.0 and c.p_top is not None and "tesseract" not in c.methods:
                 # no carry under way, so this drum must be settled: its own class
-                # probability, not the two-neighbour mass, is the confidence
+                # probability, not the two-neighbour mass, is the confidence; and, as
+                # for the last drum, settled means the model is CLEAN-sure unless
+                # another engine confirms the digit (a maker's 7 read as 1 at p 0.8-0.93
+                # was the only wrong acceptance on the held-out clean drums)
                 conf = min(conf, max(c.p_top, 0.0))
+                if c.p_top < CLEAN and len(c.methods) < 2:
+                    conf *= UNCONFIRMED_FACTOR
             x = v - shift
             r = round(x)
             amb = abs(x - r)
@@ -353,9 +434,17 @@ class MeterReader:
         return "drum"
 
     def read_cells(
-        self, cells: list[Cell], display: str, *, use_tesseract: bool = True
+        self,
+        cells: list[Cell],
+        display: str,
+        *,
+        use_tesseract: bool = True,
+        last_rolls: bool = True,
     ) -> list[CellResult]:
-        """Engine votes for every cell of one window (the burst-free core)."""
+        """Engine votes for every cell of one window (the burst-free core).
+
+        ``last_rolls=False`` (drums) reads the last cell as a settled higher drum, e.g.
+        a single digit cut from a meter whose turning last drum is outside the window."""
         n = len(cells)
         per_engine: dict[str, list[DigitGuess | None]] = {}
         rolling = display == "drum"
@@ -399,9 +488,17 @@ class MeterReader:
         results = []
         for i, c in enumerate(cells):
             guesses = {k: v[i] for k, v in per_engine.items() if v[i] is not None}
-            results.append(combine_cell(guesses, c.blank))  # type: ignore[arg-type]
+            blank = c.blank
+            cnn_g = guesses.get("cnn")
+            if blank and rolling and cnn_g is not None and cnn_g.char is not None:
+                # a drum always shows a digit: a faint one (low camera contrast, common on
+                # water meters) the model is sure of is read, not called blank; an LCD
+                # position stays blank (unlit segments look like a faint 8)
+                blank = (cnn_g.p_top or 0.0) < FAINT_DRUM_SURE
+            results.append(combine_cell(guesses, blank))  # type: ignore[arg-type]
         if rolling:
-            results = resolve_drums(results)
+            offset = last_drum_offset(cells) if last_rolls else None
+            results = resolve_drums(results, last_rolls=last_rolls, last_offset=offset)
         return results
 
     @staticmethod

@@ -99,7 +99,8 @@ def drum_value(probs: np.ndarray) -> float:
 
 @dataclass
 class DigitModel:
-    """Weights of the MLP plus the feature standardisation."""
+    """Weights of the MLP (or of an ensemble of MLPs on the same features, stacked on a
+    leading axis; their probabilities are averaged) plus the feature standardisation."""
 
     mean: np.ndarray
     std: np.ndarray
@@ -123,28 +124,33 @@ class DigitModel:
         f32 = np.float32
         try:
             if "w1_q" in z.files:
-                w1 = z["w1_q"].astype(f32) * z["w1_scale"].astype(f32)[None, :]
+                w1 = z["w1_q"].astype(f32) * z["w1_scale"].astype(f32)[..., None, :]
             else:
                 w1 = z["w1"].astype(f32)
         except KeyError as exc:
             raise ValueError(f"digit model {path} lacks the array {exc}.") from None
-        return cls(
-            z["mean"].astype(f32),
-            z["std"].astype(f32),
-            w1,
-            z["b1"].astype(f32),
-            z["w2"].astype(f32),
-            z["b2"].astype(f32),
-            info,
+        # a single MLP is an ensemble of one
+        w1, b1, w2, b2 = (
+            a if a.ndim == nd else a[None]
+            for a, nd in (
+                (w1, 3),
+                (z["b1"].astype(f32), 2),
+                (z["w2"].astype(f32), 3),
+                (z["b2"].astype(f32), 2),
+            )
         )
+        return cls(z["mean"].astype(f32), z["std"].astype(f32), w1, b1, w2, b2, info)
 
     def probabilities(self, feats: np.ndarray) -> np.ndarray:
         x = (np.atleast_2d(feats) - self.mean) / self.std
-        h = np.maximum(x @ self.w1 + self.b1, 0.0)
-        z = h @ self.w2 + self.b2
-        z -= z.max(axis=1, keepdims=True)
-        e = np.exp(z)
-        return e / e.sum(axis=1, keepdims=True)
+        out = np.zeros((x.shape[0], self.w2.shape[-1]), np.float32)
+        for w1, b1, w2, b2 in zip(self.w1, self.b1, self.w2, self.b2, strict=True):
+            h = np.maximum(x @ w1 + b1, 0.0)
+            z = h @ w2 + b2
+            z -= z.max(axis=1, keepdims=True)
+            e = np.exp(z)
+            out += e / e.sum(axis=1, keepdims=True)
+        return out / len(self.w1)
 
 
 @functools.lru_cache(maxsize=2)

@@ -52,8 +52,10 @@ def test_lcd_stream_accepts_readings_and_rejects_every_other_screen(seed: int) -
 def test_drum_stream_never_accepts_a_wrong_value(seed: int) -> None:
     right, wrong, readings, _ = run_stream("drum", seed)
     assert wrong == 0
-    # mid-roll frames (one in three) are mostly refused; the settled ones are read
-    assert right >= 0.5 * readings
+    # mid-roll frames (one in three) are refused, and so is a settled-looking last drum
+    # whose digit is not level with the others (it may be 0.9 turned) or a higher drum
+    # the model alone holds under 0.95; measured 35-50 % on these seeds
+    assert right >= 0.3 * readings
 
 
 def test_all_eights_test_screen_is_rejected_as_such() -> None:
@@ -185,3 +187,26 @@ def test_update_calibration_moves_the_window() -> None:
     reader.update_calibration(good.calibration, good.ocr)
     res = reader.read_frames([f.image], T0 + timedelta(hours=1))
     assert res.accepted and res.digits == "271828"
+
+
+def test_a_nearly_turned_last_drum_is_never_rounded_up() -> None:
+    """0.85-0.97 turned, the next digit is almost in place; the floor convention says the
+    lower digit, and nothing below the last drum can show the carry: read it as the
+    lower digit or refuse it."""
+    for seed, roll in enumerate((0.85, 0.9, 0.93, 0.97)):
+        f = render_frame("drum", "204517", seed=60 + seed, roll=roll, glare=False)
+        res = MeterReader(config_for(f, display="drum")).read_frames([f.image], T0)
+        assert not res.accepted or res.digits == "204517", (roll, res.per_digit)
+
+
+def test_a_lone_settled_looking_last_drum_is_not_confirmed() -> None:
+    """With no other drum to compare its line with, a last drum cannot be told from the
+    next digit nearly turned in; read as a drum that does not roll, it is accepted."""
+    from meter_agent.reader import CellResult, resolve_drums
+
+    settled = CellResult("7", 0.99, "digit", value=7.0, p_top=0.99)
+    assert resolve_drums([settled])[0].confidence < 0.8
+    assert resolve_drums([settled], last_offset=0.0)[0].confidence >= 0.8
+    assert resolve_drums([settled], last_offset=0.08)[0].confidence < 0.8
+    assert resolve_drums([settled], last_rolls=False)[0].char == "7"
+    assert resolve_drums([settled], last_rolls=False)[0].confidence >= 0.8
