@@ -24,18 +24,23 @@ from meter_agent.schema import MeterReading
 
 
 class _RemoteBase:
+    """Reads the first instance's ``/current_readings``; subclasses pick their part."""
+
+    default_name = "remote"
+    default_interval_s = 5.0
+
     def __init__(
         self,
         base_url: str,
         *,
-        name: str,
-        interval_s: float,
-        timeout_s: float,
+        name: str | None = None,
+        interval_s: float | None = None,
+        timeout_s: float = 5.0,
         token: str = "",
     ) -> None:
         self.base_url = base_url.rstrip("/")
-        self.name = name
-        self.interval_s = interval_s
+        self.name = name or self.default_name
+        self.interval_s = self.default_interval_s if interval_s is None else interval_s
         self.timeout_s = timeout_s
         headers = {"Authorization": f"Bearer {token}"} if token else {}
         self._client = httpx.AsyncClient(
@@ -74,19 +79,6 @@ class RemoteHubSource(_RemoteBase):
 
     kind = "power"
 
-    def __init__(
-        self,
-        base_url: str,
-        *,
-        interval_s: float = 5.0,
-        timeout_s: float = 5.0,
-        name: str = "remote",
-        token: str = "",
-    ) -> None:
-        super().__init__(
-            base_url, name=name, interval_s=interval_s, timeout_s=timeout_s, token=token
-        )
-
     async def poll(self) -> PowerSample:
         cur = await self._current()
         pw = cur.powerwall
@@ -123,19 +115,8 @@ class RemoteMeterSource(_RemoteBase):
     """The first instance's latest meter reading, as a ``meter`` source."""
 
     kind = "meter"
-
-    def __init__(
-        self,
-        base_url: str,
-        *,
-        interval_s: float = 15.0,
-        timeout_s: float = 5.0,
-        name: str = "meter",
-        token: str = "",
-    ) -> None:
-        super().__init__(
-            base_url, name=name, interval_s=interval_s, timeout_s=timeout_s, token=token
-        )
+    default_name = "meter"
+    default_interval_s = 15.0
 
     async def poll(self) -> MeterReading:
         cur = await self._current()
