@@ -32,119 +32,95 @@ def _is_mean(name: str, value: object) -> bool:
     return type(value) in (float, int) and not is_counter(name)
 
 
-def _finish(
-    bucket_ms: int,
-    count: int,
-    order: list[str],
-    sums: dict,
-    ns: dict,
-    mins: dict,
-    maxs: dict,
-    lasts: dict,
-) -> dict:
-    doc: dict = {"ts": ms_to_iso(bucket_ms), "count": count}
-    nover = {}
-    for key in order:
-        if key in lasts:
-            doc[key] = lasts[key]
-        elif key in sums:
-            n = ns[key]
-            doc[key] = round(sums[key] / n, 3)
-            if n != count:
-                nover[key] = n
-    if mins:
-        doc["min"] = mins
-        doc["max"] = maxs
-    if nover:
-        doc["_n"] = nover
-    return doc
+class _Bucket:
+    """What one rollup bucket accumulates; raw records and finer buckets both feed it."""
+
+    __slots__ = ("count", "order", "seen", "sums", "ns", "mins", "maxs", "lasts")
+
+    def __init__(self) -> None:
+        self.count = 0
+        self.order: list[str] = []
+        self.seen: set[str] = set()
+        self.sums: dict[str, float] = {}
+        self.ns: dict[str, int] = {}
+        self.mins: dict[str, float] = {}
+        self.maxs: dict[str, float] = {}
+        self.lasts: dict[str, object] = {}
+
+    def _drop_mean(self, key: str) -> None:
+        del self.sums[key], self.ns[key], self.mins[key], self.maxs[key]
+
+    def add(self, key: str, value: object, n: int, lo: float, hi: float) -> None:
+        """Take ``n`` values of ``key`` whose mean is ``value`` and range ``lo``..``hi``."""
+        if key not in self.seen:
+            self.seen.add(key)
+            self.order.append(key)
+        if key in self.lasts or not _is_mean(key, value):
+            # a field that was ever non-numeric in this bucket keeps its last value
+            self.lasts[key] = value
+            if key in self.sums:
+                self._drop_mean(key)
+            return
+        if key in self.sums:
+            self.sums[key] += value * n
+            self.ns[key] += n
+            if lo < self.mins[key]:
+                self.mins[key] = lo
+            if hi > self.maxs[key]:
+                self.maxs[key] = hi
+        else:
+            self.sums[key] = value * n
+            self.ns[key] = n
+            self.mins[key] = lo
+            self.maxs[key] = hi
+
+    def finish(self, bucket_ms: int) -> dict:
+        for key in list(self.ns):
+            if self.ns[key] <= 0:  # malformed input: nothing to average
+                self._drop_mean(key)
+        doc: dict = {"ts": ms_to_iso(bucket_ms), "count": self.count}
+        nover = {}
+        for key in self.order:
+            if key in self.lasts:
+                doc[key] = self.lasts[key]
+            elif key in self.sums:
+                n = self.ns[key]
+                doc[key] = round(self.sums[key] / n, 3)
+                if n != self.count:
+                    nover[key] = n
+        if self.mins:
+            doc["min"] = self.mins
+            doc["max"] = self.maxs
+        if nover:
+            doc["_n"] = nover
+        return doc
 
 
 def rollup_records(bucket_ms: int, records: Iterable[dict]) -> dict:
     """Summarise raw records (sorted by ts) into one bucket document."""
-    count = 0
-    order: list[str] = []
-    seen: set[str] = set()
-    sums: dict[str, float] = {}
-    ns: dict[str, int] = {}
-    mins: dict[str, float] = {}
-    maxs: dict[str, float] = {}
-    lasts: dict[str, object] = {}
+    b = _Bucket()
     for rec in records:
-        count += 1
+        b.count += 1
         for key, value in rec.items():
-            if key == "ts" or value is None:
-                continue
-            if key not in seen:
-                seen.add(key)
-                order.append(key)
-            if key in lasts or not _is_mean(key, value):
-                # a field that was ever non-numeric in this bucket keeps its last value
-                lasts[key] = value
-                if key in sums:
-                    del sums[key], ns[key], mins[key], maxs[key]
-                continue
-            if key in sums:
-                sums[key] += value
-                ns[key] += 1
-                if value < mins[key]:
-                    mins[key] = value
-                elif value > maxs[key]:
-                    maxs[key] = value
-            else:
-                sums[key] = value
-                ns[key] = 1
-                mins[key] = value
-                maxs[key] = value
-    return _finish(bucket_ms, count, order, sums, ns, mins, maxs, lasts)
+            if key != "ts" and value is not None:
+                b.add(key, value, 1, value, value)
+    return b.finish(bucket_ms)
 
 
 def combine(bucket_ms: int, docs: Iterable[dict]) -> dict:
     """Merge bucket documents (sorted by ts) into one bigger bucket, exactly."""
-    count = 0
-    order: list[str] = []
-    seen: set[str] = set()
-    sums: dict[str, float] = {}
-    ns: dict[str, int] = {}
-    mins: dict[str, float] = {}
-    maxs: dict[str, float] = {}
-    lasts: dict[str, object] = {}
+    b = _Bucket()
     for doc in docs:
         c = doc.get("count", 0)
-        count += c
+        b.count += c
         nover = doc.get("_n") or {}
         dmin = doc.get("min") or {}
         dmax = doc.get("max") or {}
         for key, value in doc.items():
             if key in BOOKKEEPING or value is None:
                 continue
-            if key not in seen:
-                seen.add(key)
-                order.append(key)
-            if key in lasts or not _is_mean(key, value):
-                lasts[key] = value
-                if key in sums:
-                    del sums[key], ns[key], mins[key], maxs[key]
-                continue
-            n = nover.get(key, c)
-            lo = dmin.get(key, value)
-            hi = dmax.get(key, value)
-            if key in sums:
-                sums[key] += value * n
-                ns[key] += n
-                if lo < mins[key]:
-                    mins[key] = lo
-                if hi > maxs[key]:
-                    maxs[key] = hi
-            else:
-                sums[key] = value * n
-                ns[key] = n
-                mins[key] = lo
-                maxs[key] = hi
-    for key in list(ns):
-        if ns[key] <= 0:  # malformed input: nothing to average
-            del sums[key], ns[key], mins[key], maxs[key]
-    return _finish(bucket_ms, count, order, sums, ns, mins, maxs, lasts)
+            b.add(key, value, nover.get(key, c), dmin.get(key, value), dmax.get(key, value))
+    return b.finish(bucket_ms)
 
 
 def public(doc: dict) -> dict:
