@@ -156,6 +156,22 @@ def real_digits(tess: bool) -> None:
         )
 
 
+def _read_one(f, t0, times: list[float], *, display: str | None = None) -> tuple[int, int, int]:
+    """Read one synthetic frame calibrated to its own window: (right, wrong, refused)."""
+    cfg = AgentConfig()
+    cfg.calibration.roi = f.roi
+    cfg.calibration.rotate_degrees = f.rotation
+    if display is not None:
+        cfg.calibration.display = display
+    reader = MeterReader(cfg)
+    t = time.perf_counter()
+    res = reader.read_frames([f.image], t0)
+    times.append((time.perf_counter() - t) * 1000)
+    if not res.accepted:
+        return 0, 0, 1
+    return int(res.digits == f.digits), int(res.digits != f.digits), 0
+
+
 def synthetic(n_streams: int, frames_per_stream: int) -> list[float]:
     print()
     print("== Synthetic meters (1280x720 frames) ==")
@@ -210,19 +226,9 @@ def synthetic(n_streams: int, frames_per_stream: int) -> list[float]:
             if name == "occluded digit":
                 kw["occlude"] = s % 6
             f = render_frame(kind, f"{(s * 7919) % 10**6:06d}", seed=500 + s, **kw)  # type: ignore[arg-type]
-            cfg = AgentConfig()
-            cfg.calibration.roi = f.roi
-            cfg.calibration.rotate_degrees = f.rotation
-            reader = MeterReader(cfg)
-            t = time.perf_counter()
-            res = reader.read_frames([f.image], t0)
-            times.append((time.perf_counter() - t) * 1000)
+            right, bad, refused = _read_one(f, t0, times)
             n += 1
-            if res.accepted:
-                acc += int(res.digits == f.digits)
-                wrong += int(res.digits != f.digits)
-            else:
-                rej += 1
+            acc, wrong, rej = acc + right, wrong + bad, rej + refused
         rows.append(
             (name, n, acc, rej, wrong, "must all be rejected" if name == "occluded digit" else "")
         )
@@ -233,20 +239,9 @@ def synthetic(n_streams: int, frames_per_stream: int) -> list[float]:
         digits = f"{(s * 104729) % 10**6:06d}"
         roll = 0.85 + 0.1 * (s % 5) / 4
         f = render_frame("drum", digits, seed=700 + s, roll=roll)
-        cfg = AgentConfig()
-        cfg.calibration.roi = f.roi
-        cfg.calibration.rotate_degrees = f.rotation
-        cfg.calibration.display = "drum"
-        reader = MeterReader(cfg)
-        t = time.perf_counter()
-        res = reader.read_frames([f.image], t0)
-        times.append((time.perf_counter() - t) * 1000)
+        right, bad, refused = _read_one(f, t0, times, display="drum")
         n += 1
-        if res.accepted:
-            acc += int(res.digits == f.digits)
-            wrong += int(res.digits != f.digits)
-        else:
-            rej += 1
+        acc, wrong, rej = acc + right, wrong + bad, rej + refused
     rows.append(("last drum 0.85-0.95 turned", n, acc, rej, wrong, "right = the lower digit"))
     print(f"{'set':<30}{'frames':>7} {'accepted right':>15} {'rejected':>9} {'WRONG accepted':>15}")
     tot_wrong = 0
