@@ -45,6 +45,10 @@ _PATTERNS: dict[frozenset[str], str] = {
     frozenset("abcfg"): "9",  # 9 without its bottom bar
 }
 ON = 0.4
+#: the middle of the two counters (the spaces the segments enclose): no digit lights them,
+#: so ink there means a blob (a shadow, a finger, glare), not a segment pattern
+_COUNTERS = ((0.35, 0.65, 0.2, 0.37), (0.35, 0.65, 0.63, 0.8))
+BLOB = 0.6
 SHEARS = (0.0, -0.05, 0.05, 0.1, 0.16, 0.24)
 
 
@@ -74,6 +78,13 @@ def _decode_box(ink: np.ndarray) -> tuple[set[str], float, dict[str, float]]:
         fills[name] = float(np.mean(r > 0)) if r.size else 0.0
     lit = {k for k, f in fills.items() if f >= ON}
     margin = min(abs(f - ON) for f in fills.values())
+    for x0, x1, y0, y1 in _COUNTERS:
+        r = ink[
+            int(y0 * h) : max(int(y1 * h), int(y0 * h) + 1),
+            int(x0 * w) : max(int(x1 * w), int(x0 * w) + 1),
+        ]
+        if r.size and float(np.mean(r > 0)) >= BLOB:
+            return set(), -1.0, fills
     return lit, margin, fills
 
 
@@ -89,8 +100,8 @@ def decode_cell(binary: np.ndarray, ref_height: float | None = None) -> DigitGue
         return DigitGuess(None, 0.0, "unknown")
     area = h * w
     _, comps = _components(binary)
-    # drop specks and anything hugging the left/right cell edge over its full height
-    # (a neighbour's segment or the window frame)
+    # drop specks, and what touches the cell's side without being the digit: the
+    # window frame, a neighbour's segment cut by a loose crop, the display's frame lines
     body = []
     dot = dot_before = False
     for x, y, cw, chh, a in comps:
@@ -100,6 +111,12 @@ def decode_cell(binary: np.ndarray, ref_height: float | None = None) -> DigitGue
             continue  # a full-height bar at the cell's side: the window frame
         if chh < 0.15 * h and (y == 0 or y + chh >= h):
             continue  # the window frame's edge, not a segment
+        at_side = x <= 1 or x + cw >= w - 1
+        mid_x, mid_y = (x + cw / 2) / w, (y + chh / 2) / h
+        if at_side and not 0.2 <= mid_x <= 0.8:
+            continue  # a piece of the neighbouring digit, cut by the cell's side
+        if at_side and cw > 0.6 * w and chh < 0.2 * h and not 0.2 <= mid_y <= 0.8:
+            continue  # the display's frame line above or below the digits
         aspect = max(cw, chh) / max(1, min(cw, chh))
         # a decimal point: small, round, low, in the gap at either side of the digit
         if a < area * 0.04 and aspect < 1.8 and y + chh / 2 > 0.7 * h:
@@ -148,6 +165,9 @@ def decode_cell(binary: np.ndarray, ref_height: float | None = None) -> DigitGue
     if best is None:
         return DigitGuess(None, 0.0, "unknown", dot=dot, dot_before=dot_before)
     margin, lit = best
+    if margin < 0:
+        # no shear gives a segment pattern, only a filled blob: no opinion, not "other"
+        return DigitGuess(None, 0.0, "unknown", dot=dot, dot_before=dot_before)
     char = _PATTERNS.get(frozenset(lit))
     conf = float(np.clip(0.5 + margin / 0.3, 0.5, 1.0))
     if char is None:
