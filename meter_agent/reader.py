@@ -61,6 +61,9 @@ NEARLY_TURNED = 0.05
 #: off the other drums' line is turning (0.9 turned ≈ 0.08 low on the synthetic drums,
 #: 0.94 ≈ 0.03, settled ≤ 0.01)
 LAST_DRUM_OFFSET = 0.02
+#: the last drum with no other drums to compare its height with (a one-digit window) is
+#: taken as settled only when the model's top class is at least this likely
+SOLO_SURE = 0.97
 #: a settled higher drum the model alone holds under CLEAN: confidence scaled by this
 UNCONFIRMED_FACTOR = 0.5
 #: the last drum caught mid-roll: its confidence is scaled by this
@@ -282,7 +285,7 @@ def resolve_drums(
     A last drum that looks settled is only taken as settled when its digit sits level
     with the other drums' (``last_offset``, see :func:`last_drum_offset`): a drum 8-9
     tenths turned shows the next digit a little low in its window. Without that
-    comparison (no neighbours) a settled-looking last drum is refused.
+    comparison (no neighbours) the model alone must be SOLO_SURE of the digit.
 
     ``last_rolls=False`` reads the last cell like a higher drum whose lower neighbour is
     unknown: for a single settled digit (a crop of a drum that is not the meter's
@@ -317,9 +320,15 @@ def resolve_drums(
             elif c.p_top is None or c.p_top >= CLEAN:
                 digit = int(c.char)  # a settled digit (its value may sit a hair low)
                 v = float(digit)
-                if last_offset is None or abs(last_offset) >= LAST_DRUM_OFFSET:
-                    # not level with the other drums (or nothing to compare with): it
-                    # may be the next digit nearly turned in, so it cannot be confirmed
+                if last_offset is None:
+                    # nothing to compare its height with (a one-digit window, or the
+                    # other drums unreadable): only a model this sure that the drum is
+                    # settled, not the next digit nearly turned in, may confirm it
+                    if c.p_top is None or c.p_top < SOLO_SURE:
+                        conf *= 0.5
+                elif abs(last_offset) >= LAST_DRUM_OFFSET:
+                    # not level with the other drums: it may be the next digit nearly
+                    # turned in, so it cannot be confirmed
                     conf *= 0.5
             elif frac <= SETTLED_FRAC:
                 # settled, or just starting to turn: the digit is the lower one either way
@@ -363,10 +372,22 @@ def resolve_drums(
 class MeterReader:
     """Reads bursts of frames into checked readings, keeping the history between them."""
 
-    def __init__(self, config: AgentConfig, *, state: ReaderState | None = None) -> None:
+    def __init__(
+        self,
+        config: AgentConfig,
+        *,
+        state: ReaderState | None = None,
+        digit_model: str | Path | None = None,
+    ) -> None:
+        """``digit_model`` replaces the shipped digit model (the benchmark reads with
+        the model trained without its held-out makers)."""
         self.config = config
         self._engines_cfg = list(config.ocr.engines)
-        self.cnn = DigitsEngine() if "cnn" in self._engines_cfg else None
+        self.cnn = (
+            (DigitsEngine() if digit_model is None else DigitsEngine(digit_model))
+            if "cnn" in self._engines_cfg
+            else None
+        )
         self.seven = SevenSegmentEngine() if "seven_segment" in self._engines_cfg else None
         self.tesseract = (
             TesseractEngine()

@@ -199,14 +199,17 @@ def test_a_nearly_turned_last_drum_is_never_rounded_up() -> None:
         assert not res.accepted or res.digits == "204517", (roll, res.per_digit)
 
 
-def test_a_lone_settled_looking_last_drum_is_not_confirmed() -> None:
-    """With no other drum to compare its line with, a last drum cannot be told from the
-    next digit nearly turned in; read as a drum that does not roll, it is accepted."""
-    from meter_agent.reader import CellResult, resolve_drums
+def test_a_lone_last_drum_needs_a_very_sure_model() -> None:
+    """With no other drum to compare its line with, only the model can tell a settled
+    last drum from the next digit nearly turned in: it must be SOLO_SURE of the digit.
+    Beside other drums, the line decides."""
+    from meter_agent.reader import SOLO_SURE, CellResult, resolve_drums
 
-    settled = CellResult("7", 0.99, "digit", value=7.0, p_top=0.99)
-    assert resolve_drums([settled])[0].confidence < 0.8
-    assert resolve_drums([settled], last_offset=0.0)[0].confidence >= 0.8
-    assert resolve_drums([settled], last_offset=0.08)[0].confidence < 0.8
-    assert resolve_drums([settled], last_rolls=False)[0].char == "7"
-    assert resolve_drums([settled], last_rolls=False)[0].confidence >= 0.8
+    sure = CellResult("7", 0.99, "digit", value=7.0, p_top=SOLO_SURE + 0.01)
+    unsure = CellResult("7", 0.99, "digit", value=7.0, p_top=SOLO_SURE - 0.01)
+    assert resolve_drums([sure])[0].confidence >= 0.8
+    assert resolve_drums([unsure])[0].confidence < 0.8
+    assert resolve_drums([unsure], last_offset=0.0)[0].confidence >= 0.8
+    assert resolve_drums([sure], last_offset=0.08)[0].confidence < 0.8
+    assert resolve_drums([unsure], last_rolls=False)[0].char == "7"
+    assert resolve_drums([unsure], last_rolls=False)[0].confidence >= 0.8
