@@ -67,7 +67,8 @@ def _contract_reader(display: str) -> MeterReader:
 def _read_crop(reader: MeterReader, img) -> tuple[str | None, bool]:
     """One crop as its own one-image stream (no history from the crop before)."""
     h, w = img.shape[:2]
-    reader.config.calibration.roi = [0, 0, w, h]
+    cal = reader.config.calibration.model_copy(update={"roi": [0, 0, w, h]})
+    reader.update_calibration(cal)  # also forgets the display detected on the crop before
     reader.last_accepted = None
     res = reader.read_frames([img], datetime(2026, 1, 1, tzinfo=UTC))
     return res.digits, res.accepted
