@@ -32,6 +32,7 @@ from meter_agent.service import (
     CalibrationError,
     CalibrationUpdate,
     MeterService,
+    ReadingError,
     StorageError,
     calibration_view,
 )
@@ -47,6 +48,15 @@ class ApiError(Exception):
     def __init__(self, status: int, detail: str, headers: dict[str, str] | None = None) -> None:
         super().__init__(detail)
         self.status, self.detail, self.headers = status, detail, headers
+
+
+class ReadingBody(BaseModel):
+    """``PUT /reading``: the meter's true reading, as its digits or in kWh (one of them)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    digits: str | None = None
+    reading_kwh: float | None = Field(default=None, ge=0.0, allow_inf_nan=False)
 
 
 class CalibrationBody(BaseModel):
@@ -199,6 +209,7 @@ def create_app(service: MeterService) -> FastAPI:
                 "PUT /calibration": "change and save them (bearer token)",
                 "POST /ocr": "try unsaved settings on the current frame (bearer token)",
                 "POST /capture": "take a reading now (bearer token)",
+                "PUT /reading": "set the true reading by hand when the checks are stuck (bearer token)",
                 "GET /docs": "OpenAPI documentation",
             },
         }
@@ -291,6 +302,32 @@ def create_app(service: MeterService) -> FastAPI:
             body["reason"] = record.reason
             body["reading_kwh"] = None
         return body
+
+    @app.put("/reading", dependencies=[Depends(require_writer)])
+    async def put_reading(request: Request) -> dict[str, Any]:
+        """Set the last good reading by hand (a replaced meter, or a value that should never
+        have been accepted): it is recorded as "manual" and the checks compare with it."""
+        raw = await request.body()
+        try:
+            data = json.loads(raw) if raw.strip() else None
+        except (json.JSONDecodeError, UnicodeDecodeError):
+            data = None
+        if not isinstance(data, dict):
+            raise ApiError(400, 'the body must be a JSON object, e.g. {"digits": "012345"}.')
+        try:
+            body = ReadingBody.model_validate(data)
+        except ValidationError as exc:
+            raise ApiError(422, _one_sentence(exc, "reading")) from None
+        if (body.digits is None) == (body.reading_kwh is None):
+            raise ApiError(422, "give exactly one of digits and reading_kwh.")
+        value: str | float = body.digits if body.digits is not None else body.reading_kwh  # type: ignore[assignment]
+        try:
+            record = await run_in_threadpool(service.set_reading, value)
+        except ReadingError as exc:
+            raise ApiError(422, str(exc)) from None
+        except StorageError as exc:
+            raise ApiError(507, str(exc)) from None
+        return {"recorded": True, **record.model_dump(mode="json", exclude={"per_digit", "reason"})}
 
     return app
 

@@ -27,6 +27,7 @@ from typing import Any
 import httpx
 import numpy as np
 
+from meter_agent import checks
 from meter_agent.capture import (
     CaptureError,
     FrameSource,
@@ -83,6 +84,10 @@ class StorageError(Exception):
 
 class CalibrationError(ValueError):
     """A calibration that validates on its own but does not fit the camera picture."""
+
+
+class ReadingError(ValueError):
+    """A reading set by hand that does not fit the meter, worded as one sentence."""
 
 
 def check_roi_fits(roi: list[int] | None, frame_size: tuple[int, int] | None) -> None:
@@ -288,6 +293,72 @@ class MeterService:
                 log.warning("reader state cannot be saved: %s", exc)
         self._after_record(record, frames[len(frames) // 2])
         return result, record
+
+    def set_reading(self, value: str | float) -> HistoryRecord:
+        """Set the reading by hand: the agent's recovery route (AI-on-the-edge's
+        "PreValue"), for a replaced meter or a last value that should never have been
+        accepted, either of which would otherwise keep the monotonic and maximum-increase
+        checks refusing every true reading.
+
+        ``value`` is the digits as the meter shows them (a string of exactly
+        ``ocr.expected_digits`` digits) or the reading in kWh (a number). It is recorded
+        as an accepted reading with method "manual", becomes the last good value the
+        checks compare with, and is queued for upload like any other. Raises
+        :class:`ReadingError` (a ValueError) with one sentence for a bad value.
+        """
+        from meter_agent.reader import ReadResult
+
+        ocr = self.config.ocr
+        n, dec = ocr.expected_digits, ocr.decimals
+        if isinstance(value, str):
+            if len(value) != n or not value.isascii() or not value.isdigit():
+                raise ReadingError(
+                    f"digits must be a string of exactly {n} digits (ocr.expected_digits), "
+                    f"not {value!r}."
+                )
+            digits = value
+        else:
+            scaled = float(value) * 10**dec
+            if not 0 <= scaled < 10**n or abs(scaled - round(scaled)) > 1e-6:
+                raise ReadingError(
+                    f"reading_kwh must be between 0 and {(10**n - 1) / 10**dec:g} with at most "
+                    f"{dec} decimals, to fit {n} digits."
+                )
+            digits = f"{round(scaled):0{n}d}"
+        with self._lock:
+            ts = datetime.now(UTC)
+            result = ReadResult(
+                ts=ts,
+                digits=digits,
+                reading_kwh=checks.to_kwh(digits, dec),
+                confidence=1.0,
+                accepted=True,
+                reason=None,
+                method="manual",
+            )
+            record = record_from_result(result)
+            try:
+                self.history.add(record)
+            except OSError as exc:
+                msg = (
+                    f"the history in {self.data_dir} cannot be written "
+                    f"({exc.strerror or exc}); the reading was not set."
+                )
+                self._note_error(msg)
+                raise StorageError(msg) from None
+            self.reader.last_accepted = result
+            self.last_record = record
+            try:
+                self._save_reader_state()
+            except OSError as exc:
+                log.warning("reader state cannot be saved: %s", exc)
+        log.info("reading set by hand to %s", digits)
+        try:
+            self.uploader.enqueue(record.to_meter_reading())
+        except OSError as exc:
+            self._note_error(f"the upload outbox cannot be written: {exc}.")
+        self._wake_uploader()
+        return record
 
     def _upright_roi_hint(self) -> list[int] | None:
         # brightness is measured on the raw frame; the upright ROI is close enough for a

@@ -348,3 +348,49 @@ def test_a_burst_cut_short_is_read_from_the_frames_it_got(tmp_path: Path) -> Non
         assert result.accepted is True and result.digits == "123456"
     finally:
         a.stop()
+
+
+def test_a_reading_set_by_hand_unsticks_the_checks(tmp_path: Path) -> None:
+    """A wrong high value (here a meter replaced by one showing less) keeps the monotonic
+    check refusing every true reading; PUT /reading sets the truth, and the next capture
+    is accepted against it. Bad bodies and a missing token change nothing."""
+    cfg_path = write_config(tmp_path)
+    a = start_agent(cfg_path)
+    with httpx.Client(base_url=a.url, timeout=30) as c:
+        assert c.post("/capture", headers=a.auth()).json()["digits"] == "123456"
+    a.stop()
+    b = start_agent(cfg_path, start=100200)  # the new meter
+    try:
+        with httpx.Client(base_url=b.url, timeout=30) as c:
+            stuck = c.post("/capture", headers=b.auth()).json()
+            assert stuck["accepted"] is False and stuck["reason"].startswith("not_monotonic")
+            n = len(b.service.history)
+            for body, status in (
+                ({"digits": "12345"}, 422),  # five digits on a six-digit meter
+                ({"digits": "12345x"}, 422),
+                ({"digits": "100200", "reading_kwh": 100200}, 422),
+                ({"reading_kwh": -1}, 422),
+                ({"reading_kwh": 1e7}, 422),
+                ({"colour": "red"}, 422),
+                ([1, 2], 400),
+            ):
+                r = c.put("/reading", json=body, headers=b.auth())
+                assert r.status_code == status, (body, r.text)
+                assert r.json()["detail"].endswith("."), r.json()
+            r = c.put("/reading", content=b"{not json", headers=b.auth())
+            assert r.status_code == 400
+            assert c.put("/reading", json={"digits": "100200"}).status_code in (401, 403)
+            assert len(b.service.history) == n
+            assert c.get("/meter").json()["reading_kwh"] == 123456.0
+
+            r = c.put("/reading", json={"digits": "100200"}, headers=b.auth())
+            assert r.status_code == 200, r.text
+            assert r.json()["method"] == "manual" and r.json()["accepted"] is True
+            m = c.get("/meter").json()
+            assert m["reading_kwh"] == 100200.0 and m["method"] == "manual"
+            after = c.post("/capture", headers=b.auth()).json()
+            assert after["accepted"] is True and after["digits"] == "100200", after
+        state = json.loads((tmp_path / "data" / "reader_state.json").read_text())
+        assert state["last_digits"] == "100200"
+    finally:
+        b.stop()
