@@ -88,7 +88,10 @@ def cmd_read(args: argparse.Namespace) -> int:
     try:
         from meter_agent.reader import MeterReader
 
-        reader = MeterReader(cfg)
+        model = cfg.ocr.digit_model
+        if model and args.config and not Path(model).expanduser().is_absolute():
+            model = str(Path(args.config).resolve().parent / Path(model).expanduser())
+        reader = MeterReader(cfg, digit_model=model or None)
     except ValueError as exc:
         print(f"meter-agent: {exc}", file=sys.stderr)
         return 2

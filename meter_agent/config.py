@@ -67,6 +67,9 @@ class OcrConfig(_Section):
     burst_frames: int = Field(default=3, ge=1, le=20)
     interval_s: float = Field(default=60.0, ge=1.0, le=86400.0)
     engines: list[str] = Field(default_factory=lambda: ["cnn", "seven_segment", "tesseract"])
+    #: another digit model file (from meter_agent/training, e.g. trained with your own
+    #: meter's crops); relative to the config file; empty = the model shipped
+    digit_model: str = ""
 
 
 class StorageConfig(_Section):

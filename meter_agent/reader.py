@@ -379,12 +379,14 @@ class MeterReader:
         state: ReaderState | None = None,
         digit_model: str | Path | None = None,
     ) -> None:
-        """``digit_model`` replaces the shipped digit model (the benchmark reads with
-        the model trained without its held-out makers)."""
+        """``digit_model`` (a resolved path) overrides ``ocr.digit_model`` and the shipped
+        model (the benchmark reads with the model trained without its held-out makers).
+        A model file that cannot be loaded raises a one-sentence ValueError."""
         self.config = config
         self._engines_cfg = list(config.ocr.engines)
+        model = digit_model if digit_model is not None else (config.ocr.digit_model or None)
         self.cnn = (
-            (DigitsEngine() if digit_model is None else DigitsEngine(digit_model))
+            (DigitsEngine() if model is None else DigitsEngine(model))
             if "cnn" in self._engines_cfg
             else None
         )

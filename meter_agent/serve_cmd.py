@@ -77,6 +77,9 @@ async def serve(
     except OSError as exc:
         print(f"meter-agent: cannot prepare storage: {exc}.", file=sys.stderr)
         return 1
+    except ValueError as exc:  # a digit model (ocr.digit_model) that cannot be loaded
+        print(f"meter-agent: {exc}", file=sys.stderr)
+        return 2
     app = create_app(service)
     uv_config = uvicorn.Config(
         app, host=host, port=port, log_config=None, access_log=False, lifespan="off"

@@ -128,6 +128,7 @@ class MeterService:
         self.config = config
         self.config_path = Path(config_path) if config_path else None
         base = self.config_path.resolve().parent if self.config_path else Path.cwd()
+        self.base_dir = base
         st = config.storage
         self.data_dir = resolve_path(base, st.data_dir)
         self.image_dir = resolve_path(base, st.image_dir)
@@ -199,7 +200,11 @@ class MeterService:
                 last_confidence=last.confidence,
                 rejected_counts={} if state is None else dict(state.rejected_counts),
             )
-        return MeterReader(self.config, state=state)
+        return MeterReader(self.config, state=state, digit_model=self._digit_model())
+
+    def _digit_model(self) -> Path | None:
+        model = self.config.ocr.digit_model
+        return resolve_path(self.base_dir, model) if model else None
 
     def _save_reader_state(self) -> None:
         state = getattr(self.reader, "state", None)
@@ -425,7 +430,7 @@ class MeterService:
                 frame = self.current_frame()
             state = getattr(self.reader, "state", None)
             copy = ReaderState.from_dict(state.to_dict()) if state is not None else None
-            scratch = MeterReader(config, state=copy)
+            scratch = MeterReader(config, state=copy, digit_model=self._digit_model())
             return scratch.read_frames([frame], datetime.now(UTC))
 
     def preview_images(self, frame: np.ndarray) -> dict[str, np.ndarray]:
