@@ -1,11 +1,15 @@
-"""The trained digit recogniser: HOG + pixel features into a small MLP, numpy-only inference.
+"""The trained digit recogniser: a small CNN (an ensemble of a few), numpy-only inference.
 
-Why this and not a CNN: on a Raspberry Pi without torch or TFLite, a 1-hidden-layer MLP
-on HOG features runs in well under a millisecond per digit and is a few hundred KB on
-disk, yet reads real meter digits (drums, LCDs, water and gas counters) far better than
-Tesseract does. The model is trained by ``meter_agent/training/train_digits.py`` on the
-real crops of haverland/Tenth-of-step-of-a-meter-digit (Apache-2.0; credit kept in
-``meter_agent/models/NOTICE``) plus synthetic LCD and drum cells.
+Why numpy: the Raspberry Pi that runs the agent has neither torch nor TFLite. The CNN is
+trained with PyTorch (``meter_agent/training/train_digits.py``, optional extra ``train``)
+and exported as plain arrays; batch-norm is folded into the convolutions at export, so
+inference here is just convolution (im2col + one matrix product), ReLU, 2×2 max-pool,
+dense layers and a softmax: about a millisecond per digit, a few hundred KB on disk.
+
+It is trained on the real crops of haverland/Tenth-of-step-of-a-meter-digit (Apache-2.0;
+credit kept in ``meter_agent/models/NOTICE`` and in the model's ``info``) plus synthetic
+LCD and drum cells, with heavy camera-like augmentation (either polarity, neighbouring
+digits in the margins, blur, noise, JPEG, perspective).
 
 Classes 0–9 are digits; class 10 is "N", not a digit (blank, letter, occluded). Drum
 digits caught mid-roll were trained with soft labels (a 7 turned 3 tenths = 0.7 of class
@@ -16,75 +20,33 @@ as AI-on-the-edge's dig-cont models do.
 from __future__ import annotations
 
 import functools
+import json
 from dataclasses import dataclass
 from pathlib import Path
 
 import cv2
 import numpy as np
+from numpy.lib.stride_tricks import sliding_window_view
 
 from meter_agent.engines import DigitGuess
 
 MODEL_PATH = Path(__file__).resolve().parent.parent / "models" / "digits.npz"
-IMG_W, IMG_H = 20, 32
+#: network input, height × width: a digit cell stretched to this size
+IMG_H, IMG_W = 32, 20
 N_CLASSES = 11
 N_CLASS = 10
-
-HOG_CELL = 4
-HOG_BINS = 9
-
-
-def hog(g: np.ndarray) -> np.ndarray:
-    """Histogram of oriented gradients (unsigned, so either polarity gives the same
-    vector): 4×4-pixel cells, 9 bins, 2×2-cell blocks L2-normalised with stride one cell.
-    Written here because OpenCV 5 wheels no longer carry HOGDescriptor."""
-    f = g.astype(np.float32)
-    gx = cv2.Sobel(f, cv2.CV_32F, 1, 0, ksize=1)
-    gy = cv2.Sobel(f, cv2.CV_32F, 0, 1, ksize=1)
-    mag = np.sqrt(gx * gx + gy * gy)
-    ang = (np.arctan2(gy, gx) % np.pi) * (HOG_BINS / np.pi)
-    b0 = np.floor(ang).astype(np.int32) % HOG_BINS
-    frac = ang - np.floor(ang)
-    b1 = (b0 + 1) % HOG_BINS
-    h, w = g.shape
-    ch, cw = h // HOG_CELL, w // HOG_CELL
-    cell_idx = (np.arange(h)[:, None] // HOG_CELL) * cw + (np.arange(w)[None, :] // HOG_CELL)
-    hist = np.zeros(ch * cw * HOG_BINS, np.float32)
-    np.add.at(hist, (cell_idx * HOG_BINS + b0).ravel(), (mag * (1 - frac)).ravel())
-    np.add.at(hist, (cell_idx * HOG_BINS + b1).ravel(), (mag * frac).ravel())
-    hist = hist.reshape(ch, cw, HOG_BINS)
-    blocks = np.concatenate(
-        [hist[:-1, :-1], hist[1:, :-1], hist[:-1, 1:], hist[1:, 1:]], axis=2
-    ).reshape(-1, 4 * HOG_BINS)
-    blocks /= np.sqrt((blocks * blocks).sum(axis=1, keepdims=True)) + 1e-3
-    return np.minimum(blocks, 0.2).ravel()
+#: floor of the per-image standard deviation, on a 0–255 scale: a blank cell stays flat
+#: instead of having its sensor noise stretched into strokes
+MIN_STD = 10.0
 
 
-def _polarity_normalised(g: np.ndarray) -> np.ndarray:
-    """Ink bright on dark, decided by which Otsu side forms the thinner strokes."""
-    _, dark = cv2.threshold(g, 0, 255, cv2.THRESH_BINARY_INV + cv2.THRESH_OTSU)
-    light = cv2.bitwise_not(dark)
-
-    def width(fg: np.ndarray) -> float:
-        d = cv2.distanceTransform(fg, cv2.DIST_L2, 3)
-        sel = fg > 0
-        return float(d[sel].mean()) if sel.any() else 1e9
-
-    return cv2.bitwise_not(g) if width(dark) < width(light) else g
-
-
-def features(gray: np.ndarray) -> np.ndarray:
-    """Feature vector of one digit image (grey or BGR, any size, either polarity)."""
-    if gray.ndim == 3:
-        gray = cv2.cvtColor(gray, cv2.COLOR_BGR2GRAY)
-    g = cv2.resize(gray, (IMG_W, IMG_H), interpolation=cv2.INTER_AREA)
-    g = cv2.normalize(g, None, 0, 255, cv2.NORM_MINMAX)
-    hog_v = hog(g)
-    pn = _polarity_normalised(g)
-    small = cv2.resize(pn, (IMG_W // 2, IMG_H // 2), interpolation=cv2.INTER_AREA).astype(
-        np.float32
-    )
-    small = (small - small.mean()) / (small.std() + 1e-3)
-    return np.concatenate([hog_v, small.ravel() * 0.25]).astype(np.float32)
+def prepare(image: np.ndarray) -> np.ndarray:
+    """One crop (grey or BGR, any size, either polarity) as the network's input: grey,
+    resized to IMG_H × IMG_W, zero mean and unit spread per image (so the camera's
+    exposure does not matter; polarity is left to the network, trained on both)."""
+    g = cv2.cvtColor(image, cv2.COLOR_BGR2GRAY) if image.ndim == 3 else image
+    g = cv2.resize(g, (IMG_W, IMG_H), interpolation=cv2.INTER_AREA).astype(np.float32)
+    return (g - g.mean()) / max(float(g.std()), MIN_STD)
 
 
 def drum_value(probs: np.ndarray) -> float:
@@ -97,17 +59,75 @@ def drum_value(probs: np.ndarray) -> float:
     return float(v % 10.0)
 
 
+def conv3x3_relu(x: np.ndarray, w: np.ndarray, b: np.ndarray) -> np.ndarray:
+    """3×3 convolution, zero padding 1, then ReLU. ``x`` is N×H×W×C, ``w`` is
+    (C·9)×K (torch's K×C×3×3 laid out for one matrix product): im2col by a strided view."""
+    n, h, wd, c = x.shape
+    xp = np.pad(x, ((0, 0), (1, 1), (1, 1), (0, 0)))
+    cols = sliding_window_view(xp, (3, 3), axis=(1, 2))  # N×H×W×C×3×3, no copy yet
+    y = cols.reshape(n * h * wd, c * 9) @ w + b
+    return np.maximum(y, 0.0, out=y).reshape(n, h, wd, -1)
+
+
+def max_pool2(x: np.ndarray) -> np.ndarray:
+    """2×2 max-pool, stride 2; an odd last row or column is dropped (as torch does)."""
+    n, h, w, c = x.shape
+    h2, w2 = h // 2, w // 2
+    return x[:, : h2 * 2, : w2 * 2].reshape(n, h2, 2, w2, 2, c).max(axis=(2, 4))
+
+
+def softmax(z: np.ndarray) -> np.ndarray:
+    z = z - z.max(axis=1, keepdims=True)
+    e = np.exp(z)
+    return e / e.sum(axis=1, keepdims=True)
+
+
+@dataclass
+class CnnMember:
+    """One network: conv blocks (3×3 conv with folded batch-norm, ReLU, 2×2 max-pool),
+    then dense layers (ReLU between them, softmax after the last)."""
+
+    convs: list[tuple[np.ndarray, np.ndarray]]
+    dense: list[tuple[np.ndarray, np.ndarray]]
+
+    def logits(self, x: np.ndarray) -> np.ndarray:
+        h = x[..., None]
+        for w, b in self.convs:
+            h = max_pool2(conv3x3_relu(h, w, b))
+        # torch flattens channels first
+        h = h.transpose(0, 3, 1, 2).reshape(h.shape[0], -1)
+        for k, (w, b) in enumerate(self.dense):
+            h = h @ w + b
+            if k < len(self.dense) - 1:
+                h = np.maximum(h, 0.0)
+        return h
+
+
+def _member(z: np.lib.npyio.NpzFile, m: int) -> CnnMember:
+    """Read member ``m`` from the arrays ``m{m}_conv{k}_w/_b`` and ``m{m}_dense{k}_w/_b``."""
+    f32 = np.float32
+
+    def layers(kind: str) -> list[tuple[np.ndarray, np.ndarray]]:
+        out = []
+        k = 0
+        while f"m{m}_{kind}{k}_w" in z.files:
+            w = z[f"m{m}_{kind}{k}_w"].astype(f32)
+            if w.ndim == 4:  # K×C×3×3 → (C·9)×K
+                w = w.reshape(w.shape[0], -1).T
+            out.append((np.ascontiguousarray(w), z[f"m{m}_{kind}{k}_b"].astype(f32)))
+            k += 1
+        return out
+
+    return CnnMember(layers("conv"), layers("dense"))
+
+
 @dataclass
 class DigitModel:
-    """Weights of the MLP (or of an ensemble of MLPs on the same features, stacked on a
-    leading axis; their probabilities are averaged) plus the feature standardisation."""
+    """An ensemble of CNNs (their probabilities are averaged, which calibrates better
+    than any one of them) and the model's ``info`` record (training, held-out split,
+    held-out report, licence notice)."""
 
-    mean: np.ndarray
-    std: np.ndarray
-    w1: np.ndarray
-    b1: np.ndarray
-    w2: np.ndarray
-    b2: np.ndarray
+    members: list[CnnMember]
     info: dict
 
     @classmethod
@@ -116,41 +136,20 @@ class DigitModel:
             z = np.load(path, allow_pickle=False)
         except (OSError, ValueError) as exc:
             raise ValueError(f"digit model {path} cannot be loaded: {exc}.") from None
-        info = {}
-        if "info" in z.files:
-            import json
+        info = json.loads(str(z["info"])) if "info" in z.files else {}
+        members = []
+        while f"m{len(members)}_conv0_w" in z.files:
+            members.append(_member(z, len(members)))
+        if not members:
+            raise ValueError(f"digit model {path} holds no CNN (no array m0_conv0_w).")
+        return cls(members, info)
 
-            info = json.loads(str(z["info"]))
-        f32 = np.float32
-        try:
-            if "w1_q" in z.files:
-                w1 = z["w1_q"].astype(f32) * z["w1_scale"].astype(f32)[..., None, :]
-            else:
-                w1 = z["w1"].astype(f32)
-        except KeyError as exc:
-            raise ValueError(f"digit model {path} lacks the array {exc}.") from None
-        # a single MLP is an ensemble of one
-        w1, b1, w2, b2 = (
-            a if a.ndim == nd else a[None]
-            for a, nd in (
-                (w1, 3),
-                (z["b1"].astype(f32), 2),
-                (z["w2"].astype(f32), 3),
-                (z["b2"].astype(f32), 2),
-            )
-        )
-        return cls(z["mean"].astype(f32), z["std"].astype(f32), w1, b1, w2, b2, info)
-
-    def probabilities(self, feats: np.ndarray) -> np.ndarray:
-        x = (np.atleast_2d(feats) - self.mean) / self.std
-        out = np.zeros((x.shape[0], self.w2.shape[-1]), np.float32)
-        for w1, b1, w2, b2 in zip(self.w1, self.b1, self.w2, self.b2, strict=True):
-            h = np.maximum(x @ w1 + b1, 0.0)
-            z = h @ w2 + b2
-            z -= z.max(axis=1, keepdims=True)
-            e = np.exp(z)
-            out += e / e.sum(axis=1, keepdims=True)
-        return out / len(self.w1)
+    def probabilities(self, x: np.ndarray) -> np.ndarray:
+        """Class probabilities for prepared inputs (N × IMG_H × IMG_W)."""
+        out = np.zeros((x.shape[0], N_CLASSES), np.float32)
+        for m in self.members:
+            out += softmax(m.logits(x))
+        return out / len(self.members)
 
 
 @functools.lru_cache(maxsize=2)
@@ -188,7 +187,7 @@ class DigitsEngine:
     def probabilities(self, images: list[np.ndarray]) -> np.ndarray:
         if not images:
             return np.zeros((0, N_CLASSES), np.float32)
-        return self.model.probabilities(np.stack([features(im) for im in images]))
+        return self.model.probabilities(np.stack([prepare(im) for im in images]))
 
     def read(self, images: list[np.ndarray], rolling: bool = True) -> list[DigitGuess]:
         """One guess per digit image (camera grey or BGR crops of single digits)."""
