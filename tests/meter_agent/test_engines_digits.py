@@ -19,6 +19,7 @@ from meter_agent.engines.digits import (
     DigitsEngine,
     conv3x3_relu,
     drum_value,
+    matmul,
     max_pool2,
 )
 from meter_agent.engines.seven_segment import SevenSegmentEngine, decode_cell
@@ -110,6 +111,14 @@ def test_numpy_convolution_matches_the_definition() -> None:
     pooled = max_pool2(got)
     assert pooled.shape == (2, 2, 2, 6)
     assert np.allclose(pooled[:, 0, 0], got[:, :2, :2].max(axis=(1, 2)))
+
+
+def test_blocked_matrix_product_is_the_plain_one() -> None:
+    """Row blocks (kept under OpenBLAS's threading size) change nothing but the speed."""
+    rng = np.random.default_rng(1)
+    a = rng.normal(size=(1000, 144)).astype(np.float32)
+    w = rng.normal(size=(144, 32)).astype(np.float32)
+    assert np.allclose(matmul(a, w), a @ w, atol=1e-4)
 
 
 def test_model_reads_drawn_digits_in_either_polarity() -> None:
