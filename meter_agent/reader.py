@@ -45,15 +45,11 @@ SURE = 0.97
 #: the model's top class at least this likely = a settled (not rolling) drum
 CLEAN = 0.95
 #: a drum cell the vision calls blank (faint) is read when the model is this sure
-FAINT_DRUM_SURE = 0.97
+FAINT_DRUM_SURE = 0.95
 #: the seven-segment decoder's "not a digit" at least this sure makes the cell "other" …
 SEG_VETO = 0.7
 #: … unless the digit model is at least this sure of a digit (glare spoils segments)
 MODEL_OVERRIDES_VETO = 0.95
-#: the last drum read at most this far past a digit (model not sure it is settled) counts
-#: as showing that digit. 0 = off: 0.15 accepted 4 % more clean real drum crops, but also
-#: one rolling crop read as the wrong digit (bench/ocr.py held-out split)
-SETTLED_FRAC = 0.0
 #: the last drum the model places at least this far below its (sure) class is nearly
 #: turned, not settled: refused (floor convention; bench/ocr.py rollover tenths 8-9)
 NEARLY_TURNED = 0.05
@@ -62,8 +58,11 @@ NEARLY_TURNED = 0.05
 #: 0.94 ≈ 0.03, settled ≤ 0.01)
 LAST_DRUM_OFFSET = 0.02
 #: the last drum with no other drums to compare its height with (a one-digit window) is
-#: taken as settled only when the model's top class is at least this likely
-SOLO_SURE = 0.97
+#: taken as settled only when the model's top class is at least this likely (the CLEAN
+#: bar: a drum 8-9 tenths turned that the model takes for the settled next digit, which
+#: only a neighbour's line can expose, is not made rarer by a higher bar — it sits at
+#: p ≥ 0.98 — while settled digits of unseen makers are refused at 0.95-0.97)
+SOLO_SURE = CLEAN
 #: a settled higher drum the model alone holds under CLEAN: confidence scaled by this
 UNCONFIRMED_FACTOR = 0.5
 #: the last drum caught mid-roll: its confidence is scaled by this
@@ -330,9 +329,6 @@ def resolve_drums(
                     # not level with the other drums: it may be the next digit nearly
                     # turned in, so it cannot be confirmed
                     conf *= 0.5
-            elif frac <= SETTLED_FRAC:
-                # settled, or just starting to turn: the digit is the lower one either way
-                digit = base % 10
             elif frac <= 0.15 or frac >= 0.85:
                 # just turning, or nearly turned, or a settled digit read a hair off: the
                 # model is not sure which, so the reading is refused; the nearest digit

@@ -202,14 +202,16 @@ def test_a_nearly_turned_last_drum_is_never_rounded_up() -> None:
 def test_a_lone_last_drum_needs_a_very_sure_model() -> None:
     """With no other drum to compare its line with, only the model can tell a settled
     last drum from the next digit nearly turned in: it must be SOLO_SURE of the digit.
-    Beside other drums, the line decides."""
+    Beside other drums it must be as sure, and level with them."""
     from meter_agent.reader import SOLO_SURE, CellResult, resolve_drums
 
     sure = CellResult("7", 0.99, "digit", value=7.0, p_top=SOLO_SURE + 0.01)
     unsure = CellResult("7", 0.99, "digit", value=7.0, p_top=SOLO_SURE - 0.01)
     assert resolve_drums([sure])[0].confidence >= 0.8
     assert resolve_drums([unsure])[0].confidence < 0.8
-    assert resolve_drums([unsure], last_offset=0.0)[0].confidence >= 0.8
+    assert resolve_drums([unsure], last_offset=0.0)[0].confidence < 0.8
+    assert resolve_drums([sure], last_offset=0.0)[0].confidence >= 0.8
     assert resolve_drums([sure], last_offset=0.08)[0].confidence < 0.8
-    assert resolve_drums([unsure], last_rolls=False)[0].char == "7"
-    assert resolve_drums([unsure], last_rolls=False)[0].confidence >= 0.8
+    assert resolve_drums([sure], last_rolls=False)[0].char == "7"
+    assert resolve_drums([sure], last_rolls=False)[0].confidence >= 0.8
+    assert resolve_drums([unsure], last_rolls=False)[0].confidence < 0.8
