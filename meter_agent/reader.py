@@ -229,19 +229,28 @@ def combine_cell(guesses: dict[str, DigitGuess], blank: bool) -> CellResult:
 
 
 def ink_centre(binary: np.ndarray) -> float | None:
-    """Vertical centre of the digit's ink (the box around every blob at least 30 % the
-    size of the largest, so the segments of an LCD digit count together and specks
-    do not), as a share of the cell height."""
+    """Vertical centre of a drum's digit, as a share of the cell height.
+
+    The digit is the tallest blob, in either polarity of the thresholded cell, that is
+    digit-shaped: clear of the cell's edges (the drum face, the housing and the sliver of
+    a digit leaving or arriving at the window all touch an edge), and neither a speck nor
+    the whole face. Either polarity, because one window can hold light drums with dark
+    digits and a dark last drum with light ones (the threshold picks one side for all).
+    """
     if binary is None or binary.size == 0:
         return None
-    n, _, st, _ = cv2.connectedComponentsWithStats(binary, connectivity=8)
-    if n <= 1:
-        return None
-    area = st[1:, cv2.CC_STAT_AREA]
-    big = st[1:][area >= 0.3 * area.max()]
-    top = int(big[:, cv2.CC_STAT_TOP].min())
-    bottom = int((big[:, cv2.CC_STAT_TOP] + big[:, cv2.CC_STAT_HEIGHT]).max())
-    return (top + bottom) / 2 / binary.shape[0]
+    h, w = binary.shape[:2]
+    best: tuple[int, float] | None = None
+    for img in (binary, cv2.bitwise_not(binary)):
+        n, _, st, _ = cv2.connectedComponentsWithStats(img, connectivity=8)
+        for x, y, bw, bh, _area in st[1:]:
+            if x <= 0 or y <= 0 or x + bw >= w or y + bh >= h:
+                continue
+            if not (0.25 * h <= bh <= 0.85 * h and 0.05 * w <= bw <= 0.85 * w):
+                continue
+            if best is None or bh > best[0]:
+                best = (int(bh), (y + bh / 2) / h)
+    return None if best is None else best[1]
 
 
 def last_drum_offset(cells: list[Cell]) -> float | None:

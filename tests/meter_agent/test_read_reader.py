@@ -197,6 +197,12 @@ def test_a_nearly_turned_last_drum_is_never_rounded_up() -> None:
         f = render_frame("drum", "204517", seed=60 + seed, roll=roll, glare=False)
         res = MeterReader(config_for(f, display="drum")).read_frames([f.image], T0)
         assert not res.accepted or res.digits == "204517", (roll, res.per_digit)
+    # a thin 1 turning in under a 0 (the pair's ink box sits where a settled digit's
+    # would), in a window of light drums and a dark last drum (mixed polarity)
+    for digits, seed in (("000000", 700), ("047290", 710)):
+        f = render_frame("drum", digits, seed=seed, roll=0.85)
+        res = MeterReader(config_for(f, display="drum")).read_frames([f.image], T0)
+        assert not res.accepted or res.digits == digits, (digits, res.per_digit)
 
 
 def test_a_lone_last_drum_needs_a_very_sure_model() -> None:
