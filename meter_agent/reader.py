@@ -231,11 +231,12 @@ def combine_cell(guesses: dict[str, DigitGuess], blank: bool) -> CellResult:
 def ink_centre(binary: np.ndarray) -> float | None:
     """Vertical centre of a drum's digit, as a share of the cell height.
 
-    The digit is the tallest blob, in either polarity of the thresholded cell, that is
-    digit-shaped: clear of the cell's edges (the drum face, the housing and the sliver of
-    a digit leaving or arriving at the window all touch an edge), and neither a speck nor
-    the whole face. Either polarity, because one window can hold light drums with dark
-    digits and a dark last drum with light ones (the threshold picks one side for all).
+    The digit is the smallest blob, in either polarity of the thresholded cell, that is
+    digit-sized (a quarter to most of the cell high) and clear of the cell's edges (the
+    housing and the sliver of a digit leaving or arriving at the window touch an edge);
+    the drum face around the digit is larger. Either polarity, because one window can
+    hold light drums with dark digits and a dark last drum with light ones (the
+    threshold picks one side for all).
     """
     if binary is None or binary.size == 0:
         return None
@@ -248,8 +249,10 @@ def ink_centre(binary: np.ndarray) -> float | None:
                 continue
             if not (0.25 * h <= bh <= 0.85 * h and 0.05 * w <= bw <= 0.85 * w):
                 continue
-            if best is None or bh > best[0]:
-                best = (int(bh), (y + bh / 2) / h)
+            # the smallest such blob: the digit inside its drum face (or, in a 0, the
+            # counter, which shares its centre)
+            if best is None or bw * bh < best[0]:
+                best = (int(bw * bh), (y + bh / 2) / h)
     return None if best is None else best[1]
 
 
