@@ -27,7 +27,7 @@ from pathlib import Path
 import cv2
 import numpy as np
 
-from meter_agent.engines.digits import DigitModel, prepare
+from meter_agent.engines.digits import MODEL_PATH, DigitModel, prepare
 from meter_agent.training.data import (
     KINDS,
     SURE,
@@ -146,8 +146,9 @@ def main(argv: list[str] | None = None) -> int:
         f"inference, batch of 8 crops (incl. preprocessing; median of 5): old {t_old:.2f} ms "
         f"({t_old / 8:.2f} ms/digit), new {t_new:.2f} ms ({t_new / 8:.2f} ms/digit)"
     )
-    for name, path in (("new", args.new),):
-        print(f"{name} model file: {path} ({path.stat().st_size // 1024} KB)")
+    for path in (args.new, MODEL_PATH):
+        if path.is_file():
+            print(f"model file: {path} ({path.stat().st_size // 1024} KB)")
     return 0
 
 
