@@ -338,6 +338,9 @@ def main(argv: list[str] | None = None) -> int:
         "members": args.members,
         "epochs": args.epochs,
         "copies": args.copies,
+        # the keys of the MLP model's info, kept for whoever reads them
+        "augment": args.copies,
+        "synthetic_weight": 1.0,
         "trained_on_all": False,
     }
     arrays = train_model(read_reals(args.data, train), synth, args, "held-out model")
