@@ -280,24 +280,28 @@ class MeterService:
             self.last_capture_at = ts
             self.lighting.observe(frames[-1], self._upright_roi_hint())
             result = self.reader.read_frames(frames, ts)
-            record = record_from_result(result)
-            record = self._guard_monotonic(record)
-            try:
-                self.history.add(record)
-            except OSError as exc:
-                msg = (
-                    f"the history in {self.data_dir} cannot be written "
-                    f"({exc.strerror or exc}); the reading was not kept."
-                )
-                self._note_error(msg)
-                raise StorageError(msg) from None
-            self.last_record = record
-            try:
-                self._save_reader_state()
-            except OSError as exc:
-                log.warning("reader state cannot be saved: %s", exc)
+            record = self._guard_monotonic(record_from_result(result))
+            self._keep(record)
         self._after_record(record, frames[len(frames) // 2])
         return result, record
+
+    def _keep(self, record: HistoryRecord) -> None:
+        """Append a reading to the history (a one-sentence StorageError when it cannot be
+        written: nothing is kept) and save the reader's state beside it."""
+        try:
+            self.history.add(record)
+        except OSError as exc:
+            msg = (
+                f"the history in {self.data_dir} cannot be written "
+                f"({exc.strerror or exc}); the reading was not kept."
+            )
+            self._note_error(msg)
+            raise StorageError(msg) from None
+        self.last_record = record
+        try:
+            self._save_reader_state()
+        except OSError as exc:
+            log.warning("reader state cannot be saved: %s", exc)
 
     def set_reading(self, value: str | float) -> HistoryRecord:
         """Set the reading by hand: the agent's recovery route (AI-on-the-edge's
@@ -342,21 +346,13 @@ class MeterService:
                 method="manual",
             )
             record = record_from_result(result)
-            try:
-                self.history.add(record)
-            except OSError as exc:
-                msg = (
-                    f"the history in {self.data_dir} cannot be written "
-                    f"({exc.strerror or exc}); the reading was not set."
-                )
-                self._note_error(msg)
-                raise StorageError(msg) from None
+            before = self.reader.last_accepted
             self.reader.last_accepted = result
-            self.last_record = record
             try:
-                self._save_reader_state()
-            except OSError as exc:
-                log.warning("reader state cannot be saved: %s", exc)
+                self._keep(record)
+            except StorageError:
+                self.reader.last_accepted = before
+                raise
         log.info("reading set by hand to %s", digits)
         try:
             self.uploader.enqueue(record.to_meter_reading())
