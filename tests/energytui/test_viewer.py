@@ -12,7 +12,7 @@ from energytui.config import load_config
 from energytui.runtime import build_hub
 from energytui.sources.remote import RemoteHubSource
 from energytui.tui.app import EnergyApp
-from tests.support import free_port, wait_for_port
+from tests.support import free_port, wait_for_http
 
 
 @pytest.fixture
@@ -28,7 +28,7 @@ def first_instance(tmp_path):
         stderr=subprocess.PIPE,
         text=True,
     )
-    wait_for_port(port, proc)
+    wait_for_http(f"http://127.0.0.1:{port}/health", proc)  # the store is locked by then
     yield env_cfg
     proc.terminate()
     proc.wait(timeout=15)
