@@ -451,14 +451,25 @@ class MeterReader:
 
     # -- per frame -----------------------------------------------------------------------
     def detect_display(self, win: Window) -> str:
-        """lcd7 when the seven-segment decoder finds clean segment patterns in most cells."""
+        """lcd7 when the seven-segment decoder finds clean segment patterns in most cells,
+        each the digit the model reads there too (a drum digit can pass for a segment
+        pattern — a one-digit window has no other cells to outvote it — but then the
+        decoder's digit is rarely the model's)."""
         if self.config.calibration.display != "auto":
             return self.config.calibration.display
         if self._detected is not None:
             return self._detected
         seven = self.seven or SevenSegmentEngine()
         got = seven.read([c.binary for c in win.cells])
-        clean = sum(1 for g in got if g.kind == "digit" and g.confidence >= 0.75)
+        model: list[str | None] = [None] * len(got)
+        if self.cnn is not None:
+            imgs = [c.raw if c.raw is not None else c.gray for c in win.cells]
+            model = [g.char for g in self.cnn.read(imgs, rolling=False)]
+        clean = sum(
+            1
+            for g, m in zip(got, model, strict=True)
+            if g.kind == "digit" and g.confidence >= 0.75 and (self.cnn is None or g.char == m)
+        )
         if clean >= max(1, math.ceil(len(got) * 0.8)):
             self._detected = "lcd7"  # one clean LCD frame settles it for this calibration
             return "lcd7"
