@@ -87,6 +87,10 @@ class AgentClient:
                     raise
         return await self.json("GET", "/ocr")
 
+    async def set_reading(self, digits: str) -> dict[str, Any]:
+        """Set the meter's true reading by hand (the agent's recovery route, token needed)."""
+        return await self.json("PUT", "/reading", json={"digits": digits})
+
     async def frame(self, stage: str = "raw", width: int | None = None) -> bytes:
         params: dict[str, Any] = {"stage": stage}
         if width:

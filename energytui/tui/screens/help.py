@@ -17,7 +17,7 @@ HELP = """\
 | `?` / `f1` | this help |
 | `r` | poll every source now |
 | `v` | devices: alerts, battery blocks, strings, reserve and mode |
-| `m` | meter screen |
+| `m` | meter screen (there `s` sets the true reading by hand when the agent's checks are stuck) |
 | `c` | meter calibration |
 | `y` | history: power and battery charge over 6 h to 1 y (`1`–`5`, `[` `]`) |
 | `o` | start/stop a grid outage (simulated site only) |

@@ -10,12 +10,12 @@ from datetime import timedelta
 from typing import Any
 
 from rich.text import Text
-from textual import work
+from textual import on, work
 from textual.app import ComposeResult
 from textual.binding import Binding
-from textual.containers import Horizontal
-from textual.screen import Screen
-from textual.widgets import DataTable, Footer, Header, Static
+from textual.containers import Horizontal, Vertical
+from textual.screen import ModalScreen, Screen
+from textual.widgets import DataTable, Footer, Header, Input, Label, Static
 
 from energytui.agent_client import AgentClient, AgentError
 from energytui.meter_stats import reconcile, today_and_month
@@ -23,10 +23,50 @@ from energytui.model import parse_iso
 from energytui.tui.format import age
 
 
+class SetReadingDialog(ModalScreen[str | None]):
+    """Ask for the meter's true reading, digit for digit as the meter shows it.
+
+    For when the agent's checks are stuck: a replaced meter (lower than the last value),
+    or a value that should never have been accepted. The agent validates the digits."""
+
+    DEFAULT_CSS = """
+    SetReadingDialog { align: center middle; }
+    SetReadingDialog > Vertical { width: 70; height: auto; border: thick $accent; padding: 1 2;
+                                  background: $surface; }
+    SetReadingDialog #reading-error { color: $error; height: auto; }
+    """
+    BINDINGS = [Binding("escape", "cancel", "Cancel")]
+
+    def compose(self) -> ComposeResult:
+        with Vertical():
+            yield Label(
+                "The meter's true reading, every digit as it shows them (e.g. 012345), "
+                "then Enter. The agent's checks compare with it from then on."
+            )
+            yield Input(placeholder="digits", restrict=r"[0-9]*", id="reading-input")
+            yield Static("", id="reading-error")
+
+    def on_mount(self) -> None:
+        self.query_one(Input).focus()
+
+    def action_cancel(self) -> None:
+        self.dismiss(None)
+
+    @on(Input.Submitted)
+    def _submitted(self, event: Input.Submitted) -> None:
+        if not event.value.isdigit():
+            self.query_one("#reading-error", Static).update(
+                "Enter the digits the meter shows (Escape cancels)."
+            )
+            return
+        self.dismiss(event.value)
+
+
 class MeterScreen(Screen):
     BINDINGS = [
         Binding("escape", "app.pop_screen", "Back"),
         Binding("c", "calibrate", "Calibrate"),
+        Binding("s", "set_reading", "Set reading"),
         Binding("r", "reload", "Reload"),
     ]
 
@@ -44,6 +84,7 @@ class MeterScreen(Screen):
         self._client = client
         self.rejected: list[dict] = []
         self.agent_error: str | None = None
+        self.set_error: str | None = None  # why the last "set reading" failed
 
     def compose(self) -> ComposeResult:
         yield Header(show_clock=False, icon="≡")
@@ -88,6 +129,32 @@ class MeterScreen(Screen):
 
     def action_calibrate(self) -> None:
         self.app.run_action("calibrate")
+
+    def action_set_reading(self) -> None:
+        if self.client is None:
+            self.agent_error = (
+                "No meter agent is configured; set meter.endpoint (or METER_ENDPOINT)."
+            )
+            self.refresh_data()
+            return
+
+        def done(digits: str | None) -> None:
+            if digits:
+                self.send_reading(digits)
+
+        self.app.push_screen(SetReadingDialog(), done)
+
+    @work(exclusive=True, group="meter-set", exit_on_error=False)
+    async def send_reading(self, digits: str) -> None:
+        assert self.client is not None
+        try:
+            rec = await self.client.set_reading(digits)
+        except AgentError as exc:
+            self.set_error = f"The reading was not set: {exc}"
+        else:
+            self.set_error = None
+            self.notify(f"The meter agent now takes {rec.get('digits', digits)} as the reading.")
+        self.load_rejected()
 
     @work(exclusive=True, group="meter-rejected", exit_on_error=False)
     async def load_rejected(self) -> None:
@@ -175,4 +242,4 @@ class MeterScreen(Screen):
             ts = r.get("timestamp") or r.get("ts")
             when = parse_iso(ts).astimezone(zone).strftime("%d %b %H:%M") if ts else "—"
             rej.add_row(when, r.get("digits") or "—", r.get("reason") or "—")
-        self.query_one("#meter-status", Static).update(self.agent_error or "")
+        self.query_one("#meter-status", Static).update(self.agent_error or self.set_error or "")

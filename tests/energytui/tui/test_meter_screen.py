@@ -59,6 +59,72 @@ async def test_meter_screen_shows_accepted_and_rejected_readings(agent):
         assert not isinstance(app.screen, MeterScreen)
 
 
+async def test_set_reading_by_hand_from_the_meter_screen(tmp_path):
+    """A replaced meter shows less than the last value: every capture is refused until
+    the user types the true reading (s, digits, Enter). Wrong digits or a wrong token
+    change nothing and say why."""
+    (tmp_path / "a").mkdir()
+    (tmp_path / "b").mkdir()
+    with DemoAgent(tmp_path / "a") as agent:
+        first = await asyncio.to_thread(agent.service.capture_and_record)
+        assert first[1].accepted
+        agent.source.advance(-30)
+        stuck = await asyncio.to_thread(agent.service.capture_and_record)
+        assert not stuck[1].accepted
+        shown = stuck[0].per_digit and "".join(c or "?" for c, _ in stuck[0].per_digit)
+        assert shown and shown.isdigit()
+        cfg = demo_config()
+        cfg.meter.endpoint = agent.url
+        cfg.meter.token = agent.token
+        app = EnergyApp(cfg, Hub([SimulatedSource(interval_s=999)]))
+        async with app.run_test(size=(120, 36)) as pilot:
+            await pilot.press("m")
+            screen = app.screen
+            assert isinstance(screen, MeterScreen)
+            await pilot.press("s")
+            await pilot.pause()
+            await pilot.press(*"123", "enter")  # too few digits: the agent says so
+            for _ in range(100):
+                await pilot.pause(0.05)
+                if screen.set_error:
+                    break
+            assert "exactly 6 digits" in screen.set_error
+            assert agent.service.reader.last_accepted.digits == first[0].digits
+
+            await pilot.press("s")
+            await pilot.pause()
+            await pilot.press(*shown, "enter")
+            for _ in range(100):
+                await pilot.pause(0.05)
+                if agent.service.reader.last_accepted.digits == shown:
+                    break
+            assert agent.service.reader.last_accepted.method == "manual"
+            assert screen.set_error is None
+            after = await asyncio.to_thread(agent.service.capture_and_record)
+            assert after[1].accepted and after[1].digits == shown
+
+            await pilot.press("s")
+            await pilot.pause()
+            await pilot.press("escape")  # cancelled: nothing sent
+            await pilot.pause()
+            assert isinstance(app.screen, MeterScreen)
+    with DemoAgent(tmp_path / "b") as agent:
+        cfg = demo_config()
+        cfg.meter.endpoint = agent.url
+        cfg.meter.token = "not-the-token"
+        app = EnergyApp(cfg, Hub([SimulatedSource(interval_s=999)]))
+        async with app.run_test(size=(120, 36)) as pilot:
+            await pilot.press("m", "s")
+            await pilot.pause()
+            await pilot.press(*"123456", "enter")
+            for _ in range(100):
+                await pilot.pause(0.05)
+                if app.screen.set_error:
+                    break
+            assert "refused the token" in app.screen.set_error
+            assert len(agent.service.history) == 0
+
+
 async def test_meter_screen_says_when_the_agent_is_down():
     cfg = demo_config()
     cfg.meter.endpoint = "http://127.0.0.1:9"
