@@ -15,7 +15,7 @@ from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, Vertical
 from textual.screen import ModalScreen, Screen
-from textual.widgets import DataTable, Footer, Header, Input, Label, Static
+from textual.widgets import DataTable, Footer, Header, Input, Static
 
 from energytui.agent_client import AgentClient, AgentError
 from energytui.meter_stats import reconcile, today_and_month
@@ -39,7 +39,7 @@ class SetReadingDialog(ModalScreen[str | None]):
 
     def compose(self) -> ComposeResult:
         with Vertical():
-            yield Label(
+            yield Static(
                 "The meter's true reading, every digit as it shows them (e.g. 012345), "
                 "then Enter. The agent's checks compare with it from then on."
             )
