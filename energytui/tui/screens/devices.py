@@ -18,7 +18,7 @@ from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, Vertical, VerticalScroll
 from textual.screen import ModalScreen, Screen
-from textual.widgets import Button, Footer, Header, Input, Label, OptionList, Static
+from textual.widgets import Button, Footer, Header, Label, OptionList, Static
 from textual.widgets.option_list import Option
 
 from energytui.model import describe_battery
@@ -27,6 +27,7 @@ from energytui.sources.powerwall import PowerwallSource
 from energytui.sources.powerwall_details import MODE_LABELS, PowerwallDetails
 from energytui.sources.simulated import SimulatedSource
 from energytui.tui.format import kw
+from energytui.tui.screens.dialogs import InputDialog
 
 NEEDS_POWERWALL = "Changing the reserve or mode needs a Powerwall; this is the simulated site."
 REFRESH_S = 5.0
@@ -70,46 +71,27 @@ class ConfirmDialog(ModalScreen[bool]):
         self.dismiss(event.button.id == "yes")
 
 
-class ReserveDialog(ModalScreen[float | None]):
+class ReserveDialog(InputDialog):
     """Ask for a new backup reserve, 0-100 % (the Tesla app's scale)."""
 
-    DEFAULT_CSS = """
-    ReserveDialog { align: center middle; }
-    ReserveDialog > Vertical { width: 60; height: auto; border: thick $accent; padding: 1 2;
-                               background: $surface; }
-    ReserveDialog #reserve-error { color: $error; height: auto; }
-    """
-    BINDINGS = [Binding("escape", "cancel", "Cancel")]
-
     def __init__(self, current: float | None) -> None:
-        super().__init__()
+        now = "unknown" if current is None else f"{current:g} %"
+        super().__init__(
+            f"Backup reserve (now {now}). New value, 0-100 %, then Enter:",
+            name="reserve",
+            placeholder="e.g. 30",
+            type="number",
+        )
         self.current = current
 
-    def compose(self) -> ComposeResult:
-        now = "unknown" if self.current is None else f"{self.current:g} %"
-        with Vertical():
-            yield Label(f"Backup reserve (now {now}). New value, 0-100 %, then Enter:")
-            yield Input(placeholder="e.g. 30", type="number", id="reserve-input")
-            yield Static("", id="reserve-error")
-
-    def on_mount(self) -> None:
-        self.query_one(Input).focus()
-
-    def action_cancel(self) -> None:
-        self.dismiss(None)
-
-    @on(Input.Submitted)
-    def _submitted(self, event: Input.Submitted) -> None:
+    def parse(self, text: str) -> tuple[float | None, str | None]:
         try:
-            value = float(event.value)
+            value = float(text)
         except ValueError:
             value = -1.0
         if not 0.0 <= value <= 100.0:
-            self.query_one("#reserve-error", Static).update(
-                "Enter a number from 0 to 100 (Escape cancels)."
-            )
-            return
-        self.dismiss(value)
+            return None, "Enter a number from 0 to 100 (Escape cancels)."
+        return value, None
 
 
 class ModeDialog(ModalScreen[str | None]):

@@ -10,56 +10,39 @@ from datetime import timedelta
 from typing import Any
 
 from rich.text import Text
-from textual import on, work
+from textual import work
 from textual.app import ComposeResult
 from textual.binding import Binding
-from textual.containers import Horizontal, Vertical
-from textual.screen import ModalScreen, Screen
-from textual.widgets import DataTable, Footer, Header, Input, Static
+from textual.containers import Horizontal
+from textual.screen import Screen
+from textual.widgets import DataTable, Footer, Header, Static
 
 from energytui.agent_client import AgentClient, AgentError
 from energytui.meter_stats import reconcile, today_and_month
 from energytui.model import parse_iso
 from energytui.tui.format import age
+from energytui.tui.screens.dialogs import InputDialog
 
 
-class SetReadingDialog(ModalScreen[str | None]):
+class SetReadingDialog(InputDialog):
     """Ask for the meter's true reading, digit for digit as the meter shows it.
 
     For when the agent's checks are stuck: a replaced meter (lower than the last value),
     or a value that should never have been accepted. The agent validates the digits."""
 
-    DEFAULT_CSS = """
-    SetReadingDialog { align: center middle; }
-    SetReadingDialog > Vertical { width: 70; height: auto; border: thick $accent; padding: 1 2;
-                                  background: $surface; }
-    SetReadingDialog #reading-error { color: $error; height: auto; }
-    """
-    BINDINGS = [Binding("escape", "cancel", "Cancel")]
+    def __init__(self) -> None:
+        super().__init__(
+            "The meter's true reading, every digit as it shows them (e.g. 012345), "
+            "then Enter. The agent's checks compare with it from then on.",
+            name="reading",
+            placeholder="digits",
+            restrict=r"[0-9]*",
+        )
 
-    def compose(self) -> ComposeResult:
-        with Vertical():
-            yield Static(
-                "The meter's true reading, every digit as it shows them (e.g. 012345), "
-                "then Enter. The agent's checks compare with it from then on."
-            )
-            yield Input(placeholder="digits", restrict=r"[0-9]*", id="reading-input")
-            yield Static("", id="reading-error")
-
-    def on_mount(self) -> None:
-        self.query_one(Input).focus()
-
-    def action_cancel(self) -> None:
-        self.dismiss(None)
-
-    @on(Input.Submitted)
-    def _submitted(self, event: Input.Submitted) -> None:
-        if not event.value.isdigit():
-            self.query_one("#reading-error", Static).update(
-                "Enter the digits the meter shows (Escape cancels)."
-            )
-            return
-        self.dismiss(event.value)
+    def parse(self, text: str) -> tuple[str | None, str | None]:
+        if not text.isdigit():
+            return None, "Enter the digits the meter shows (Escape cancels)."
+        return text, None
 
 
 class MeterScreen(Screen):
