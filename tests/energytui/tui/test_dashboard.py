@@ -152,7 +152,12 @@ async def test_kiosk_cycles_screens_without_input():
     async with app.run_test(size=(80, 24)) as pilot:
         await pilot.pause()
         assert isinstance(app.screen, KioskScreen)
-        assert "Solar charging battery" in str(app.screen.query_one("#kiosk-mode").render())
+        for _ in range(30):  # the demo hub's first poll runs on the app's loop (cycle: 2 s)
+            mode = str(app.screen.query_one("#kiosk-mode").render())
+            if "Solar charging battery" in mode:
+                break
+            await pilot.pause(0.05)
+        assert "Solar charging battery" in mode
         # the cycle is a 2 s timer: wait for each switch (a loaded CI machine runs late)
         for expected in (DashboardScreen, KioskScreen):
             for _ in range(80):
