@@ -45,7 +45,19 @@ async def test_discovery_state_availability_and_clean_offline(broker, listener):
     try:
         await wait_for(lambda: hub.power_is_live)
         await listener.wait(lambda: all(listener.count(config_topic(e.key)) for e in ENTITIES))
-        await listener.wait(lambda: listener.last("energytui/grid_import") is not None)
+        # one publish round is several messages: wait for the last of the ones read below
+        await listener.wait(
+            lambda: all(
+                listener.last(t) is not None
+                for t in (
+                    "energytui/grid_import",
+                    "energytui/battery_discharged",
+                    "energytui/battery_level",
+                    "energytui/grid_power",
+                    "energytui/mode",
+                )
+            )
+        )
         assert listener.last("energytui/status") == "online"
         assert listener.last("energytui/power/available") == "online"
 
