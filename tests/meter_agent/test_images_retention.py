@@ -122,9 +122,9 @@ async def test_the_running_agent_prunes_old_images_itself(tmp_path: Path) -> Non
     task = asyncio.create_task(service.run(stop))
     try:
         for _ in range(600):
-            # the first reading of a burst may be refused (synthetic noise); wait for an
-            # accepted one, whose frame save_images=all keeps
-            if not old.exists() and service.history.last_accepted() is not None:
+            # wait for an accepted reading's frame (the first burst may be refused, and the
+            # frame is saved just after the reading is recorded)
+            if not old.exists() and list(service.image_dir.rglob("*_ok_123456.jpg")):
                 break
             await asyncio.sleep(0.05)
     finally:
