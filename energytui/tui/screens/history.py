@@ -23,7 +23,7 @@ from textual.containers import Vertical
 from textual.screen import Screen
 from textual.widgets import Footer, Header, Static
 
-from energytui.model import parse_iso
+from energytui.model import DailyEnergy, parse_iso
 from energytui.tui.widgets.chart import CYAN, GREEN, RED, YELLOW, Chart, ChartSpec, Series
 
 RELOAD_S = 15.0
@@ -54,18 +54,6 @@ FLOWS = (
 )
 
 
-@dataclass(frozen=True)
-class Totals:
-    """Energy over the span, integrated from bucket means: an estimate."""
-
-    solar_kwh: float
-    home_kwh: float
-    grid_import_kwh: float
-    grid_export_kwh: float
-    battery_charge_kwh: float
-    battery_discharge_kwh: float
-
-
 def spacing_s(times: list[float]) -> float | None:
     """The typical distance between readings (the median), in seconds."""
     if len(times) < 2:
@@ -74,9 +62,10 @@ def spacing_s(times: list[float]) -> float | None:
     return statistics.median(gaps) if gaps else None
 
 
-def energy_totals(rows: list[dict], times: list[float], step_s: float | None) -> Totals | None:
+def energy_totals(rows: list[dict], times: list[float], step_s: float | None) -> DailyEnergy | None:
     """Each row's mean power times the typical bucket length; missing buckets count
-    nothing. Imports and exports that share a bucket cancel, hence "estimated"."""
+    nothing. Imports and exports that share a bucket cancel, hence "estimated". The
+    energy-by-direction record of the dashboard's "today" serves a whole span too."""
     if step_s is None or not rows:
         return None
     hours = step_s / 3600.0
@@ -89,7 +78,7 @@ def energy_totals(rows: list[dict], times: list[float], step_s: float | None) ->
                 total += max(0.0, sign * v)
         return total * hours / 1000.0
 
-    return Totals(
+    return DailyEnergy(
         solar_kwh=part("solar_w", 1),
         home_kwh=part("load_w", 1),
         grid_import_kwh=part("grid_w", 1),
@@ -176,7 +165,7 @@ class HistoryScreen(Screen):
         self.window: tuple[datetime, datetime] | None = None
         self.origin = ""  # "store" or "memory", once loaded
         self.rows: list[dict] = []
-        self.totals: Totals | None = None
+        self.totals: DailyEnergy | None = None
         self.message = ""
         self.loads = 0
 
