@@ -27,7 +27,7 @@ from energytui.clock import Clock
 from energytui.energy import EnergyToday, local_midnight
 from energytui.model import PowerSample
 from energytui.sources.base import Source, SourceError
-from meter_agent.schema import MeterReading
+from meter_agent.schema import MANUAL_METHOD, MeterReading
 
 log = logging.getLogger(__name__)
 
@@ -122,6 +122,9 @@ class HubState:
     latest_meter: MeterReading | None = None
     history: deque[PowerSample] = field(default_factory=lambda: deque(maxlen=3600))
     meter_history: deque[MeterReading] = field(default_factory=lambda: deque(maxlen=2000))
+    #: readings set by hand lower than the one before, taken since start: exporters that
+    #: never publish a total lower than before start again from the corrected value
+    meter_corrections: int = 0
 
 
 class Hub:
@@ -315,12 +318,23 @@ class Hub:
         if last is not None and reading.timestamp <= last.timestamp and reading.id is None:
             return False  # the same reading polled again
         if last is not None and reading.reading_kwh < last.reading_kwh:
+            if reading.method != MANUAL_METHOD:
+                log.warning(
+                    "meter reading %.3f lower than last %.3f, ignored",
+                    reading.reading_kwh,
+                    last.reading_kwh,
+                )
+                return False
+            # set by hand at the agent: a replaced meter or a wrong value corrected.
+            # Refusing it would refuse every true reading after it too (the agent
+            # compares with the corrected value from now on), as AI-on-the-edge's
+            # "Neg. Rate" lock does
             log.warning(
-                "meter reading %.3f lower than last %.3f, ignored",
-                reading.reading_kwh,
+                "meter reading corrected by hand from %.3f to %.3f",
                 last.reading_kwh,
+                reading.reading_kwh,
             )
-            return False
+            self.state.meter_corrections += 1
         if reading.id is not None:
             self._seen_meter_ids.append(reading.id)
         self.state.latest_meter = reading
@@ -328,11 +342,16 @@ class Hub:
         return True
 
     async def ingest_meter(self, reading: MeterReading) -> str:
-        """Take a reading pushed by a meter agent: 'stored', 'duplicate' or 'lower'."""
+        """Take a reading pushed by a meter agent: 'stored', 'duplicate' or 'lower' (a
+        reading set by hand may be lower: it corrects the ones before)."""
         last = self.state.latest_meter
         if reading.id is not None and reading.id in self._seen_meter_ids:
             return "duplicate"
-        if last is not None and reading.reading_kwh < last.reading_kwh:
+        if (
+            last is not None
+            and reading.reading_kwh < last.reading_kwh
+            and reading.method != MANUAL_METHOD
+        ):
             return "lower"
         if not self._accept_meter(reading):
             return "duplicate"

@@ -23,13 +23,21 @@ class Consumption:
 
 
 def consumption(readings: list[tuple[datetime, float]], since: datetime) -> Consumption:
-    """``readings`` are (ts, kWh) sorted by ts; never negative."""
+    """``readings`` are (ts, kWh) sorted by ts; never negative.
+
+    The steps up are summed, so a reading corrected by hand to a lower value (a
+    replaced meter starting again from zero) starts a new base instead of cancelling
+    what the old meter had counted in the period."""
     before = [r for r in readings if r[0] < since]
     inside = [r for r in readings if r[0] >= since]
     if not inside:
         return Consumption(None, since, 0)
-    base = before[-1][1] if before else inside[0][1]
-    return Consumption(max(0.0, inside[-1][1] - base), since, len(inside))
+    prev = before[-1][1] if before else inside[0][1]
+    total = 0.0
+    for _, kwh in inside:
+        total += max(0.0, kwh - prev)
+        prev = kwh
+    return Consumption(total, since, len(inside))
 
 
 def month_start(now: datetime, zone: ZoneInfo) -> datetime:

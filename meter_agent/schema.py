@@ -24,6 +24,12 @@ def iso_z(ts: datetime) -> str:
     return ts.astimezone(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
 
 
+#: ``method`` of a reading a person set by hand (the agent's ``PUT /reading``): it may be
+#: lower than the one before (a replaced meter, or a wrong value corrected), and the hub
+#: takes it as the new base instead of refusing it as a step backwards
+MANUAL_METHOD = "manual"
+
+
 class MeterReading(BaseModel):
     """An accepted meter reading, as served by ``GET /meter`` and posted to the hub.
 

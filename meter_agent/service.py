@@ -39,7 +39,7 @@ from meter_agent.config import AgentConfig, CalibrationConfig, OcrConfig, save_a
 from meter_agent.history import History, HistoryRecord, fsync_dir, record_from_result
 from meter_agent.images import ImageStore
 from meter_agent.lighting import LightingController
-from meter_agent.schema import MeterStatus, iso_z
+from meter_agent.schema import MANUAL_METHOD, MeterStatus, iso_z
 from meter_agent.upload import Uploader
 
 log = logging.getLogger(__name__)
@@ -343,7 +343,7 @@ class MeterService:
                 confidence=1.0,
                 accepted=True,
                 reason=None,
-                method="manual",
+                method=MANUAL_METHOD,
             )
             record = record_from_result(result)
             before = self.reader.last_accepted

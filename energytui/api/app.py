@@ -167,13 +167,18 @@ def create_api(hub: Hub, config: Config) -> FastAPI:
             400: {"model": ErrorResponse, "description": "The body cannot be decoded."},
             401: ERR,
             403: ERR,
-            409: {"model": ErrorResponse, "description": "Lower than the last accepted reading."},
+            409: {
+                "model": ErrorResponse,
+                "description": "Lower than the last accepted reading (and not set by hand).",
+            },
             422: ERR,
         },
         dependencies=[Depends(write_guard)],
     )
     async def post_meter_reading(body: MeterReadingIn, response: Response) -> MeterPostResult:
-        """Take a reading from a meter agent: 201 stored, 200 duplicate, 409 lower than the last."""
+        """Take a reading from a meter agent: 201 stored, 200 duplicate, 409 lower than the
+        last (a reading with method "manual", set by hand at the agent, may be lower: it
+        corrects the ones before)."""
         reading = MeterReading.model_validate(body.model_dump())
         outcome = await hub.ingest_meter(reading)
         if outcome == "lower":

@@ -48,17 +48,23 @@ class HubCollector(Collector):
         self.hub = hub
         self.meter_stale_s = meter_stale_s
         self._high: dict[str, float] = {}  # highest value exported per counter
+        self._epoch: dict[str, int] = {}  # the epoch that high belongs to
         self._lock = threading.Lock()
 
     def describe(self) -> Iterator[Metric]:
         return iter(())  # unchecked collector: describe must not read the hub at registration
 
-    def _monotonic(self, name: str, value: float) -> float | None:
-        """The value, or None if it is lower than one already exported."""
+    def _monotonic(self, name: str, value: float, epoch: int = 0) -> float | None:
+        """The value, or None if it is lower than one already exported in the same
+        ``epoch`` (a meter corrected by hand starts a new one: Prometheus takes its dip
+        for the counter reset it is)."""
         with self._lock:
-            if value < self._high.get(name, float("-inf")):
+            if self._epoch.get(name, epoch) == epoch and value < self._high.get(
+                name, float("-inf")
+            ):
                 return None
             self._high[name] = value
+            self._epoch[name] = epoch
             return value
 
     def collect(self) -> Iterator[Metric]:
@@ -158,11 +164,15 @@ class HubCollector(Collector):
                 yield CounterMetricFamily(name, doc, value=value)
 
     def _meter(self, m) -> Iterator[Metric]:
-        value = self._monotonic("energytui_meter_joules", m.reading_kwh * KWH_TO_J)
+        value = self._monotonic(
+            "energytui_meter_joules",
+            m.reading_kwh * KWH_TO_J,
+            epoch=self.hub.state.meter_corrections,
+        )
         if value is not None:
             yield CounterMetricFamily(
                 "energytui_meter_joules",
-                "Utility meter register read by the camera (never lower than before).",
+                "Utility meter register read by the camera (lower only when corrected by hand).",
                 value=value,
             )
         yield GaugeMetricFamily(

@@ -93,7 +93,8 @@ class PowerwallReadings(_Out):
 
 
 class MeterOut(_Out):
-    """The latest accepted utility-meter reading (never lower than the one before)."""
+    """The latest accepted utility-meter reading (lower than the one before only when a
+    person set it by hand at the agent, method "manual")."""
 
     reading_kwh: float
     timestamp: str = Field(description="when the agent read the meter")

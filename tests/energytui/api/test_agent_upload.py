@@ -12,10 +12,11 @@ import httpx
 
 from energytui.config import load_config
 from energytui.hub import Hub
+from energytui.meter_stats import consumption
 from energytui.serve import start_api_in_loop
 from energytui.store import Store
 from meter_agent.config import UploadConfig
-from meter_agent.schema import MeterReading
+from meter_agent.schema import MANUAL_METHOD, MeterReading
 from meter_agent.upload import Uploader
 from tests.support import free_port
 
@@ -63,6 +64,72 @@ async def test_readings_made_while_the_hub_is_down_arrive_once(tmp_path):
         )
         assert [row["id"] for row in rows] == ["r0", "r1", "r2", "r3"]
         assert hub.latest_meter.reading_kwh == 1001.5
+    finally:
+        await api.stop()
+        await hub.stop()
+
+
+async def test_a_reading_set_by_hand_lower_than_the_last_becomes_the_new_base(tmp_path):
+    """After a meter change (or a wrong value corrected at the agent's PUT /reading) the
+    hub takes the lower "manual" reading, and the true readings after it, instead of
+    refusing every one of them as a step backwards; an ordinary lower reading is still
+    refused, and today's consumption counts only the steps up."""
+    port = free_port()
+    up = Uploader(
+        UploadConfig(
+            enabled=True, url=f"http://127.0.0.1:{port}/meter_reading", token=TOKEN, timeout_s=2
+        ),
+        tmp_path / "agent",
+    )
+    cfg = load_config(environ={}, overrides={"api": {"port": port, "token": TOKEN}})
+    store = Store.open(tmp_path / "store")
+    hub = Hub([], store=store)
+    api = await start_api_in_loop(hub, cfg)
+    # recent, so the meter counts as live and is exported in /metrics
+    t0 = datetime.now(UTC).replace(microsecond=0) - timedelta(minutes=20)
+
+    def at(minutes: int, kwh: float, rid: str, method: str = "cnn") -> MeterReading:
+        return MeterReading(
+            reading_kwh=kwh,
+            timestamp=t0 + timedelta(minutes=minutes),
+            confidence=0.99 if method == "cnn" else 1.0,
+            method=method,
+            id=rid,
+        )
+
+    auth = {"Authorization": f"Bearer {TOKEN}"}
+    try:
+        for r in (at(0, 5000.0, "a"), at(5, 5002.0, "b")):
+            up.enqueue(r)
+        assert await up.flush() == 2
+        async with httpx.AsyncClient() as client:
+            glitch = await client.post(
+                f"{api.url}/meter_reading",
+                json=at(7, 12.0, "x").model_dump(mode="json"),
+                headers=auth,
+            )
+            assert glitch.status_code == 409  # not set by hand: refused as before
+            up.enqueue(at(10, 3.5, "m", method=MANUAL_METHOD))  # the new meter
+            up.enqueue(at(15, 4.0, "c"))
+            assert await up.flush() == 2
+            assert hub.latest_meter.reading_kwh == 4.0
+            assert hub.state.meter_corrections == 1
+            metrics = (await client.get(f"{api.url}/metrics")).text
+        rows = store.query("meter", t0, t0 + timedelta(hours=1))
+        assert [(row["id"], row["reading_kwh"]) for row in rows] == [
+            ("a", 5000.0),
+            ("b", 5002.0),
+            ("m", 3.5),
+            ("c", 4.0),
+        ]
+        pts = [(m.timestamp, m.reading_kwh) for m in hub.state.meter_history]
+        used = consumption(pts, t0 - timedelta(hours=1))
+        assert used.kwh == 2.5  # 2 kWh on the old meter, 0.5 on the new one
+        # the meter counter restarts from the corrected value (a reset to Prometheus)
+        line = next(
+            ln for ln in metrics.splitlines() if ln.startswith("energytui_meter_joules_total")
+        )
+        assert float(line.split()[-1]) == 4.0 * 3_600_000
     finally:
         await api.stop()
         await hub.stop()
