@@ -224,6 +224,30 @@ def test_a_lone_last_drum_needs_a_very_sure_model() -> None:
     assert resolve_drums([unsure], last_rolls=False)[0].confidence < 0.8
 
 
+def test_an_lcd_digit_the_decoder_cannot_see_rests_on_a_sure_model() -> None:
+    """Real LCD photos often give the segment decoder no pattern (dot-matrix, thin italic
+    digits): then the model alone decides, at MODEL_OVERRIDES_VETO, lower than the drums'
+    bar because nothing on an LCD rolls; an unsure model is still refused, a decoder
+    that reads another digit still makes the engines disagree, and one that calls the
+    cell "not a digit" still makes it another screen unless the model is that sure."""
+    from meter_agent.engines import DigitGuess
+    from meter_agent.reader import CLEAN, MODEL_OVERRIDES_VETO, combine_cell
+
+    assert MODEL_OVERRIDES_VETO < CLEAN
+    p = MODEL_OVERRIDES_VETO + 0.02
+    sure = DigitGuess("1", p, "digit", value=1.0)
+    unsure = DigitGuess("1", MODEL_OVERRIDES_VETO - 0.05, "digit", value=1.0)
+    no_pattern = DigitGuess(None, 0.0, "unknown")
+    not_a_digit = DigitGuess(None, 0.8, "other")
+    seven = DigitGuess("7", 0.9, "digit", value=7.0)
+    got = combine_cell({"cnn": sure, "seven_segment": no_pattern}, blank=False)
+    assert got.char == "1" and got.confidence >= 0.8
+    assert combine_cell({"cnn": unsure, "seven_segment": no_pattern}, False).confidence < 0.8
+    assert combine_cell({"cnn": sure, "seven_segment": seven}, False).char is None
+    assert combine_cell({"cnn": sure, "seven_segment": not_a_digit}, False).confidence <= 0.9
+    assert combine_cell({"cnn": unsure, "seven_segment": not_a_digit}, False).kind == "other"
+
+
 def test_display_auto_reads_real_single_digit_crops_without_a_wrong_one() -> None:
     """One-digit windows of real crops (held-out makers, with the model that never saw
     them), display auto: a drum digit the segment decoder mistakes for a segment pattern
