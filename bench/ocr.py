@@ -10,8 +10,12 @@
    drums, "lcd7" for LCDs; "auto" is totalled too), every crop its own stream. Clean
    digits per kind; rollover crops separately (right = the lower digit, as an odometer
    is read; the next digit is wrong).
+   Then the meter's own digit examples (meter_agent.references) on the unseen meters:
+   each crop read as a settled digit of a window, without and with the meter's other
+   crops learnt.
 2. Synthetic meters (meter_agent.synth): accepted-correct, rejected and wrong-accepted
-   over streams of LCD and drum frames (with test/blank/date/register screens, mid-roll
+   over streams of LCD and drum frames (read as the agent does, learning the meter's
+   digit examples from its accepted readings) (with test/blank/date/register screens, mid-roll
    drums) and single frames with glare, an occluded digit or a tilted camera.
 3. Milliseconds per 1280×720 frame through MeterReader.read_frames (burst of one).
 """
@@ -36,6 +40,7 @@ from meter_agent.engines.digits import DigitsEngine  # noqa: E402
 from meter_agent.engines.seven_segment import decode_cell  # noqa: E402
 from meter_agent.engines.tesseract import TesseractEngine, available  # noqa: E402
 from meter_agent.reader import MeterReader  # noqa: E402
+from meter_agent.references import ReferenceBank  # noqa: E402
 from meter_agent.synth import make_stream, render_frame  # noqa: E402
 from meter_agent.vision import cell_from_crop  # noqa: E402
 
@@ -189,6 +194,86 @@ def real_digits(tess: bool, model: Path, title: str) -> None:
         )
 
 
+def _verdict(cell, truth: str, threshold: float) -> int:
+    """0 refused, 1 right, 2 wrong: one cell read as a whole window's digit would be."""
+    if cell.char is None or cell.confidence < threshold:
+        return 0
+    return 1 if cell.char == truth else 2
+
+
+def references(model: Path, title: str) -> None:
+    """The meter's own digit examples (meter_agent.references) on the held-out crops.
+
+    Per meter (maker), every other crop of it is learnt as a person setting the reading
+    by hand would teach it (``learn_cells``), then the crop is read as a settled digit
+    of a window (a higher drum, or an LCD digit), without and with those examples.
+    Rollover crops are read the same way, with the meter's clean crops learnt, as a
+    drum with no drum below it: a drum 8-9 tenths turned matches the next digit's
+    examples and counts as wrong when accepted. That is the worst case, not a window's:
+    in a window a turning higher drum is placed by the carry from the drum below (whose
+    9 → 0 roll it follows), and the turning last drum is confirmed by examples only when
+    it is level with its neighbours."""
+    if not (DATA / "labels.csv").is_file() or not model.is_file():
+        return
+    probe = MeterReader(AgentConfig(), digit_model=model)
+    held = set(probe.cnn.model.info.get("held_out_files", []))
+    with open(DATA / "labels.csv", newline="", encoding="utf-8") as fh:
+        rows = [
+            r for r in csv.DictReader(fh) if r["file"] in held and not r["note"].startswith("blank")
+        ]
+    meters: dict[tuple[str, str], list[dict]] = {}
+    for r in rows:
+        # LCD crops without a maker are one meter per file name's maker part
+        maker = r["maker"] or r["file"].rsplit("/", 1)[-1].split("_")[1]
+        meters.setdefault((r["kind"], maker), []).append(r)
+    cells = {r["file"]: cell_from_crop(cv2.imread(str(DATA / r["file"]))) for r in rows}
+    print(f"== This meter's own digits learnt (examples), {title}: model {model.name} ==")
+    print("   each crop read as a settled digit of a window, the meter's other clean crops learnt")
+    print(
+        f"{'kind':<22}{'n':>5} | {'without: right':>14} {'wrong':>6} | {'with examples: right':>20} {'wrong':>6}"
+    )
+    totals = [0, 0, 0, 0, 0]
+    for key, label in [*KINDS, ("rollover", "rollover, no drum below")]:
+        n = r0 = w0 = r1 = w1 = 0
+        for (kind, _), rs in meters.items():
+            clean = [r for r in rs if r["category"] == "clean"]
+            if key == "rollover":
+                targets = [r for r in rs if r["category"] == "rollover"]
+            else:
+                targets = clean if kind == key else []
+            display = "lcd7" if kind == "lcd" else "drum"
+            for t in targets:
+                plain = MeterReader(probe.config, digit_model=model)
+                taught = MeterReader(
+                    probe.config,
+                    digit_model=model,
+                    references=ReferenceBank(probe.model_fingerprint or ""),
+                )
+                for r in clean:
+                    if r is not t:
+                        taught.learn_cells([cells[r["file"]]], r["digit"], display)
+                thr = probe.config.ocr.confidence_threshold
+                a = _verdict(
+                    plain.read_cells([cells[t["file"]]], display, last_rolls=False)[0],
+                    t["digit"],
+                    thr,
+                )
+                b = _verdict(
+                    taught.read_cells([cells[t["file"]]], display, last_rolls=False)[0],
+                    t["digit"],
+                    thr,
+                )
+                n += 1
+                r0, w0, r1, w1 = r0 + (a == 1), w0 + (a == 2), r1 + (b == 1), w1 + (b == 2)
+        if not n:
+            continue
+        if key != "rollover":
+            totals = [x + y for x, y in zip(totals, (n, r0, w0, r1, w1), strict=True)]
+        print(f"{label:<22}{n:>5} | {pct(r0, n):>14} {w0:>6} | {pct(r1, n):>20} {w1:>6}")
+    n, r0, w0, r1, w1 = totals
+    print(f"{'all clean':<22}{n:>5} | {pct(r0, n):>14} {w0:>6} | {pct(r1, n):>20} {w1:>6}")
+
+
 def _read_one(f, t0, times: list[float], *, display: str | None = None) -> tuple[int, int, int]:
     """Read one synthetic frame calibrated to its own window: (right, wrong, refused)."""
     cfg = AgentConfig()
@@ -221,6 +306,8 @@ def synthetic(n_streams: int, frames_per_stream: int) -> list[float]:
             cfg.calibration.rotate_degrees = frames[0].rotation
             cfg.calibration.display = "auto"
             reader = MeterReader(cfg)
+            # as the agent runs: it learns the meter's digits from its accepted readings
+            reader.references = ReferenceBank(reader.model_fingerprint or "")
             for i, f in enumerate(frames):
                 t = time.perf_counter()
                 res = reader.read_frames([f.image], t0 + timedelta(hours=i))
@@ -295,6 +382,8 @@ def main(argv: list[str] | None = None) -> int:
     real_digits(not args.no_tesseract, HELD_OUT_MODEL, "unseen meters")
     print()
     real_digits(False, HELD_OUT_PHOTO_MODEL, "new photos of seen meters")
+    print()
+    references(HELD_OUT_MODEL, "unseen meters")
     times = synthetic(args.streams, args.frames)
     print()
     print("== Speed: MeterReader.read_frames, one 1280x720 frame ==")

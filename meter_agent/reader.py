@@ -35,11 +35,18 @@ from meter_agent.engines.digits import DigitsEngine
 from meter_agent.engines.seven_segment import SevenSegmentEngine
 from meter_agent.engines.tesseract import TesseractEngine
 from meter_agent.engines.tesseract import available as tesseract_available
+from meter_agent.references import ReferenceBank
 from meter_agent.schema import iso_z
 from meter_agent.vision import Cell, ImageError, Window, process_window
 from meter_agent.vision import process_for_preview as _preview
 
-WEIGHTS = {"cnn": 1.0, "seven_segment": 0.9, "tesseract": 0.4}
+WEIGHTS = {"cnn": 1.0, "seven_segment": 0.9, "tesseract": 0.4, "refs": 0.9}
+#: engines whose agreement confirms a digit the model alone is not CLEAN-sure of (the
+#: meter's own learnt digits, see meter_agent.references; Tesseract)
+CONFIRMERS = frozenset({"tesseract", "refs"})
+#: a cell is learnt as an example of its digit only when the model sits this close to it
+#: (a drum not turning)
+LEARN_SETTLED = 0.05
 #: a cell the model and decoder agree on at least this confidently skips Tesseract
 SURE = 0.97
 #: the model's top class at least this likely = a settled (not rolling) drum
@@ -211,9 +218,11 @@ def combine_cell(guesses: dict[str, DigitGuess], blank: bool) -> CellResult:
     for _, c in voters[win]:
         miss *= 1.0 - min(c, 0.999)
     conf = min(cap, (1.0 - miss) * (s_win / (s_win + against)))
-    if seg is not None and seg.char != win and cap == 1.0:
+    confirmed_by_refs = any(n == "refs" for n, _ in voters[win])
+    if seg is not None and seg.char != win and cap == 1.0 and not confirmed_by_refs:
         # an LCD digit the segment decoder does not confirm: the model alone must be
-        # very sure (then capped like an overridden veto), else it is not enough
+        # very sure (then capped like an overridden veto), else it is not enough, unless
+        # the meter's own digit examples confirm it
         conf = (
             min(conf, 0.9)
             if cnn is not None and cnn.confidence >= MODEL_OVERRIDES_VETO
@@ -301,7 +310,10 @@ def resolve_drums(
     A last drum that looks settled is only taken as settled when its digit sits level
     with the other drums' (``last_offset``, see :func:`last_drum_offset`): a drum 8-9
     tenths turned shows the next digit a little low in its window. Without that
-    comparison (no neighbours) the model alone must be SOLO_SURE of the digit.
+    comparison (no neighbours) the model alone must be SOLO_SURE of the digit. A last
+    drum the model is not CLEAN-sure of counts as settled only when the meter's own
+    digit examples confirm it *and* it is level with the other drums (an example of the
+    next digit would match a drum nearly turned just as well).
 
     ``last_rolls=False`` reads the last cell like a higher drum whose lower neighbour is
     unknown: for a single settled digit (a crop of a drum that is not the meter's
@@ -327,13 +339,15 @@ def resolve_drums(
             base = math.floor(v)
             frac = v - base
             below = (int(c.char) - v) % 10.0  # how far the drum sits under its class
-            if c.p_top is not None and c.p_top >= CLEAN and NEARLY_TURNED <= below < 0.5:
+            level = last_offset is not None and abs(last_offset) < LAST_DRUM_OFFSET
+            settled = c.p_top is None or c.p_top >= CLEAN or ("refs" in c.methods and level)
+            if c.p_top is not None and settled and NEARLY_TURNED <= below < 0.5:
                 # the next digit nearly in place (8-9 tenths turned) looks settled; the
                 # floor convention says the lower digit, and only a lower drum could
                 # confirm the carry: refuse rather than round up
                 digit = base % 10
                 conf *= 0.5
-            elif c.p_top is None or c.p_top >= CLEAN:
+            elif settled:
                 digit = int(c.char)  # a settled digit (its value may sit a hair low)
                 v = float(digit)
                 if last_offset is None:
@@ -358,7 +372,7 @@ def resolve_drums(
                 conf *= MID_ROLL_FACTOR  # mid-roll: only a very sure model may decide it
         else:
             shift = 0.0 if lower is None else max(0.0, lower - 9.0)
-            if shift == 0.0 and c.p_top is not None and "tesseract" not in c.methods:
+            if shift == 0.0 and c.p_top is not None and not CONFIRMERS & set(c.methods):
                 # no carry under way, so this drum must be settled: its own class
                 # probability, not the two-neighbour mass, is the confidence; and, as
                 # for the last drum, settled means the model is CLEAN-sure unless
@@ -391,10 +405,16 @@ class MeterReader:
         *,
         state: ReaderState | None = None,
         digit_model: str | Path | None = None,
+        references: ReferenceBank | None = None,
     ) -> None:
         """``digit_model`` (a resolved path) overrides ``ocr.digit_model`` and the shipped
         model (the benchmark reads with the model trained without its held-out makers).
-        A model file that cannot be loaded raises a one-sentence ValueError."""
+        A model file that cannot be loaded raises a one-sentence ValueError.
+
+        ``references``: this meter's learnt digit examples (see
+        :mod:`meter_agent.references`), made for this reader's model
+        (:attr:`model_fingerprint`); the reader adds to them from accepted readings.
+        Without them (the one-shot ``meter-agent read``) nothing is learnt."""
         self.config = config
         self._engines_cfg = list(config.ocr.engines)
         model = digit_model if digit_model is not None else (config.ocr.digit_model or None)
@@ -409,11 +429,21 @@ class MeterReader:
             if "tesseract" in self._engines_cfg and tesseract_available()
             else None
         )
+        self.references = references if self.cnn is not None else None
         self.last_accepted: ReadResult | None = None
         self.rejected_counts: dict[str, int] = {}
         self._detected: str | None = None
+        # the model's guesses and embeddings for the cells of the last read_cells call,
+        # and for every frame of the burst being read (learning needs them)
+        self._last_cnn: tuple[list[DigitGuess], np.ndarray] | None = None
+        self._burst_cnn: list[tuple[list[DigitGuess], np.ndarray]] = []
         if state is not None:
             self._load_state(state)
+
+    @property
+    def model_fingerprint(self) -> str | None:
+        """The digit model's identity, which a reference bank must be made for."""
+        return None if self.cnn is None else self.cnn.model.fingerprint
 
     # -- state ---------------------------------------------------------------------------
     def _load_state(self, state: ReaderState) -> None:
@@ -495,9 +525,13 @@ class MeterReader:
         n = len(cells)
         per_engine: dict[str, list[DigitGuess | None]] = {}
         rolling = display == "drum"
+        emb = None
+        self._last_cnn = None
         if self.cnn is not None:
             imgs = [c.raw if c.raw is not None else c.gray for c in cells]
-            per_engine["cnn"] = list(self.cnn.read(imgs, rolling=rolling))
+            guesses, emb = self.cnn.read_with_embeddings(imgs, rolling=rolling)
+            per_engine["cnn"] = list(guesses)
+            self._last_cnn = (list(guesses), emb)
         if self.seven is not None and display == "lcd7":
             per_engine["seven_segment"] = list(self.seven.read([c.binary for c in cells]))
         # Tesseract is no help on seven-segment digits (11 % right and 25 % wrong on the
@@ -532,6 +566,10 @@ class MeterReader:
                 for i, g in zip(unsure, got, strict=True):
                     lst[i] = g
                 per_engine["tesseract"] = lst
+        if self.references is not None and emb is not None and len(emb):
+            # after Tesseract's turn: a reference that has no opinion must not make a
+            # cell look unsure and cost a Tesseract call
+            per_engine["refs"] = [self.references.match(e) for e in emb]
         results = []
         for i, c in enumerate(cells):
             guesses = {k: v[i] for k, v in per_engine.items() if v[i] is not None}
@@ -539,9 +577,12 @@ class MeterReader:
             cnn_g = guesses.get("cnn")
             if blank and rolling and cnn_g is not None and cnn_g.char is not None:
                 # a drum always shows a digit: a faint one (low camera contrast, common on
-                # water meters) the model is sure of is read, not called blank; an LCD
-                # position stays blank (unlit segments look like a faint 8)
-                blank = (cnn_g.p_top or 0.0) < FAINT_DRUM_SURE
+                # water meters) the model is sure of, or the meter's own examples confirm,
+                # is read, not called blank; an LCD position stays blank (unlit segments
+                # look like a faint 8)
+                ref = guesses.get("refs")
+                confirmed = ref is not None and ref.char == cnn_g.char
+                blank = (cnn_g.p_top or 0.0) < FAINT_DRUM_SURE and not confirmed
             results.append(combine_cell(guesses, blank))  # type: ignore[arg-type]
         if rolling:
             offset = last_drum_offset(cells) if last_rolls else None
@@ -556,7 +597,47 @@ class MeterReader:
     def _read_frame(self, frame: np.ndarray) -> tuple[list[CellResult], str, Window]:
         win = process_window(frame, self.config.calibration, self.config.ocr)
         display = self.detect_display(win)
-        return self.read_cells(win.cells, display), display, win
+        cells = self.read_cells(win.cells, display)
+        if self._last_cnn is not None:
+            self._burst_cnn.append(self._last_cnn)
+        return cells, display, win
+
+    # -- learning this meter's digits ----------------------------------------------------
+    def _learn(self, digits: str, cnn: tuple[list[DigitGuess], np.ndarray], sure: bool) -> int:
+        """Keep the cells whose model digit is the known one, not turning, as examples;
+        with ``sure`` only those the model is CLEAN-sure of (from accepted readings: a
+        digit the examples confirmed is not learnt, so they never feed on themselves)."""
+        guesses, emb = cnn
+        if self.references is None or len(guesses) != len(digits):
+            return 0
+        added = 0
+        for i, g in enumerate(guesses):
+            if g.char != digits[i] or g.value is None:
+                continue
+            if abs(g.value - round(g.value)) > LEARN_SETTLED:
+                continue
+            if sure and (g.p_top or 0.0) < CLEAN:
+                continue
+            added += int(self.references.add(digits[i], emb[i]))
+        return added
+
+    def learn_frame(self, frame: np.ndarray, digits: str) -> int:
+        """Learn this meter's digits from a frame whose true reading a person has just
+        given (``PUT /reading``): every cell the model reads as that digit, however
+        unsure, and not turning. Returns how many examples were new; a frame that
+        cannot be read raises ImageError."""
+        if self.references is None or self.cnn is None:
+            return 0
+        win = process_window(frame, self.config.calibration, self.config.ocr)
+        return self.learn_cells(win.cells, digits, self.detect_display(win))
+
+    def learn_cells(self, cells: list[Cell], digits: str, display: str) -> int:
+        """:meth:`learn_frame` on a window's cells."""
+        if self.references is None or self.cnn is None:
+            return 0
+        imgs = [c.raw if c.raw is not None else c.gray for c in cells]
+        guesses, emb = self.cnn.read_with_embeddings(imgs, rolling=display == "drum")
+        return self._learn(digits, (list(guesses), emb), sure=False)
 
     # -- a burst -------------------------------------------------------------------------
     def read_frames(self, frames: list[np.ndarray], ts: datetime) -> ReadResult:
@@ -566,6 +647,7 @@ class MeterReader:
         per_frame: list[list[CellResult]] = []
         displays: list[str] = []
         errors: list[str] = []
+        self._burst_cnn = []
         for f in frames:
             try:
                 cells, display, _ = self._read_frame(f)
@@ -677,6 +759,8 @@ class MeterReader:
             frames=len(per_frame),
         )
         self.last_accepted = result
+        if self._burst_cnn:
+            self._learn(digits, self._burst_cnn[0], sure=True)
         return result
 
     def _screen_reason(self, cells: list[CellResult], display: str) -> str | None:

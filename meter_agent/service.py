@@ -39,6 +39,8 @@ from meter_agent.config import AgentConfig, CalibrationConfig, OcrConfig, save_a
 from meter_agent.history import History, HistoryRecord, fsync_dir, record_from_result
 from meter_agent.images import ImageStore
 from meter_agent.lighting import LightingController
+from meter_agent.references import FILE_NAME as REFERENCES_FILE
+from meter_agent.references import ReferenceBank
 from meter_agent.schema import MANUAL_METHOD, MeterStatus, iso_z
 from meter_agent.upload import Uploader
 
@@ -49,6 +51,8 @@ MAX_BACKOFF_S = 300.0
 #: how often old images are pruned
 PRUNE_EVERY_S = 3600.0
 STATE_FILE = "reader_state.json"
+#: a frame older than this is not taken for the view a reading set by hand describes
+LEARN_FRAME_AGE_S = 5.0
 
 
 def resolve_path(base: Path, value: str) -> Path:
@@ -200,7 +204,42 @@ class MeterService:
                 last_confidence=last.confidence,
                 rejected_counts={} if state is None else dict(state.rejected_counts),
             )
-        return MeterReader(self.config, state=state, digit_model=self._digit_model())
+        reader = MeterReader(self.config, state=state, digit_model=self._digit_model())
+        reader.references = self._load_references(reader.model_fingerprint)
+        return reader
+
+    @property
+    def references_path(self) -> Path:
+        return self.data_dir / REFERENCES_FILE
+
+    def _load_references(self, model: str | None) -> ReferenceBank | None:
+        """This meter's learnt digit examples; a damaged file is moved aside (kept for a
+        look, not lost) and learning starts again."""
+        if model is None:
+            return None
+        path = self.references_path
+        try:
+            return ReferenceBank.load(path, model)
+        except ValueError as exc:
+            aside = path.with_name(path.name + ".damaged")
+            try:
+                os.replace(path, aside)
+            except OSError:
+                aside = path
+            log.warning(
+                "%s It was moved to %s; learning starts again.", str(exc).rstrip("."), aside
+            )
+            return ReferenceBank(model)
+
+    def _save_references(self) -> None:
+        bank = getattr(self.reader, "references", None)
+        if bank is None or not bank.changed:
+            return
+        try:
+            bank.save(self.references_path)
+            log.info("meter digit examples saved: %s", bank.known())
+        except OSError as exc:
+            log.warning("the meter's digit examples cannot be saved: %s", exc)
 
     def _digit_model(self) -> Path | None:
         model = self.config.ocr.digit_model
@@ -222,6 +261,23 @@ class MeterService:
             Path(tmp).unlink(missing_ok=True)
             raise
         fsync_dir(self.data_dir)
+
+    def _learn_from_view(self, digits: str) -> None:
+        """After a reading set by hand: the camera's view now shows those digits, so its
+        cells become this meter's examples (see meter_agent.references). A camera that
+        cannot give a frame only means nothing is learnt."""
+        from meter_agent.vision import ImageError
+
+        try:
+            with self._lock:
+                frame = self.current_frame(max_age_s=LEARN_FRAME_AGE_S)
+                added = self.reader.learn_frame(frame, digits)
+                self._save_references()
+        except (CaptureError, ImageError) as exc:
+            log.warning("the view could not be learnt from: %s", exc)
+            return
+        if added:
+            log.info("learnt %d digit examples of this meter from the view", added)
 
     # --- capture ------------------------------------------------------------------------
     def _note_error(self, message: str) -> None:
@@ -282,6 +338,7 @@ class MeterService:
             result = self.reader.read_frames(frames, ts)
             record = self._guard_monotonic(record_from_result(result))
             self._keep(record)
+            self._save_references()
         self._after_record(record, frames[len(frames) // 2])
         return result, record
 
@@ -354,6 +411,7 @@ class MeterService:
                 self.reader.last_accepted = before
                 raise
         log.info("reading set by hand to %s", digits)
+        self._learn_from_view(digits)
         try:
             self.uploader.enqueue(record.to_meter_reading())
         except OSError as exc:

@@ -20,6 +20,7 @@ as AI-on-the-edge's dig-cont models do.
 from __future__ import annotations
 
 import functools
+import hashlib
 import json
 from dataclasses import dataclass
 from pathlib import Path
@@ -108,17 +109,23 @@ class CnnMember:
     convs: list[tuple[np.ndarray, np.ndarray]]
     dense: list[tuple[np.ndarray, np.ndarray]]
 
-    def logits(self, x: np.ndarray) -> np.ndarray:
+    def features(self, x: np.ndarray) -> np.ndarray:
+        """The last hidden layer (after its ReLU): what the final layer classifies."""
         h = x[..., None]
         for w, b in self.convs:
             h = max_pool2(conv3x3_relu(h, w, b))
         # torch flattens channels first
         h = h.transpose(0, 3, 1, 2).reshape(h.shape[0], -1)
-        for k, (w, b) in enumerate(self.dense):
-            h = matmul(h, w) + b
-            if k < len(self.dense) - 1:
-                h = np.maximum(h, 0.0)
+        for w, b in self.dense[:-1]:
+            h = np.maximum(matmul(h, w) + b, 0.0)
         return h
+
+    def logits_from(self, features: np.ndarray) -> np.ndarray:
+        w, b = self.dense[-1]
+        return matmul(features, w) + b
+
+    def logits(self, x: np.ndarray) -> np.ndarray:
+        return self.logits_from(self.features(x))
 
 
 def _member(z: np.lib.npyio.NpzFile, m: int) -> CnnMember:
@@ -164,10 +171,32 @@ class DigitModel:
 
     def probabilities(self, x: np.ndarray) -> np.ndarray:
         """Class probabilities for prepared inputs (N × IMG_H × IMG_W)."""
+        return self.probabilities_and_embeddings(x)[0]
+
+    def probabilities_and_embeddings(self, x: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """Class probabilities, and each input's embedding: every member's last hidden
+        layer scaled to unit length, side by side, over √members — so the dot product
+        of two embeddings is the members' mean cosine similarity (1 = the networks see
+        the same thing). :mod:`meter_agent.references` compares cells of one meter by it.
+        """
         out = np.zeros((x.shape[0], N_CLASSES), np.float32)
+        parts = []
         for m in self.members:
-            out += softmax(m.logits(x))
-        return out / len(self.members)
+            f = m.features(x)
+            out += softmax(m.logits_from(f))
+            parts.append(f / (np.linalg.norm(f, axis=1, keepdims=True) + 1e-6))
+        emb = np.concatenate(parts, axis=1) / np.sqrt(len(self.members))
+        return out / len(self.members), emb.astype(np.float32)
+
+    @functools.cached_property
+    def fingerprint(self) -> str:
+        """Identifies the weights: embeddings from another model are not comparable."""
+        h = hashlib.sha256()
+        for m in self.members:
+            for w, b in (*m.convs, *m.dense):
+                h.update(w.tobytes())
+                h.update(b.tobytes())
+        return h.hexdigest()[:16]
 
 
 @functools.lru_cache(maxsize=2)
@@ -188,7 +217,7 @@ def guess_from_probs(p: np.ndarray, rolling: bool = True) -> DigitGuess:
     v = drum_value(p)
     c = int(np.argmax(p[:10]))
     if not rolling:
-        return DigitGuess(str(c), float(p[c]), "digit", value=float(c))
+        return DigitGuess(str(c), float(p[c]), "digit", value=float(c), p_top=float(p[c]))
     lo = int(np.floor(v)) % 10
     pair = float(p[lo] + p[(lo + 1) % 10])
     return DigitGuess(str(c), min(1.0, pair), "digit", value=v, p_top=float(p[c]))
@@ -209,4 +238,15 @@ class DigitsEngine:
 
     def read(self, images: list[np.ndarray], rolling: bool = True) -> list[DigitGuess]:
         """One guess per digit image (camera grey or BGR crops of single digits)."""
-        return [guess_from_probs(p, rolling) for p in self.probabilities(images)]
+        return self.read_with_embeddings(images, rolling)[0]
+
+    def read_with_embeddings(
+        self, images: list[np.ndarray], rolling: bool = True
+    ) -> tuple[list[DigitGuess], np.ndarray]:
+        """:meth:`read`, plus each image's embedding (one forward pass for both)."""
+        if not images:
+            return [], np.zeros((0, 0), np.float32)
+        probs, emb = self.model.probabilities_and_embeddings(
+            np.stack([prepare(im) for im in images])
+        )
+        return [guess_from_probs(p, rolling) for p in probs], emb

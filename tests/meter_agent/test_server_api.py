@@ -392,5 +392,12 @@ def test_a_reading_set_by_hand_unsticks_the_checks(tmp_path: Path) -> None:
             assert after["accepted"] is True and after["digits"] == "100200", after
         state = json.loads((tmp_path / "data" / "reader_state.json").read_text())
         assert state["last_digits"] == "100200"
+        # the view the reading was set for (and the sure captures) taught the meter's digits
+        from meter_agent.references import ReferenceBank
+
+        bank = ReferenceBank.load(
+            tmp_path / "data" / "references.npz", b.service.reader.model_fingerprint or ""
+        )
+        assert set("100200") <= set(bank.known())
     finally:
         b.stop()
