@@ -51,6 +51,13 @@ class ReferenceBank:
     by_digit: dict[str, np.ndarray] = field(default_factory=dict)  # digit → K × D
     changed: bool = False
 
+    def copy(self) -> ReferenceBank:
+        """An independent copy (a preview reads with it and may learn into it)."""
+        return ReferenceBank(self.model, {d: e.copy() for d, e in self.by_digit.items()})
+
+    def examples(self) -> int:
+        return sum(len(e) for e in self.by_digit.values())
+
     def known(self) -> str:
         """The digits with at least one example, e.g. "01259"."""
         return "".join(sorted(d for d, e in self.by_digit.items() if len(e)))

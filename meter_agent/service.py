@@ -262,6 +262,13 @@ class MeterService:
             raise
         fsync_dir(self.data_dir)
 
+    def _references_json(self) -> dict[str, Any] | None:
+        """For /health: which of this meter's digits the agent has learnt examples of."""
+        bank = getattr(self.reader, "references", None)
+        if bank is None:
+            return None
+        return {"digits": bank.known(), "examples": bank.examples()}
+
     def _learn_from_view(self, digits: str) -> None:
         """After a reading set by hand: the camera's view now shows those digits, so its
         cells become this meter's examples (see meter_agent.references). A camera that
@@ -484,7 +491,13 @@ class MeterService:
                 frame = self.current_frame()
             state = getattr(self.reader, "state", None)
             copy = ReaderState.from_dict(state.to_dict()) if state is not None else None
-            scratch = MeterReader(config, state=copy, digit_model=self._digit_model())
+            bank = getattr(self.reader, "references", None)
+            scratch = MeterReader(
+                config,
+                state=copy,
+                digit_model=self._digit_model(),
+                references=None if bank is None else bank.copy(),
+            )
             return scratch.read_frames([frame], datetime.now(UTC))
 
     def preview_images(self, frame: np.ndarray) -> dict[str, np.ndarray]:
@@ -568,6 +581,7 @@ class MeterService:
             "camera": cam,
             "lighting": self.lighting.last.to_json(),
             "upload": self.uploader.status.to_json(),
+            "references": self._references_json(),
             "interval_s": self.config.ocr.interval_s,
         }
 

@@ -136,6 +136,8 @@ def test_health_reports_counts_camera_and_errors(agent: Agent) -> None:
         assert datetime.fromisoformat(h["last_capture"]) is not None
         assert h["lighting"]["brightness"] > 0
         assert h["upload"]["enabled"] is False
+        # the accepted 123456 taught the meter's digits (the refused one taught nothing)
+        assert set("123456") <= set(h["references"]["digits"]) and h["references"]["examples"] >= 6
         assert TOKEN not in c.get("/health").text
     # the rejected reading's frame was kept (storage.save_images = "rejected"), the accepted not
     saved = sorted(agent.service.image_dir.rglob("*.jpg"))
