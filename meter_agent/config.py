@@ -157,8 +157,7 @@ def load_agent_config(path: str | Path | None) -> AgentConfig:
 
 def save_agent_config(cfg: AgentConfig, path: str | Path) -> None:
     """Write atomically (temp + fsync + rename) and keep keys the model does not know."""
-    import os
-    import tempfile
+    from meter_agent.files import write_atomically
 
     p = Path(path)
     existing: dict = {}
@@ -168,14 +167,4 @@ def save_agent_config(cfg: AgentConfig, path: str | Path) -> None:
         except (OSError, json.JSONDecodeError):
             existing = {}
     existing.update(cfg.model_dump(mode="json"))
-    fd, tmp = tempfile.mkstemp(dir=p.parent, prefix=p.name + ".", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as fh:
-            json.dump(existing, fh, indent=2)
-            fh.flush()
-            os.fsync(fh.fileno())
-        os.chmod(tmp, 0o600)
-        os.replace(tmp, p)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+    write_atomically(p, json.dumps(existing, indent=2).encode("utf-8"), mode=0o600)

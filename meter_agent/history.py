@@ -14,7 +14,6 @@ import json
 import logging
 import os
 import secrets
-import tempfile
 import threading
 from collections import Counter
 from datetime import UTC, datetime
@@ -23,6 +22,7 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, ValidationError, field_serializer, field_validator
 
+from meter_agent.files import fsync_dir, write_atomically
 from meter_agent.schema import MeterReading, MeterStatus, iso_z
 
 log = logging.getLogger(__name__)
@@ -103,20 +103,6 @@ def reason_code(reason: str | None) -> str:
     return (reason or "rejected").split(":", 1)[0].strip() or "rejected"
 
 
-def fsync_dir(path: Path) -> None:
-    """Make a rename or a new file in ``path`` durable (POSIX needs the folder synced too)."""
-    try:
-        fd = os.open(path, os.O_RDONLY)
-    except OSError:
-        return
-    try:
-        os.fsync(fd)
-    except OSError:
-        pass
-    finally:
-        os.close(fd)
-
-
 def append_line(path: Path, line: str) -> None:
     """Append one line and fsync it: once this returns, the line survives a power cut."""
     new = not path.exists()
@@ -130,18 +116,7 @@ def append_line(path: Path, line: str) -> None:
 
 def rewrite_lines(path: Path, lines: list[str]) -> None:
     """Replace ``path`` atomically with ``lines`` (temp file + fsync + rename)."""
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=path.name + ".", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as fh:
-            for line in lines:
-                fh.write(line + "\n")
-            fh.flush()
-            os.fsync(fh.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
-    fsync_dir(path.parent)
+    write_atomically(path, "".join(line + "\n" for line in lines).encode("utf-8"))
 
 
 def repair_torn_tail(path: Path) -> bool:

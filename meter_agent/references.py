@@ -20,9 +20,8 @@ the same meter's other crops) it was never the cause of a wrong digit.
 
 from __future__ import annotations
 
+import io
 import json
-import os
-import tempfile
 import zipfile
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -30,6 +29,7 @@ from pathlib import Path
 import numpy as np
 
 from meter_agent.engines import DigitGuess
+from meter_agent.files import write_atomically
 
 FILE_NAME = "references.npz"
 #: a cell must be at least this close (mean cosine over the model's members) to one
@@ -97,17 +97,9 @@ class ReferenceBank:
     def save(self, path: Path) -> None:
         """Atomically (a crash leaves the old file or the new one, never half of one)."""
         arrays = {f"d{d}": e.astype(np.float16) for d, e in self.by_digit.items() if len(e)}
-        meta = json.dumps({"model": self.model})
-        fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=path.name + ".", suffix=".tmp")
-        try:
-            with os.fdopen(fd, "wb") as fh:
-                np.savez(fh, meta=np.array(meta), **arrays)
-                fh.flush()
-                os.fsync(fh.fileno())
-            os.replace(tmp, path)
-        except BaseException:
-            Path(tmp).unlink(missing_ok=True)
-            raise
+        buf = io.BytesIO()
+        np.savez(buf, meta=np.array(json.dumps({"model": self.model})), **arrays)
+        write_atomically(path, buf.getvalue())
         self.changed = False
 
     @classmethod

@@ -16,7 +16,6 @@ import contextlib
 import json
 import logging
 import os
-import tempfile
 import threading
 import time
 from dataclasses import dataclass
@@ -36,7 +35,8 @@ from meter_agent.capture import (
     open_source,
 )
 from meter_agent.config import AgentConfig, CalibrationConfig, OcrConfig, save_agent_config
-from meter_agent.history import History, HistoryRecord, fsync_dir, record_from_result
+from meter_agent.files import write_atomically
+from meter_agent.history import History, HistoryRecord, record_from_result
 from meter_agent.images import ImageStore
 from meter_agent.lighting import LightingController
 from meter_agent.references import FILE_NAME as REFERENCES_FILE
@@ -250,17 +250,7 @@ class MeterService:
         if state is None or not hasattr(state, "to_dict"):
             return
         payload = json.dumps(state.to_dict(), indent=1, default=str)
-        fd, tmp = tempfile.mkstemp(dir=self.data_dir, prefix=STATE_FILE + ".", suffix=".tmp")
-        try:
-            with os.fdopen(fd, "w", encoding="utf-8") as fh:
-                fh.write(payload)
-                fh.flush()
-                os.fsync(fh.fileno())
-            os.replace(tmp, self.state_path)
-        except BaseException:
-            Path(tmp).unlink(missing_ok=True)
-            raise
-        fsync_dir(self.data_dir)
+        write_atomically(self.state_path, payload.encode("utf-8"))
 
     def _references_json(self) -> dict[str, Any] | None:
         """For /health: which of this meter's digits the agent has learnt examples of."""
