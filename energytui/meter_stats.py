@@ -8,11 +8,13 @@ at 23:58 yesterday still anchors today.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from zoneinfo import ZoneInfo
 
 from energytui.energy import local_midnight
+from meter_agent.schema import MANUAL_METHOD
 
 
 @dataclass(frozen=True)
@@ -22,20 +24,23 @@ class Consumption:
     readings: int
 
 
-def consumption(readings: list[tuple[datetime, float]], since: datetime) -> Consumption:
-    """``readings`` are (ts, kWh) sorted by ts; never negative.
+def consumption(readings: Sequence[tuple], since: datetime) -> Consumption:
+    """``readings`` are (ts, kWh) or (ts, kWh, method), sorted by ts; never negative.
 
-    The steps up are summed, so a reading corrected by hand to a lower value (a
-    replaced meter starting again from zero) starts a new base instead of cancelling
-    what the old meter had counted in the period."""
+    The steps up are summed, except a step *into* a reading set by hand (method
+    "manual"): that is a correction, not consumption, whichever way it goes. So a
+    replaced meter starting again from zero keeps what the old meter counted in the
+    period, and a mistyped correction that is corrected again adds nothing."""
     before = [r for r in readings if r[0] < since]
     inside = [r for r in readings if r[0] >= since]
     if not inside:
         return Consumption(None, since, 0)
     prev = before[-1][1] if before else inside[0][1]
     total = 0.0
-    for _, kwh in inside:
-        total += max(0.0, kwh - prev)
+    for r in inside:
+        kwh = r[1]
+        if not (len(r) > 2 and r[2] == MANUAL_METHOD):
+            total += max(0.0, kwh - prev)
         prev = kwh
     return Consumption(total, since, len(inside))
 
@@ -46,7 +51,7 @@ def month_start(now: datetime, zone: ZoneInfo) -> datetime:
 
 
 def today_and_month(
-    readings: list[tuple[datetime, float]], now: datetime, zone: ZoneInfo
+    readings: Sequence[tuple], now: datetime, zone: ZoneInfo
 ) -> tuple[Consumption, Consumption]:
     return consumption(readings, local_midnight(now, zone)), consumption(
         readings, month_start(now, zone)

@@ -200,7 +200,7 @@ class MeterScreen(Screen):
         self.query_one("#meter-latest", Static).update(box)
 
         readings = self._readings()
-        today, month = today_and_month([(r[0], r[1]) for r in readings], now, zone)
+        today, month = today_and_month([(r[0], r[1], r[3]) for r in readings], now, zone)
         usage = Text()
         usage.append("today      ")
         usage.append("—" if today.kwh is None else f"{today.kwh:.2f} kWh", style="bold")

@@ -122,9 +122,14 @@ async def test_a_reading_set_by_hand_lower_than_the_last_becomes_the_new_base(tm
             ("m", 3.5),
             ("c", 4.0),
         ]
-        pts = [(m.timestamp, m.reading_kwh) for m in hub.state.meter_history]
+        pts = [(m.timestamp, m.reading_kwh, m.method) for m in hub.state.meter_history]
         used = consumption(pts, t0 - timedelta(hours=1))
         assert used.kwh == 2.5  # 2 kWh on the old meter, 0.5 on the new one
+        # a mistyped correction (far too high) corrected again adds nothing
+        typo = [*pts, (t0 + timedelta(minutes=20), 9004.0, MANUAL_METHOD)]
+        typo += [(t0 + timedelta(minutes=21), 4.0, MANUAL_METHOD)]
+        typo += [(t0 + timedelta(minutes=25), 4.5, "cnn")]
+        assert consumption(typo, t0 - timedelta(hours=1)).kwh == 3.0
         # the meter counter restarts from the corrected value (a reset to Prometheus)
         line = next(
             ln for ln in metrics.splitlines() if ln.startswith("energytui_meter_joules_total")
