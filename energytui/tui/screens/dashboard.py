@@ -92,7 +92,7 @@ class DashboardScreen(Screen):
             return
         mode = self.query_one("#mode", Static)
         if sample is None:
-            mode.update("Mode: waiting for data")
+            mode.update("Mode: waiting for data", layout=False)
             mode.set_classes("")
             return
         extra = ""
@@ -103,8 +103,9 @@ class DashboardScreen(Screen):
         if sc is not None:
             extra += f" · solar used on site {sc:.0f} %"
         prefix = "STALE · " if not live else ""
-        mode.update(
-            f"{prefix}Mode: {sample.mode.label}{extra}   grid {sample.grid_status.value} · home {kw(sample.load_w)}"
+        mode.update(  # one line of fixed height and full width: no layout pass needed
+            f"{prefix}Mode: {sample.mode.label}{extra}   grid {sample.grid_status.value} · home {kw(sample.load_w)}",
+            layout=False,
         )
         mode.set_classes("stale" if not live else MODE_STYLE.get(sample.mode, ""))
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from rich.text import Text
+from textual.content import Content
 from textual.widgets import Static
 
 from energytui.model import PowerSample, battery_eta_hours, describe_battery
@@ -59,9 +60,7 @@ class BatteryGauge(Static):
         self, sample: PowerSample | None, *, capacity_kwh: float, live: bool, glyphs: Glyphs
     ) -> None:
         width = max(10, self.content_size.width - 3) if self.content_size.width else 20
-        self.update(
-            render_battery(
-                sample, capacity_kwh=capacity_kwh, live=live, glyphs=glyphs, width=width
-            ),
-            layout=False,
+        text = render_battery(
+            sample, capacity_kwh=capacity_kwh, live=live, glyphs=glyphs, width=width
         )
+        self.update(Content.from_rich_text(text), layout=False)

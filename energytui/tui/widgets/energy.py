@@ -9,34 +9,51 @@ from energytui.energy import EnergyToday
 from energytui.model import PowerSample
 
 
-def render_energy(today: EnergyToday, latest: PowerSample | None) -> Table:
+def energy_rows(today: EnergyToday) -> list[tuple[str, str]]:
+    """(label, value) per line, as shown."""
     e = today.best
+    rows = [
+        ("Solar", f"{e.solar_kwh:.1f} kWh"),
+        ("Home", f"{e.home_kwh:.1f} kWh"),
+        ("Grid in", f"{e.grid_import_kwh:.1f} kWh"),
+        ("Grid out", f"{e.grid_export_kwh:.1f} kWh"),
+        ("Batt in", f"{e.battery_charge_kwh:.1f} kWh"),
+        ("Batt out", f"{e.battery_discharge_kwh:.1f} kWh"),
+    ]
+    if e.home_kwh > 0:
+        self_powered = max(0.0, min(100.0, 100 * (1 - e.grid_import_kwh / e.home_kwh)))
+        rows.append(("Self-powered", f"{self_powered:.0f} %"))
+    if e.solar_kwh > 0:
+        used = max(0.0, min(100.0, 100 * (1 - e.grid_export_kwh / e.solar_kwh)))
+        rows.append(("Solar used", f"{used:.0f} %"))
+    rec = today.reconciliation()
+    if rec is None:
+        rows.append(("from", "integrated"))
+    else:
+        worst = max(rec.values(), key=abs)
+        rows.append(("from", f"counters (Δ {worst:+.2f})"))
+    return rows
+
+
+def _table(rows: list[tuple[str, str]]) -> Table:
     tbl = Table.grid(padding=(0, 1))
     tbl.add_column(style="grey70")
     tbl.add_column(justify="right", style="bold")
-    tbl.add_row("Solar", f"{e.solar_kwh:.1f} kWh")
-    tbl.add_row("Home", f"{e.home_kwh:.1f} kWh")
-    tbl.add_row("Grid in", f"{e.grid_import_kwh:.1f} kWh")
-    tbl.add_row("Grid out", f"{e.grid_export_kwh:.1f} kWh")
-    tbl.add_row("Batt in", f"{e.battery_charge_kwh:.1f} kWh")
-    tbl.add_row("Batt out", f"{e.battery_discharge_kwh:.1f} kWh")
-    if e.home_kwh > 0:
-        self_powered = max(0.0, min(100.0, 100 * (1 - e.grid_import_kwh / e.home_kwh)))
-        tbl.add_row("Self-powered", f"{self_powered:.0f} %")
-    if e.solar_kwh > 0:
-        used = max(0.0, min(100.0, 100 * (1 - e.grid_export_kwh / e.solar_kwh)))
-        tbl.add_row("Solar used", f"{used:.0f} %")
-    rec = today.reconciliation()
-    if rec is None:
-        tbl.add_row("from", "integrated")
-    else:
-        worst = max(rec.values(), key=abs)
-        tbl.add_row("from", f"counters (Δ {worst:+.2f})")
+    for label, value in rows:
+        tbl.add_row(label, value)
     return tbl
 
 
 class EnergyPanel(Static):
     DEFAULT_CSS = "EnergyPanel { height: 1fr; }"
 
+    _rows: list[tuple[str, str]] | None = None
+
     def show(self, today: EnergyToday, latest: PowerSample | None) -> None:
-        self.update(render_energy(today, latest), layout=False)
+        """Redraw only when a figure as shown changed (they move by 0.1 kWh, minutes
+        apart; a Rich table costs a few ms to draw)."""
+        rows = energy_rows(today)
+        if rows == self._rows:
+            return
+        self._rows = rows
+        self.update(_table(rows), layout=False)

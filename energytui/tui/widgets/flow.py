@@ -7,6 +7,7 @@ with the gateway's signs (grid > 0 imports, battery > 0 discharges).
 from __future__ import annotations
 
 from rich.text import Text
+from textual.content import Content
 from textual.widgets import Static
 
 from energytui.model import IDLE_W, GridStatus, PowerSample, describe_battery, describe_grid
@@ -97,6 +98,5 @@ class PowerFlow(Static):
     def show(
         self, sample: PowerSample | None, *, live: bool, glyphs: Glyphs, stale_note: str = ""
     ) -> None:
-        self.update(
-            render_flow(sample, live=live, glyphs=glyphs, stale_note=stale_note), layout=False
-        )
+        text = render_flow(sample, live=live, glyphs=glyphs, stale_note=stale_note)
+        self.update(Content.from_rich_text(text), layout=False)
