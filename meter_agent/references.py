@@ -51,6 +51,12 @@ class ReferenceBank:
     by_digit: dict[str, np.ndarray] = field(default_factory=dict)  # digit → K × D
     changed: bool = False
 
+    def clear(self) -> None:
+        """Forget every example (another meter: its digits may look otherwise)."""
+        if self.by_digit:
+            self.by_digit = {}
+            self.changed = True
+
     def copy(self) -> ReferenceBank:
         """An independent copy (a preview reads with it and may learn into it)."""
         return ReferenceBank(self.model, {d: e.copy() for d, e in self.by_digit.items()})

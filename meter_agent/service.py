@@ -259,12 +259,18 @@ class MeterService:
             return None
         return {"digits": bank.known(), "examples": bank.examples()}
 
-    def _learn_from_view(self, digits: str) -> None:
+    def _learn_from_view(self, digits: str, *, forget: bool = False) -> None:
         """After a reading set by hand: the camera's view now shows those digits, so its
         cells become this meter's examples (see meter_agent.references). A camera that
-        cannot give a frame only means nothing is learnt."""
+        cannot give a frame only means nothing is learnt. ``forget`` (the reading went
+        down: most likely a new meter, whose digits may look otherwise) drops the old
+        examples first; the sure readings teach them again."""
         from meter_agent.vision import ImageError
 
+        bank = getattr(self.reader, "references", None)
+        if forget and bank is not None:
+            bank.clear()
+            log.info("the reading went down: the old meter's digit examples are forgotten")
         try:
             with self._lock:
                 frame = self.current_frame(max_age_s=LEARN_FRAME_AGE_S)
@@ -401,6 +407,12 @@ class MeterService:
             )
             record = record_from_result(result)
             before = self.reader.last_accepted
+            replaced = (
+                before is not None
+                and before.reading_kwh is not None
+                and result.reading_kwh is not None
+                and result.reading_kwh < before.reading_kwh
+            )
             self.reader.last_accepted = result
             try:
                 self._keep(record)
@@ -408,7 +420,7 @@ class MeterService:
                 self.reader.last_accepted = before
                 raise
         log.info("reading set by hand to %s", digits)
-        self._learn_from_view(digits)
+        self._learn_from_view(digits, forget=replaced)
         try:
             self.uploader.enqueue(record.to_meter_reading())
         except OSError as exc:
