@@ -68,6 +68,8 @@ class MeterScreen(Screen):
         self.rejected: list[dict] = []
         self.agent_error: str | None = None
         self.set_error: str | None = None  # why the last "set reading" failed
+        # the agent's /health "references": the meter's digits it has learnt examples of
+        self.learnt: dict | None = None
 
     def compose(self) -> ComposeResult:
         yield Header(show_clock=False, icon="≡")
@@ -149,6 +151,8 @@ class MeterScreen(Screen):
             try:
                 rows = await self.client.readings(include_rejected=True, limit=200)
                 self.rejected = [r for r in rows if not r.get("accepted", True)]
+                learnt = (await self.client.health()).get("references")
+                self.learnt = learnt if isinstance(learnt, dict) else None
                 self.agent_error = None
             except AgentError as exc:
                 self.agent_error = str(exc)
@@ -191,6 +195,9 @@ class MeterScreen(Screen):
             box.append(f"{latest.reading_kwh:,.2f} kWh\n", style="bold")
             box.append(f"{age((now - latest.timestamp).total_seconds())} · ")
             box.append(f"confidence {latest.confidence:.0%} · {latest.method}\n")
+            if self.learnt is not None:
+                digits = str(self.learnt.get("digits") or "") or "none yet"
+                box.append(f"digits learnt by the agent: {digits}\n", style="grey50")
             live = "meter" in hub.health and hub.is_live("meter")
             if "meter" in hub.health and not live:
                 box.append("STALE", style="bold red")

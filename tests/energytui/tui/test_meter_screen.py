@@ -53,6 +53,9 @@ async def test_meter_screen_shows_accepted_and_rejected_readings(agent):
         shot = app.export_screenshot()
         assert f"{first[0].reading_kwh:,.1f}" in shot.replace("\u00a0", " ")
         assert "not_monotonic" in shot
+        # the accepted reading taught the agent its digits, and the screen says which
+        learnt = "".join(sorted(set(first[0].digits)))
+        assert f"digits learnt by the agent: {learnt}" in shot.replace("&#160;", " ")
         assert screen.query_one("#meter-rejected").row_count == 1
         await pilot.press("escape")
         await pilot.pause()
