@@ -61,12 +61,14 @@ class ReferenceBank:
         """An independent copy (a preview reads with it and may learn into it)."""
         return ReferenceBank(self.model, {d: e.copy() for d, e in self.by_digit.items()})
 
+    # known() and examples() serve /health from the server's thread while the capture
+    # thread may add a digit: they read a copy (taken atomically under the GIL)
     def examples(self) -> int:
-        return sum(len(e) for e in self.by_digit.values())
+        return sum(len(e) for e in dict(self.by_digit).values())
 
     def known(self) -> str:
         """The digits with at least one example, e.g. "01259"."""
-        return "".join(sorted(d for d, e in self.by_digit.items() if len(e)))
+        return "".join(sorted(d for d, e in dict(self.by_digit).items() if len(e)))
 
     def add(self, digit: str, emb: np.ndarray) -> bool:
         """Keep ``emb`` as an example of ``digit``; False if a kept one is the same."""
