@@ -114,6 +114,16 @@ HubEvent = SampleEvent | HealthEvent
 Subscriber = Callable[[HubEvent], None]
 
 
+def steps_back(reading: MeterReading, last: MeterReading | None) -> bool:
+    """A reading lower than the last that the hub refuses: any but one set by hand
+    (method "manual"), which corrects the ones before it."""
+    return (
+        last is not None
+        and reading.reading_kwh < last.reading_kwh
+        and reading.method != MANUAL_METHOD
+    )
+
+
 @dataclass
 class HubState:
     """The hub's cache: what every subscriber may read at any time."""
@@ -317,14 +327,14 @@ class Hub:
             return False
         if last is not None and reading.timestamp <= last.timestamp and reading.id is None:
             return False  # the same reading polled again
+        if steps_back(reading, last):
+            log.warning(
+                "meter reading %.3f lower than last %.3f, ignored",
+                reading.reading_kwh,
+                last.reading_kwh,
+            )
+            return False
         if last is not None and reading.reading_kwh < last.reading_kwh:
-            if reading.method != MANUAL_METHOD:
-                log.warning(
-                    "meter reading %.3f lower than last %.3f, ignored",
-                    reading.reading_kwh,
-                    last.reading_kwh,
-                )
-                return False
             # set by hand at the agent: a replaced meter or a wrong value corrected.
             # Refusing it would refuse every true reading after it too (the agent
             # compares with the corrected value from now on), as AI-on-the-edge's
@@ -347,11 +357,7 @@ class Hub:
         last = self.state.latest_meter
         if reading.id is not None and reading.id in self._seen_meter_ids:
             return "duplicate"
-        if (
-            last is not None
-            and reading.reading_kwh < last.reading_kwh
-            and reading.method != MANUAL_METHOD
-        ):
+        if steps_back(reading, last):
             return "lower"
         if not self._accept_meter(reading):
             return "duplicate"
