@@ -10,7 +10,7 @@ from textual.widgets import Footer, Header, Static
 from energytui.model import SystemMode
 from energytui.tui.format import age, kw
 from energytui.tui.widgets.battery import BatteryGauge
-from energytui.tui.widgets.energy import EnergyPanel
+from energytui.tui.widgets.energy import EnergyPanel, energy_rows
 from energytui.tui.widgets.flow import PowerFlow
 from energytui.tui.widgets.health import HealthPanel
 from energytui.tui.widgets.sparks import SparkPanel
@@ -83,7 +83,9 @@ class DashboardScreen(Screen):
             cutoff = now.timestamp() - app.config.tui.spark_minutes * 60
             recent = [s for s in hub.state.history if s.ts.timestamp() >= cutoff]
             self.query_one("#sparks", SparkPanel).show(recent)
-            self.query_one("#energy", EnergyPanel).show(hub.energy, sample)
+            rows = energy_rows(hub.energy)
+            if self._changed("energy", rows):
+                self.query_one("#energy", EnergyPanel).show(rows)
         health = list(hub.health.values())
         if self._changed("health", (tuple(_health_key(x, now) for x in health), hub.store_error)):
             self.query_one("#health", HealthPanel).show(health, now, hub.store_error)

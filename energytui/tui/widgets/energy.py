@@ -6,7 +6,6 @@ from rich.table import Table
 from textual.widgets import Static
 
 from energytui.energy import EnergyToday
-from energytui.model import PowerSample
 
 
 def energy_rows(today: EnergyToday) -> list[tuple[str, str]]:
@@ -47,13 +46,7 @@ def _table(rows: list[tuple[str, str]]) -> Table:
 class EnergyPanel(Static):
     DEFAULT_CSS = "EnergyPanel { height: 1fr; }"
 
-    _rows: list[tuple[str, str]] | None = None
-
-    def show(self, today: EnergyToday, latest: PowerSample | None) -> None:
-        """Redraw only when a figure as shown changed (they move by 0.1 kWh, minutes
-        apart; a Rich table costs a few ms to draw)."""
-        rows = energy_rows(today)
-        if rows == self._rows:
-            return
-        self._rows = rows
+    def show(self, rows: list[tuple[str, str]]) -> None:
+        """Draw :func:`energy_rows` (the caller skips rows it drew already: they move
+        by 0.1 kWh, minutes apart, and a Rich table costs a few ms to draw)."""
         self.update(_table(rows), layout=False)
