@@ -356,7 +356,7 @@ def resolve_drums(
                     # settled, not the next digit nearly turned in, may confirm it
                     if c.p_top is None or c.p_top < SOLO_SURE:
                         conf *= 0.5
-                elif abs(last_offset) >= LAST_DRUM_OFFSET:
+                elif not level:
                     # not level with the other drums: it may be the next digit nearly
                     # turned in, so it cannot be confirmed
                     conf *= 0.5
