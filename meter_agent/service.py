@@ -267,18 +267,18 @@ class MeterService:
         examples first; the sure readings teach them again."""
         from meter_agent.vision import ImageError
 
-        bank = getattr(self.reader, "references", None)
-        if forget and bank is not None:
-            bank.clear()
-            log.info("the reading went down: the old meter's digit examples are forgotten")
-        try:
-            with self._lock:
+        added = 0
+        with self._lock:
+            bank = getattr(self.reader, "references", None)
+            if forget and bank is not None:
+                bank.clear()
+                log.info("the reading went down: the old meter's digit examples are forgotten")
+            try:
                 frame = self.current_frame(max_age_s=LEARN_FRAME_AGE_S)
                 added = self.reader.learn_frame(frame, digits)
-                self._save_references()
-        except (CaptureError, ImageError) as exc:
-            log.warning("the view could not be learnt from: %s", exc)
-            return
+            except (CaptureError, ImageError) as exc:
+                log.warning("the view could not be learnt from: %s", exc)
+            self._save_references()  # the forgetting too, with or without a view
         if added:
             log.info("learnt %d digit examples of this meter from the view", added)
 
