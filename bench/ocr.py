@@ -83,6 +83,16 @@ def _read_crop(reader: MeterReader, img) -> tuple[str | None, bool]:
     return res.digits, res.accepted
 
 
+def _held_out_rows(info: dict) -> list[dict]:
+    """The labels.csv rows of the crops a model was trained without (blank positions
+    left out: they are not digits)."""
+    held = set(info.get("held_out_files", []))
+    with open(DATA / "labels.csv", newline="", encoding="utf-8") as fh:
+        return [
+            r for r in csv.DictReader(fh) if r["file"] in held and not r["note"].startswith("blank")
+        ]
+
+
 def real_digits(tess: bool, model: Path, title: str) -> None:
     if not (DATA / "labels.csv").is_file():
         print(f"real digits: skipped, {DATA} not found")
@@ -91,11 +101,7 @@ def real_digits(tess: bool, model: Path, title: str) -> None:
         print(f"real digits ({title}): skipped, the held-out model {model} is missing")
         return
     engine = DigitsEngine(model)
-    held = set(engine.model.info.get("held_out_files", []))
-    with open(DATA / "labels.csv", newline="", encoding="utf-8") as fh:
-        rows = [
-            r for r in csv.DictReader(fh) if r["file"] in held and not r["note"].startswith("blank")
-        ]
+    rows = _held_out_rows(engine.model.info)
     print(f"== Real digits, {title}: {len(rows)} held-out crops, model {model.name} ==")
     print(f"   held out by {engine.model.info.get('held_out_by')}")
     te = TesseractEngine() if tess and available() else None
@@ -216,11 +222,7 @@ def references(model: Path, title: str) -> None:
     if not (DATA / "labels.csv").is_file() or not model.is_file():
         return
     probe = MeterReader(AgentConfig(), digit_model=model)
-    held = set(probe.cnn.model.info.get("held_out_files", []))
-    with open(DATA / "labels.csv", newline="", encoding="utf-8") as fh:
-        rows = [
-            r for r in csv.DictReader(fh) if r["file"] in held and not r["note"].startswith("blank")
-        ]
+    rows = _held_out_rows(probe.cnn.model.info)
     meters: dict[tuple[str, str], list[dict]] = {}
     for r in rows:
         # LCD crops without a maker are one meter per file name's maker part
