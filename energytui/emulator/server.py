@@ -57,6 +57,7 @@ class _Listener(socketserver.ThreadingMixIn, http.server.HTTPServer):
         self.emulator = emulator
         self.connections: set[socket.socket] = set()
         self.conn_lock = threading.Lock()
+        self.closed = False  # set by drop_connections: no connection may outlive the listener
         super().__init__(address, _Handler)
 
     def server_bind(self) -> None:
@@ -71,6 +72,7 @@ class _Listener(socketserver.ThreadingMixIn, http.server.HTTPServer):
 
     def drop_connections(self) -> None:
         with self.conn_lock:
+            self.closed = True
             conns = list(self.connections)
             self.connections.clear()
         for conn in conns:
@@ -93,6 +95,12 @@ class _Handler(http.server.BaseHTTPRequestHandler):
         assert tls is not None, "the listener only runs after start() made the TLS context"
         self.request = tls.wrap_socket(raw, server_side=True)
         with self.server.conn_lock:
+            if self.server.closed:
+                # Accepted just before ``refuse`` and still in its TLS handshake when the
+                # listener's connections were dropped: left alone it would go on serving
+                # keep-alive requests, and the client would never see the refusal.
+                self.request.shutdown(socket.SHUT_RDWR)
+                raise ConnectionAbortedError("the emulator stopped listening")
             self.server.connections.add(self.request)
         super().setup()
 

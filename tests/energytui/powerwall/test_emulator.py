@@ -3,10 +3,14 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import os
 import signal
+import socket
+import ssl
 import subprocess
 import sys
+import threading
 
 import httpx
 import pytest
@@ -86,6 +90,28 @@ async def test_refuse_for_a_while_then_listen_again(emulator: Emulator):
     await until(lambda: emulator.listening)
     with client(emulator) as c:
         assert c.get("/api/status").status_code == 200
+
+
+async def test_refuse_drops_a_connection_still_in_its_tls_handshake(emulator: Emulator):
+    """A connection accepted just before ``refuse`` must not go on serving keep-alive requests."""
+    def handlers() -> set[int | None]:
+        return {t.ident for t in threading.enumerate() if "process_request" in t.name}
+
+    before = handlers()
+    raw = socket.create_connection((emulator.host, emulator.port), timeout=5)
+    try:
+        # the emulator has accepted it once a new handler thread waits in the TLS handshake
+        await until(lambda: bool(handlers() - before))
+        emulator.set_fault("refuse")
+        ctx = ssl.create_default_context()
+        ctx.check_hostname, ctx.verify_mode = False, ssl.CERT_NONE
+        answer = b""
+        with contextlib.suppress(OSError), ctx.wrap_socket(raw) as tls:
+            tls.sendall(b"GET /api/status HTTP/1.1\r\nHost: x\r\n\r\n")
+            answer = tls.recv(1024)
+        assert not answer.startswith(b"HTTP/")
+    finally:
+        raw.close()
 
 
 def test_count_limited_fault_clears_itself(emulator: Emulator):
