@@ -322,6 +322,7 @@ class Hub:
 
     # -- meter readings (polled, or posted by the agent through the API) ---
     def _accept_meter(self, reading: MeterReading) -> bool:
+        self._heard_from_agent()
         last = self.state.latest_meter
         if reading.id is not None and reading.id in self._seen_meter_ids:
             return False
@@ -354,6 +355,7 @@ class Hub:
     async def ingest_meter(self, reading: MeterReading) -> str:
         """Take a reading pushed by a meter agent: 'stored', 'duplicate' or 'lower' (a
         reading set by hand may be lower: it corrects the ones before)."""
+        self._heard_from_agent()
         last = self.state.latest_meter
         if reading.id is not None and reading.id in self._seen_meter_ids:
             return "duplicate"
@@ -364,6 +366,15 @@ class Hub:
         await self._store_append("meter", meter_record(reading))
         self._publish(SampleEvent("meter", reading))
         return "stored"
+
+    def _heard_from_agent(self) -> None:
+        """A pushed reading proves the meter agent is up: a meter poll that failed (the
+        agent restarting, or started after the monitor) tries again now instead of after
+        its back-off, which grows to minutes, while the status line says "cannot be
+        reached". A login back-off (``retry_after``) is never cut short."""
+        for name, src in self.sources.items():
+            if src.kind == "meter" and self.health[name].state == "error":
+                self.poll_now(name)
 
     # -- store -------------------------------------------------------------
     async def query_store(

@@ -180,3 +180,26 @@ async def test_polled_meter_readings_are_stored_once(slow_meter_server, tmp_path
         assert [r["reading_kwh"] for r in rows] == [1234.5]
     finally:
         reopened.close()
+
+
+async def test_a_pushed_reading_wakes_a_meter_poll_that_failed(tmp_path):
+    """An agent started after the monitor pushes its first reading: the poll that found
+    nothing listening tries again at once, not after its 30 s interval (or back-off)."""
+    from energytui.tui.demo_agent import DemoAgent
+
+    (tmp_path / "agent").mkdir()
+    agent = DemoAgent(tmp_path / "agent")
+    hub = Hub([MeterSource(agent.url, interval_s=30.0, timeout_s=2.0)])
+    await hub.start()
+    try:
+        await wait_for(lambda: hub.health["meter"].state == "error")
+        assert "cannot be reached" in hub.health["meter"].last_error
+        with agent:
+            _, record = await asyncio.to_thread(agent.service.capture_and_record)
+            assert record.accepted
+            assert await hub.ingest_meter(record.to_meter_reading()) == "stored"
+            await wait_for(lambda: hub.health["meter"].state == "ok", timeout=10)
+            assert hub.health["meter"].last_error is None
+            assert hub.health["meter"].polls == 2
+    finally:
+        await hub.stop()
