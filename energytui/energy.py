@@ -27,6 +27,8 @@ class EnergyToday:
     integrated: DailyEnergy = field(default_factory=DailyEnergy)
     baseline: EnergyCounters | None = None
     latest_counters: EnergyCounters | None = None
+    #: what the counters had counted today before they went back (a counter reset)
+    carried: EnergyCounters = field(default_factory=EnergyCounters)
     _last: PowerSample | None = None
 
     def add(self, s: PowerSample) -> None:
@@ -35,6 +37,8 @@ class EnergyToday:
             self.day = local_day
             self.integrated = DailyEnergy()
             self.baseline = s.counters
+            self.latest_counters = None
+            self.carried = EnergyCounters()
             self._last = None
         if self._last is not None:
             dt = (s.ts - self._last.ts).total_seconds()
@@ -43,14 +47,26 @@ class EnergyToday:
         if s.counters is not None:
             if self.baseline is None:
                 self.baseline = s.counters
+            elif self.latest_counters is not None and s.counters.went_back(self.latest_counters):
+                self._counters_reset(s.counters)
             self.latest_counters = s.counters
         self._last = s
+
+    def _counters_reset(self, new: EnergyCounters) -> None:
+        """Lifetime counters that go back were reset (a replaced gateway, or the
+        simulated site started again): keep what they had counted today, count on from
+        the new values. Without this, today's energy fell to zero and stayed there."""
+        assert self.baseline is not None and self.latest_counters is not None
+        self.carried = self.carried.plus(self.latest_counters.minus(self.baseline))
+        self.baseline = new
 
     @property
     def from_counters(self) -> DailyEnergy | None:
         if self.baseline is None or self.latest_counters is None:
             return None
-        return DailyEnergy.from_counters(self.latest_counters.minus(self.baseline))
+        return DailyEnergy.from_counters(
+            self.carried.plus(self.latest_counters.minus(self.baseline))
+        )
 
     @property
     def best(self) -> DailyEnergy:

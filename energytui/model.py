@@ -107,6 +107,14 @@ class EnergyCounters:
             **{k: max(0.0, v - getattr(other, k)) for k, v in asdict(self).items()}
         )
 
+    def plus(self, other: EnergyCounters) -> EnergyCounters:
+        return EnergyCounters(**{k: v + getattr(other, k) for k, v in asdict(self).items()})
+
+    def went_back(self, earlier: EnergyCounters) -> bool:
+        """Any counter lower than in ``earlier``: lifetime counters only grow, so they
+        were reset. (A counter the gateway left out reads 0 and counts as reset too.)"""
+        return any(v < getattr(earlier, k) for k, v in asdict(self).items())
+
     def to_dict(self) -> dict[str, float]:
         return asdict(self)
 
