@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from zoneinfo import ZoneInfo
 
@@ -82,3 +83,16 @@ async def test_a_restarted_monitor_keeps_todays_energy(tmp_path):
     assert second.energy.best.home_kwh > before
     # the counters and the integral over the restored samples tell the same day
     assert abs(second.energy.reconciliation()["home_kwh"]) < 0.1 * before
+
+
+def test_the_shown_difference_is_never_minus_zero():
+    from energytui.tui.widgets.energy import energy_rows
+
+    def grid_fed(minutes: float, wh: float) -> PowerSample:
+        s = sample(minutes, wh)
+        return replace(s, counters=replace(s.counters, grid_imported_wh=wh))
+
+    today = EnergyToday(ZoneInfo("UTC"))
+    today.add(grid_fed(0, 10_000.0))
+    today.add(grid_fed(1, 10_008.3))  # the integral says 500 W for a minute: 8.33 Wh
+    assert dict(energy_rows(today))["from"] == "counters (Δ +0.00)"

@@ -29,7 +29,7 @@ def energy_rows(today: EnergyToday) -> list[tuple[str, str]]:
     if rec is None:
         rows.append(("from", "integrated"))
     else:
-        worst = max(rec.values(), key=abs)
+        worst = round(max(rec.values(), key=abs), 2) + 0.0  # + 0.0: no "-0.00"
         rows.append(("from", f"counters (Δ {worst:+.2f})"))
     return rows
 
