@@ -135,6 +135,10 @@ class HubState:
     #: readings set by hand lower than the one before, taken since start: exporters that
     #: never publish a total lower than before start again from the corrected value
     meter_corrections: int = 0
+    #: the agent's latest reading when it is lower than the accepted one and refused
+    #: (the agent started over, or the meter was replaced): the meter screen says so,
+    #: since nothing else would show why the reading stops moving
+    meter_refused: MeterReading | None = None
 
 
 class Hub:
@@ -312,7 +316,7 @@ class Hub:
             self.energy.add(result)
             await self._store_append("power", result.to_record())
         elif isinstance(result, MeterReading):
-            if not self._accept_meter(result):
+            if self._accept_meter(result) != "stored":
                 return
             await self._store_append("meter", meter_record(result))
         else:
@@ -321,20 +325,25 @@ class Hub:
         self._publish(SampleEvent(name, result))
 
     # -- meter readings (polled, or posted by the agent through the API) ---
-    def _accept_meter(self, reading: MeterReading) -> bool:
-        self._heard_from_agent()
+    def _accept_meter(self, reading: MeterReading) -> str:
+        """Take a polled or pushed reading: 'stored', 'duplicate' or 'lower'."""
         last = self.state.latest_meter
         if reading.id is not None and reading.id in self._seen_meter_ids:
-            return False
-        if last is not None and reading.timestamp <= last.timestamp and reading.id is None:
-            return False  # the same reading polled again
+            return "duplicate"
         if steps_back(reading, last):
-            log.warning(
-                "meter reading %.3f lower than last %.3f, ignored",
-                reading.reading_kwh,
-                last.reading_kwh,
-            )
-            return False
+            assert last is not None
+            if self.state.meter_refused is None or (
+                self.state.meter_refused.reading_kwh != reading.reading_kwh
+            ):
+                log.warning(
+                    "meter reading %.3f lower than last %.3f, ignored",
+                    reading.reading_kwh,
+                    last.reading_kwh,
+                )
+            self.state.meter_refused = reading
+            return "lower"
+        if last is not None and reading.timestamp <= last.timestamp and reading.id is None:
+            return "duplicate"  # the same reading polled again
         if last is not None and reading.reading_kwh < last.reading_kwh:
             # set by hand at the agent: a replaced meter or a wrong value corrected.
             # Refusing it would refuse every true reading after it too (the agent
@@ -350,22 +359,18 @@ class Hub:
             self._seen_meter_ids.append(reading.id)
         self.state.latest_meter = reading
         self.state.meter_history.append(reading)
-        return True
+        self.state.meter_refused = None
+        return "stored"
 
     async def ingest_meter(self, reading: MeterReading) -> str:
         """Take a reading pushed by a meter agent: 'stored', 'duplicate' or 'lower' (a
         reading set by hand may be lower: it corrects the ones before)."""
         self._heard_from_agent()
-        last = self.state.latest_meter
-        if reading.id is not None and reading.id in self._seen_meter_ids:
-            return "duplicate"
-        if steps_back(reading, last):
-            return "lower"
-        if not self._accept_meter(reading):
-            return "duplicate"
-        await self._store_append("meter", meter_record(reading))
-        self._publish(SampleEvent("meter", reading))
-        return "stored"
+        status = self._accept_meter(reading)
+        if status == "stored":
+            await self._store_append("meter", meter_record(reading))
+            self._publish(SampleEvent("meter", reading))
+        return status
 
     def _heard_from_agent(self) -> None:
         """A pushed reading proves the meter agent is up: a meter poll that failed (the

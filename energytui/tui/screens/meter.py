@@ -198,6 +198,14 @@ class MeterScreen(Screen):
             if self.learnt is not None:
                 digits = str(self.learnt.get("digits") or "") or "none yet"
                 box.append(f"digits learnt by the agent: {digits}\n", style="grey50")
+            refused = hub.state.meter_refused
+            if refused is not None:
+                box.append(
+                    f"The agent now reads {refused.reading_kwh:,.2f} kWh, lower than this, "
+                    "and is refused: if the meter was replaced or the agent started over, "
+                    "set the reading (s).\n",
+                    style="bold yellow",
+                )
             live = "meter" in hub.health and hub.is_live("meter")
             if "meter" in hub.health and not live:
                 box.append("STALE", style="bold red")

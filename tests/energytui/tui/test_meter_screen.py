@@ -154,3 +154,43 @@ def test_consumption_is_anchored_before_the_period():
     assert consumption(readings, t0 + timedelta(days=1)).kwh is None
     assert "+0.50 kWh" in reconcile(4.0, 3.5)
     assert reconcile(None, 3.5) == "not enough data to compare yet"
+
+
+async def test_meter_screen_says_why_a_lower_agent_reading_is_refused(agent):
+    """The agent started over (or the meter was replaced) and reads less than the hub's
+    last reading: the hub refuses it, and the screen says so and what to do, instead
+    of showing an old reading that silently stops moving."""
+    from meter_agent.schema import MeterReading
+
+    first, _ = await asyncio.to_thread(agent.service.capture_and_record)
+    hub = Hub(
+        [SimulatedSource(interval_s=999), MeterSource(agent.url, interval_s=0.2, timeout_s=5)]
+    )
+    higher = first.reading_kwh + 1000.0
+    before = MeterReading(
+        reading_kwh=higher, timestamp=datetime.now(UTC) - timedelta(hours=1), confidence=0.99
+    )
+    assert await hub.ingest_meter(before) == "stored"
+    cfg = demo_config()
+    cfg.meter.endpoint = agent.url
+    app = EnergyApp(cfg, hub)
+    async with app.run_test(size=(140, 36)) as pilot:
+        for _ in range(100):
+            await pilot.pause(0.05)
+            if hub.state.meter_refused is not None:
+                break
+        assert hub.state.meter_refused.reading_kwh == first.reading_kwh
+        assert hub.latest_meter.reading_kwh == higher
+        await pilot.press("m")
+        await pilot.pause()
+        app.screen.refresh_data()
+        await pilot.pause()
+        shown = str(app.screen.query_one("#meter-latest").render())
+        assert f"The agent now reads {first.reading_kwh:,.2f} kWh" in shown
+        assert "set the reading (s)" in shown
+    # a reading set by hand is taken although lower, and the notice goes
+    manual = MeterReading(
+        reading_kwh=first.reading_kwh, timestamp=datetime.now(UTC), confidence=1.0, method="manual"
+    )
+    assert await hub.ingest_meter(manual) == "stored"
+    assert hub.state.meter_refused is None
