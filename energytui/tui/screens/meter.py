@@ -112,8 +112,8 @@ class MeterScreen(Screen):
         self.load_rejected()
         self.refresh_data()
 
-    def action_calibrate(self) -> None:
-        self.app.run_action("calibrate")
+    async def action_calibrate(self) -> None:
+        await self.app.run_action("calibrate")
 
     def action_set_reading(self) -> None:
         if self.client is None:

@@ -14,6 +14,7 @@ from energytui.sources.simulated import SimulatedSource
 from energytui.tui.app import EnergyApp
 from energytui.tui.demo import demo_config
 from energytui.tui.demo_agent import DemoAgent
+from energytui.tui.screens.calibration import CalibrationScreen
 from energytui.tui.screens.meter import MeterScreen
 
 
@@ -57,6 +58,12 @@ async def test_meter_screen_shows_accepted_and_rejected_readings(agent):
         learnt = "".join(sorted(set(first[0].digits)))
         assert f"digits learnt by the agent: {learnt}" in shot.replace("&#160;", " ")
         assert screen.query_one("#meter-rejected").row_count == 1
+        await pilot.press("c")  # the footer's "c Calibrate" opens the calibration screen
+        await pilot.pause()
+        assert isinstance(app.screen, CalibrationScreen)
+        await pilot.press("escape")
+        await pilot.pause()
+        assert app.screen is screen
         await pilot.press("escape")
         await pilot.pause()
         assert not isinstance(app.screen, MeterScreen)
