@@ -767,6 +767,13 @@ class MeterReader:
         """Screens that are not the reading, recognised per frame."""
         n = len(cells)
         if n and all(c.kind == "blank" for c in cells):
+            if display == "drum":
+                # drums always show digits: what looks empty is too faint or too dark
+                return checks.reason(
+                    checks.BLANK,
+                    "no digit stands out from the drums (too faint or too dark: more light "
+                    "or exposure may help)",
+                )
             return checks.reason(checks.BLANK, "the display shows nothing")
         # the all-8s test screen: skipped only for a meter *configured* as drums (an
         # auto-detected "drum" may be an LCD whose first frame was this very screen)

@@ -199,3 +199,26 @@ def test_read_real_crops_of_unseen_meters(tmp_path: Path, kind: str) -> None:
     assert wrong == 0
     floor = {"powermeter": 0.75, "lcd": 0.9, "rollover": 0.0}[kind]
     assert right >= floor * len(rows), (right, len(rows))
+
+
+def test_an_empty_window_is_a_dark_lcd_but_too_faint_drums(tmp_path: Path) -> None:
+    """Drums always show digits: when none stands out the reason says light may help,
+    where an LCD's is simply that the display shows nothing."""
+    import cv2
+    import numpy as np
+
+    img = tmp_path / "flat.png"
+    cv2.imwrite(str(img), np.full((240, 640, 3), 128, np.uint8))
+    reasons = {}
+    for display in ("lcd7", "drum"):
+        cfg = tmp_path / f"{display}.json"
+        cal = {"roi": [20, 40, 600, 160], "rotate_degrees": 0, "display": display}
+        cfg.write_text(json.dumps({"ocr": {"expected_digits": 6}, "calibration": cal}))
+        p = run("read", str(img), "--config", str(cfg))
+        assert p.returncode == 0, p.stderr
+        obj = json.loads(p.stdout)
+        assert not obj["accepted"] and obj["digits"] is None
+        reasons[display] = obj["reason"]
+    assert reasons["lcd7"] == "blank_display: the display shows nothing"
+    assert reasons["drum"].startswith("blank_display: no digit stands out from the drums")
+    assert "more light" in reasons["drum"]
