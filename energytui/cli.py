@@ -13,23 +13,33 @@ from energytui import __version__
 from energytui.config import Config, ConfigError, load_config
 
 
-def _common(p: argparse.ArgumentParser) -> None:
+def _common(p: argparse.ArgumentParser, *, sub: bool = False) -> None:
+    """The options every command takes, before or after its name. On a subcommand they
+    default to "not given" (SUPPRESS): argparse would otherwise let the subcommand's
+    defaults overwrite what was given before it (``energytui --data-dir X serve``)."""
+    kw: dict = {"default": argparse.SUPPRESS} if sub else {}
     p.add_argument(
-        "--config", metavar="PATH", help="TOML config file (default: the platform config dir)"
+        "--config",
+        metavar="PATH",
+        help="TOML config file (default: the platform config dir)",
+        **kw,
     )
-    p.add_argument("--log-level", help="DEBUG, INFO, WARNING or ERROR")
-    p.add_argument("--timezone", help="IANA time zone for the screens, e.g. Europe/Berlin")
-    p.add_argument("--data-dir", metavar="DIR", help="where the store and logs live")
-    p.add_argument("--powerwall", metavar="HOST[:PORT]", help="Powerwall gateway address")
+    p.add_argument("--log-level", help="DEBUG, INFO, WARNING or ERROR", **kw)
+    p.add_argument("--timezone", help="IANA time zone for the screens, e.g. Europe/Berlin", **kw)
+    p.add_argument("--data-dir", metavar="DIR", help="where the store and logs live", **kw)
+    p.add_argument("--powerwall", metavar="HOST[:PORT]", help="Powerwall gateway address", **kw)
     p.add_argument(
         "--simulate",
         action="store_true",
         help="use the simulated site even if a Powerwall is configured",
+        **kw,
     )
     p.add_argument(
-        "--accelerate", type=float, metavar="X", help="simulated time runs X times faster"
+        "--accelerate", type=float, metavar="X", help="simulated time runs X times faster", **kw
     )
-    p.add_argument("--meter", metavar="URL", help="meter_agent base URL, e.g. http://pi.local:5001")
+    p.add_argument(
+        "--meter", metavar="URL", help="meter_agent base URL, e.g. http://pi.local:5001", **kw
+    )
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -50,11 +60,11 @@ def build_parser() -> argparse.ArgumentParser:
     )
     sub = p.add_subparsers(dest="command", metavar="COMMAND")
     s = sub.add_parser("serve", help="run the hub and its HTTP API without the TUI")
-    _common(s)
+    _common(s, sub=True)
     s.add_argument("--host", help="API bind address (default 127.0.0.1)")
     s.add_argument("--port", type=int, help="API port (default 8787)")
     w = sub.add_parser("web", help="serve the same TUI in a browser (textual-serve), on loopback by default")
-    _common(w)
+    _common(w, sub=True)
     w.add_argument("--host", default="127.0.0.1", help="bind address (default 127.0.0.1)")
     w.add_argument("--port", type=int, default=8000, help="port (default 8000)")
     e = sub.add_parser(

@@ -153,6 +153,31 @@ async def test_killed_serve_leaves_offline_through_the_will(tmp_path, broker):
         listener.close()
 
 
+def test_options_before_the_command_name_apply_to_serve(tmp_path):
+    """``energytui --data-dir X serve`` keeps its store in X (argparse let the
+    subcommand's own defaults erase options given before its name)."""
+    port = free_port()
+    other = tmp_path / "other"
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "energytui.cli", "--data-dir", str(other), "serve"]
+        + ["--config", str(write_config(tmp_path, port))],
+        cwd=REPO,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        wait_listening(port, proc)
+        # /health answers once the hub (and so the store) is up
+        health = httpx.get(f"http://127.0.0.1:{port}/health", timeout=10).json()
+        assert health["store"]["enabled"] and not health["store"]["readonly"]
+        assert (other / "store" / ".writer.lock").is_file()
+        assert not (tmp_path / "data").exists()
+    finally:
+        code, err = stop(proc)
+    assert code == 0, err
+
+
 def test_port_in_use_is_one_sentence(tmp_path):
     with socket.socket() as holder:
         holder.bind(("127.0.0.1", 0))
