@@ -110,10 +110,17 @@ def viewer_sources(config: Config) -> list[Source]:
 
     url = api_base_url(config)
     interval = config.simulated.interval_s if not config.powerwall.configured else config.powerwall.interval_s
-    return [
+    sources: list[Source] = [
         RemoteHubSource(url, interval_s=max(1.0, interval), timeout_s=5.0, token=config.api.token),
-        RemoteMeterSource(url, interval_s=config.meter.interval_s, timeout_s=5.0, token=config.api.token),
     ]
+    # the first instance has meter readings only when it polls an agent or takes the
+    # agent's pushes (which need the API token); otherwise a meter line on the viewer
+    # would be an error about a meter nobody has
+    if config.meter.endpoint or config.api.token:
+        sources.append(
+            RemoteMeterSource(url, interval_s=config.meter.interval_s, timeout_s=5.0, token=config.api.token)
+        )
+    return sources
 
 
 def build_hub(config: Config, *, with_store: bool = True) -> Hub:

@@ -17,6 +17,7 @@ from textual.message import Message
 
 from energytui.config import Config
 from energytui.hub import Hub, HubEvent
+from energytui.sources.remote import RemoteHubSource
 from energytui.sources.simulated import SimulatedSource
 from energytui.tui.commands import EnergyCommands
 from energytui.tui.glyphs import CONSOLE, UNICODE
@@ -176,11 +177,12 @@ class EnergyApp(App[None]):
 
     def subtitle_text(self, now: datetime) -> str:
         src = self.hub.power_source
-        where = (
-            "simulated site"
-            if isinstance(src, SimulatedSource)
-            else (self.config.powerwall.host or self.config.powerwall.mode)
-        )
+        if isinstance(src, SimulatedSource):
+            where = "simulated site"
+        elif isinstance(src, RemoteHubSource):
+            where = f"viewer of {src.base_url.split('//', 1)[-1]}"
+        else:
+            where = self.config.powerwall.host or self.config.powerwall.mode
         local = now.astimezone(self.config.zone).strftime("%a %d %b %H:%M %Z")
         store = getattr(self.hub.store, "readonly_reason", None)
         return f"{where} · {local}" + (" · read-only" if store else "")

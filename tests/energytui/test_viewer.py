@@ -39,7 +39,8 @@ async def test_second_instance_attaches_as_viewer(first_instance):
     hub = build_hub(cfg)
     try:
         assert hub.store.readonly and "read-only" in hub.store.readonly_reason
-        assert [type(s) for s in hub.sources.values()][0] is RemoteHubSource
+        # no meter agent configured on either side: no meter line to be an error
+        assert [type(s) for s in hub.sources.values()] == [RemoteHubSource]
         app = EnergyApp(cfg, hub)
         async with app.run_test(size=(100, 30)) as pilot:
             for _ in range(100):
@@ -50,9 +51,23 @@ async def test_second_instance_attaches_as_viewer(first_instance):
             app._refresh_screen()
             await pilot.pause()
             assert "read-only" in app.screen.sub_title
+            assert app.screen.sub_title.startswith(f"viewer of 127.0.0.1:{cfg.api.port} · ")
             assert "remote" in str(app.screen.query_one("#health").render())
     finally:
         if hub.started:
             await hub.stop()
         elif hub.store is not None:
             await asyncio.to_thread(hub.store.close)
+
+
+def test_a_viewer_follows_the_meter_only_where_the_first_instance_has_one():
+    from energytui.config import Config
+    from energytui.runtime import viewer_sources
+    from energytui.sources.remote import RemoteMeterSource
+
+    bare = Config.model_validate({})
+    assert [type(s) for s in viewer_sources(bare)] == [RemoteHubSource]
+    polled = Config.model_validate({"meter": {"endpoint": "http://127.0.0.1:5001"}})
+    pushed = Config.model_validate({"api": {"token": "t0ken-for-the-agent"}})
+    for cfg in (polled, pushed):
+        assert [type(s) for s in viewer_sources(cfg)] == [RemoteHubSource, RemoteMeterSource]
