@@ -105,6 +105,38 @@ def test_mid_roll_drum_resolves_the_carry_or_refuses() -> None:
     assert MeterReader(config_for(f, display="drum")).read_frames([f.image], T0).digits == "129399"
 
 
+def test_a_last_drum_well_between_two_digits_reads_as_the_lower_one() -> None:
+    """A last drum that turns all the time (the red 0.1 kWh drum) is mostly caught
+    mid-roll: clearly between two digits its lower digit is read, never a wrong one.
+    Measured 28 of 48 frames accepted here (none before this rule), all right."""
+    accepted = 0
+    for digits in ("129399", "204513"):
+        for roll in (0.3, 0.5, 0.7):
+            for seed in range(8):
+                f = render_frame("drum", digits, seed=seed, roll=roll, glare=False)
+                res = MeterReader(config_for(f, display="drum")).read_frames([f.image], T0)
+                if res.accepted:
+                    assert res.digits == digits, (roll, seed, res.per_digit)
+                    accepted += 1
+    assert accepted >= 14
+
+
+def test_mid_roll_is_certain_only_well_between_two_digits() -> None:
+    """Near a digit a position error of the model's usual size flips the floor: there a
+    model that is not certain is refused; well between two digits it is read."""
+    from meter_agent.reader import MID_ROLL_CLEAR, CellResult, resolve_drums
+
+    def last(value: float, mass: float) -> CellResult:
+        return CellResult(str(round(value) % 10), mass, "digit", value=value, p_top=0.6)
+
+    assert resolve_drums([last(5.5, 0.92)])[0].char == "5"
+    assert resolve_drums([last(5.5, 0.92)])[0].confidence >= 0.8
+    assert resolve_drums([last(5.5, 0.85)])[0].confidence < 0.8
+    near = 5.0 + MID_ROLL_CLEAR - 0.05
+    assert resolve_drums([last(near, 0.95)])[0].confidence < 0.8
+    assert resolve_drums([last(6.0 - MID_ROLL_CLEAR + 0.05, 0.95)])[0].confidence < 0.8
+
+
 def test_a_burst_agrees_and_a_disagreeing_burst_is_refused() -> None:
     frames = [render_frame("lcd7", "004711", seed=9, nuisance_seed=k) for k in range(3)]
     reader = MeterReader(config_for(frames[0]))
