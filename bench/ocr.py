@@ -107,6 +107,7 @@ def real_digits(tess: bool, model: Path, title: str) -> None:
     te = TesseractEngine() if tess and available() else None
     readers = {d: _contract_reader(d, model) for d in ("lcd7", "drum", "auto")}
     auto = {"n": 0, "right": 0, "wrong": 0}
+    roll_auto = {"n": 0, "right": 0, "wrong": 0}
     groups: dict[str, list[dict]] = {
         k: [r for r in rows if r["category"] == "clean" and r["kind"] == k] for k, _ in KINDS
     }
@@ -163,11 +164,11 @@ def real_digits(tess: bool, model: Path, title: str) -> None:
             else:
                 comb_wrong += 1
                 split[late][1] += 1
-            if key != "rollover":
-                a_digits, a_ok = _read_crop(readers["auto"], img)
-                auto["n"] += 1
-                auto["right"] += int(a_ok and a_digits == t)
-                auto["wrong"] += int(a_ok and a_digits != t)
+            a_digits, a_ok = _read_crop(readers["auto"], img)
+            tally = roll_auto if key == "rollover" else auto
+            tally["n"] += 1
+            tally["right"] += int(a_ok and a_digits == t)
+            tally["wrong"] += int(a_ok and a_digits != t)
         if key == "rollover":
             roll_split = split
         if key != "rollover":
@@ -192,6 +193,10 @@ def real_digits(tess: bool, model: Path, title: str) -> None:
         print(
             f"   rollover, combined, tenths 1-7: {a_ok}/{a_n} right, {a_wrong} wrong; "
             f"tenths 8-9 (drum nearly on the next digit): {b_ok}/{b_n} right, {b_wrong} wrong"
+        )
+        print(
+            f'   rollover, display "auto": {roll_auto["right"]}/{roll_auto["n"]} right, '
+            f'{roll_auto["wrong"]} wrong'
         )
     rep = engine.model.info.get("held_out_report", {}).get("rollover")
     if rep:

@@ -499,9 +499,9 @@ class MeterReader:
     # -- per frame -----------------------------------------------------------------------
     def detect_display(self, win: Window) -> str:
         """lcd7 when the seven-segment decoder finds clean segment patterns in most cells,
-        each the digit the model reads there too (a drum digit can pass for a segment
-        pattern — a one-digit window has no other cells to outvote it — but then the
-        decoder's digit is rarely the model's)."""
+        each the digit the model reads there too, settled (a drum digit can pass for a
+        segment pattern — a one-digit window has no other cells to outvote it — but then
+        the decoder's digit is rarely the model's, or the model sees the drum turning)."""
         if self.config.calibration.display != "auto":
             return self.config.calibration.display
         if self._detected is not None:
@@ -511,7 +511,14 @@ class MeterReader:
         model: list[str | None] = [None] * len(got)
         if self.cnn is not None:
             imgs = [c.raw if c.raw is not None else c.gray for c in win.cells]
-            model = [g.char for g in self.cnn.read(imgs, rolling=False)]
+            # an LCD digit never sits between two digits: a cell the model places there
+            # is a turning drum, however clean a segment pattern its nearer digit makes
+            model = [
+                g.char
+                if g.value is not None and abs(g.value - round(g.value)) < NEARLY_TURNED
+                else None
+                for g in self.cnn.read(imgs, rolling=True)
+            ]
         clean = sum(
             1
             for g, m in zip(got, model, strict=True)

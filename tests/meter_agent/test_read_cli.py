@@ -222,3 +222,18 @@ def test_an_empty_window_is_a_dark_lcd_but_too_faint_drums(tmp_path: Path) -> No
     assert reasons["lcd7"] == "blank_display: the display shows nothing"
     assert reasons["drum"].startswith("blank_display: no digit stands out from the drums")
     assert "more light" in reasons["drum"]
+
+
+def test_auto_never_takes_a_turning_drum_for_an_lcd(tmp_path: Path) -> None:
+    """A real drum 0.8 of the way from 6 to 7 makes a clean seven-segment 7, and the
+    model's digit is 7 too: "auto" took it for an LCD and read 7. The model places it
+    between 6 and 7, which no LCD digit is, so it is read as a drum: 6 or refused."""
+    from read_support import shared_digits
+
+    crop = shared_digits() / "rollover" / "powermeter" / "6.8_unknown_54c678ba52.jpg"
+    cfg = tmp_path / "auto.json"
+    cfg.write_text(json.dumps({"ocr": {"expected_digits": 1}, "calibration": {"display": "auto"}}))
+    p = run("read", str(crop), "--config", str(cfg))
+    assert p.returncode == 0, p.stderr
+    obj = json.loads(p.stdout)
+    assert not obj["accepted"] or obj["digits"] == "6", obj
