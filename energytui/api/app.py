@@ -119,11 +119,13 @@ def create_api(hub: Hub, config: Config) -> FastAPI:
         meter_name = views.meter_source_name(hub)
         meter_live = views.meter_is_live(hub, now, meter_stale_s)
         all_live = all(hub.is_live(n) for n in hub.sources)
+        refused = hub.state.meter_refused
         if not power_live:
             state = "unhealthy"
         elif (
             not all_live
             or hub.store_error
+            or refused is not None
             or (meter_name is None and hub.latest_meter and not meter_live)
         ):
             state = "degraded"
@@ -136,6 +138,7 @@ def create_api(hub: Hub, config: Config) -> FastAPI:
             uptime_s=round(time.monotonic() - started, 1),
             powerwall_connected=power_live,
             meter_connected=meter_live,
+            meter_refused_lower_kwh=None if refused is None else refused.reading_kwh,
             store=StoreStatus(
                 enabled=hub.store is not None,
                 readonly=bool(getattr(hub.store, "readonly", False)),

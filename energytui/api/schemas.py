@@ -170,6 +170,12 @@ class HealthOut(_Out):
     uptime_s: float
     powerwall_connected: bool
     meter_connected: bool
+    meter_refused_lower_kwh: float | None = Field(
+        default=None,
+        description="the meter agent's latest reading when it is lower than the accepted one"
+        " and so refused (the agent started over, or the meter was replaced: set the reading"
+        " by hand at the agent); null otherwise",
+    )
     store: StoreStatus
     sources: dict[str, SourceHealthOut]
 

@@ -164,8 +164,13 @@ async def test_meter_post_stored_duplicate_lower(sim_hub):
     async with api_client(sim_hub, cfg()) as c:
         first = await c.post("/meter_reading", json=reading(1234.5, "r1"), headers=AUTH)
         again = await c.post("/meter_reading", json=reading(1234.5, "r1"), headers=AUTH)
+        before = (await c.get("/health")).json()
         lower = await c.post("/meter_reading", json=reading(1200.0, "r2"), headers=AUTH)
         cur = (await c.get("/current_readings")).json()
+        health = (await c.get("/health")).json()
+    assert before["meter_refused_lower_kwh"] is None
+    # the refused lower reading is in /health, which says it needs a look
+    assert health["meter_refused_lower_kwh"] == 1200.0 and health["status"] == "degraded"
     assert first.status_code == 201 and first.json()["status"] == "stored"
     assert again.status_code == 200 and again.json()["status"] == "duplicate"
     assert lower.status_code == 409
