@@ -254,12 +254,14 @@ class FileSource(FrameSource):
     kind = "file"
 
     def __init__(self, path: str | Path) -> None:
-        self.path = Path(path)
+        # kept apart: Path("") is Path("."), and "." (this folder) is a real choice
+        self._given = str(path).strip()
+        self.path = Path(self._given).expanduser()
         super().__init__(f"images from {self.path}")
         self._index = 0
 
     def files(self) -> list[Path]:
-        if not str(self.path) or str(self.path) == ".":
+        if not self._given:
             raise CaptureError("camera.path is empty; set it to an image file or a folder.")
         if self.path.is_file():
             return [self.path]

@@ -139,9 +139,12 @@ class MeterService:
         self.log_file = resolve_path(base, st.log_file) if st.log_file else None
         self.data_dir.mkdir(parents=True, exist_ok=True)
 
-        self.source = source or open_source(
-            config.camera, calibration=config.calibration, ocr=config.ocr
-        )
+        camera = config.camera
+        if camera.source == "file" and camera.path.strip():
+            # like storage paths: relative to the config file's folder, not to wherever
+            # the agent was started from (systemd starts it in /)
+            camera = camera.model_copy(update={"path": str(resolve_path(base, camera.path))})
+        self.source = source or open_source(camera, calibration=config.calibration, ocr=config.ocr)
         if isinstance(self.source, SyntheticSource) and config.calibration.roi is None:
             # a demo works out of the box: frame the generated meter (in memory, not saved)
             hint = self.source.calibration_hint()

@@ -177,3 +177,32 @@ def test_synthetic_source_draws_the_meter_it_is_told_to_show() -> None:
     assert src.last_truth["digits"] == "004330"
     # the same meter every time: one calibration fits all its frames
     assert SyntheticSource(cam, start=1, creep=False).calibration_hint() == hint
+
+
+@pytest.mark.parametrize("given", [".", "frames"])
+def test_a_relative_camera_path_is_the_config_files_folder(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, given: str
+) -> None:
+    """As for storage paths: "." or "frames" beside the config file, whatever folder the
+    agent was started in ("." was refused as empty, and both were taken from the cwd)."""
+    from service_support import write_config
+
+    from meter_agent.config import load_agent_config
+    from meter_agent.service import MeterService
+
+    where = tmp_path / "agent"
+    (where / "frames").mkdir(parents=True)
+    frames = where if given == "." else where / "frames"
+    cv2.imwrite(str(frames / "meter.png"), digits_image("314159"))
+    cfg_path = write_config(where, camera={"source": "file", "path": given})
+    elsewhere = tmp_path / "elsewhere"
+    elsewhere.mkdir()
+    monkeypatch.chdir(elsewhere)
+    service = MeterService(load_agent_config(cfg_path), cfg_path)
+    try:
+        assert service.source.grab().shape[:2] == digits_image("314159").shape[:2]
+        assert load_agent_config(cfg_path).camera.path == given  # the file keeps what was typed
+    finally:
+        service.close()
+    with pytest.raises(CaptureError, match="camera.path is empty"):
+        FileSource("").grab()
