@@ -7,7 +7,7 @@ from textual.containers import Container, Vertical
 from textual.screen import Screen
 from textual.widgets import Footer, Header, Static
 
-from energytui.model import SystemMode
+from energytui.model import PowerSample, SystemMode
 from energytui.tui.format import age, kw
 from energytui.tui.widgets.battery import BatteryGauge
 from energytui.tui.widgets.energy import EnergyPanel, energy_rows
@@ -90,26 +90,35 @@ class DashboardScreen(Screen):
         if self._changed("health", (tuple(_health_key(x, now) for x in health), hub.store_error)):
             self.query_one("#health", HealthPanel).show(health, now, hub.store_error)
         self.sub_title = app.subtitle_text(now)
-        if not self._changed("mode", (sample, live)):
-            return
         mode = self.query_one("#mode", Static)
+        width = mode.content_size.width
+        if not self._changed("mode", (sample, live, width)):
+            return
         if sample is None:
             mode.update("Mode: waiting for data", layout=False)
             mode.set_classes("")
             return
-        extra = ""
-        sp = sample.self_powered_pct
-        if sp is not None:
-            extra = f"   self-powered {sp:.0f} %"
-        sc = sample.solar_self_consumption_pct
-        if sc is not None:
-            extra += f" · solar used on site {sc:.0f} %"
-        prefix = "STALE · " if not live else ""
-        mode.update(  # one line of fixed height and full width: no layout pass needed
-            f"{prefix}Mode: {sample.mode.label}{extra}   grid {sample.grid_status.value} · home {kw(sample.load_w)}",
-            layout=False,
-        )
+        # one line of fixed height and full width: no layout pass needed
+        mode.update(mode_line(sample, live, width), layout=False)
         mode.set_classes("stale" if not live else MODE_STYLE.get(sample.mode, ""))
+
+
+def mode_line(sample: PowerSample, live: bool, width: int) -> str:
+    """The mode, then the grid and the home's draw, then the shares: on a narrow
+    terminal the shares go first (solar used on site, then self-powered), so the
+    line is never cut in the middle of a figure. ``width`` 0 (not laid out yet): all."""
+    head = f"{'STALE · ' if not live else ''}Mode: {sample.mode.label}"
+    tail = f"   grid {sample.grid_status.value} · home {kw(sample.load_w)}"
+    shares = []
+    if sample.self_powered_pct is not None:
+        shares.append(f"self-powered {sample.self_powered_pct:.0f} %")
+    if sample.solar_self_consumption_pct is not None:
+        shares.append(f"solar used on site {sample.solar_self_consumption_pct:.0f} %")
+    while True:
+        line = head + (f"   {' · '.join(shares)}" if shares else "") + tail
+        if not shares or not width or len(line) <= width:
+            return line
+        shares.pop()
 
 
 def _health_key(h, now) -> tuple:

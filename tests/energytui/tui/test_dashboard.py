@@ -165,3 +165,26 @@ async def test_kiosk_cycles_screens_without_input():
                 if isinstance(app.screen, expected):
                     break
             assert isinstance(app.screen, expected)
+
+
+def test_the_mode_line_drops_the_shares_before_the_home_draw():
+    """At 80 columns the line was cut after the shares: the grid and the home's draw,
+    the figures a glance is for, were not on screen."""
+    from datetime import UTC, datetime
+
+    from energytui.model import GridStatus, PowerSample
+    from energytui.tui.screens.dashboard import mode_line
+
+    s = PowerSample(
+        datetime(2026, 6, 1, 12, tzinfo=UTC), 3000.0, -1500.0, -200.0, 1300.0,
+        soe_pct=60.0, grid_status=GridStatus.UP,
+    )
+    full = mode_line(s, True, 0)
+    assert "self-powered" in full and "solar used on site" in full and full.endswith("home 1.30 kW")
+    assert mode_line(s, True, len(full)) == full
+    narrow = mode_line(s, True, 78)
+    assert len(narrow) <= 78 and narrow.endswith("grid up · home 1.30 kW")
+    assert "self-powered" in narrow and "solar used on site" not in narrow
+    tight = mode_line(s, False, 60)
+    assert tight.startswith("STALE · Mode: ") and "self-powered" not in tight
+    assert tight.endswith("home 1.30 kW")
