@@ -15,8 +15,9 @@ produced here are pinned by tests.
 from __future__ import annotations
 
 import enum
-from dataclasses import asdict, dataclass, field, replace
+from dataclasses import MISSING, asdict, dataclass, field, fields, replace
 from datetime import UTC, datetime
+from typing import Any, Generic, Literal, TypeVar
 
 #: Below this many watts a flow is treated as idle: meters jitter by a few watts
 #: around zero and we do not want the mode to flicker.
@@ -176,18 +177,13 @@ class PowerSample:
         return max(0.0, min(100.0, 100.0 * (1.0 - exported / self.solar_w)))
 
     def to_record(self) -> dict:
-        """Flat dict for the store: ``ts`` as ISO Z, counters as ``*_wh`` fields."""
-        rec = {
-            "ts": iso_z(self.ts),
-            "solar_w": self.solar_w,
-            "battery_w": self.battery_w,
-            "grid_w": self.grid_w,
-            "load_w": self.load_w,
-            "soe_pct": self.soe_pct,
-            "reserve_pct": self.reserve_pct,
-            "grid_status": self.grid_status.value,
-            "source": self.source,
-        }
+        """Flat dict for the store: ``ts`` as ISO Z, enums as their words, counters as
+        ``*_wh`` fields. Every field of the sample is a column, so a new one is stored
+        without another edit here."""
+        rec: dict = {"ts": iso_z(self.ts)}
+        for name, _ in _COLUMNS:
+            v = getattr(self, name)
+            rec[name] = v.value if isinstance(v, enum.Enum) else v
         if self.counters is not None:
             rec.update(self.counters.to_dict())
         return rec
@@ -196,24 +192,27 @@ class PowerSample:
 
     @classmethod
     def from_record(cls, rec: dict) -> PowerSample:
+        """The sample back from :meth:`to_record`'s dict; a missing or null column takes the
+        field's default (a field without one is required)."""
         names = EnergyCounters.__dataclass_fields__
         has = all(rec.get(k) is not None for k in names)
         counters = EnergyCounters(**{k: float(rec[k]) for k in names}) if has else None
+        values = {name: _column(default, rec.get(name)) for name, default in _COLUMNS}
         return cls(
             ts=parse_iso(rec["ts"]) if isinstance(rec["ts"], str) else rec["ts"],
-            solar_w=float(rec["solar_w"]),
-            battery_w=float(rec["battery_w"]),
-            grid_w=float(rec["grid_w"]),
-            load_w=float(rec["load_w"]),
-            soe_pct=_opt_float(rec.get("soe_pct")),
-            reserve_pct=_opt_float(rec.get("reserve_pct")),
-            grid_status=GridStatus(rec.get("grid_status") or "unknown"),
             counters=counters,
-            source=str(rec.get("source") or "unknown"),
+            **values,
         )
 
     def with_(self, **changes) -> PowerSample:
         return replace(self, **changes)
+
+
+#: The sample's record columns besides ``ts`` and the counters' ``*_wh``: every other
+#: field, in field order, with its default (MISSING: required).
+_COLUMNS: tuple[tuple[str, object], ...] = tuple(
+    (f.name, f.default) for f in fields(PowerSample) if f.name not in ("ts", "counters")
+)
 
 
 def classify_mode(s: PowerSample) -> SystemMode:
@@ -243,22 +242,64 @@ def classify_mode(s: PowerSample) -> SystemMode:
     return SystemMode.UNKNOWN
 
 
+#: The API's words for the grid and battery flows (its OpenAPI enums, in this order).
+GridDirection = Literal["importing", "exporting", "idle"]
+BatteryStatus = Literal["charging", "discharging", "standby"]
+Word = TypeVar("Word", bound=str)
+
+
+@dataclass(frozen=True, slots=True)
+class SignWords(Generic[Word]):
+    """What a signed flow is doing, in words: the one table of Tesla's sign convention.
+
+    ``word`` is the API's short word (``grid_direction``, ``battery_status``),
+    ``text`` the phrase a screen shows. Within ``IDLE_W`` of zero the flow is idle.
+    """
+
+    positive: Word  # value > IDLE_W
+    negative: Word  # value < -IDLE_W
+    idle: Word
+    positive_text: str
+    negative_text: str
+    idle_text: str
+
+    @property
+    def words(self) -> tuple[Word, Word, Word]:
+        return (self.positive, self.negative, self.idle)
+
+    def word(self, watts: float) -> Word:
+        if watts > IDLE_W:
+            return self.positive
+        if watts < -IDLE_W:
+            return self.negative
+        return self.idle
+
+    def text(self, watts: float) -> str:
+        if watts > IDLE_W:
+            return self.positive_text
+        if watts < -IDLE_W:
+            return self.negative_text
+        return self.idle_text
+
+
+#: Tesla signs: grid > 0 imports from the grid, < 0 exports to it.
+GRID_WORDS: SignWords[GridDirection] = SignWords(
+    "importing", "exporting", "idle", "importing from grid", "exporting to grid", "grid idle"
+)
+#: Tesla signs: battery > 0 discharges (feeds the home), < 0 charges.
+BATTERY_WORDS: SignWords[BatteryStatus] = SignWords(
+    "discharging", "charging", "standby", "discharging", "charging", "standby"
+)
+
+
 def describe_grid(grid_w: float) -> str:
     """Words for the grid flow, Tesla signs: positive imports."""
-    if grid_w > IDLE_W:
-        return "importing from grid"
-    if grid_w < -IDLE_W:
-        return "exporting to grid"
-    return "grid idle"
+    return GRID_WORDS.text(grid_w)
 
 
 def describe_battery(battery_w: float) -> str:
     """Words for the battery flow, Tesla signs: positive discharges."""
-    if battery_w > IDLE_W:
-        return "discharging"
-    if battery_w < -IDLE_W:
-        return "charging"
-    return "standby"
+    return BATTERY_WORDS.text(battery_w)
 
 
 def battery_eta_hours(
@@ -344,5 +385,14 @@ def parse_iso(text: str) -> datetime:
     return ts.astimezone(UTC)
 
 
-def _opt_float(v) -> float | None:
-    return None if v is None else float(v)
+def _column(default: object, v: Any) -> Any:
+    """One record column as the field's type, told by its default (none: a required float)."""
+    if isinstance(default, enum.Enum):
+        return type(default)(v or default.value)
+    if isinstance(default, str):
+        return str(v or default)
+    if v is None:
+        if default is MISSING:
+            raise KeyError("a required power column is missing")
+        return default
+    return float(v)
