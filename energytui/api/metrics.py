@@ -6,7 +6,9 @@ and energy series are only exported while the power source is live;
 ``energytui_power_stale`` says 1 when they were left out. Energy is exported as
 ``*_joules_total`` counters (Wh × 3600) from the gateway's lifetime counters,
 and a counter is never exported lower than it was on a previous scrape
-(Prometheus would take the dip for a reset and count a spike).
+(Prometheus would take the dip for a reset and count a spike). Which series a
+sample or a meter reading gives, their names, help and values, is the wire
+table's (:mod:`energytui.wire.table`).
 """
 
 from __future__ import annotations
@@ -25,20 +27,11 @@ from prometheus_client.registry import Collector, CollectorRegistry
 from energytui import __version__
 from energytui.api.views import meter_is_live
 from energytui.hub import Hub
-from energytui.model import GridStatus
-
-WH_TO_J = 3600.0
-KWH_TO_J = 3_600_000.0
-
-#: (metric stem, EnergyCounters field, help)
-ENERGY_COUNTERS = (
-    ("solar_produced", "solar_produced_wh", "Solar energy produced (gateway lifetime counter)."),
-    ("grid_imported", "grid_imported_wh", "Energy imported from the grid."),
-    ("grid_exported", "grid_exported_wh", "Energy exported to the grid."),
-    ("battery_charged", "battery_charged_wh", "Energy that went into the battery."),
-    ("battery_discharged", "battery_discharged_wh", "Energy that came out of the battery."),
-    ("home_consumed", "home_consumed_wh", "Energy consumed by the home."),
-)
+from energytui.model import PowerSample
+from energytui.wire.columns import Metric as WireMetric
+from energytui.wire.prometheus import series
+from energytui.wire.table import COUNTERS, METER, POWER, SAMPLE_TIME
+from meter_agent.schema import MeterReading
 
 
 class HubCollector(Collector):
@@ -124,67 +117,29 @@ class HubCollector(Collector):
         if m is not None and meter_is_live(hub, now, self.meter_stale_s):
             yield from self._meter(m)
 
-    def _power(self, s) -> Iterator[Metric]:
-        for flow, value, doc in (
-            ("solar", s.solar_w, "Solar production, W (>= 0)."),
-            ("battery", s.battery_w, "Battery power, W (> 0 discharging, < 0 charging)."),
-            ("grid", s.grid_w, "Grid power, W (> 0 importing, < 0 exporting)."),
-            ("home", s.load_w, "Home consumption, W (>= 0)."),
-        ):
-            yield GaugeMetricFamily(f"energytui_{flow}_power_watts", doc, value=value)
-        if s.soe_pct is not None:
-            yield GaugeMetricFamily(
-                "energytui_battery_charge_ratio",
-                "Battery state of energy, 0-1.",
-                value=s.soe_pct / 100.0,
-            )
-        if s.reserve_pct is not None:
-            yield GaugeMetricFamily(
-                "energytui_battery_reserve_ratio",
-                "Backup reserve, 0-1.",
-                value=s.reserve_pct / 100.0,
-            )
-        if s.grid_status is not GridStatus.UNKNOWN:
-            yield GaugeMetricFamily(
-                "energytui_grid_connected",
-                "1 when the site is connected to the grid, 0 when islanded or syncing.",
-                value=1.0 if s.grid_status is GridStatus.UP else 0.0,
-            )
-        yield GaugeMetricFamily(
-            "energytui_sample_timestamp_seconds",
-            "Unix time of the Powerwall sample these series come from.",
-            value=s.ts.timestamp(),
-        )
-        if s.counters is None:
-            return
-        for stem, field, doc in ENERGY_COUNTERS:
-            name = f"energytui_{stem}_joules"
-            value = self._monotonic(name, getattr(s.counters, field) * WH_TO_J)
-            if value is not None:
-                yield CounterMetricFamily(name, doc, value=value)
+    def _family(self, metric: WireMetric, value: float, epoch: int = 0) -> Metric | None:
+        """A gauge, or a counter unless it would go lower than one already exported."""
+        if metric.kind == "gauge":
+            return GaugeMetricFamily(metric.name, metric.help, value=value)
+        kept = self._monotonic(metric.name, value, epoch)
+        return None if kept is None else CounterMetricFamily(metric.name, metric.help, value=kept)
 
-    def _meter(self, m) -> Iterator[Metric]:
-        value = self._monotonic(
-            "energytui_meter_joules",
-            m.reading_kwh * KWH_TO_J,
-            epoch=self.hub.state.meter_corrections,
-        )
-        if value is not None:
-            yield CounterMetricFamily(
-                "energytui_meter_joules",
-                "Utility meter register read by the camera (lower only when corrected by hand).",
-                value=value,
-            )
-        yield GaugeMetricFamily(
-            "energytui_meter_reading_timestamp_seconds",
-            "Unix time of the meter reading.",
-            value=m.timestamp.timestamp(),
-        )
-        yield GaugeMetricFamily(
-            "energytui_meter_confidence_ratio",
-            "OCR confidence of the meter reading, 0-1.",
-            value=m.confidence,
-        )
+    def _families(
+        self, found: Iterator[tuple[WireMetric, float]], epoch: int = 0
+    ) -> Iterator[Metric]:
+        for metric, value in found:
+            family = self._family(metric, value, epoch)
+            if family is not None:
+                yield family
+
+    def _power(self, s: PowerSample) -> Iterator[Metric]:
+        yield from self._families(series((*POWER, SAMPLE_TIME), s))
+        if s.counters is not None:
+            yield from self._families(series(COUNTERS, s.counters))
+
+    def _meter(self, m: MeterReading) -> Iterator[Metric]:
+        # a meter corrected by hand starts a new epoch: its dip is the reset it is
+        yield from self._families(series(METER, m), epoch=self.hub.state.meter_corrections)
 
 
 def make_registry(hub: Hub, *, meter_stale_s: float = 900.0) -> CollectorRegistry:

@@ -19,7 +19,8 @@ from fastapi import APIRouter, Request
 from energytui.api import views
 from energytui.api.schemas import PowerwallStatus, SoeOut, VitalsOut
 from energytui.hub import Hub
-from energytui.model import SystemMode, iso_z
+from energytui.model import BATTERY_WORDS, GRID_WORDS, SystemMode, iso_z
+from energytui.wire.table import grid_connected
 
 log = logging.getLogger(__name__)
 router = APIRouter(prefix="/powerwall", tags=["powerwall"])
@@ -48,9 +49,9 @@ async def powerwall_status(request: Request) -> PowerwallStatus:
         stale=not live,
         sample_timestamp=None if s is None else iso_z(s.ts),
         grid_status="unknown" if s is None else s.grid_status.value,
-        grid_connected=None if s is None else views.grid_connected(s.grid_status),
-        grid_direction=None if s is None else views.grid_direction(s.grid_w),
-        battery_status=None if s is None else views.battery_status(s.battery_w),
+        grid_connected=None if s is None else grid_connected(s.grid_status),
+        grid_direction=None if s is None else GRID_WORDS.word(s.grid_w),
+        battery_status=None if s is None else BATTERY_WORDS.word(s.battery_w),
         battery_percentage=None if s is None else s.soe_pct,
         backup_reserve_percentage=None if s is None else s.reserve_pct,
         mode=mode.value,

@@ -7,23 +7,32 @@ words, so nobody has to remember which way is positive. Timestamps are ISO
 8601 UTC with ``Z``. A value that is not known is ``null``, never ``0``.
 
 Only pydantic here (no FastAPI), so the remote viewer can parse responses
-with the same models the server writes them with.
+with the same models the server writes them with. The sample's keys
+(``PowerwallReadings``, ``PowerPoint``, ``LifetimeCounters``) are built from the wire
+table (:mod:`energytui.wire`), so a field added there reaches the OpenAPI contract too.
 """
 
 from __future__ import annotations
 
 from datetime import UTC, datetime
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, TypeAdapter, ValidationError, field_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    TypeAdapter,
+    ValidationError,
+    create_model,
+    field_validator,
+)
 
+from energytui.model import BatteryStatus, GridDirection
+from energytui.wire import api as wire_api
+from energytui.wire.table import SAMPLE_TIME, GridStatusWord
 from meter_agent.schema import MeterReading
 
 _DATETIME = TypeAdapter(datetime)
-
-GridDirection = Literal["importing", "exporting", "idle"]
-BatteryStatus = Literal["charging", "discharging", "standby"]
-GridStatusWord = Literal["up", "down", "syncing", "unknown"]
 
 
 class _Out(BaseModel):
@@ -55,41 +64,46 @@ class SourceHealthOut(_Out):
     failures: int = 0
 
 
-class LifetimeCounters(_Out):
-    """The gateway's lifetime energy counters, watt-hours, one per direction (never signed)."""
+class PowerwallHead(_Out):
+    """What every ``PowerwallReadings`` starts with: the sample's time and its liveness."""
 
-    solar_produced_wh: float
-    grid_imported_wh: float
-    grid_exported_wh: float
-    battery_charged_wh: float
-    battery_discharged_wh: float
-    home_consumed_wh: float
-
-
-class PowerwallReadings(_Out):
-    """The latest Powerwall sample; ``stale`` true means it is not live and only shown for context."""
-
-    timestamp: str = Field(description="when the sample was taken (UTC, Z)")
+    timestamp: str = Field(description=SAMPLE_TIME.json[0].doc)
     age_s: float = Field(description="seconds between the sample and the response")
     stale: bool
-    source: str = Field(description="which source produced it: simulated, powerwall, …")
-    solar_power: float = Field(description="W, >= 0 produces")
-    battery_power: float = Field(description="W, > 0 discharges, < 0 charges")
-    grid_power: float = Field(description="W, > 0 imports from the grid, < 0 exports")
-    home_power: float = Field(description="W, >= 0 consumed by the home")
-    battery_percentage: float | None = Field(description="state of energy, 0-100 %")
-    backup_reserve_percentage: float | None = Field(description="reserve kept for outages, %")
-    battery_status: BatteryStatus
-    grid_direction: GridDirection
-    grid_status: GridStatusWord
-    grid_connected: bool | None = Field(description="null while the grid status is unknown")
-    mode: str = Field(description="what the site is doing (see docs/api.md for the words)")
-    mode_label: str
-    self_powered_percent: float | None = Field(
-        description="share of the home's load not taken from the grid, %"
+
+
+class PointHead(_Out):
+    timestamp: str
+
+
+# Built from the wire table. A type checker sees the head classes (the table's keys are
+# only known when the table is read), the running program the whole models.
+if TYPE_CHECKING:
+    LifetimeCounters = _Out
+    PowerwallReadings = PowerwallHead
+    PowerPoint = PointHead
+else:
+    LifetimeCounters = create_model(
+        "LifetimeCounters",
+        __base__=_Out,
+        __doc__="The gateway's lifetime energy counters, watt-hours, one per direction"
+        " (never signed).",
+        **wire_api.lifetime_fields(),
     )
-    solar_self_consumption_percent: float | None = None
-    lifetime: LifetimeCounters | None = None
+    PowerwallReadings = create_model(
+        "PowerwallReadings",
+        __base__=PowerwallHead,
+        __doc__="The latest Powerwall sample; ``stale`` true means it is not live and only"
+        " shown for context.",
+        **wire_api.reading_fields(),
+        lifetime=(LifetimeCounters | None, None),
+    )
+    PowerPoint = create_model(
+        "PowerPoint",
+        __base__=PointHead,
+        __doc__="One point of power history (W, Tesla signs).",
+        **wire_api.point_fields(),
+    )
 
 
 class MeterOut(_Out):
@@ -118,17 +132,6 @@ class EnergyTodayOut(_Out):
     battery_discharge_kwh: float
     method: str = Field(description="counters (gateway lifetime counters) or integrated")
     day: str | None = Field(description="local date the totals belong to")
-
-
-class PowerPoint(_Out):
-    """One point of power history (W, Tesla signs)."""
-
-    timestamp: str
-    solar_power: float | None = None
-    battery_power: float | None = None
-    grid_power: float | None = None
-    home_power: float | None = None
-    battery_percentage: float | None = None
 
 
 class MeterPoint(_Out):

@@ -11,12 +11,9 @@ import logging
 from datetime import datetime, timedelta
 
 from energytui.api.schemas import (
-    BatteryStatus,
     CurrentHistory,
     CurrentReadings,
     EnergyTodayOut,
-    GridDirection,
-    LifetimeCounters,
     MeterOut,
     MeterPoint,
     PowerPoint,
@@ -24,38 +21,11 @@ from energytui.api.schemas import (
     SourceHealthOut,
 )
 from energytui.hub import Hub
-from energytui.model import IDLE_W, GridStatus, PowerSample, iso_z, parse_iso, utcnow
+from energytui.model import PowerSample, iso_z, parse_iso, utcnow
+from energytui.wire import api as wire_api
 from meter_agent.schema import MeterReading
 
 log = logging.getLogger(__name__)
-
-
-def grid_direction(grid_w: float) -> GridDirection:
-    """Tesla sign: grid > 0 imports from the grid."""
-    if grid_w > IDLE_W:
-        return "importing"
-    if grid_w < -IDLE_W:
-        return "exporting"
-    return "idle"
-
-
-def battery_status(battery_w: float) -> BatteryStatus:
-    """Tesla sign: battery > 0 discharges (feeds the home)."""
-    if battery_w > IDLE_W:
-        return "discharging"
-    if battery_w < -IDLE_W:
-        return "charging"
-    return "standby"
-
-
-def grid_connected(status: GridStatus) -> bool | None:
-    if status is GridStatus.UNKNOWN:
-        return None
-    return status is GridStatus.UP
-
-
-def _r(v: float | None, nd: int = 1) -> float | None:
-    return None if v is None else round(v, nd)
 
 
 def source_health(hub: Hub) -> dict[str, SourceHealthOut]:
@@ -71,26 +41,12 @@ def powerwall_readings(hub: Hub, now: datetime) -> PowerwallReadings | None:
     s = hub.latest_power
     if s is None:
         return None
-    return PowerwallReadings(
-        timestamp=iso_z(s.ts),
-        age_s=round(max(0.0, (now - s.ts).total_seconds()), 1),
-        stale=not hub.power_is_live,
-        source=s.source,
-        solar_power=s.solar_w,
-        battery_power=s.battery_w,
-        grid_power=s.grid_w,
-        home_power=s.load_w,
-        battery_percentage=s.soe_pct,
-        backup_reserve_percentage=s.reserve_pct,
-        battery_status=battery_status(s.battery_w),
-        grid_direction=grid_direction(s.grid_w),
-        grid_status=s.grid_status.value,
-        grid_connected=grid_connected(s.grid_status),
-        mode=s.mode.value,
-        mode_label=s.mode.label,
-        self_powered_percent=_r(s.self_powered_pct),
-        solar_self_consumption_percent=_r(s.solar_self_consumption_pct),
-        lifetime=None if s.counters is None else LifetimeCounters(**s.counters.to_dict()),
+    return PowerwallReadings.model_validate(
+        {
+            **wire_api.readings(s),
+            "age_s": round(max(0.0, (now - s.ts).total_seconds()), 1),
+            "stale": not hub.power_is_live,
+        }
     )
 
 
@@ -148,38 +104,16 @@ def energy_today(hub: Hub) -> EnergyTodayOut:
 
 
 def power_point(s: PowerSample) -> PowerPoint:
-    return PowerPoint(
-        timestamp=iso_z(s.ts),
-        solar_power=s.solar_w,
-        battery_power=s.battery_w,
-        grid_power=s.grid_w,
-        home_power=s.load_w,
-        battery_percentage=s.soe_pct,
-    )
+    return PowerPoint.model_validate(wire_api.point(s))
 
 
 def power_point_from_record(rec: dict) -> PowerPoint | None:
     """A store record (raw or rolled up) as a point; None when it lacks a time."""
-    ts = rec.get("ts")
     try:
-        when = parse_iso(ts) if isinstance(ts, str) else ts
-        if not isinstance(when, datetime):
-            return None
-
-        def num(key: str) -> float | None:
-            v = rec.get(key)
-            return None if v is None or isinstance(v, bool) else float(v)
-
-        return PowerPoint(
-            timestamp=iso_z(when),
-            solar_power=num("solar_w"),
-            battery_power=num("battery_w"),
-            grid_power=num("grid_w"),
-            home_power=num("load_w"),
-            battery_percentage=num("soe_pct"),
-        )
+        point = wire_api.point_from_record(rec)
     except (TypeError, ValueError):
         return None
+    return None if point is None else PowerPoint.model_validate(point)
 
 
 def meter_point(m: MeterReading) -> MeterPoint:

@@ -30,7 +30,7 @@ import random
 import re
 import threading
 import time
-from dataclasses import dataclass
+from collections.abc import Callable
 from typing import Any
 
 import paho.mqtt.client as mqtt
@@ -38,7 +38,10 @@ import paho.mqtt.client as mqtt
 from energytui import __version__
 from energytui.config import MqttConfig
 from energytui.hub import HealthEvent, Hub, HubEvent, SampleEvent
-from energytui.model import GridStatus, PowerSample, SystemMode, iso_z
+from energytui.model import PowerSample
+from energytui.wire.columns import Sensor
+from energytui.wire.ha import SENSORS, states
+from energytui.wire.table import COUNTERS, METER, POWER
 from meter_agent.schema import MeterReading
 
 log = logging.getLogger(__name__)
@@ -46,46 +49,8 @@ log = logging.getLogger(__name__)
 ONLINE, OFFLINE = "online", "offline"
 
 
-@dataclass(frozen=True)
-class Entity:
-    """One Home Assistant entity: what discovery announces and where its value goes."""
-
-    key: str
-    name: str
-    group: str  # "power" | "energy" | "meter": which availability topic gates it
-    device_class: str | None = None
-    state_class: str | None = None
-    unit: str | None = None
-    options: tuple[str, ...] = ()
-    diagnostic: bool = False
-    precision: int | None = None
-    icon: str | None = None
-
-
-ENTITIES: tuple[Entity, ...] = (
-    Entity("solar_power", "Solar power", "power", "power", "measurement", "W", precision=0),
-    Entity("battery_power", "Battery power", "power", "power", "measurement", "W", precision=0),
-    Entity("grid_power", "Grid power", "power", "power", "measurement", "W", precision=0),
-    Entity("home_power", "Home power", "power", "power", "measurement", "W", precision=0),
-    Entity("battery_level", "Battery", "power", "battery", "measurement", "%", precision=1),
-    Entity("backup_reserve", "Backup reserve", "power", "battery", "measurement", "%"),
-    Entity("self_powered", "Self-powered", "power", None, "measurement", "%", precision=0,
-           icon="mdi:home-lightning-bolt"),
-    Entity("mode", "Mode", "power", "enum", options=tuple(m.value for m in SystemMode)),
-    Entity("grid_status", "Grid status", "power", "enum",
-           options=tuple(g.value for g in GridStatus)),
-    Entity("grid_import", "Grid import", "energy", "energy", "total", "kWh", precision=2),
-    Entity("grid_export", "Grid export", "energy", "energy", "total", "kWh", precision=2),
-    Entity("solar_energy", "Solar production", "energy", "energy", "total", "kWh", precision=2),
-    Entity("battery_charged", "Battery charged", "energy", "energy", "total", "kWh", precision=2),
-    Entity("battery_discharged", "Battery discharged", "energy", "energy", "total", "kWh",
-           precision=2),
-    Entity("home_energy", "Home consumption", "energy", "energy", "total", "kWh", precision=2),
-    Entity("meter_energy", "Utility meter", "meter", "energy", "total", "kWh", precision=1),
-    Entity("meter_confidence", "Meter read confidence", "meter", None, "measurement", "%",
-           diagnostic=True, precision=0, icon="mdi:eye-check"),
-    Entity("meter_last_read", "Meter last read", "meter", "timestamp", diagnostic=True),
-)  # fmt: skip
+#: Every Home Assistant entity, from the wire table (:mod:`energytui.wire.table`).
+ENTITIES: tuple[Sensor, ...] = SENSORS
 
 #: Totals that must never be published lower than before.
 TOTAL_KEYS = frozenset(e.key for e in ENTITIES if e.state_class == "total")
@@ -94,40 +59,6 @@ TOTAL_KEYS = frozenset(e.key for e in ENTITIES if e.state_class == "total")
 def _slug(text: str) -> str:
     s = re.sub(r"[^a-zA-Z0-9_-]+", "_", text).strip("_")
     return s or "energytui"
-
-
-def power_values(s: PowerSample) -> dict[str, str]:
-    """Entity values from a live sample; unknown values are left out, never 0."""
-    out = {
-        "solar_power": f"{s.solar_w:.1f}",
-        "battery_power": f"{s.battery_w:.1f}",
-        "grid_power": f"{s.grid_w:.1f}",
-        "home_power": f"{s.load_w:.1f}",
-        "mode": s.mode.value,
-        "grid_status": s.grid_status.value,
-    }
-    if s.soe_pct is not None:
-        out["battery_level"] = f"{s.soe_pct:.1f}"
-    if s.reserve_pct is not None:
-        out["backup_reserve"] = f"{s.reserve_pct:.0f}"
-    if s.self_powered_pct is not None:
-        out["self_powered"] = f"{s.self_powered_pct:.0f}"
-    return out
-
-
-def energy_values(s: PowerSample) -> dict[str, float]:
-    """Lifetime totals in kWh from the gateway counters; empty without counters."""
-    c = s.counters
-    if c is None:
-        return {}
-    return {
-        "grid_import": c.grid_imported_wh / 1000.0,
-        "grid_export": c.grid_exported_wh / 1000.0,
-        "solar_energy": c.solar_produced_wh / 1000.0,
-        "battery_charged": c.battery_charged_wh / 1000.0,
-        "battery_discharged": c.battery_discharged_wh / 1000.0,
-        "home_energy": c.home_consumed_wh / 1000.0,
-    }
 
 
 class MqttSink:
@@ -154,7 +85,7 @@ class MqttSink:
         self._avail: dict[str, str] = {}  # last availability published per group
         self._last_power_pub = float("-inf")
         self._last_fail_log = float("-inf")
-        self._unsubscribe = None
+        self._unsubscribe: Callable[[], None] | None = None
         self._timers: list[threading.Timer] = []
         self.connected = threading.Event()
         self.announcements = 0  # how many times discovery was sent (for the TUI/tests)
@@ -254,7 +185,7 @@ class MqttSink:
             "sw_version": __version__,
         }
 
-    def discovery(self, e: Entity) -> tuple[str, dict[str, Any]]:
+    def discovery(self, e: Sensor) -> tuple[str, dict[str, Any]]:
         """The config topic and payload for one entity."""
         uid = f"{self.node}_{e.key}"
         payload: dict[str, Any] = {
@@ -319,27 +250,32 @@ class MqttSink:
 
         return meter_is_live(self.hub, self.hub.clock.now(), self.meter_stale_s)
 
+    def _publish(self, found: list[tuple[Sensor, str | float]]) -> None:
+        for sensor, value in found:
+            if sensor.total:
+                self._publish_total(sensor.key, float(value))
+            else:
+                self._pub(sensor.key, str(value))
+
     def publish_power(self, s: PowerSample) -> None:
-        for key, value in power_values(s).items():
-            self._pub(key, value)
-        for key, kwh in energy_values(s).items():
-            self._publish_total(key, kwh)
+        self._publish(states(POWER, s))
+        if s.counters is not None:
+            self._publish(states(COUNTERS, s.counters))
         self._last_power_pub = time.monotonic()
 
     def publish_meter(self, m: MeterReading) -> None:
-        self._publish_total("meter_energy", m.reading_kwh)
-        self._pub("meter_confidence", f"{m.confidence * 100.0:.0f}")
-        self._pub("meter_last_read", iso_z(m.timestamp))
+        self._publish(states(METER, m))
 
     def publish_state(self, *, force: bool = False) -> None:
         """Availability for both groups, then every value that is live."""
         hub = self.hub
-        power_live = hub.power_is_live and hub.latest_power is not None
+        s = hub.latest_power
+        power_live = hub.power_is_live and s is not None
         meter_live = self._meter_live()
         self._set_avail("power", power_live, force=force)
         self._set_avail("meter", meter_live, force=force)
-        if power_live:
-            self.publish_power(hub.latest_power)
+        if power_live and s is not None:
+            self.publish_power(s)
         if meter_live and hub.latest_meter is not None:
             self.publish_meter(hub.latest_meter)
 
@@ -362,7 +298,8 @@ class MqttSink:
         elif isinstance(event, HealthEvent):
             # every poll's health event re-checks both groups: a pushed meter reading
             # has no source of its own to tell us when it goes stale
-            power_live = hub.power_is_live and hub.latest_power is not None
-            if self._set_avail("power", power_live) and power_live:
-                self.publish_power(hub.latest_power)
+            s = hub.latest_power
+            power_live = hub.power_is_live and s is not None
+            if self._set_avail("power", power_live) and power_live and s is not None:
+                self.publish_power(s)
             self._set_avail("meter", self._meter_live())

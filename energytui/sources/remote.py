@@ -5,8 +5,8 @@ owner out) and only one may write the store. A second ``energytui`` — say over
 SSH while the kiosk runs — therefore reads the first one's
 ``/current_readings`` instead: :class:`RemoteHubSource` yields the same
 :class:`PowerSample` the first instance holds (lifetime counters, battery
-level, reserve, grid status and the sample's own time included), and
-:class:`RemoteMeterSource` its latest meter reading.
+level, reserve, grid status and the sample's own time included, read back
+through the wire table), and :class:`RemoteMeterSource` its latest meter reading.
 
 Stale data on the far side is not passed on as live: it becomes a
 :class:`SourceError` here, so the viewer shows it as stale too.
@@ -18,8 +18,9 @@ import httpx
 from pydantic import ValidationError
 
 from energytui.api.schemas import CurrentReadings
-from energytui.model import EnergyCounters, GridStatus, PowerSample, parse_iso
+from energytui.model import PowerSample, parse_iso
 from energytui.sources.base import SourceError
+from energytui.wire.api import sample_from_readings
 from meter_agent.schema import MeterReading
 
 
@@ -97,18 +98,7 @@ class RemoteHubSource(_RemoteBase):
                 f"the energytui instance at {self.base_url} has no live Powerwall data{why}.",
                 cause="stale",
             )
-        return PowerSample(
-            ts=parse_iso(pw.timestamp),
-            solar_w=pw.solar_power,
-            battery_w=pw.battery_power,
-            grid_w=pw.grid_power,
-            load_w=pw.home_power,
-            soe_pct=pw.battery_percentage,
-            reserve_pct=pw.backup_reserve_percentage,
-            grid_status=GridStatus(pw.grid_status),
-            counters=None if pw.lifetime is None else EnergyCounters(**pw.lifetime.model_dump()),
-            source=pw.source,
-        )
+        return sample_from_readings(pw.model_dump())
 
 
 class RemoteMeterSource(_RemoteBase):
@@ -131,11 +121,5 @@ class RemoteMeterSource(_RemoteBase):
                 f"the energytui instance at {self.base_url} has no recent meter reading.",
                 cause="stale",
             )
-        return MeterReading(
-            reading_kwh=m.reading_kwh,
-            timestamp=parse_iso(m.timestamp),
-            confidence=m.confidence,
-            method=m.method,
-            digits=m.digits,
-            id=m.id,
-        )
+        fields = m.model_dump(include=set(MeterReading.model_fields))
+        return MeterReading.model_validate({**fields, "timestamp": parse_iso(m.timestamp)})

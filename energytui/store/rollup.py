@@ -1,43 +1,54 @@
 """Rollups: 1-minute, 15-minute and daily summaries of a series.
 
-A rollup document for one bucket looks like::
+How each column is summarised is declared per field in the wire table
+(:data:`energytui.wire.table.ROLLUP_RULES`), never guessed from its name. A rollup
+document for one bucket looks like::
 
     {"ts": "2026-11-25T08:22:00.000Z", "count": 12,
-     "solar_w": 1344.417, ...                       # numeric fields: mean
-     "solar_produced_wh": 8123001.8, ...            # *_wh / *_kwh counters: last value
-     "grid_status": "up", "source": "simulated",    # strings and booleans: last value
+     "solar_w": 1344.417, ...                       # Rollup.MEAN: the mean
+     "solar_produced_wh": 8123001.8, ...            # Rollup.LAST: lifetime counters
+     "grid_status": "up", "source": "simulated",    # Rollup.LAST: words
      "min": {"solar_w": 1201.0, ...}, "max": {"solar_w": 1500.2, ...},
      "_n": {"soe_pct": 11}}                         # per-field counts, only where != count
 
-None values are ignored everywhere. ``_n`` lets buckets be combined exactly
-(a mean weighted by how many values made it); it is stripped from query output.
+``Rollup.MAX`` keeps the highest value and ``Rollup.SUM`` the total. A column the
+table does not declare is averaged when it holds numbers; a value that is not a
+number (a string, a boolean) makes its column keep the last value in that bucket.
+None values are ignored everywhere. Min and max go with means only. ``_n`` lets
+buckets be combined exactly (a mean weighted by how many values made it); it is
+stripped from query output.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 
 from energytui.store.records import ms_to_iso
-
-
-def is_counter(name: str) -> bool:
-    """Cumulative energy counters: a rollup keeps their last value, never a mean."""
-    return name.endswith("_wh") or name.endswith("_kwh")
-
+from energytui.wire.columns import Rollup
+from energytui.wire.table import ROLLUP_RULES
 
 BOOKKEEPING = frozenset({"ts", "count", "min", "max", "_n"})
-
-
-def _is_mean(name: str, value: object) -> bool:
-    return type(value) in (float, int) and not is_counter(name)
 
 
 class _Bucket:
     """What one rollup bucket accumulates; raw records and finer buckets both feed it."""
 
-    __slots__ = ("count", "order", "seen", "sums", "ns", "mins", "maxs", "lasts")
+    __slots__ = (
+        "rules",
+        "count",
+        "order",
+        "seen",
+        "sums",
+        "ns",
+        "mins",
+        "maxs",
+        "lasts",
+        "peaks",
+        "totals",
+    )
 
-    def __init__(self) -> None:
+    def __init__(self, rules: Mapping[str, Rollup]) -> None:
+        self.rules = rules
         self.count = 0
         self.order: list[str] = []
         self.seen: set[str] = set()
@@ -46,20 +57,40 @@ class _Bucket:
         self.mins: dict[str, float] = {}
         self.maxs: dict[str, float] = {}
         self.lasts: dict[str, object] = {}
+        self.peaks: dict[str, float] = {}
+        self.totals: dict[str, float] = {}
 
     def _drop_mean(self, key: str) -> None:
         del self.sums[key], self.ns[key], self.mins[key], self.maxs[key]
 
+    def _keep_last(self, key: str, value: object) -> None:
+        self.lasts[key] = value
+        if key in self.sums:
+            self._drop_mean(key)
+        self.peaks.pop(key, None)
+        self.totals.pop(key, None)
+
     def add(self, key: str, value: object, n: int, lo: float, hi: float) -> None:
-        """Take ``n`` values of ``key`` whose mean is ``value`` and range ``lo``..``hi``."""
+        """Take ``n`` values of ``key`` summarised as ``value`` (their mean, max or sum, by
+        the column's rule) with range ``lo``..``hi``."""
         if key not in self.seen:
             self.seen.add(key)
             self.order.append(key)
-        if key in self.lasts or not _is_mean(key, value):
+        rule = self.rules.get(key, Rollup.MEAN)
+        if (
+            rule is Rollup.LAST
+            or key in self.lasts
+            or isinstance(value, bool)
+            or not isinstance(value, float | int)
+        ):
             # a field that was ever non-numeric in this bucket keeps its last value
-            self.lasts[key] = value
-            if key in self.sums:
-                self._drop_mean(key)
+            self._keep_last(key, value)
+            return
+        if rule is Rollup.MAX:
+            self.peaks[key] = max(self.peaks.get(key, value), value)
+            return
+        if rule is Rollup.SUM:
+            self.totals[key] = self.totals.get(key, 0) + value
             return
         if key in self.sums:
             self.sums[key] += value * n
@@ -83,6 +114,10 @@ class _Bucket:
         for key in self.order:
             if key in self.lasts:
                 doc[key] = self.lasts[key]
+            elif key in self.peaks:
+                doc[key] = self.peaks[key]
+            elif key in self.totals:
+                doc[key] = round(self.totals[key], 3)
             elif key in self.sums:
                 n = self.ns[key]
                 doc[key] = round(self.sums[key] / n, 3)
@@ -96,9 +131,11 @@ class _Bucket:
         return doc
 
 
-def rollup_records(bucket_ms: int, records: Iterable[dict]) -> dict:
+def rollup_records(
+    bucket_ms: int, records: Iterable[dict], rules: Mapping[str, Rollup] = ROLLUP_RULES
+) -> dict:
     """Summarise raw records (sorted by ts) into one bucket document."""
-    b = _Bucket()
+    b = _Bucket(rules)
     for rec in records:
         b.count += 1
         for key, value in rec.items():
@@ -107,9 +144,11 @@ def rollup_records(bucket_ms: int, records: Iterable[dict]) -> dict:
     return b.finish(bucket_ms)
 
 
-def combine(bucket_ms: int, docs: Iterable[dict]) -> dict:
+def combine(
+    bucket_ms: int, docs: Iterable[dict], rules: Mapping[str, Rollup] = ROLLUP_RULES
+) -> dict:
     """Merge bucket documents (sorted by ts) into one bigger bucket, exactly."""
-    b = _Bucket()
+    b = _Bucket(rules)
     for doc in docs:
         c = doc.get("count", 0)
         b.count += c

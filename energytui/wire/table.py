@@ -1,0 +1,296 @@
+"""The wire table: every field of the model and each outside shape it takes.
+
+This is the one place to edit when a field is added: declare it here (its unit, its
+sign words, its API key, its Home Assistant sensor, its Prometheus series and how the
+store rolls it up) and the API's JSON and OpenAPI schema, the viewer's reverse
+mapping, MQTT discovery and values, ``/metrics`` and the store's rollups all follow.
+``tests/energytui/test_wire.py`` checks that every field reaches every shape.
+
+Signs are Tesla's (see :mod:`energytui.model`): grid > 0 imports, battery > 0
+discharges; the words for them are :data:`~energytui.model.GRID_WORDS` and
+:data:`~energytui.model.BATTERY_WORDS`.
+
+Order matters and is kept on purpose: the API's keys, the store's record columns and
+the ``/metrics`` series come out in table order (within each API part).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from datetime import datetime
+from typing import Literal
+
+from energytui.model import (
+    BATTERY_WORDS,
+    GRID_WORDS,
+    BatteryStatus,
+    GridDirection,
+    GridStatus,
+    SystemMode,
+    iso_z,
+    parse_iso,
+)
+from energytui.wire.columns import Json, Metric, Rollup, Sensor, WireField, same
+
+#: :class:`GridStatus`'s words as a type (the OpenAPI enum); test_wire checks them.
+GridStatusWord = Literal["up", "down", "syncing", "unknown"]
+
+WH_TO_J = 3600.0
+KWH_TO_J = 3_600_000.0
+
+
+def word(v: GridStatus | SystemMode) -> str:
+    return v.value
+
+
+def label(v: SystemMode) -> str:
+    return v.label
+
+
+def grid_connected(status: GridStatus) -> bool | None:
+    """Connected to the grid; None while that is not known."""
+    if status is GridStatus.UNKNOWN:
+        return None
+    return status is GridStatus.UP
+
+
+def connected_gauge(status: GridStatus) -> float | None:
+    up = grid_connected(status)
+    return None if up is None else float(up)
+
+
+def one_decimal(v: float | None) -> float | None:
+    return None if v is None else round(v, 1)
+
+
+def ratio(pct: float) -> float:
+    return pct / 100.0
+
+
+def kwh(wh: float) -> float:
+    return wh / 1000.0
+
+
+def joules_from_wh(wh: float) -> float:
+    return wh * WH_TO_J
+
+
+def joules_from_kwh(value: float) -> float:
+    return value * KWH_TO_J
+
+
+def unix_seconds(ts: datetime) -> float:
+    return ts.timestamp()
+
+
+def percent_text(share: float) -> str:
+    return f"{share * 100.0:.0f}"
+
+
+W = "{:.1f}".format  # a power's MQTT value: watts to a tenth
+
+
+# -- the Powerwall sample ------------------------------------------------------
+#: The sample's time: ``timestamp`` in the API, ``ts`` in the store (the bucket's own
+#: key there, never rolled up), a gauge beside the power series.
+SAMPLE_TIME = WireField(
+    "ts",
+    json=(Json("timestamp", str, "when the sample was taken (UTC, Z)", encode=iso_z,
+               decode=parse_iso),),
+    metric=Metric(
+        "energytui_sample_timestamp_seconds",
+        "Unix time of the Powerwall sample these series come from.",
+        value=unix_seconds,
+    ),
+)  # fmt: skip
+
+POWER: tuple[WireField, ...] = (
+    WireField(
+        "solar_w", "W",
+        json=(Json("solar_power", float, "W, >= 0 produces", decode=same),),
+        history=True,
+        sensor=Sensor("solar_power", "Solar power", "power", "power", "measurement", "W",
+                      precision=0, state=W),
+        metric=Metric("energytui_solar_power_watts", "Solar production, W (>= 0)."),
+        rollup=Rollup.MEAN,
+    ),
+    WireField(
+        "battery_w", "W", signs=BATTERY_WORDS,
+        json=(
+            Json("battery_power", float, "W, > 0 discharges, < 0 charges", decode=same),
+            Json("battery_status", BatteryStatus, part="state", encode=BATTERY_WORDS.word),
+        ),
+        history=True,
+        sensor=Sensor("battery_power", "Battery power", "power", "power", "measurement", "W",
+                      precision=0, state=W),
+        metric=Metric("energytui_battery_power_watts",
+                      "Battery power, W (> 0 discharging, < 0 charging)."),
+        rollup=Rollup.MEAN,
+    ),
+    WireField(
+        "grid_w", "W", signs=GRID_WORDS,
+        json=(
+            Json("grid_power", float, "W, > 0 imports from the grid, < 0 exports", decode=same),
+            Json("grid_direction", GridDirection, part="state", encode=GRID_WORDS.word),
+        ),
+        history=True,
+        sensor=Sensor("grid_power", "Grid power", "power", "power", "measurement", "W",
+                      precision=0, state=W),
+        metric=Metric("energytui_grid_power_watts",
+                      "Grid power, W (> 0 importing, < 0 exporting)."),
+        rollup=Rollup.MEAN,
+    ),
+    WireField(
+        "load_w", "W",
+        json=(Json("home_power", float, "W, >= 0 consumed by the home", decode=same),),
+        history=True,
+        sensor=Sensor("home_power", "Home power", "power", "power", "measurement", "W",
+                      precision=0, state=W),
+        metric=Metric("energytui_home_power_watts", "Home consumption, W (>= 0)."),
+        rollup=Rollup.MEAN,
+    ),
+    WireField(
+        "soe_pct", "%",
+        json=(Json("battery_percentage", float | None, "state of energy, 0-100 %", decode=same),),
+        history=True,
+        sensor=Sensor("battery_level", "Battery", "power", "battery", "measurement", "%",
+                      precision=1, state="{:.1f}".format),
+        metric=Metric("energytui_battery_charge_ratio", "Battery state of energy, 0-1.",
+                      value=ratio),
+        rollup=Rollup.MEAN,
+    ),
+    WireField(
+        "reserve_pct", "%",
+        json=(Json("backup_reserve_percentage", float | None, "reserve kept for outages, %",
+                   decode=same),),
+        sensor=Sensor("backup_reserve", "Backup reserve", "power", "battery", "measurement", "%",
+                      state="{:.0f}".format),
+        metric=Metric("energytui_battery_reserve_ratio", "Backup reserve, 0-1.", value=ratio),
+        rollup=Rollup.MEAN,
+    ),
+    WireField(
+        "grid_status",
+        json=(
+            Json("grid_status", GridStatusWord, part="state", encode=word, decode=GridStatus),
+            Json("grid_connected", bool | None, "null while the grid status is unknown",
+                 part="state", encode=grid_connected),
+        ),
+        sensor=Sensor("grid_status", "Grid status", "power", "enum",
+                      options=tuple(g.value for g in GridStatus), state=word),
+        metric=Metric("energytui_grid_connected",
+                      "1 when the site is connected to the grid, 0 when islanded or syncing.",
+                      value=connected_gauge),
+        rollup=Rollup.LAST,
+    ),
+    WireField(
+        "source",
+        json=(Json("source", str, "which source produced it: simulated, powerwall, …",
+                   part="about", decode=same),),
+        rollup=Rollup.LAST,
+    ),
+    # derived from the fields above: shown everywhere, never stored or read back
+    WireField(
+        "mode",
+        json=(
+            Json("mode", str, "what the site is doing (see docs/api.md for the words)",
+                 part="state", encode=word),
+            Json("mode_label", str, part="state", encode=label),
+        ),
+        sensor=Sensor("mode", "Mode", "power", "enum",
+                      options=tuple(m.value for m in SystemMode), state=word),
+    ),
+    WireField(
+        "self_powered_pct", "%",
+        json=(Json("self_powered_percent", float | None,
+                   "share of the home's load not taken from the grid, %", part="state",
+                   encode=one_decimal),),
+        sensor=Sensor("self_powered", "Self-powered", "power", None, "measurement", "%",
+                      precision=0, icon="mdi:home-lightning-bolt", state="{:.0f}".format),
+    ),
+    WireField(
+        "solar_self_consumption_pct", "%",
+        json=(Json("solar_self_consumption_percent", float | None, part="state",
+                   encode=one_decimal, required=False),),
+    ),
+)  # fmt: skip
+
+
+def _counter(attr: str, key: str, name: str, stem: str, help_: str) -> WireField:
+    """A gateway lifetime counter (Wh, one per direction, never signed): ``lifetime.<attr>``
+    in the API, a kWh total in Home Assistant, a joules counter in Prometheus, and the
+    last value in a rollup."""
+    return WireField(
+        attr,
+        "Wh",
+        json=(Json(attr, float, decode=same),),
+        sensor=Sensor(key, name, "energy", "energy", "total", "kWh", precision=2, state=kwh),
+        metric=Metric(f"energytui_{stem}_joules", help_, "counter", value=joules_from_wh),
+        rollup=Rollup.LAST,
+    )
+
+
+#: :class:`~energytui.model.EnergyCounters`, in its field order.
+COUNTERS: tuple[WireField, ...] = (
+    _counter("solar_produced_wh", "solar_energy", "Solar production", "solar_produced",
+             "Solar energy produced (gateway lifetime counter)."),
+    _counter("grid_imported_wh", "grid_import", "Grid import", "grid_imported",
+             "Energy imported from the grid."),
+    _counter("grid_exported_wh", "grid_export", "Grid export", "grid_exported",
+             "Energy exported to the grid."),
+    _counter("battery_charged_wh", "battery_charged", "Battery charged", "battery_charged",
+             "Energy that went into the battery."),
+    _counter("battery_discharged_wh", "battery_discharged", "Battery discharged",
+             "battery_discharged", "Energy that came out of the battery."),
+    _counter("home_consumed_wh", "home_energy", "Home consumption", "home_consumed",
+             "Energy consumed by the home."),
+)  # fmt: skip
+
+# -- the utility meter ---------------------------------------------------------
+#: :class:`~meter_agent.schema.MeterReading`'s fields. Its API shape is the agent's own
+#: schema (``MeterOut`` mirrors it); its store column for ``timestamp`` is ``ts``.
+METER: tuple[WireField, ...] = (
+    WireField(
+        "reading_kwh", "kWh",
+        sensor=Sensor("meter_energy", "Utility meter", "meter", "energy", "total", "kWh",
+                      precision=1, state=float),
+        metric=Metric("energytui_meter_joules",
+                      "Utility meter register read by the camera (lower only when corrected by"
+                      " hand).", "counter", value=joules_from_kwh),
+        rollup=Rollup.LAST,
+    ),
+    WireField(
+        "timestamp",
+        sensor=Sensor("meter_last_read", "Meter last read", "meter", "timestamp",
+                      diagnostic=True, state=iso_z),
+        metric=Metric("energytui_meter_reading_timestamp_seconds",
+                      "Unix time of the meter reading.", value=unix_seconds),
+    ),
+    WireField(
+        "confidence", "0-1",
+        sensor=Sensor("meter_confidence", "Meter read confidence", "meter", None, "measurement",
+                      "%", diagnostic=True, precision=0, icon="mdi:eye-check",
+                      state=percent_text),
+        metric=Metric("energytui_meter_confidence_ratio",
+                      "OCR confidence of the meter reading, 0-1."),
+        rollup=Rollup.MEAN,
+    ),
+    WireField("method", rollup=Rollup.LAST),
+    WireField("digits", rollup=Rollup.LAST),
+    WireField("id", rollup=Rollup.LAST),
+)  # fmt: skip
+
+
+def _rollup_rules() -> Mapping[str, Rollup]:
+    """Store column → rollup, for every series (their columns never share a name)."""
+    rules: dict[str, Rollup] = {}
+    for f in (*POWER, *COUNTERS, *METER):
+        if f.rollup is None:
+            continue
+        if rules.get(f.attr, f.rollup) is not f.rollup:
+            raise ValueError(f"store column {f.attr!r} is declared with two rollups")
+        rules[f.attr] = f.rollup
+    return rules
+
+
+#: How the store rolls up each column it holds, declared per field above.
+ROLLUP_RULES: Mapping[str, Rollup] = _rollup_rules()
