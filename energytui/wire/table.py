@@ -4,7 +4,7 @@ This is the one place to edit when a field is added: declare it here (its unit, 
 sign words, its API key, its Home Assistant sensor, its Prometheus series and how the
 store rolls it up) and the API's JSON and OpenAPI schema, the viewer's reverse
 mapping, MQTT discovery and values, ``/metrics`` and the store's rollups all follow.
-``tests/energytui/test_wire.py`` checks that every field reaches every shape.
+``tests/energytui/api/test_wire.py`` checks that every field reaches every shape.
 
 Signs are Tesla's (see :mod:`energytui.model`): grid > 0 imports, battery > 0
 discharges; the words for them are :data:`~energytui.model.GRID_WORDS` and

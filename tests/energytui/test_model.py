@@ -5,6 +5,8 @@ from datetime import UTC, datetime
 import pytest
 
 from energytui.model import (
+    BATTERY_WORDS,
+    GRID_WORDS,
     DailyEnergy,
     EnergyCounters,
     GridStatus,
@@ -111,6 +113,37 @@ def test_record_round_trip():
     )
     assert PowerSample.from_record(p.to_record()) == p
     assert p.to_record()["ts"] == "2026-06-01T12:00:00.000Z"
+
+
+def test_sign_words_table():
+    assert GRID_WORDS.words == ("importing", "exporting", "idle")
+    assert BATTERY_WORDS.words == ("discharging", "charging", "standby")
+    assert [GRID_WORDS.text(w) for w in (51, -51, -50)] == [
+        "importing from grid",
+        "exporting to grid",
+        "grid idle",
+    ]
+    assert [BATTERY_WORDS.word(w) for w in (51, -51, 50)] == ["discharging", "charging", "standby"]
+
+
+def test_record_columns_are_the_sample_fields_and_missing_ones_take_defaults():
+    p = PowerSample(T, 1.0, 2.0, 3.0, 4.0)
+    assert list(p.to_record()) == [
+        "ts",
+        "solar_w",
+        "battery_w",
+        "grid_w",
+        "load_w",
+        "soe_pct",
+        "reserve_pct",
+        "grid_status",
+        "source",
+    ]
+    bare = {"ts": "2026-06-01T12:00:00Z", "solar_w": 1, "battery_w": 2, "grid_w": 3, "load_w": 4}
+    assert PowerSample.from_record(bare) == p
+    assert PowerSample.from_record({**bare, "grid_status": None, "source": ""}) == p
+    with pytest.raises(KeyError):
+        PowerSample.from_record({**bare, "load_w": None})
 
 
 def test_iso_round_trip():

@@ -1,4 +1,5 @@
-"""Rollups: means, counters keep their last value, strings their last, None ignored."""
+"""Rollups: each column by the rule the wire table declares (means, counters keep their last
+value), strings their last, None ignored."""
 
 from __future__ import annotations
 
@@ -9,6 +10,7 @@ from tinydb import TinyDB
 
 from energytui.store import Store
 from energytui.store import rollup as ru
+from energytui.wire import ROLLUP_RULES, Rollup
 
 from .conftest import T0, sample, shard_files
 
@@ -56,6 +58,38 @@ def test_combine_is_exact():
         assert parts[key] == pytest.approx(whole[key]), key
     assert parts["min"] == whole["min"] and parts["max"] == whole["max"]
     assert parts.get("_n") == whole.get("_n")
+
+
+def test_rules_are_declared_per_field_not_guessed_from_the_name():
+    rules = {"peak_w": Rollup.MAX, "energy_wh": Rollup.SUM, "level": Rollup.LAST}
+    recs = [
+        rec(0, peak_w=5.0, energy_wh=1.5, total_kwh=10.0, level=3),
+        rec(1, peak_w=9.0, energy_wh=2.25, total_kwh=20.0, level=1),
+        rec(2, peak_w=7.0, energy_wh=None, total_kwh=30.0, level=2),
+        rec(3, peak_w=None, energy_wh=0.25),
+    ]
+    whole = ru.rollup_records(0, recs, rules)
+    assert whole["peak_w"] == 9.0  # max
+    assert whole["energy_wh"] == 4.0  # sum, None ignored
+    assert whole["level"] == 2  # last, though a number
+    assert whole["total_kwh"] == 20.0  # not declared: a number is averaged, whatever its name
+    assert whole["min"] == {"total_kwh": 10.0} and whole["max"] == {"total_kwh": 30.0}
+    assert whole["_n"] == {"total_kwh": 3}
+    parts = ru.combine(
+        0,
+        [ru.rollup_records(0, recs[:2], rules), ru.rollup_records(10_000, recs[2:], rules)],
+        rules,
+    )
+    assert parts == whole
+    # a value that is not a number makes even a declared column keep its last value
+    odd = ru.rollup_records(0, [rec(0, peak_w=5.0), rec(1, peak_w="n/a")], rules)
+    assert odd["peak_w"] == "n/a" and "min" not in odd
+
+
+def test_the_store_rolls_up_by_the_wire_table():
+    assert ru.rollup_records(0, MINUTE) == ru.rollup_records(0, MINUTE, ROLLUP_RULES)
+    assert ROLLUP_RULES["grid_imported_wh"] is Rollup.LAST
+    assert ROLLUP_RULES["solar_w"] is Rollup.MEAN
 
 
 def test_store_rollups_match_the_raw_data(root):
