@@ -22,12 +22,17 @@ stripped from query output.
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
+from typing import Any
 
 from energytui.store.records import ms_to_iso
 from energytui.wire.columns import Rollup
 from energytui.wire.table import ROLLUP_RULES
 
 BOOKKEEPING = frozenset({"ts", "count", "min", "max", "_n"})
+
+# module constants: looking an enum member up on its class costs a lookup per value
+_MEAN, _LAST, _MAX, _SUM = Rollup.MEAN, Rollup.LAST, Rollup.MAX, Rollup.SUM
+_NUMBERS = (float, int)  # exactly these: a bool is a word here, not a number
 
 
 class _Bucket:
@@ -63,33 +68,26 @@ class _Bucket:
     def _drop_mean(self, key: str) -> None:
         del self.sums[key], self.ns[key], self.mins[key], self.maxs[key]
 
-    def _keep_last(self, key: str, value: object) -> None:
-        self.lasts[key] = value
-        if key in self.sums:
-            self._drop_mean(key)
-        self.peaks.pop(key, None)
-        self.totals.pop(key, None)
-
-    def add(self, key: str, value: object, n: int, lo: float, hi: float) -> None:
+    def add(self, key: str, value: Any, n: int, lo: float, hi: float) -> None:
         """Take ``n`` values of ``key`` summarised as ``value`` (their mean, max or sum, by
         the column's rule) with range ``lo``..``hi``."""
         if key not in self.seen:
             self.seen.add(key)
             self.order.append(key)
-        rule = self.rules.get(key, Rollup.MEAN)
-        if (
-            rule is Rollup.LAST
-            or key in self.lasts
-            or isinstance(value, bool)
-            or not isinstance(value, float | int)
-        ):
+        rule = self.rules.get(key, _MEAN)
+        if rule is _LAST or key in self.lasts or type(value) not in _NUMBERS:
             # a field that was ever non-numeric in this bucket keeps its last value
-            self._keep_last(key, value)
+            self.lasts[key] = value
+            if key in self.sums:
+                self._drop_mean(key)
+            elif self.peaks or self.totals:
+                self.peaks.pop(key, None)
+                self.totals.pop(key, None)
             return
-        if rule is Rollup.MAX:
+        if rule is _MAX:
             self.peaks[key] = max(self.peaks.get(key, value), value)
             return
-        if rule is Rollup.SUM:
+        if rule is _SUM:
             self.totals[key] = self.totals.get(key, 0) + value
             return
         if key in self.sums:
