@@ -106,10 +106,11 @@ def _read_back(f: WireField, body: Mapping[str, Any]) -> Any:
 def sample_from_readings(body: Mapping[str, Any]) -> PowerSample:
     """The :class:`PowerSample` that :func:`readings` was made from (its JSON, parsed)."""
     lt = body.get("lifetime")
+    counters = None
+    if lt is not None:
+        counters = EnergyCounters(**{f.attr: _read_back(f, lt) for f in COUNTERS})
     return PowerSample(
         ts=_read_back(SAMPLE_TIME, body),
-        counters=None
-        if lt is None
-        else EnergyCounters(**{f.attr: _read_back(f, lt) for f in COUNTERS}),
+        counters=counters,
         **{f.attr: _read_back(f, body) for f in POWER if f.stored},
     )
