@@ -20,7 +20,7 @@ from energytui.api import views
 from energytui.api.schemas import PowerwallStatus, SoeOut, VitalsOut
 from energytui.hub import Hub
 from energytui.model import BATTERY_WORDS, GRID_WORDS, SystemMode, iso_z
-from energytui.wire.table import grid_connected
+from energytui.wire.convert import grid_connected
 
 log = logging.getLogger(__name__)
 router = APIRouter(prefix="/powerwall", tags=["powerwall"])

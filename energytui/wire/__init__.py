@@ -2,6 +2,7 @@
 
 * :mod:`~energytui.wire.table` — the fields (the one place to edit when one is added),
 * :mod:`~energytui.wire.columns` — what a field can say about each shape,
+* :mod:`~energytui.wire.convert` — the small conversions the table names,
 * :mod:`~energytui.wire.api` — our API's JSON and the viewer's reverse mapping,
 * :mod:`~energytui.wire.ha` — Home Assistant sensors and MQTT values,
 * :mod:`~energytui.wire.prometheus` — ``/metrics`` series,

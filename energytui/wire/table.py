@@ -17,7 +17,6 @@ the ``/metrics`` series come out in table order (within each API part).
 from __future__ import annotations
 
 from collections.abc import Mapping
-from datetime import datetime
 from typing import Literal
 
 from energytui.model import (
@@ -31,64 +30,23 @@ from energytui.model import (
     parse_iso,
 )
 from energytui.wire.columns import Json, Metric, Rollup, Sensor, WireField, same
+from energytui.wire.convert import (
+    W,
+    connected_gauge,
+    grid_connected,
+    joules_from_kwh,
+    joules_from_wh,
+    kwh,
+    label,
+    one_decimal,
+    percent_text,
+    ratio,
+    unix_seconds,
+    word,
+)
 
 #: :class:`GridStatus`'s words as a type (the OpenAPI enum); test_wire checks them.
 GridStatusWord = Literal["up", "down", "syncing", "unknown"]
-
-WH_TO_J = 3600.0
-KWH_TO_J = 3_600_000.0
-
-
-def word(v: GridStatus | SystemMode) -> str:
-    return v.value
-
-
-def label(v: SystemMode) -> str:
-    return v.label
-
-
-def grid_connected(status: GridStatus) -> bool | None:
-    """Connected to the grid; None while that is not known."""
-    if status is GridStatus.UNKNOWN:
-        return None
-    return status is GridStatus.UP
-
-
-def connected_gauge(status: GridStatus) -> float | None:
-    up = grid_connected(status)
-    return None if up is None else float(up)
-
-
-def one_decimal(v: float | None) -> float | None:
-    return None if v is None else round(v, 1)
-
-
-def ratio(pct: float) -> float:
-    return pct / 100.0
-
-
-def kwh(wh: float) -> float:
-    return wh / 1000.0
-
-
-def joules_from_wh(wh: float) -> float:
-    return wh * WH_TO_J
-
-
-def joules_from_kwh(value: float) -> float:
-    return value * KWH_TO_J
-
-
-def unix_seconds(ts: datetime) -> float:
-    return ts.timestamp()
-
-
-def percent_text(share: float) -> str:
-    return f"{share * 100.0:.0f}"
-
-
-W = "{:.1f}".format  # a power's MQTT value: watts to a tenth
-
 
 # -- the Powerwall sample ------------------------------------------------------
 #: The sample's time: ``timestamp`` in the API, ``ts`` in the store (the bucket's own
