@@ -16,6 +16,7 @@ None values are ignored everywhere. ``_n`` lets buckets be combined exactly
 from __future__ import annotations
 
 from collections.abc import Iterable
+from typing import TypeGuard
 
 from energytui.store.records import ms_to_iso
 
@@ -28,7 +29,8 @@ def is_counter(name: str) -> bool:
 BOOKKEEPING = frozenset({"ts", "count", "min", "max", "_n"})
 
 
-def _is_mean(name: str, value: object) -> bool:
+def _is_mean(value: object, name: str) -> TypeGuard[float]:
+    """A plain int or float (not a bool) of a field that is averaged."""
     return type(value) in (float, int) and not is_counter(name)
 
 
@@ -55,7 +57,7 @@ class _Bucket:
         if key not in self.seen:
             self.seen.add(key)
             self.order.append(key)
-        if key in self.lasts or not _is_mean(key, value):
+        if key in self.lasts or not _is_mean(value, key):
             # a field that was ever non-numeric in this bucket keeps its last value
             self.lasts[key] = value
             if key in self.sums:
