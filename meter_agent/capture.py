@@ -376,7 +376,7 @@ class SyntheticSource(FrameSource):
             raise CaptureError(
                 "the synthetic source needs meter_agent.synth, which is not installed."
             ) from None
-        kind = "drum" if self.calibration.display == "drum" else "lcd7"
+        kind: synth.Kind = "drum" if self.calibration.display == "drum" else "lcd7"
         self._n += 1
         return synth.render_frame(
             kind,

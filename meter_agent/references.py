@@ -106,7 +106,8 @@ class ReferenceBank:
         """Atomically (a crash leaves the old file or the new one, never half of one)."""
         arrays = {f"d{d}": e.astype(np.float16) for d, e in self.by_digit.items() if len(e)}
         buf = io.BytesIO()
-        np.savez(buf, meta=np.array(json.dumps({"model": self.model})), **arrays)
+        # numpy's stub lets **arrays fill savez's allow_pickle: bool; its keys are "d0".."d9"
+        np.savez(buf, meta=np.array(json.dumps({"model": self.model})), **arrays)  # type: ignore[arg-type]
         write_atomically(path, buf.getvalue())
         self.changed = False
 

@@ -97,19 +97,25 @@ class _Style:
     red_last: bool
 
 
+def _rgb(values: np.ndarray) -> tuple[int, int, int]:
+    """Three colour channels drawn by the generator, as whole numbers."""
+    r, g, b = (int(v) for v in values)
+    return r, g, b
+
+
 def _style(kind: Kind, rng: np.random.Generator, n_digits: int) -> _Style:
     cell_h = int(rng.integers(56, 96))
     if kind == "lcd7":
         cell_w = int(cell_h * rng.uniform(0.52, 0.62))
         base = rng.uniform(140, 200)
         bg = (int(base * 0.95), int(base * rng.uniform(1.0, 1.08)), int(base * 0.98))
-        ink = tuple(int(v) for v in rng.uniform(20, 60, 3))
+        ink = _rgb(rng.uniform(20, 60, 3))
         return _Style(
             cell_w,
             cell_h,
             int(cell_w * rng.uniform(0.18, 0.3)),
             bg,
-            ink,  # type: ignore[arg-type]
+            ink,
             float(rng.choice([0.0, 0.0, 0.12])),
             0,
             float(rng.uniform(0.13, 0.18)),
@@ -118,17 +124,17 @@ def _style(kind: Kind, rng: np.random.Generator, n_digits: int) -> _Style:
     cell_w = int(cell_h * rng.uniform(0.6, 0.75))
     dark = bool(rng.random() < 0.7)
     if dark:
-        bg = tuple(int(v) for v in rng.uniform(15, 45, 3))
-        ink = tuple(int(v) for v in rng.uniform(200, 245, 3))
+        bg = _rgb(rng.uniform(15, 45, 3))
+        ink = _rgb(rng.uniform(200, 245, 3))
     else:
-        bg = tuple(int(v) for v in rng.uniform(200, 240, 3))
-        ink = tuple(int(v) for v in rng.uniform(10, 40, 3))
+        bg = _rgb(rng.uniform(200, 240, 3))
+        ink = _rgb(rng.uniform(10, 40, 3))
     return _Style(
         cell_w,
         cell_h,
         int(cell_w * rng.uniform(0.15, 0.3)),
-        bg,  # type: ignore[arg-type]
-        ink,  # type: ignore[arg-type]
+        bg,
+        ink,
         0.0,
         int(rng.choice([cv2.FONT_HERSHEY_SIMPLEX, cv2.FONT_HERSHEY_DUPLEX])),
         float(rng.uniform(0.08, 0.12)),
@@ -427,7 +433,7 @@ def render_frame(
     if jitter_degrees:
         m = cv2.getRotationMatrix2D((cx + ww / 2, cy + wh / 2), jitter_degrees, 1.0)
         canvas = cv2.warpAffine(canvas, m, (fw, fh), borderMode=cv2.BORDER_REPLICATE)
-    img = canvas.astype(np.float32)
+    img: np.ndarray = canvas.astype(np.float32)
     glare = bool(nrng.random() < 0.3) if glare is None else glare
     if glare:
         gy, gx = np.mgrid[0:fh, 0:fw].astype(np.float32)
@@ -495,7 +501,7 @@ def make_stream(
         screen: Screen = "reading"
         roll = 0.0
         if kind == "lcd7" and screens and i % 4 == 3:
-            screen = ("test", "blank", "date", "register")[(i // 4) % 4]  # type: ignore[assignment]
+            screen = ("test", "blank", "date", "register")[(i // 4) % 4]
         if kind == "drum" and roll_every and i % roll_every == roll_every - 1:
             roll = float(rng.uniform(0.15, 0.85))
         frames.append(

@@ -222,7 +222,7 @@ def problems(gw: Gateway) -> Reply:
 
 
 def powerwalls(gw: Gateway) -> Reply:
-    pws = [
+    pws: list[dict[str, object]] = [
         {
             "Type": "",
             "PackagePartNumber": "3012170-10-B",

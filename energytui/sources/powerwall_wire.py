@@ -40,7 +40,7 @@ def _transport_error(exc: BaseException) -> tuple[str, str]:
     if isinstance(exc, requests.exceptions.Timeout):
         return "timeout", "timed out"
     seen: BaseException | None = exc
-    chain = []
+    chain: list[BaseException] = []
     while seen is not None and len(chain) < 10:
         chain.append(seen)
         seen = seen.__cause__ or seen.__context__

@@ -138,15 +138,19 @@ class JournalWriter:
                         os.close(fd)
             else:
                 self.rotated.append(path)
-                n = int(ROTATED_RE.fullmatch(path.name).group(1))
+                m = ROTATED_RE.fullmatch(path.name)
+                assert m is not None  # journal_files lists only the current and rotated names
+                n = int(m.group(1))
                 self._next_n = max(self._next_n, n + 1)
         return entries
 
-    def open(self) -> None:
+    def open(self) -> int:
+        """Open (creating if need be) the current journal for appending; its descriptor."""
         if not self.path.exists():
             self._create()
-        self._fd = os.open(self.path, os.O_WRONLY | os.O_APPEND)
-        self._size = os.fstat(self._fd).st_size
+        fd = self._fd = os.open(self.path, os.O_WRONLY | os.O_APPEND)
+        self._size = os.fstat(fd).st_size
+        return fd
 
     def _create(self) -> None:
         header = _header()
@@ -156,9 +160,9 @@ class JournalWriter:
     # -- use -----------------------------------------------------------------
     def append(self, data: bytes) -> None:
         """Append whole lines and sync: when this returns, they are durable."""
-        if self._fd is None:
-            self.open()  # a failed rotation left no journal open: start one
         fd = self._fd
+        if fd is None:
+            fd = self.open()  # a failed rotation left no journal open: start one
         try:
             write_all(fd, data)
             if self.fsync:

@@ -300,18 +300,19 @@ class Shards:
         for period in sorted(idx, reverse=True):
             part = self._partition(level, series, period)
             best: int | None = None
+            value: dict = {}
             for f in sorted(part.files, key=lambda f: f.last, reverse=True):
                 if best is not None and f.last < best:
                     break
                 got = self._docs(level, series, part, f)
                 if got and got[1] and (best is None or got[1][-1] > best):
                     best = got[1][-1]
+                    value = got[0][best]
             if best is not None:
-                value = None
                 for f in part.files:  # the last file (in write order) holding it wins
-                    got = part.loaded.get(f.name)
-                    if got is not None and best in got[1]:
-                        value = got[1][best]
+                    held = part.loaded.get(f.name)
+                    if held is not None and best in held[1]:
+                        value = held[1][best]
                 return best, value
         return None
 
@@ -407,7 +408,10 @@ class Shards:
         path = self.dir(level, series) / name
         nbytes = write_shard(path, docs, fsync=self.fsync)
         self.on_write(level, nbytes)
-        return ShardFile.from_name(name, os.stat(path))
+        f = ShardFile.from_name(name, os.stat(path))
+        if f is None:  # the names written here are made by segment_name or are "<period>.json"
+            raise ValueError(f"not a shard file name: {name!r}")
+        return f
 
     def _cache_new(self, level: str, series: str, f: ShardFile, docs: dict[int, dict]) -> None:
         part = self._lru.get((level, series, f.period))
@@ -475,6 +479,7 @@ class Shards:
         used: list[ShardFile] = []
         for f in inputs:
             got = part.loaded.get(f.name)
+            docs: dict[int, dict] | None
             if got is not None and got[0] == f.sig:
                 docs = got[1]
             else:

@@ -23,7 +23,7 @@ import threading
 import time
 from datetime import datetime
 from pathlib import Path
-from typing import Any
+from typing import Any, TypedDict
 
 from energytui.store import rollup
 from energytui.store.errors import StoreError, StoreReadOnly
@@ -68,6 +68,15 @@ MAX_PENDING = 20_000
 CLOSE_GRACE_MS = 5 * 60_000
 #: ... and nothing was written to it for this long (late readings trickle in).
 CLOSE_QUIET_MS = 10 * 60_000
+
+
+class _Options(TypedDict):
+    """The keyword arguments :meth:`Store.open` passes on to ``Store()``."""
+
+    raw_retention_days: int
+    minute_retention_days: int
+    flush_interval_s: float
+    fsync: bool
 
 
 def _wall_ms() -> int:
@@ -157,7 +166,7 @@ class Store:
             root = Path(root).expanduser().absolute()
         except (TypeError, RuntimeError) as exc:
             raise StoreError(f"the store path {root!r} is not usable: {exc}.") from None
-        opts = dict(
+        opts = _Options(
             raw_retention_days=raw_retention_days,
             minute_retention_days=minute_retention_days,
             flush_interval_s=float(flush_interval_s),
@@ -259,16 +268,16 @@ class Store:
         self._check_marker(create=True)
         for key in self._shards.scan_all():
             self._segmented[key] = 0
-        self._journal = JournalWriter(
+        journal = self._journal = JournalWriter(
             self.root, fsync=self._fsync, on_write=lambda n: self._count("journal", n)
         )
-        entries = self._journal.recover()
-        self._journal.open()
+        entries = journal.recover()
+        journal.open()
         for series, ts, rec in entries:
             self._pending.setdefault(series, {})[ts] = rec
             self._note_latest(series, ts, rec)
         self._pending_count = sum(len(p) for p in self._pending.values())
-        if self._pending_count or self._journal.rotated:
+        if self._pending_count or journal.rotated:
             # fold what a previous run left in the journal, so nothing is counted twice
             try:
                 with self._io:
@@ -311,6 +320,18 @@ class Store:
         if self._closed:
             raise StoreError(f"the store at {self.root} is closed.")
 
+    def _writer(self) -> JournalWriter:
+        """The journal of a writer store (:meth:`open` sets it before anyone can write)."""
+        if self._journal is None:
+            raise StoreError(f"the store at {self.root} has no journal open for writing.")
+        return self._journal
+
+    def _journal_reader(self) -> JournalReader:
+        """The journal reader of a read-only store (:meth:`open` sets it)."""
+        if self._reader is None:
+            raise StoreError(f"the store at {self.root} has no journal open for reading.")
+        return self._reader
+
     def _count(self, kind: str, n: int) -> None:
         self._written[kind] = self._written.get(kind, 0) + n
 
@@ -337,8 +358,9 @@ class Store:
         data = b"".join(encode_line(series, rec) for _, rec in items)
         with self._lock:
             self._check_open()
+            journal = self._writer()
             try:
-                self._journal.append(data)
+                journal.append(data)
             except OSError as exc:
                 raise StoreError(
                     f"could not write the journal in {self.root}: {_why(exc)}."
@@ -370,7 +392,7 @@ class Store:
         with self._io:
             self._check_open()
             self._now_ms = now_ms
-            if self._pending_count or self._journal.rotated:
+            if self._pending_count or self._writer().rotated:
                 last = self._last_flush_ms
                 due = (
                     last is None
@@ -385,17 +407,18 @@ class Store:
 
     def _flush(self, now_ms: int) -> None:
         """Journal → shards. Caller holds ``self._io``."""
+        journal = self._writer()
         with self._lock:
             snapshot, self._pending = self._pending, {}
             self._pending_count = 0
             try:
-                self._journal.rotate()
+                journal.rotate()
             except OSError as exc:
                 self._restore(snapshot)
                 raise StoreError(
                     f"could not rotate the journal in {self.root}: {_why(exc)}."
                 ) from None
-            rotated = len(self._journal.rotated)
+            rotated = len(journal.rotated)
         try:
             touched = self._fold(snapshot, now_ms)
         except (OSError, ValueError, CorruptFile) as exc:
@@ -408,7 +431,7 @@ class Store:
             with self._lock:
                 self._restore(snapshot)
             raise
-        self._journal.drop_rotated(rotated)
+        journal.drop_rotated(rotated)
         self._last_flush_ms = now_ms
         self._flushes += 1
         for level, series, period in touched:
@@ -578,7 +601,7 @@ class Store:
                 return {s: dict(p) for s, p in self._pending.items()}
         out: dict[str, dict[int, dict]] = {}
         try:
-            entries = self._reader.read()
+            entries = self._journal_reader().read()
         except OSError as exc:
             log.warning("store: cannot read the journal (%s); showing shard files only.", _why(exc))
             return out

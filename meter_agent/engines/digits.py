@@ -162,7 +162,7 @@ class DigitModel:
         except (OSError, ValueError) as exc:
             raise ValueError(f"digit model {path} cannot be loaded: {exc}.") from None
         info = json.loads(str(z["info"])) if "info" in z.files else {}
-        members = []
+        members: list[CnnMember] = []
         while f"m{len(members)}_conv0_w" in z.files:
             members.append(_member(z, len(members)))
         if not members:

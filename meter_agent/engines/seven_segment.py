@@ -54,15 +54,15 @@ SHEARS = (0.0, -0.05, 0.05, 0.1, 0.16, 0.24)
 
 def _components(binary: np.ndarray) -> tuple[np.ndarray, list[tuple[int, int, int, int, int]]]:
     n, labels, stats, _ = cv2.connectedComponentsWithStats(binary, connectivity=8)
-    comps = [tuple(int(v) for v in stats[i]) for i in range(1, n)]
-    return labels, comps  # type: ignore[return-value]
+    comps = [(int(x), int(y), int(w), int(h), int(a)) for x, y, w, h, a in stats[1:n]]
+    return labels, comps
 
 
 def _shear(binary: np.ndarray, s: float) -> np.ndarray:
     if s == 0:
         return binary
     h, w = binary.shape
-    m = np.float32([[1, s, -s * h / 2], [0, 1, 0]])
+    m = np.array([[1, s, -s * h / 2], [0, 1, 0]], np.float32)
     return cv2.warpAffine(binary, m, (w, h), flags=cv2.INTER_NEAREST)
 
 
@@ -151,8 +151,8 @@ def decode_cell(binary: np.ndarray, ref_height: float | None = None) -> DigitGue
         box = sh[by0:by1, bx0:bx1]
         if (bx1 - bx0) < 0.38 * (by1 - by0):
             # a "1": one vertical stroke, inked in both halves
-            top = np.mean(box[: box.shape[0] // 2] > 0)
-            bot = np.mean(box[box.shape[0] // 2 :] > 0)
+            top = float(np.mean(box[: box.shape[0] // 2] > 0))
+            bot = float(np.mean(box[box.shape[0] // 2 :] > 0))
             if top > 0.4 and bot > 0.4:
                 narrow = True
                 margin = min(top, bot) - 0.4

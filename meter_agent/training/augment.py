@@ -71,7 +71,7 @@ def warp(img: np.ndarray, rng: np.random.Generator, drum: bool) -> np.ndarray:
     a = np.deg2rad(rng.uniform(-5, 5))
     dx = rng.uniform(-0.08, 0.08) * w
     dy = rng.uniform(-0.02, 0.02) * h if drum else rng.uniform(-0.08, 0.08) * h
-    src = np.float32([[0, 0], [w, 0], [w, h], [0, h]])
+    src = np.array([[0, 0], [w, 0], [w, h], [0, h]], np.float32)
     c = src - [w / 2, h / 2]
     rot = np.array([[np.cos(a), -np.sin(a)], [np.sin(a), np.cos(a)]])
     dst = (c * [sx, sy]) @ rot.T + [w / 2 + dx, h / 2 + dy]
@@ -87,7 +87,7 @@ def degrade(g: np.ndarray, rng: np.random.Generator) -> np.ndarray:
         f = rng.uniform(0.45, 0.8)
         small = cv2.resize(g, None, fx=f, fy=f, interpolation=cv2.INTER_AREA)
         g = cv2.resize(small, (g.shape[1], g.shape[0]), interpolation=cv2.INTER_LINEAR)
-    out = g.astype(np.float32)
+    out: np.ndarray = g.astype(np.float32)
     r = rng.random()
     if r < 0.25:
         out = cv2.GaussianBlur(out, (0, 0), rng.uniform(0.3, 0.9))
@@ -105,11 +105,12 @@ def degrade(g: np.ndarray, rng: np.random.Generator) -> np.ndarray:
     out += rng.normal(0, rng.uniform(0, 6), out.shape)
     if rng.random() < 0.3:
         out = 255 - out
-    out8 = np.clip(out, 0, 255).astype(np.uint8)
+    out8: np.ndarray = np.clip(out, 0, 255).astype(np.uint8)
     if rng.random() < 0.3:
         ok, buf = cv2.imencode(".jpg", out8, [cv2.IMWRITE_JPEG_QUALITY, int(rng.integers(35, 90))])
-        if ok:
-            out8 = cv2.imdecode(buf, cv2.IMREAD_GRAYSCALE)
+        jpeg = cv2.imdecode(buf, cv2.IMREAD_GRAYSCALE) if ok else None
+        if jpeg is not None:
+            out8 = jpeg
     return out8
 
 

@@ -24,7 +24,6 @@ import tempfile
 import time
 from pathlib import Path
 
-import cv2
 import numpy as np
 
 from meter_agent.engines.digits import MODEL_PATH, DigitModel, prepare
@@ -35,6 +34,7 @@ from meter_agent.training.data import (
     default_data_dir,
     evaluate,
     load_samples,
+    read_crop,
     split_by_maker,
 )
 from meter_agent.training.legacy_mlp import MlpModel, mlp_probabilities
@@ -126,7 +126,7 @@ def main(argv: list[str] | None = None) -> int:
         if set(info.get("held_out_files", [])) != test_files:
             print(f"compare_models: the {name} model was held out on other files.", file=sys.stderr)
             return 2
-    imgs = [cv2.imread(str(args.data / s.file)) for s in test]
+    imgs = [read_crop(args.data / s.file) for s in test]
     probs = {
         "old": mlp_probabilities(old, imgs),
         "new": new.probabilities(np.stack([prepare(im) for im in imgs])),

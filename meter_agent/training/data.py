@@ -11,7 +11,9 @@ import csv
 import hashlib
 from dataclasses import dataclass
 from pathlib import Path
+from typing import cast
 
+import cv2
 import numpy as np
 
 from meter_agent.engines.digits import N_CLASS, N_CLASSES, drum_value
@@ -65,6 +67,14 @@ def load_samples(data: Path) -> list[Sample]:
     return out
 
 
+def read_crop(path: Path) -> np.ndarray:
+    """One labelled crop as OpenCV reads it (BGR); an error naming the file if it cannot."""
+    img = cv2.imread(str(path))
+    if img is None:
+        raise FileNotFoundError(f"cannot read the image {path}")
+    return img
+
+
 def _h(s: str) -> str:
     return hashlib.sha1(s.encode()).hexdigest()
 
@@ -106,34 +116,35 @@ def split_by_photo(samples: list[Sample], share: float = 0.25) -> set[str]:
 def synthetic_cells(n_frames: int, seed: int) -> tuple[list[np.ndarray], list[np.ndarray]]:
     """Cells cut by the real pipeline from synthetic frames, with (soft) targets."""
     from meter_agent.config import CalibrationConfig, OcrConfig
-    from meter_agent.synth import drum_positions, render_frame
+    from meter_agent.synth import Kind, Screen, drum_positions, render_frame
     from meter_agent.vision import process_window
 
     rng = np.random.default_rng(seed)
     imgs: list[np.ndarray] = []
     targets: list[np.ndarray] = []
     for i in range(n_frames):
-        kind = "lcd7" if i % 3 == 0 else "drum"  # drums are the harder half
+        kind: Kind = "lcd7" if i % 3 == 0 else "drum"  # drums are the harder half
         n = int(rng.integers(4, 8))
         digits = "".join(str(int(d)) for d in rng.integers(0, 10, n))
         if kind == "drum" and rng.random() < 0.3:
             # make carries common: trailing nines
             k = int(rng.integers(1, n))
             digits = digits[: n - k] + "9" * k
-        screen = "reading"
+        screen: Screen = "reading"
         occlude = None
         roll = 0.0
         if kind == "lcd7":
-            screen = str(rng.choice(["reading"] * 6 + ["register", "blank", "date"]))
+            # one of the Screen literals listed (str(): rng.choice gives a numpy str_)
+            screen = cast(Screen, str(rng.choice(["reading"] * 6 + ["register", "blank", "date"])))
         elif rng.random() < 0.6:
             roll = float(rng.uniform(0.05, 0.95))
         if rng.random() < 0.35:
             occlude = int(rng.integers(0, n))
         f = render_frame(
-            kind,  # type: ignore[arg-type]
+            kind,
             digits,
             seed=int(rng.integers(0, 2**31)),
-            screen=screen,  # type: ignore[arg-type]
+            screen=screen,
             roll=roll,
             decimals=int(rng.integers(0, 2)),
             occlude=occlude,
@@ -168,6 +179,7 @@ def synthetic_cells(n_frames: int, seed: int) -> tuple[list[np.ndarray], list[np
                 t[(d + 1) % 10] += fr
             else:
                 t[int(ch)] = 1.0
+            assert cell.raw is not None  # process_window keeps every cell's camera grey
             imgs.append(cell.raw)
             targets.append(t)
     return imgs, targets

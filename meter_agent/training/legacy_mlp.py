@@ -64,7 +64,8 @@ def features(gray: np.ndarray) -> np.ndarray:
     if gray.ndim == 3:
         gray = cv2.cvtColor(gray, cv2.COLOR_BGR2GRAY)
     g = cv2.resize(gray, (IMG_W, IMG_H), interpolation=cv2.INTER_AREA)
-    g = cv2.normalize(g, None, 0, 255, cv2.NORM_MINMAX)
+    # OpenCV's stub requires a dst array; None (allocate one) is what OpenCV documents
+    g = cv2.normalize(g, None, 0, 255, cv2.NORM_MINMAX)  # type: ignore[call-overload]
     hog_v = hog(g)
     pn = _polarity_normalised(g)
     small = cv2.resize(pn, (IMG_W // 2, IMG_H // 2), interpolation=cv2.INTER_AREA).astype(

@@ -39,6 +39,7 @@ from meter_agent.training.data import (
     default_data_dir,
     evaluate,
     load_samples,
+    read_crop,
     split_by_maker,
     split_by_photo,
     synthetic_cells,
@@ -285,13 +286,14 @@ def train_model(
 
 def save(path: Path, arrays: dict[str, np.ndarray], info: dict) -> DigitModel:
     path.parent.mkdir(parents=True, exist_ok=True)
-    np.savez_compressed(path, info=np.array(json.dumps(info)), **arrays)
+    # numpy's stub lets **arrays fill allow_pickle: bool; the keys are the members' array names
+    np.savez_compressed(path, info=np.array(json.dumps(info)), **arrays)  # type: ignore[arg-type]
     print(f"wrote {path} ({path.stat().st_size // 1024} KB)")
     return DigitModel.load(path)
 
 
 def held_out_probs(model: DigitModel, data: Path, test: list[Sample]) -> np.ndarray:
-    x = np.stack([prepare(cv2.imread(str(data / s.file))) for s in test])
+    x = np.stack([prepare(read_crop(data / s.file)) for s in test])
     return model.probabilities(x)
 
 

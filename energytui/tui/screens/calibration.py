@@ -10,8 +10,9 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-from typing import Any
+from typing import TYPE_CHECKING, Any, cast
 
+import numpy as np
 from rich.table import Table
 from rich.text import Text
 from textual import work
@@ -23,6 +24,9 @@ from textual.widgets import Footer, Header, Static
 
 from energytui.agent_client import AgentClient, AgentError
 from energytui.tui.widgets.frame import FramePreview, decode_jpeg_rgb
+
+if TYPE_CHECKING:
+    from energytui.tui.app import EnergyApp
 
 DISPLAYS = ("auto", "lcd7", "drum")
 STEPS = (1, 4, 16, 64)
@@ -73,15 +77,20 @@ class CalibrationScreen(Screen):
         self.frame_size: tuple[int, int] | None = None
         self.step_index = 1
         self.ocr: dict[str, Any] | None = None
-        self._frame = None
+        self._frame: np.ndarray | None = None
         self._ocr_task: asyncio.Task | None = None
+
+    @property
+    def energy_app(self) -> EnergyApp:
+        """``self.app`` with its type: this screen is only ever pushed by :class:`EnergyApp`."""
+        return cast("EnergyApp", self.app)
 
     # -- layout -----------------------------------------------------------------
     def compose(self) -> ComposeResult:
         yield Header(show_clock=False, icon="≡")
         with Horizontal(id="cal-body"):
             with Vertical(id="cal-preview"):
-                yield FramePreview(half_blocks=not self.app.console_mode, id="cal-frame")
+                yield FramePreview(half_blocks=not self.energy_app.console_mode, id="cal-frame")
             yield Static("", id="cal-side")
         yield Static("", id="cal-status")
         yield Footer()
@@ -89,9 +98,10 @@ class CalibrationScreen(Screen):
     @property
     def client(self) -> AgentClient | None:
         if self._client is None:
-            endpoint = self.app.config.meter.endpoint
+            meter = self.energy_app.config.meter
+            endpoint = meter.endpoint
             if endpoint:
-                self._client = AgentClient(endpoint, token=self.app.config.meter.token)
+                self._client = AgentClient(endpoint, token=meter.token)
         return self._client
 
     def on_mount(self) -> None:
@@ -107,7 +117,9 @@ class CalibrationScreen(Screen):
         self._status(f"Connecting to {self.client.base_url} …")
         self.load()
         refresh = (
-            self.app.config.tui.preview_refresh_s if self.refresh_s is None else self.refresh_s
+            self.energy_app.config.tui.preview_refresh_s
+            if self.refresh_s is None
+            else self.refresh_s
         )
         if refresh > 0:
             self.set_interval(refresh, self.fetch_frame)
@@ -122,9 +134,12 @@ class CalibrationScreen(Screen):
     # -- talking to the agent ---------------------------------------------------------
     @work(exclusive=True, group="cal-load", exit_on_error=False)
     async def load(self) -> None:
+        client = self.client
+        if client is None:  # on_mount starts this only with a client
+            return
         try:
-            cal = await self.client.calibration()
-            data = await self.client.frame("raw")
+            cal = await client.calibration()
+            data = await client.frame("raw")
             frame = decode_jpeg_rgb(data)
         except (AgentError, ValueError) as exc:
             self._status(str(exc), error=True)
@@ -236,11 +251,11 @@ class CalibrationScreen(Screen):
         side.update(t)
 
     # -- edits ---------------------------------------------------------------------------
-    def _edit(self) -> bool:
+    def _edit(self) -> dict[str, Any] | None:
+        """The calibration being edited, or None (and say so) until the agent answers."""
         if self.cal is None:
             self._status("Nothing to edit until the agent answers.", error=True)
-            return False
-        return True
+        return self.cal
 
     def _clamp_roi(self, roi: list[int]) -> list[int]:
         x, y, w, h = roi
@@ -260,17 +275,17 @@ class CalibrationScreen(Screen):
         self.request_ocr()
 
     def action_move(self, dx: int, dy: int) -> None:
-        if self._edit():
+        if (cal := self._edit()) is not None:
             s = STEPS[self.step_index]
-            x, y, w, h = self.cal["roi"]
-            self.cal["roi"] = self._clamp_roi([x + dx * s, y + dy * s, w, h])
+            x, y, w, h = cal["roi"]
+            cal["roi"] = self._clamp_roi([x + dx * s, y + dy * s, w, h])
             self._changed()
 
     def action_resize(self, dw: int, dh: int) -> None:
-        if self._edit():
+        if (cal := self._edit()) is not None:
             s = STEPS[self.step_index]
-            x, y, w, h = self.cal["roi"]
-            self.cal["roi"] = self._clamp_roi([x, y, w + dw * s, h + dh * s])
+            x, y, w, h = cal["roi"]
+            cal["roi"] = self._clamp_roi([x, y, w + dw * s, h + dh * s])
             self._changed()
 
     def action_step(self) -> None:
@@ -278,34 +293,34 @@ class CalibrationScreen(Screen):
         self._render_side()
 
     def action_rotate(self, delta: float) -> None:
-        if self._edit():
-            v = float(self.cal.get("rotate_degrees") or 0.0) + delta
-            self.cal["rotate_degrees"] = max(-180.0, min(180.0, round(v, 1)))
+        if (cal := self._edit()) is not None:
+            v = float(cal.get("rotate_degrees") or 0.0) + delta
+            cal["rotate_degrees"] = max(-180.0, min(180.0, round(v, 1)))
             self._changed()
 
     def action_threshold(self, delta: int) -> None:
-        if self._edit():
-            v = int(self.cal.get("threshold") or 0)
+        if (cal := self._edit()) is not None:
+            v = int(cal.get("threshold") or 0)
             v = 128 + delta if v == 0 else v + delta
-            self.cal["threshold"] = 0 if v <= 0 or v >= 255 else v
+            cal["threshold"] = 0 if v <= 0 or v >= 255 else v
             self._changed()
 
     def action_digits(self, delta: int) -> None:
-        if self._edit():
-            v = int(self.cal.get("expected_digits") or 6) + delta
-            self.cal["expected_digits"] = max(1, min(12, v))
+        if (cal := self._edit()) is not None:
+            v = int(cal.get("expected_digits") or 6) + delta
+            cal["expected_digits"] = max(1, min(12, v))
             self._changed()
 
     def action_decimals(self) -> None:
-        if self._edit():
-            v = (int(self.cal.get("decimals") or 0) + 1) % 4
-            self.cal["decimals"] = min(v, int(self.cal.get("expected_digits") or 6) - 1)
+        if (cal := self._edit()) is not None:
+            v = (int(cal.get("decimals") or 0) + 1) % 4
+            cal["decimals"] = min(v, int(cal.get("expected_digits") or 6) - 1)
             self._changed()
 
     def action_display(self) -> None:
-        if self._edit():
-            cur = self.cal.get("display", "auto")
-            self.cal["display"] = (
+        if (cal := self._edit()) is not None:
+            cur = cal.get("display", "auto")
+            cal["display"] = (
                 DISPLAYS[(DISPLAYS.index(cur) + 1) % len(DISPLAYS)] if cur in DISPLAYS else "auto"
             )
             self._changed()
@@ -314,13 +329,16 @@ class CalibrationScreen(Screen):
         self.fetch_frame()
 
     def action_save(self) -> None:
-        if self._edit():
+        if self._edit() is not None:
             self.save()
 
     @work(exclusive=True, group="cal-save", exit_on_error=False)
     async def save(self) -> None:
-        body = {
-            k: self.cal[k]
+        cal, client = self.cal, self.client
+        if cal is None or client is None:  # action_save starts this only with both
+            return
+        body: dict[str, Any] = {
+            k: cal[k]
             for k in (
                 "roi",
                 "rotate_degrees",
@@ -329,10 +347,10 @@ class CalibrationScreen(Screen):
                 "decimals",
                 "threshold",
             )
-            if k in self.cal
+            if k in cal
         }
         try:
-            reply = await self.client.save_calibration(body)
+            reply = await client.save_calibration(body)
         except AgentError as exc:
             self._status(f"Not saved: {exc}", error=True)
             return

@@ -14,6 +14,7 @@ from __future__ import annotations
 import math
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import Any
 
 from rich.text import Text
 from textual.widget import Widget
@@ -112,7 +113,7 @@ def thin_ticks(
 ) -> list[tuple[float, str]]:
     """Drop x ticks whose labels would touch the previous one."""
     kept: list[tuple[float, str]] = []
-    last_end = -(10**9)
+    last_end: float = -(10**9)
     span = (hi - lo) or 1.0
     for x, label in ticks:
         if not lo <= x <= hi:
@@ -137,7 +138,7 @@ class Chart(Widget):
         self._version = 0
         self._cache: tuple[tuple, Text] | None = None
         self.builds = 0  # how many times plotext ran: the tests check redraws stay rare
-        self._terminal = None
+        self._terminal: Any = None  # a plotext terminal (plotext has no type hints)
 
     @property
     def spec(self) -> ChartSpec | None:
@@ -193,7 +194,7 @@ class Chart(Widget):
             text.append(" " + (s.label.replace("−", "-") if self.console else s.label))
         return text
 
-    def _figure(self):
+    def _figure(self) -> Any:
         if self._terminal is None:
             # our own plotext terminal (and so our own figure): two charts never share
             # state, and plotext must not clip the plot to the real terminal's size

@@ -29,7 +29,8 @@ def energy_rows(today: EnergyToday) -> list[tuple[str, str]]:
     if rec is None:
         rows.append(("from", "integrated"))
     else:
-        worst = round(max(rec.values(), key=abs), 2) + 0.0  # + 0.0: no "-0.00"
+        worst: float = max(rec.values(), key=abs)
+        worst = round(worst, 2) + 0.0  # + 0.0: no "-0.00"
         rows.append(("from", f"counters (Δ {worst:+.2f})"))
     return rows
 

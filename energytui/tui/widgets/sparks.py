@@ -59,7 +59,7 @@ class SparkPanel(Vertical):
             widget = self.query_one(f"#spark-{key}")
             if isinstance(widget, Sparkline):
                 widget.data = values
-            else:
+            elif isinstance(widget, Label):  # the text trend of console mode
                 widget.update(_text_trend(values), layout=False)
             now = values[-1] if values else None
             self.query_one(f"#spark-now-{key}", Label).update(kw(now), layout=False)
