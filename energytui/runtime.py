@@ -53,7 +53,7 @@ def build_sources(config: Config, clock: Clock) -> list[Source]:
             from energytui.sources.powerwall import PowerwallSource
         except ImportError as exc:  # pragma: no cover - a broken install
             raise ConfigError(f"the Powerwall source cannot be loaded ({exc}).") from None
-        sources.append(PowerwallSource(config.powerwall, state_dir=config.data_dir))
+        sources.append(PowerwallSource.from_config(config))
     else:
         sim = config.simulated
         spec = SiteSpec(
