@@ -1,7 +1,7 @@
 """A deterministic demo app: the simulated site on a frozen clock, with history.
 
-Used by the snapshot tests, `make screenshots` and the TUI benchmark, so that
-what we look at in screenshots/ is exactly what the tests pin.
+Used by the snapshot tests and `make screenshots`, so that what we look at in
+screenshots/ is exactly what the tests pin.
 """
 
 from __future__ import annotations

@@ -10,8 +10,8 @@ import asyncio
 import sys
 from pathlib import Path
 
+from devkit.demo import demo_app
 from energytui.tui.app import EnergyApp
-from energytui.tui.demo import demo_app
 
 
 async def _shoot(
@@ -47,8 +47,8 @@ async def _shoot_with_agent(out: Path, name: str, key: str, offset: tuple[int, i
     """Meter and calibration screens against a real meter_agent on a synthetic meter."""
     import tempfile
 
-    from energytui.tui.demo import demo_config, demo_hub
-    from energytui.tui.demo_agent import DemoAgent, demo_meter_history
+    from devkit.demo import demo_config, demo_hub
+    from devkit.demo_agent import DemoAgent, demo_meter_history
 
     with tempfile.TemporaryDirectory() as tmp, DemoAgent(Path(tmp), offset=offset) as agent:
         if key == "m":

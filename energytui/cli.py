@@ -154,7 +154,7 @@ def run_web(args: argparse.Namespace) -> int:
 def main(argv: list[str] | None = None) -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
     if argv[:1] == ["emulator"]:
-        from energytui.emulator.__main__ import main as emulator_main
+        from devkit.emulator.__main__ import main as emulator_main
 
         return emulator_main(argv[1:])
     args = build_parser().parse_args(argv)

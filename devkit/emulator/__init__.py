@@ -5,8 +5,8 @@ values of a :class:`~energytui.sources.simulated.SimulatedSite`, counts
 requests and logins, and injects faults on demand. No Textual here.
 """
 
-from energytui.emulator.faults import FAULTS, FaultError
-from energytui.emulator.gateway import Counts, app_from_raw, raw_from_app
-from energytui.emulator.server import Emulator
+from devkit.emulator.faults import FAULTS, FaultError
+from devkit.emulator.gateway import Counts, app_from_raw, raw_from_app
+from devkit.emulator.server import Emulator
 
 __all__ = ["FAULTS", "Counts", "Emulator", "FaultError", "app_from_raw", "raw_from_app"]

@@ -1,7 +1,7 @@
-"""``python -m energytui.emulator``: run the gateway emulator in the foreground.
+"""``python -m devkit.emulator``: run the gateway emulator in the foreground.
 
-The lead's ``energytui emulator …`` subcommand calls :func:`main` with the rest
-of its arguments, so both entry points behave the same.
+``energytui emulator …`` (from a source checkout) calls :func:`main` with the
+rest of its arguments, so both entry points behave the same.
 """
 
 from __future__ import annotations
@@ -11,9 +11,9 @@ import signal
 import sys
 import threading
 
+from devkit.emulator.faults import FAULTS
+from devkit.emulator.server import Emulator
 from energytui.clock import AcceleratedClock, Clock
-from energytui.emulator.faults import FAULTS
-from energytui.emulator.server import Emulator
 from energytui.sources.simulated import SimulatedSite, SiteSpec
 
 

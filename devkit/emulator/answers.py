@@ -11,7 +11,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from datetime import UTC, datetime
 
-from energytui.emulator.gateway import BATTERY_SERIALS, DIN, Gateway, Reply, iso_s, raw_from_app
+from devkit.emulator.gateway import BATTERY_SERIALS, DIN, Gateway, Reply, iso_s, raw_from_app
 
 
 def aggregates(gw: Gateway) -> Reply:

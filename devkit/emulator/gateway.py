@@ -1,6 +1,6 @@
 """The emulated gateway's state: sessions, settings, counts and the site behind them.
 
-No sockets here. The answers to GET paths are in :mod:`energytui.emulator.answers`;
+No sockets here. The answers to GET paths are in :mod:`devkit.emulator.answers`;
 both use the gateway's raw battery scale, which includes Tesla's hidden 5 %
 (the app shows ``(raw - 5) / 0.95``). Values come from :class:`SimulatedSite`,
 moved to the emulator clock's "now" at most once per second of site time so the
@@ -251,7 +251,7 @@ class Gateway:
     # -- GET routes --------------------------------------------------------------
     def get(self, path: str) -> Reply | None:
         """The answer to an authenticated GET, or None for an unknown path."""
-        from energytui.emulator.answers import ROUTES  # answers import this module
+        from devkit.emulator.answers import ROUTES  # answers import this module
 
         route = ROUTES.get(path)
         if route is None:

@@ -23,10 +23,9 @@ from http import HTTPStatus
 from pathlib import Path
 from typing import Any
 
-from energytui.clock import Clock
-from energytui.emulator.certs import make_self_signed
-from energytui.emulator.faults import FAULTS, FaultBook, FaultError, make_fault
-from energytui.emulator.gateway import (
+from devkit.emulator.certs import make_self_signed
+from devkit.emulator.faults import FAULTS, FaultBook, FaultError, make_fault
+from devkit.emulator.gateway import (
     NOT_FOUND,
     PUBLIC_PATHS,
     RATE_LIMITED,
@@ -35,6 +34,7 @@ from energytui.emulator.gateway import (
     Gateway,
     Reply,
 )
+from energytui.clock import Clock
 from energytui.model import iso_z
 from energytui.sources.simulated import SimulatedSite
 
@@ -236,7 +236,7 @@ class Emulator:
     """A Tesla Energy Gateway on loopback, answering pypowerwall's local mode.
 
     Values come from ``site`` (a :class:`SimulatedSite`) moved along ``clock``;
-    faults are set by name (see :data:`energytui.emulator.faults.FAULTS`) from
+    faults are set by name (see :data:`devkit.emulator.faults.FAULTS`) from
     Python or from the HTTP control endpoints under ``/_emulator/``.
     """
 
@@ -419,7 +419,7 @@ class Emulator:
         return (major, minor) >= (23, 44)
 
     def _vitals(self) -> Reply:
-        from energytui.emulator.vitals import vitals_bytes
+        from devkit.emulator.vitals import vitals_bytes
 
         gw = self.gateway
         body = vitals_bytes(gw.sample(), gw.site.spec.battery_kwh, gw.site.outage)

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from pypowerwall.local import tesla_pb2
 
-from energytui.emulator.gateway import BATTERY_SERIALS, DIN
+from devkit.emulator.gateway import BATTERY_SERIALS, DIN
 from energytui.model import PowerSample
 
 PART = "1092170-03-E"

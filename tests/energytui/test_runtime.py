@@ -7,8 +7,8 @@ import socket
 import httpx
 import pytest
 
+from devkit.emulator import Emulator
 from energytui.config import Config, load_config
-from energytui.emulator import Emulator
 from energytui.runtime import Runtime, build_hub
 from energytui.serve import ApiStartError
 from energytui.sources.powerwall import PowerwallSource

@@ -6,8 +6,8 @@ import warnings
 
 import pytest
 
+from devkit.emulator import Emulator
 from energytui.config import PowerwallConfig
-from energytui.emulator import Emulator
 from energytui.hub import Hub
 from energytui.sources.powerwall import PowerwallSource
 

@@ -9,9 +9,9 @@ from pathlib import Path
 
 import pytest
 
+from devkit.emulator import Emulator
 from energytui.clock import ManualClock
 from energytui.config import PowerwallConfig
-from energytui.emulator import Emulator
 from energytui.sources.powerwall import PowerwallSource
 
 PASSWORD = "s3cret-pw"

@@ -4,12 +4,12 @@ from __future__ import annotations
 
 import pytest
 
+from devkit.demo import demo_app
+from devkit.emulator import Emulator
 from energytui.config import Config
-from energytui.emulator import Emulator
 from energytui.hub import Hub
 from energytui.sources.powerwall import PowerwallSource
 from energytui.tui.app import EnergyApp
-from energytui.tui.demo import demo_app
 from energytui.tui.screens.devices import ConfirmDialog, DevicesScreen, ModeDialog, ReserveDialog
 
 from .conftest import PASSWORD, until

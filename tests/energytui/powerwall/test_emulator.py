@@ -15,8 +15,9 @@ import threading
 import httpx
 import pytest
 
-from energytui.emulator import Emulator, FaultError
-from energytui.emulator.__main__ import main
+from devkit.emulator import Emulator, FaultError
+from devkit.emulator.__main__ import main
+from tests.support import REPO
 
 from .conftest import PASSWORD, one_sentence, until
 
@@ -147,7 +148,8 @@ def test_cli_rejects_a_bad_port_in_one_sentence(capsys):
 async def test_cli_runs_standalone_and_stops_on_sigterm(tmp_path):
     env = dict(os.environ, PYTHONUNBUFFERED="1")
     proc = subprocess.Popen(
-        [sys.executable, "-m", "energytui.emulator", "--port", "0", "--password", "pw"],
+        [sys.executable, "-m", "devkit.emulator", "--port", "0", "--password", "pw"],
+        cwd=REPO,
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         text=True,

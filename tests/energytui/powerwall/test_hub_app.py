@@ -9,8 +9,8 @@ from __future__ import annotations
 
 import pytest
 
+from devkit.emulator import Emulator
 from energytui.config import Config, PowerwallConfig
-from energytui.emulator import Emulator
 from energytui.hub import Hub
 from energytui.tui.app import EnergyApp
 

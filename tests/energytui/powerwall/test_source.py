@@ -6,7 +6,7 @@ import contextlib
 
 import pytest
 
-from energytui.emulator import Emulator, raw_from_app
+from devkit.emulator import Emulator, raw_from_app
 from energytui.model import GridStatus
 from energytui.sources.base import SourceError
 

@@ -12,9 +12,9 @@ import json
 import httpx
 import pytest
 
+from devkit.demo import demo_config, demo_hub
+from devkit.demo_agent import DemoAgent, free_port
 from energytui.tui.app import EnergyApp
-from energytui.tui.demo import demo_config, demo_hub
-from energytui.tui.demo_agent import DemoAgent, free_port
 from energytui.tui.screens.calibration import STEPS, CalibrationScreen
 
 TOKEN = "cal-test-token"

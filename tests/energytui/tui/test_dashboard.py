@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import pytest
 
+from devkit.demo import demo_app, demo_config, demo_hub
 from energytui.model import SystemMode
 from energytui.tui.app import EnergyApp
-from energytui.tui.demo import demo_app, demo_config, demo_hub
 from energytui.tui.screens.help import HelpScreen
 
 

@@ -10,13 +10,13 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
+from devkit.demo import DEMO_START, demo_config, demo_hub
 from energytui.clock import ManualClock
 from energytui.hub import Hub
 from energytui.model import parse_iso
 from energytui.sources.simulated import SimulatedSite, SimulatedSource, SiteSpec
 from energytui.store import Store
 from energytui.tui.app import EnergyApp
-from energytui.tui.demo import DEMO_START, demo_config, demo_hub
 from energytui.tui.screens.history import (
     SPANS,
     HistoryScreen,

@@ -7,13 +7,13 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
+from devkit.demo import demo_config
+from devkit.demo_agent import DemoAgent
 from energytui.hub import Hub
 from energytui.meter_stats import consumption, reconcile
 from energytui.sources.meter import MeterSource
 from energytui.sources.simulated import SimulatedSource
 from energytui.tui.app import EnergyApp
-from energytui.tui.demo import demo_config
-from energytui.tui.demo_agent import DemoAgent
 from energytui.tui.screens.calibration import CalibrationScreen
 from energytui.tui.screens.meter import MeterScreen
 
