@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from datetime import UTC, datetime
+from typing import Any
 
 from devkit.emulator.gateway import BATTERY_SERIALS, DIN, Gateway, Reply, iso_s, raw_from_app
 
@@ -222,7 +223,7 @@ def problems(gw: Gateway) -> Reply:
 
 
 def powerwalls(gw: Gateway) -> Reply:
-    pws = [
+    pws: list[dict[str, Any]] = [
         {
             "Type": "",
             "PackagePartNumber": "3012170-10-B",
