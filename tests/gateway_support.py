@@ -1,4 +1,8 @@
-"""Fixtures: a real HTTPS gateway emulator on loopback and a real PowerwallSource on pypowerwall."""
+"""Fixtures: a real HTTPS gateway emulator on loopback and a real PowerwallSource on pypowerwall.
+
+Shared by the tests of the Powerwall source, the emulator, the devices screen and the hub
+(registered in tests/conftest.py).
+"""
 
 from __future__ import annotations
 

@@ -1,4 +1,5 @@
-"""Fixtures for the API, serve and MQTT tests: real hubs, real servers, all on loopback."""
+"""Fixtures for the API, serve and MQTT tests: real hubs, real servers, all on loopback
+(registered in tests/conftest.py)."""
 
 from __future__ import annotations
 
@@ -20,14 +21,9 @@ from energytui.hub import Hub
 from energytui.model import EnergyCounters, GridStatus, PowerSample
 from energytui.sources.base import SourceError
 from energytui.sources.simulated import SimulatedSource
+from tests.support import free_port
 
 MOSQUITTO = shutil.which("mosquitto") or "/usr/sbin/mosquitto"
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 async def wait_for(pred: Callable[[], bool], timeout: float = 10.0) -> None:

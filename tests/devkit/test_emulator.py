@@ -17,9 +17,8 @@ import pytest
 
 from devkit.emulator import Emulator, FaultError
 from devkit.emulator.__main__ import main
+from tests.gateway_support import PASSWORD, one_sentence, until
 from tests.support import REPO
-
-from .conftest import PASSWORD, one_sentence, until
 
 
 def client(emu: Emulator) -> httpx.Client:

@@ -13,8 +13,7 @@ from devkit.emulator import Emulator
 from energytui.config import Config, PowerwallConfig
 from energytui.hub import Hub
 from energytui.tui.app import EnergyApp
-
-from .conftest import one_sentence, until
+from tests.gateway_support import one_sentence, until
 
 FAULTS = [
     ("error", {"status": 500}, "answered HTTP 500"),

@@ -19,11 +19,9 @@ from energytui.serve import ApiStartError, start_api_in_loop
 from energytui.sources.base import SourceError
 from energytui.sources.remote import RemoteHubSource, RemoteMeterSource
 from energytui.sources.simulated import SimulatedSource
-
-from .conftest import free_port, wait_for
-from .mqtt_listener import Listener
-
-REPO = Path(__file__).resolve().parents[3]
+from tests.hub_support import wait_for
+from tests.mqtt_listener import Listener
+from tests.support import REPO, free_port
 
 
 def write_config(tmp_path: Path, port: int, *, mqtt_port: int | None = None) -> Path:

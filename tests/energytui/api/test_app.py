@@ -11,8 +11,7 @@ from energytui.hub import Hub
 from energytui.model import SystemMode
 from energytui.sources.simulated import SimulatedSource
 from energytui.store import Store
-
-from .conftest import ScriptedSource, api_client, sample, wait_for
+from tests.hub_support import ScriptedSource, api_client, sample, wait_for
 
 TOKEN = "t0ken-for-tests"
 AUTH = {"Authorization": f"Bearer {TOKEN}"}

@@ -10,8 +10,7 @@ from devkit.emulator import Emulator
 from energytui.config import PowerwallConfig
 from energytui.hub import Hub
 from energytui.sources.powerwall import PowerwallSource
-
-from .conftest import api_client, wait_for
+from tests.hub_support import api_client, wait_for
 
 PASSWORD = "api-test-pw"
 

@@ -15,9 +15,9 @@ from energytui.hub import Hub
 from energytui.model import EnergyCounters
 from energytui.sinks.mqtt import ENTITIES, MqttSink
 from meter_agent.schema import MeterReading
-
-from .conftest import MOSQUITTO, ScriptedSource, free_port, sample, wait_for
-from .mqtt_listener import Listener
+from tests.hub_support import MOSQUITTO, ScriptedSource, sample, wait_for
+from tests.mqtt_listener import Listener
+from tests.support import free_port
 
 UID = "energytui"
 

@@ -9,8 +9,7 @@ import pytest
 from devkit.emulator import Emulator, raw_from_app
 from energytui.model import GridStatus
 from energytui.sources.base import SourceError
-
-from .conftest import PASSWORD, one_sentence, warm
+from tests.gateway_support import PASSWORD, one_sentence, warm
 
 FAST_PATHS = {
     "GET /api/meters/aggregates",

@@ -11,8 +11,7 @@ from energytui.sources.base import SourceError
 from energytui.sources.powerwall import PowerwallSource
 from energytui.sources.powerwall_details import parse_counters, parse_power
 from energytui.sources.powerwall_gate import LoginBackoff, human_duration
-
-from .conftest import one_sentence
+from tests.gateway_support import one_sentence
 
 _CONNECTS: list[object] = []
 

@@ -7,8 +7,7 @@ import httpx
 from energytui.config import load_config
 from energytui.runtime import build_hub
 from energytui.tui.app import EnergyApp
-
-from .mqtt_listener import Listener
+from tests.mqtt_listener import Listener
 
 
 async def test_tui_owner_serves_api_and_mqtt(tmp_path, broker):

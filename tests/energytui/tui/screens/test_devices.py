@@ -11,8 +11,7 @@ from energytui.hub import Hub
 from energytui.sources.powerwall import PowerwallSource
 from energytui.tui.app import EnergyApp
 from energytui.tui.screens.devices import ConfirmDialog, DevicesScreen, ModeDialog, ReserveDialog
-
-from .conftest import PASSWORD, until
+from tests.gateway_support import PASSWORD, until
 
 
 def _app(emulator: Emulator, tmp_path) -> EnergyApp:
