@@ -12,6 +12,8 @@ from energytui.config import Config, load_config
 from energytui.runtime import Runtime, build_hub
 from energytui.serve import ApiStartError
 from energytui.sources.powerwall import PowerwallSource
+from tests.gateway_support import PASSWORD
+from tests.mqtt_listener import Listener
 from tests.support import free_port
 
 
@@ -33,26 +35,21 @@ def refused(url: str) -> bool:
     return False
 
 
-@pytest.mark.filterwarnings("ignore::urllib3.exceptions.InsecureRequestWarning")
-async def test_the_powerwall_source_gets_the_configured_timezone(tmp_path):
-    emu = Emulator(host="127.0.0.1", port=0, password="pw").start()
+async def test_the_powerwall_source_gets_the_configured_timezone(tmp_path, emulator: Emulator):
+    cfg = config(
+        tmp_path,
+        general={"data_dir": str(tmp_path), "timezone": "Europe/Berlin"},
+        powerwall={"host": emulator.host_port, "password": PASSWORD},
+    )
+    hub = build_hub(cfg, with_store=False)
+    src = hub.power_source
+    assert isinstance(src, PowerwallSource)
     try:
-        cfg = config(
-            tmp_path,
-            general={"data_dir": str(tmp_path), "timezone": "Europe/Berlin"},
-            powerwall={"host": emu.host_port, "password": "pw"},
-        )
-        hub = build_hub(cfg, with_store=False)
-        src = hub.power_source
-        assert isinstance(src, PowerwallSource)
-        try:
-            await src.poll()
-            assert src.timezone == "Europe/Berlin"
-            assert src._pw.timezone == "Europe/Berlin"  # what pypowerwall itself was given
-        finally:
-            await src.close()
+        await src.poll()
+        assert src.timezone == "Europe/Berlin"
+        assert src._pw.timezone == "Europe/Berlin"  # what pypowerwall itself was given
     finally:
-        emu.stop()
+        await src.close()
 
 
 async def test_start_serves_from_the_hub_and_stop_closes_everything(tmp_path):
@@ -104,3 +101,22 @@ async def test_a_viewer_leaves_the_api_to_the_first_instance(tmp_path):
             assert second.api is None and second.warnings == [] and second.sinks == []
         assert not second.hub.started
     assert not first.hub.started
+
+
+async def test_mqtt_publishes_with_the_api_disabled(tmp_path, broker):
+    """The TUI used to skip MQTT when api.enabled was false; serve never coupled the two."""
+    cfg = config(
+        tmp_path,
+        api={"enabled": False},
+        mqtt={"enabled": True, "port": broker, "interval_s": 0.0},
+    )
+    listener = Listener(broker, topics=("energytui/status",))
+    try:
+        async with Runtime(cfg, build_hub(cfg)) as runtime:
+            assert runtime.api is None and runtime.warnings == []
+            assert len(runtime.sinks) == 1
+            await listener.wait(lambda: listener.last("energytui/status") == "online", 20)
+        assert runtime.sinks == []
+        await listener.wait(lambda: listener.last("energytui/status") == "offline", 20)
+    finally:
+        listener.close()
