@@ -8,15 +8,15 @@ run: setup
 	.venv/bin/energytui $(ARGS)
 
 test: setup
-	.venv/bin/ruff check energytui meter_agent tests bench
+	.venv/bin/ruff check energytui meter_agent devkit tests bench
 	.venv/bin/python -m pytest -q
 
 lint: setup
-	.venv/bin/ruff check energytui meter_agent tests bench
-	.venv/bin/ruff format --check energytui meter_agent tests bench
+	.venv/bin/ruff check energytui meter_agent devkit tests bench
+	.venv/bin/ruff format --check energytui meter_agent devkit tests bench
 
 screenshots: setup
-	.venv/bin/python -m energytui.tui.screenshots screenshots
+	.venv/bin/python -m devkit.screenshots screenshots
 
 bench: setup
 	.venv/bin/python -m bench.store

@@ -27,9 +27,9 @@ from pathlib import Path
 
 import pypowerwall
 
+from devkit.emulator import Emulator
 from energytui.clock import ManualClock
 from energytui.config import PowerwallConfig
-from energytui.emulator import Emulator
 from energytui.sources.base import SourceError
 from energytui.sources.powerwall import PowerwallSource
 

@@ -63,7 +63,9 @@ def build_parser() -> argparse.ArgumentParser:
     _common(s, sub=True)
     s.add_argument("--host", help="API bind address (default 127.0.0.1)")
     s.add_argument("--port", type=int, help="API port (default 8787)")
-    w = sub.add_parser("web", help="serve the same TUI in a browser (textual-serve), on loopback by default")
+    w = sub.add_parser(
+        "web", help="serve the same TUI in a browser (textual-serve), on loopback by default"
+    )
     _common(w, sub=True)
     w.add_argument("--host", default="127.0.0.1", help="bind address (default 127.0.0.1)")
     w.add_argument("--port", type=int, default=8000, help="port (default 8000)")
@@ -146,17 +148,36 @@ def run_web(args: argparse.Namespace) -> int:
     if args.accelerate:
         cmd += ["--accelerate", str(args.accelerate)]
     if args.host not in ("127.0.0.1", "localhost", "::1"):
-        print(f"energytui: serving on {args.host}: anyone who can reach it sees your energy data.", file=sys.stderr)
+        print(
+            f"energytui: serving on {args.host}: anyone who can reach it sees your energy data.",
+            file=sys.stderr,
+        )
     Server(shlex.join(cmd), host=args.host, port=args.port, title="energytui").serve()
     return 0
+
+
+def run_emulator(argv: list[str]) -> int:
+    """The gateway emulator is development code in devkit/, beside this package in a
+    source checkout (an editable install imports the package from there, not devkit)."""
+    checkout = Path(__file__).resolve().parents[1]
+    if (checkout / "devkit" / "emulator").is_dir() and str(checkout) not in sys.path:
+        sys.path.insert(0, str(checkout))
+    try:
+        from devkit.emulator.__main__ import main as emulator_main
+    except ModuleNotFoundError as exc:
+        if not (exc.name or "").startswith("devkit"):
+            raise
+        return _fail(
+            "the gateway emulator ships with the source checkout (devkit/emulator), "
+            "not with the installed package; run it from a clone of the repository."
+        )
+    return emulator_main(argv)
 
 
 def main(argv: list[str] | None = None) -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
     if argv[:1] == ["emulator"]:
-        from energytui.emulator.__main__ import main as emulator_main
-
-        return emulator_main(argv[1:])
+        return run_emulator(argv[1:])
     args = build_parser().parse_args(argv)
     try:
         config = load_config(Path(args.config) if args.config else None, overrides=_overrides(args))

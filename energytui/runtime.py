@@ -1,10 +1,18 @@
-"""Wiring: from a Config to sources, a store and a hub, shared by the TUI and `serve`."""
+"""Wiring and lifecycle: from a Config to sources, a store and a hub, and the one
+:class:`Runtime` that starts and stops the hub, the HTTP API and the sinks in one order
+for `energytui serve`, the TUI and the kiosk alike."""
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import logging
 import logging.handlers
+import signal
+import socket
+from collections.abc import Callable, Iterable
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from energytui.clock import AcceleratedClock, Clock
 from energytui.config import Config, ConfigError
@@ -13,11 +21,16 @@ from energytui.sources.base import Source
 from energytui.sources.meter import MeterSource
 from energytui.sources.simulated import SimulatedSite, SimulatedSource, SiteSpec
 
+if TYPE_CHECKING:
+    from energytui.serve import ApiHandle
+    from energytui.sinks.mqtt import MqttSink
+
 log = logging.getLogger(__name__)
 
 
 def setup_logging(config: Config, *, to_stderr: bool = False) -> Path | None:
-    """Log to a rotating file (the TUI owns the terminal); secrets are never passed to the logger."""
+    """Log to a rotating file (the TUI owns the terminal); secrets are never passed to the logger.
+    Returns the log file, or None where it cannot be written (then nothing is logged)."""
     root = logging.getLogger()
     root.setLevel(config.general.log_level)
     for h in list(root.handlers):
@@ -30,14 +43,13 @@ def setup_logging(config: Config, *, to_stderr: bool = False) -> Path | None:
         )
     except OSError:
         handler = logging.NullHandler()
-        path = None
     handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
     root.addHandler(handler)
     if to_stderr:
         err = logging.StreamHandler()
         err.setFormatter(logging.Formatter("%(levelname)s %(name)s: %(message)s"))
         root.addHandler(err)
-    return path
+    return path if isinstance(handler, logging.handlers.RotatingFileHandler) else None
 
 
 def build_clock(config: Config) -> Clock:
@@ -53,7 +65,7 @@ def build_sources(config: Config, clock: Clock) -> list[Source]:
             from energytui.sources.powerwall import PowerwallSource
         except ImportError as exc:  # pragma: no cover - a broken install
             raise ConfigError(f"the Powerwall source cannot be loaded ({exc}).") from None
-        sources.append(PowerwallSource(config.powerwall, state_dir=config.data_dir))
+        sources.append(PowerwallSource.from_config(config))
     else:
         sim = config.simulated
         spec = SiteSpec(
@@ -109,7 +121,11 @@ def viewer_sources(config: Config) -> list[Source]:
     from energytui.sources.remote import RemoteHubSource, RemoteMeterSource
 
     url = api_base_url(config)
-    interval = config.simulated.interval_s if not config.powerwall.configured else config.powerwall.interval_s
+    interval = (
+        config.simulated.interval_s
+        if not config.powerwall.configured
+        else config.powerwall.interval_s
+    )
     sources: list[Source] = [
         RemoteHubSource(url, interval_s=max(1.0, interval), timeout_s=5.0, token=config.api.token),
     ]
@@ -118,16 +134,26 @@ def viewer_sources(config: Config) -> list[Source]:
     # would be an error about a meter nobody has
     if config.meter.endpoint or config.api.token:
         sources.append(
-            RemoteMeterSource(url, interval_s=config.meter.interval_s, timeout_s=5.0, token=config.api.token)
+            RemoteMeterSource(
+                url, interval_s=config.meter.interval_s, timeout_s=5.0, token=config.api.token
+            )
         )
     return sources
 
 
 def build_hub(config: Config, *, with_store: bool = True) -> Hub:
     """The hub for this process: the store's writer polls the devices; a second process
-    (the store is locked) becomes a viewer of the first through its API."""
+    (the store is locked) becomes a viewer of the first through its API. A build without
+    the store package runs without one, and says so in the log."""
     clock = build_clock(config)
-    store = open_store(config) if with_store else None
+    store = None
+    if with_store:
+        try:
+            store = open_store(config)
+        except ImportError as exc:  # a build without the store package (or one half installed)
+            if "energytui.store" not in f"{exc.name} {exc}":
+                raise
+            log.warning("the store is not available in this build; nothing will be recorded")
     if store is not None and getattr(store, "readonly", False):
         log.info("store is locked by another energytui: attaching to %s", api_base_url(config))
         sources = viewer_sources(config)
@@ -141,3 +167,174 @@ def build_hub(config: Config, *, with_store: bool = True) -> Hub:
         zone=config.zone,
         history_minutes=max(60, config.tui.spark_minutes),
     )
+
+
+def on_signals(
+    signals: Iterable[signal.Signals], callback: Callable[[], object]
+) -> Callable[[], None]:
+    """Call ``callback`` on the running loop when one of ``signals`` arrives; returns the undo.
+
+    Where a loop cannot take signal handlers (not the main thread, or Windows) nothing is
+    installed: the caller then stops the way it would without them.
+    """
+    loop = asyncio.get_running_loop()
+    installed: list[signal.Signals] = []
+    for sig in signals:
+        with contextlib.suppress(NotImplementedError, RuntimeError, ValueError):
+            loop.add_signal_handler(sig, callback)
+            installed.append(sig)
+
+    def undo() -> None:
+        for sig in installed:
+            with contextlib.suppress(NotImplementedError, RuntimeError, ValueError):
+                loop.remove_signal_handler(sig)
+
+    return undo
+
+
+class Runtime:
+    """Starts and stops one process's parts in one order: the API socket is bound first,
+    then the hub starts, then the API serves from it, then the sinks publish from it;
+    :meth:`stop` ends them in the reverse order.
+
+    ``headless`` is `energytui serve` (see :meth:`open`), which exists to serve: a port it
+    cannot listen on is an error (:class:`~energytui.serve.ApiStartError`), and it serves
+    whatever its hub shows. The TUI and the kiosk are not headless: they keep running with
+    a warning when the port is busy, and serve the API and the sinks only as the store's
+    writer (a viewer leaves them to the first instance, whose data it shows).
+
+    Problems that do not stop the process are kept in :attr:`warnings`, one sentence each:
+    the TUI shows them as toasts and `serve` prints them.
+    """
+
+    def __init__(
+        self,
+        config: Config,
+        hub: Hub,
+        *,
+        headless: bool = False,
+        serve_api: bool = True,
+        api_socket: socket.socket | None = None,
+    ) -> None:
+        self.config = config
+        self.hub = hub
+        self.headless = headless
+        self.serve_api = serve_api and config.api.enabled
+        self.warnings: list[str] = []
+        self.api: ApiHandle | None = None
+        self.sinks: list[MqttSink] = []
+        self._socket = api_socket
+        self._owns_hub = False
+
+    @classmethod
+    def open(cls, config: Config) -> Runtime:
+        """The headless runtime of `energytui serve`. The API socket is bound before the
+        hub is built (which locks the store), let alone started (which logs in to the
+        gateway), so a port in use costs neither: it raises
+        :class:`~energytui.serve.ApiStartError` here."""
+        from energytui.serve import bind_socket
+
+        sock = bind_socket(config.api.host, config.api.port) if config.api.enabled else None
+        try:
+            hub = build_hub(config)
+        except BaseException:
+            if sock is not None:
+                sock.close()
+            raise
+        rt = cls(config, hub, headless=True, api_socket=sock)
+        rt._owns_hub = True  # built here: stop() closes its store even if it never started
+        return rt
+
+    @property
+    def publishes(self) -> bool:
+        """Whether this process serves the API and runs the sinks (see the class docs)."""
+        if self.headless:
+            return True
+        store = self.hub.store
+        return store is not None and not getattr(store, "readonly", False)
+
+    async def start(self) -> None:
+        """Start everything in order. An error (headless, one is an API that cannot
+        listen) first stops what had started, then propagates."""
+        try:
+            await self._start()
+        except BaseException:
+            await self.stop()
+            raise
+
+    async def _start(self) -> None:
+        publishes = self.publishes
+        if publishes and self.serve_api and self._socket is None:
+            self._socket = self._bind()
+        self._owns_hub = True
+        await self.hub.start()
+        if not publishes:
+            return
+        if self._socket is not None:
+            sock, self._socket = self._socket, None
+            self.api = await self._serve(sock)
+        self._start_sinks()
+
+    async def stop(self) -> None:
+        """Stop the sinks, then the API, then the hub (which closes the store). Safe to call
+        again, and after a start that failed half-way."""
+        while self.sinks:
+            sink = self.sinks.pop()
+            with contextlib.suppress(Exception):
+                sink.stop()
+        if self.api is not None:
+            api, self.api = self.api, None
+            await api.stop()
+        if self._socket is not None:
+            self._socket.close()
+            self._socket = None
+        if self._owns_hub:
+            self._owns_hub = False
+            await self.hub.stop()
+
+    async def __aenter__(self) -> Runtime:
+        await self.start()
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        await self.stop()
+
+    # -- the parts ---------------------------------------------------------------------
+    def _bind(self) -> socket.socket | None:
+        from energytui.serve import bind_socket
+
+        try:
+            return bind_socket(self.config.api.host, self.config.api.port)
+        except Exception as exc:  # headless, an ApiStartError; in the TUI a busy port is a warning
+            if self.headless:
+                raise
+            self._api_not_started(exc)
+            return None
+
+    async def _serve(self, sock: socket.socket) -> ApiHandle | None:
+        from energytui.serve import serve_api_on
+
+        try:
+            return await serve_api_on(self.hub, self.config, sock)
+        except Exception as exc:
+            if self.headless:
+                raise
+            self._api_not_started(exc)
+            return None
+
+    def _api_not_started(self, exc: Exception) -> None:
+        self.warnings.append(f"HTTP API not started: {exc}")
+
+    def _start_sinks(self) -> None:
+        if self.config.mqtt.enabled:
+            try:
+                from energytui.sinks.mqtt import MqttSink
+
+                sink = MqttSink(
+                    self.hub, self.config.mqtt, meter_stale_s=self.config.api.meter_stale_s
+                )
+                sink.start()
+            except Exception as exc:  # a sink must not stop the monitor
+                self.warnings.append(f"MQTT publisher not started: {exc}")
+            else:
+                self.sinks.append(sink)

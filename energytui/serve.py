@@ -1,10 +1,11 @@
 """``energytui serve``: the hub, its HTTP API and the optional MQTT sink, without the TUI.
 
-Also :func:`start_api_in_loop`, which the TUI uses to serve the same API from
-its own event loop. We bind the listening socket ourselves so that a port in
-use becomes one sentence instead of uvicorn's traceback and exit, and we keep
-uvicorn away from signal handlers and logging configuration, which belong to
-whoever runs the loop (``run_serve`` here, Textual in the TUI).
+Also the API's server, which :class:`~energytui.runtime.Runtime` runs from the
+event loop of whichever process serves it (`serve` here, the TUI's own).
+We bind the listening socket ourselves so that a port in use becomes one
+sentence instead of uvicorn's traceback and exit, and we keep uvicorn away from
+signal handlers and logging configuration, which belong to whoever runs the
+loop (``run_serve`` here, Textual in the TUI).
 """
 
 from __future__ import annotations
@@ -23,6 +24,7 @@ import uvicorn
 
 from energytui.config import Config, ConfigError
 from energytui.hub import Hub
+from energytui.runtime import Runtime, on_signals, setup_logging
 
 log = logging.getLogger(__name__)
 
@@ -109,10 +111,11 @@ class ApiHandle:
 
 async def start_api_in_loop(hub: Hub, config: Config) -> ApiHandle:
     """Serve the API for ``hub`` as a task in the running loop; raises :class:`ApiStartError`."""
-    return await _start_api(hub, config, bind_socket(config.api.host, config.api.port))
+    return await serve_api_on(hub, config, bind_socket(config.api.host, config.api.port))
 
 
-async def _start_api(hub: Hub, config: Config, sock: socket.socket) -> ApiHandle:
+async def serve_api_on(hub: Hub, config: Config, sock: socket.socket) -> ApiHandle:
+    """Serve the API for ``hub`` on a socket from :func:`bind_socket` (closed on failure)."""
     from energytui.api import create_api
 
     port = sock.getsockname()[1]
@@ -136,72 +139,33 @@ async def _start_api(hub: Hub, config: Config, sock: socket.socket) -> ApiHandle
     return ApiHandle(server=server, task=task, host=config.api.host, port=port)
 
 
-def _build_hub(config: Config) -> Hub:
-    """The hub with its store; without one (and saying so) if the store module is missing."""
-    from energytui.runtime import build_hub
-
-    try:
-        return build_hub(config)
-    except ImportError as exc:  # a build without the store package (or one half installed)
-        if "energytui.store" not in f"{exc.name} {exc}":
-            raise
-        log.warning("the store is not available in this build; nothing will be recorded")
-        return build_hub(config, with_store=False)
-
-
-async def serve(config: Config, *, ready: asyncio.Event | None = None) -> int:
+async def serve(config: Config) -> int:
     """Run until SIGTERM/SIGINT; returns the exit code."""
-    # listen first: a port in use must not cost a store lock or a gateway login
-    sock = bind_socket(config.api.host, config.api.port) if config.api.enabled else None
-    try:
-        hub = _build_hub(config)
-    except BaseException:
-        if sock is not None:
-            sock.close()
-        raise
-    api: ApiHandle | None = None
-    sink = None
-    loop = asyncio.get_running_loop()
+    runtime = Runtime.open(config)  # a port in use ends here, before the store is locked
     stop = asyncio.Event()
-    for sig in (signal.SIGTERM, signal.SIGINT):
-        with contextlib.suppress(NotImplementedError, RuntimeError):
-            loop.add_signal_handler(sig, stop.set)
+    undo_signals = on_signals((signal.SIGTERM, signal.SIGINT), stop.set)
     try:
-        if sock is not None:
-            api = await _start_api(hub, config, sock)
-        await hub.start()
-        if config.mqtt.enabled:
-            from energytui.sinks.mqtt import MqttSink
-
-            sink = MqttSink(hub, config.mqtt, meter_stale_s=config.api.meter_stale_s)
-            sink.start()
-        reason = getattr(hub.store, "readonly_reason", None)
-        if reason:
-            print(f"energytui: {reason}", file=sys.stderr)
-        where = api.url if api else "API disabled"
-        print(
-            f"energytui: serving {where} (Ctrl+C or SIGTERM to stop)", file=sys.stderr, flush=True
-        )
-        if ready is not None:
-            ready.set()
-        await stop.wait()
-        log.info("stopping")
-        return 0
+        async with runtime:
+            for warning in runtime.warnings:
+                print(f"energytui: {warning}", file=sys.stderr)
+            reason = getattr(runtime.hub.store, "readonly_reason", None)
+            if reason:
+                print(f"energytui: {reason}", file=sys.stderr)
+            where = runtime.api.url if runtime.api else "API disabled"
+            print(
+                f"energytui: serving {where} (Ctrl+C or SIGTERM to stop)",
+                file=sys.stderr,
+                flush=True,
+            )
+            await stop.wait()
+            log.info("stopping")
+            return 0
     finally:
-        if sink is not None:
-            sink.stop()
-        if api is not None:
-            await api.stop()
-        await hub.stop()
-        for sig in (signal.SIGTERM, signal.SIGINT):
-            with contextlib.suppress(NotImplementedError, RuntimeError):
-                loop.remove_signal_handler(sig)
+        undo_signals()
 
 
 def run_serve(config: Config) -> int:
     """The ``energytui serve`` command: 0 on a clean stop, 2 with one sentence on a user error."""
-    from energytui.runtime import setup_logging
-
     setup_logging(config, to_stderr=True)
     try:
         return asyncio.run(serve(config))

@@ -1,12 +1,18 @@
-"""Shared fixtures: everything runs on loopback and in tmp_path."""
+"""Shared fixtures: everything runs on loopback and in tmp_path.
+
+The fixtures that tests in several folders use live in support modules registered
+here: the gateway emulator and a PowerwallSource on it (``tests.gateway_support``),
+real hubs, a scripted source and a real MQTT broker (``tests.hub_support``).
+"""
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import pytest
 
-REPO = Path(__file__).resolve().parents[1]
+from tests.support import REPO
+
+pytest_plugins = ["tests.gateway_support", "tests.hub_support"]
+
 SHARED = REPO.parent / "shared"
 
 

@@ -5,6 +5,10 @@ from __future__ import annotations
 import socket
 import subprocess
 import time
+from pathlib import Path
+
+#: the source checkout: where ``python -m devkit…`` and ``-m energytui…`` subprocesses run
+REPO = Path(__file__).resolve().parents[1]
 
 
 def free_port() -> int:

@@ -115,7 +115,8 @@ class PowerwallSource:
 
     @classmethod
     def from_config(cls, config: Config, **kwargs: Any) -> PowerwallSource:
-        """Build from the whole config: the session cache lives under ``data_dir``."""
+        """Build from the whole config, as the runtime does: the session cache lives under
+        ``data_dir`` and pypowerwall gets the configured time zone."""
         return cls(
             config.powerwall, state_dir=config.data_dir, timezone=config.general.timezone, **kwargs
         )

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import contextlib
 import importlib
+import signal
 from datetime import datetime
 
 from textual.app import App, ScreenStackError
@@ -17,6 +18,7 @@ from textual.message import Message
 
 from energytui.config import Config
 from energytui.hub import Hub, HubEvent
+from energytui.runtime import Runtime, on_signals
 from energytui.sources.remote import RemoteHubSource
 from energytui.sources.simulated import SimulatedSource
 from energytui.tui.commands import EnergyCommands
@@ -66,11 +68,9 @@ class EnergyApp(App[None]):
         self.kiosk = config.tui.kiosk if kiosk is None else kiosk
         self._kiosk_index = 0
         self.glyphs = CONSOLE if self.console_mode else UNICODE
-        self._owns_hub = False
         self._unsubscribe = None
-        self._api = None
-        self._mqtt = None
-        self.serve_api = serve_api
+        #: starts the hub, the API and MQTT with the app, when the hub is not running yet
+        self.runtime = Runtime(config, hub, serve_api=serve_api)
         self._refresh_pending = False
         if self.console_mode:
             self.theme = "ansi-dark"
@@ -82,22 +82,16 @@ class EnergyApp(App[None]):
         self._install_signal_handlers()
         await self.push_screen(KioskScreen() if self.kiosk else DashboardScreen())
         if not self.hub.started:
-            self._owns_hub = True
-            await self.hub.start()
-            await self._start_api()
+            await self.runtime.start()
+            for warning in self.runtime.warnings:  # a busy port must not stop the monitor
+                self.notify(warning, severity="warning", timeout=8)
         self.set_interval(1.0, self._tick)
         if self.kiosk:
             self.set_interval(self.config.tui.kiosk_cycle_s, self._kiosk_next)
 
     def _install_signal_handlers(self) -> None:
         """Leave the terminal clean on SIGTERM/SIGHUP (systemd stop, SSH drop)."""
-        import asyncio
-        import signal
-
-        loop = asyncio.get_running_loop()
-        for sig in (signal.SIGTERM, signal.SIGHUP):
-            with contextlib.suppress(NotImplementedError, RuntimeError, ValueError):
-                loop.add_signal_handler(sig, self.exit)
+        on_signals((signal.SIGTERM, signal.SIGHUP), self.exit)
 
     def _kiosk_next(self) -> None:
         """Cycle kiosk screens; modal screens (help) are left alone."""
@@ -106,41 +100,10 @@ class EnergyApp(App[None]):
         self._kiosk_index = (self._kiosk_index + 1) % 2
         self.switch_screen(KioskScreen() if self._kiosk_index == 0 else DashboardScreen())
 
-    async def _start_api(self) -> None:
-        """Serve the HTTP API (and MQTT, when enabled) from this process when it owns the
-        store; a viewer leaves both to the first instance."""
-        if not self.serve_api or not self.config.api.enabled:
-            return
-        if self.hub.store is None or getattr(self.hub.store, "readonly", False):
-            return
-        try:
-            from energytui.serve import start_api_in_loop
-
-            self._api = await start_api_in_loop(self.hub, self.config)
-        except Exception as exc:  # a busy port must not stop the monitor
-            self.notify(f"HTTP API not started: {exc}", severity="warning", timeout=8)
-        if self.config.mqtt.enabled:
-            try:
-                from energytui.sinks.mqtt import MqttSink
-
-                self._mqtt = MqttSink(
-                    self.hub, self.config.mqtt, meter_stale_s=self.config.api.meter_stale_s
-                )
-                self._mqtt.start()
-            except Exception as exc:
-                self.notify(f"MQTT publisher not started: {exc}", severity="warning", timeout=8)
-
     async def on_unmount(self) -> None:
-        if self._mqtt is not None:
-            with contextlib.suppress(Exception):
-                self._mqtt.stop()
-        if self._api is not None:
-            with contextlib.suppress(Exception):
-                await self._api.stop()
         if self._unsubscribe:
             self._unsubscribe()
-        if self._owns_hub:
-            await self.hub.stop()
+        await self.runtime.stop()
 
     def _on_hub_event(self, event: HubEvent) -> None:
         self.post_message(HubChanged(event))

@@ -185,7 +185,7 @@ async def test_polled_meter_readings_are_stored_once(slow_meter_server, tmp_path
 async def test_a_pushed_reading_wakes_a_meter_poll_that_failed(tmp_path):
     """An agent started after the monitor pushes its first reading: the poll that found
     nothing listening tries again at once, not after its 30 s interval (or back-off)."""
-    from energytui.tui.demo_agent import DemoAgent
+    from devkit.demo_agent import DemoAgent
 
     (tmp_path / "agent").mkdir()
     agent = DemoAgent(tmp_path / "agent")

@@ -6,17 +6,15 @@ really returns, so a renamed field or a wrong path shows up here.
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import jinja2
 import yaml
 
 from energytui.hub import Hub
 from energytui.sources.simulated import SimulatedSource
+from tests.hub_support import ScriptedSource, api_client, sample, wait_for
+from tests.support import REPO
 
-from .conftest import ScriptedSource, api_client, sample, wait_for
-
-YAML = Path(__file__).resolve().parents[3] / "deploy" / "home-assistant" / "configuration.yaml"
+YAML = REPO / "deploy" / "home-assistant" / "configuration.yaml"
 ENV = jinja2.Environment(undefined=jinja2.StrictUndefined)
 
 

@@ -7,8 +7,7 @@ from prometheus_client.parser import text_string_to_metric_families
 
 from energytui.hub import Hub
 from energytui.model import EnergyCounters
-
-from .conftest import ScriptedSource, api_client, sample, wait_for
+from tests.hub_support import ScriptedSource, api_client, sample, wait_for
 
 
 def parse(text: str) -> dict[str, float]:

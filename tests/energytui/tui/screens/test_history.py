@@ -1,0 +1,312 @@
+"""The history screen: spans and steps over a real store, the in-memory fallback,
+SVG snapshots at 120×36, and the chart's downsampling."""
+
+from __future__ import annotations
+
+import re
+from collections import deque
+from datetime import timedelta
+from zoneinfo import ZoneInfo
+
+import pytest
+
+from devkit.demo import DEMO_START, demo_config, demo_hub
+from energytui.clock import ManualClock
+from energytui.hub import Hub
+from energytui.model import parse_iso
+from energytui.sources.simulated import SimulatedSite, SimulatedSource, SiteSpec
+from energytui.store import Store
+from energytui.tui.app import EnergyApp
+from energytui.tui.screens.history import (
+    SPANS,
+    HistoryScreen,
+    energy_totals,
+    spacing_s,
+    x_ticks,
+)
+from energytui.tui.widgets.chart import Chart, ChartSpec, Series, downsample, nice_ticks
+
+ZONE = "Europe/Berlin"
+
+
+# -- fixtures ---------------------------------------------------------------------------
+def write_store(path) -> list[tuple]:
+    """Three days of 1-min readings, then two hours of 5-s readings up to the demo's
+    frozen now, through ``Store.append``; returns (ts, record, seconds it stands for)."""
+    site = SimulatedSite(SiteSpec(timezone=ZONE))
+    written: list[tuple] = []
+    store = Store.open(path, _fsync=False)
+    t = DEMO_START - timedelta(days=3)
+    while t < DEMO_START:
+        step = 60 if t < DEMO_START - timedelta(hours=2) else 5
+        rec = site.advance(t).to_record()
+        store.append("power", rec)
+        written.append((t, rec, step))
+        t += timedelta(seconds=step)
+    store.maintain(DEMO_START - timedelta(minutes=30))  # most in files, the rest in the journal
+    store.close()
+    return written
+
+
+@pytest.fixture
+def store_readings(tmp_path):
+    return tmp_path / "store", write_store(tmp_path / "store")
+
+
+def store_app(path) -> EnergyApp:
+    hub, _, _ = demo_hub()
+    hub.store = Store.open(path, _fsync=False)
+    return EnergyApp(demo_config(), hub, serve_api=False)
+
+
+def memory_app(*, console: bool = False) -> EnergyApp:
+    """The demo site with a day of 1-min samples in memory and no store (the fallback)."""
+    clock = ManualClock(DEMO_START - timedelta(hours=24))
+    site = SimulatedSite(SiteSpec(timezone=ZONE))
+    src = SimulatedSource(site, clock, interval_s=999.0)
+    hub = Hub([src], clock=clock, zone=ZoneInfo(ZONE))
+    hub.state.history = deque(maxlen=24 * 60 + 10)
+    while clock.now() < DEMO_START - timedelta(seconds=60):
+        clock.advance(60)
+        hub.state.history.append(site.advance(clock.now()))
+    clock.advance(60)
+    return EnergyApp(demo_config(console=console), hub)
+
+
+async def _first_poll(pilot) -> None:
+    app = pilot.app
+    for _ in range(100):
+        await pilot.pause()
+        if all(h.state == "ok" for h in app.hub.health.values()):
+            break
+    for h in app.hub.health.values():
+        h.latency_ms = 3.0
+
+
+async def _loaded(pilot) -> HistoryScreen:
+    await pilot.pause()
+    screen = pilot.app.screen
+    assert isinstance(screen, HistoryScreen)
+    await screen.workers.wait_for_complete()
+    await pilot.pause()
+    return screen
+
+
+async def _press(pilot, key: str) -> HistoryScreen:
+    await pilot.press(key)
+    return await _loaded(pilot)
+
+
+def _truth_kwh(written, start, end, field: str, sign: float) -> float:
+    return (
+        sum(max(0.0, sign * rec[field]) * step for t, rec, step in written if start <= t < end)
+        / 3.6e6
+    )
+
+
+# -- Pilot: keys, worker, store ---------------------------------------------------------------
+async def test_keys_change_span_and_fetch_from_the_store(store_readings):
+    path, written = store_readings
+    app = store_app(path)
+    async with app.run_test(size=(120, 36)) as pilot:
+        await _first_poll(pilot)
+        screen = await _press(pilot, "y")
+        now = app.hub.clock.now()
+
+        # opens on 24 h, ending now, from the store
+        assert screen.span.label == "24 h"
+        assert screen.window == (now - timedelta(hours=24), now)
+        assert screen.origin == "store"
+        assert 100 < len(screen.rows) <= 2 * 120
+        assert all(now - timedelta(hours=24) <= parse_iso(r["ts"]) <= now for r in screen.rows)
+        power = screen.query_one("#power-chart", Chart).spec
+        assert [s.label for s in power.series] == [
+            "solar",
+            "home",
+            "grid: import +, export −",
+            "battery: discharge +, charge −",
+        ]
+        assert all(len(s.xs) == len(screen.rows) for s in power.series)
+        soe = screen.query_one("#soe-chart", Chart).spec
+        assert soe.y_lim == (0.0, 100.0) and soe.series[0].xs
+        assert "from the store" in str(screen.query_one("#history-spans").render())
+        # the energy estimate agrees with what was written, to a few per cent (net flows:
+        # charge and discharge inside one bucket cancel, which is why it says "estimated")
+        start = now - timedelta(hours=24)
+        t = screen.totals
+        for got, field in (
+            (t.solar_kwh, "solar_w"),
+            (t.home_kwh, "load_w"),
+            (t.battery_discharge_kwh - t.battery_charge_kwh, "battery_w"),
+            (t.grid_import_kwh - t.grid_export_kwh, "grid_w"),
+        ):
+            truth = _truth_kwh(written, start, now, field, 1) - _truth_kwh(
+                written, start, now, field, -1
+            )
+            assert got == pytest.approx(truth, rel=0.05, abs=0.2)
+        assert "Energy, kWh, estimated" in str(screen.query_one("#history-totals").render())
+        assert screen.message == ""
+
+        # 6 h: the 5-s readings are in it, averaged down by the store
+        screen = await _press(pilot, "1")
+        assert screen.span.label == "6 h"
+        assert screen.window == (now - timedelta(hours=6), now)
+        assert 100 < len(screen.rows) <= 2 * 120
+
+        # 7 d: only the three days there are
+        screen = await _press(pilot, "3")
+        assert screen.window == (now - timedelta(days=7), now)
+        first = parse_iso(screen.rows[0]["ts"])
+        assert abs(first - (now - timedelta(days=3))) <= timedelta(hours=1)  # one bucket
+
+        # one span back: nothing was recorded then, said in one line
+        loads = screen.loads
+        screen = await _press(pilot, "left_square_bracket")
+        assert screen.loads == loads + 1
+        assert screen.window == (now - timedelta(days=14), now - timedelta(days=7))
+        assert screen.rows == []
+        assert screen.message == "No data in this span (07 Jun 2026 – 14 Jun 2026)."
+        assert "\n" not in screen.message
+        assert str(screen.query_one("#power-chart", Chart).render()) == screen.message
+
+        # and forward again; forward past now is refused without a reload
+        screen = await _press(pilot, "right_square_bracket")
+        assert screen.window == (now - timedelta(days=7), now) and screen.rows
+        loads = screen.loads
+        screen = await _press(pilot, "right_square_bracket")
+        assert screen.loads == loads
+
+        # 30 d and 1 y use the coarser rollups
+        screen = await _press(pilot, "4")
+        assert screen.window == (now - timedelta(days=30), now) and screen.rows
+        screen = await _press(pilot, "5")
+        assert screen.window == (now - timedelta(days=365), now)
+        assert 3 <= len(screen.rows) <= 5  # daily means of three-odd days
+        assert "1-day means" in str(screen.query_one("#history-spans").render())
+
+        # escape goes back to the dashboard
+        await pilot.press("escape")
+        await pilot.pause()
+        assert not isinstance(app.screen, HistoryScreen)
+
+
+async def test_no_redraw_on_the_app_tick_nor_for_the_same_span(store_readings):
+    path, _ = store_readings
+    app = store_app(path)
+    async with app.run_test(size=(120, 36)) as pilot:
+        await _first_poll(pilot)
+        screen = await _press(pilot, "y")
+        chart = screen.query_one("#power-chart", Chart)
+        builds, loads = chart.builds, screen.loads
+        assert builds == 1
+        for _ in range(3):
+            app._refresh_screen()  # what the app's one-second tick does
+            await pilot.pause()
+        screen = await _press(pilot, "2")  # the span already shown
+        assert (chart.builds, screen.loads) == (builds, loads)
+        # the slow timer's reload brings the same data: no new plot
+        screen._reload_if_live()
+        screen = await _loaded(pilot)
+        assert screen.loads == loads + 1 and chart.builds == builds
+        # a new size is a new plot
+        await pilot.resize_terminal(100, 30)
+        await pilot.pause()
+        assert chart.builds == builds + 1
+
+
+async def test_without_a_store_the_screen_uses_memory_and_says_so():
+    hub, _, _ = demo_hub()
+    app = EnergyApp(demo_config(), hub)
+    async with app.run_test(size=(120, 36)) as pilot:
+        await _first_poll(pilot)
+        screen = await _press(pilot, "y")
+        assert screen.origin == "memory"
+        assert len(screen.rows) == len(hub.state.history)
+        assert screen.message.startswith("No store is configured")
+        assert "in memory only (no store)" in str(screen.query_one("#history-spans").render())
+
+
+# -- snapshots --------------------------------------------------------------------------------
+async def _open_history(pilot) -> None:
+    await _first_poll(pilot)
+    await _press(pilot, "y")
+
+
+def test_history_24h_from_memory(snap_compare):
+    assert snap_compare(memory_app(), terminal_size=(120, 36), run_before=_open_history)
+
+
+def test_history_console_mode(snap_compare):
+    assert snap_compare(memory_app(console=True), terminal_size=(120, 36), run_before=_open_history)
+
+
+# -- pieces -----------------------------------------------------------------------------------
+def test_downsample_keeps_the_mean_and_the_length_bound():
+    xs = [5.0 * i for i in range(17280)]  # a day of 5-s readings
+    ys = [(i * 7919) % 1000 - 300.0 for i in range(len(xs))]
+    for max_points in (240, 233, 100, 7):
+        dx, dy = downsample(xs, ys, max_points, 0.0, 86400.0)
+        assert len(dx) == len(dy) <= max_points
+        assert len(dx) >= max_points - 1
+        assert sum(dy) / len(dy) == pytest.approx(sum(ys) / len(ys), rel=0.01)
+        assert dx == sorted(dx) and xs[0] <= dx[0] and dx[-1] <= xs[-1]
+    # evenly filled buckets: the mean is kept exactly
+    dx, dy = downsample(xs, ys, 240, 0.0, 86400.0)
+    assert sum(dy) / len(dy) == pytest.approx(sum(ys) / len(ys), rel=1e-9)
+    # a gap stays a gap, and short series pass through untouched
+    gap_x = [x for x in xs if not 30000 <= x < 40000]
+    dx, _ = downsample(gap_x, [1.0] * len(gap_x), 240, 0.0, 86400.0)
+    assert not any(30000 + 400 <= x < 40000 - 400 for x in dx)
+    assert downsample([1.0, 2.0], [3.0, 4.0], 240) == ([1.0, 2.0], [3.0, 4.0])
+
+
+def test_chart_downsamples_to_about_twice_its_width_and_caches(monkeypatch):
+    import plotext
+
+    seen = []
+    real = plotext._plotter.plot.plot_class.signal
+
+    def spy(self, *args, **kwargs):
+        seen.append(len(args[0]))
+        return real(self, *args, **kwargs)
+
+    monkeypatch.setattr(plotext._plotter.plot.plot_class, "signal", spy)
+    n = 17280
+    spec = ChartSpec(
+        series=(
+            Series(
+                "solar",
+                tuple(5.0 * i for i in range(n)),
+                tuple(float(i % 50) for i in range(n)),
+                11,
+            ),
+        ),
+        x_lim=(0.0, 86400.0),
+        zero_line=True,
+    )
+    chart = Chart()
+    text = chart._build(spec, 100, 12)
+    assert max(seen) <= 200
+    assert any(0x2800 <= ord(c) <= 0x28FF for c in text)  # braille in a terminal emulator
+    console = Chart(console=True)
+    out = console._build(spec, 100, 12)
+    assert not any(0x2800 <= ord(c) <= 0x28FF for c in out)  # no braille on the console
+    codes = {int(m) for m in re.findall(r"\x1b\[38;5;(\d+)m", out)}
+    assert codes and codes <= set(range(16))
+    assert "\x1b[48" not in out  # no background painted
+
+
+def test_helpers():
+    assert nice_ticks(-4.2, 6.1) == [-5.0, 0.0, 5.0, 10.0]
+    assert nice_ticks(0, 100, 5) == [0.0, 25.0, 50.0, 75.0, 100.0]
+    assert spacing_s([0, 5, 10, 15, 100]) == 5
+    rows = [{"solar_w": 1000.0, "grid_w": -500.0, "battery_w": 200.0, "load_w": 700.0}] * 12
+    t = energy_totals(rows, [300.0 * i for i in range(12)], 300.0)
+    assert t.solar_kwh == pytest.approx(1.0) and t.grid_export_kwh == pytest.approx(0.5)
+    assert t.grid_import_kwh == 0 and t.battery_discharge_kwh == pytest.approx(0.2)
+    assert energy_totals(rows[:1], [0.0], None) is None
+    zone = ZoneInfo(ZONE)
+    ticks = x_ticks(DEMO_START - timedelta(hours=24), DEMO_START, zone, SPANS[1])
+    assert [label for _, label in ticks][:3] == ["12:00", "15:00", "18:00"]
+    ticks = x_ticks(DEMO_START - timedelta(days=365), DEMO_START, zone, SPANS[4])
+    assert ticks[0][1] == "Jul" and "Jan 2026" in [label for _, label in ticks]

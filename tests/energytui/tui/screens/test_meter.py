@@ -1,0 +1,203 @@
+"""The meter screen fed by a real meter_agent on loopback (synthetic meter)."""
+
+from __future__ import annotations
+
+import asyncio
+from datetime import UTC, datetime, timedelta
+
+import pytest
+
+from devkit.demo import demo_config
+from devkit.demo_agent import DemoAgent
+from energytui.hub import Hub
+from energytui.meter_stats import consumption, reconcile
+from energytui.sources.meter import MeterSource
+from energytui.sources.simulated import SimulatedSource
+from energytui.tui.app import EnergyApp
+from energytui.tui.screens.calibration import CalibrationScreen
+from energytui.tui.screens.meter import MeterScreen
+
+
+@pytest.fixture
+def agent(tmp_path):
+    with DemoAgent(tmp_path) as a:
+        yield a
+
+
+async def test_meter_screen_shows_accepted_and_rejected_readings(agent):
+    first = await asyncio.to_thread(agent.service.capture_and_record)
+    assert first[1].accepted
+    agent.source.advance(-30)  # a reading lower than the last must be refused, with its reason
+    second = await asyncio.to_thread(agent.service.capture_and_record)
+    assert not second[1].accepted
+    cfg = demo_config()
+    cfg.meter.endpoint = agent.url
+    hub = Hub(
+        [SimulatedSource(interval_s=999), MeterSource(agent.url, interval_s=0.2, timeout_s=5)]
+    )
+    app = EnergyApp(cfg, hub)
+    async with app.run_test(size=(120, 36)) as pilot:
+        for _ in range(100):
+            await pilot.pause(0.05)
+            if hub.latest_meter is not None:
+                break
+        assert hub.latest_meter.reading_kwh == first[0].reading_kwh
+        await pilot.press("m")
+        screen = app.screen
+        assert isinstance(screen, MeterScreen)
+        for _ in range(100):
+            await pilot.pause(0.05)
+            if screen.rejected:
+                break
+        screen.refresh_data()
+        await pilot.pause()
+        shot = app.export_screenshot()
+        assert f"{first[0].reading_kwh:,.1f}" in shot.replace("\u00a0", " ")
+        assert "not_monotonic" in shot
+        # the accepted reading taught the agent its digits, and the screen says which
+        learnt = "".join(sorted(set(first[0].digits)))
+        assert f"digits learnt by the agent: {learnt}" in shot.replace("&#160;", " ")
+        assert screen.query_one("#meter-rejected").row_count == 1
+        await pilot.press("c")  # the footer's "c Calibrate" opens the calibration screen
+        await pilot.pause()
+        assert isinstance(app.screen, CalibrationScreen)
+        await pilot.press("escape")
+        await pilot.pause()
+        assert app.screen is screen
+        await pilot.press("escape")
+        await pilot.pause()
+        assert not isinstance(app.screen, MeterScreen)
+
+
+async def test_set_reading_by_hand_from_the_meter_screen(tmp_path):
+    """A replaced meter shows less than the last value: every capture is refused until
+    the user types the true reading (s, digits, Enter). Wrong digits or a wrong token
+    change nothing and say why."""
+    (tmp_path / "a").mkdir()
+    (tmp_path / "b").mkdir()
+    with DemoAgent(tmp_path / "a") as agent:
+        first = await asyncio.to_thread(agent.service.capture_and_record)
+        assert first[1].accepted
+        agent.source.advance(-30)
+        stuck = await asyncio.to_thread(agent.service.capture_and_record)
+        assert not stuck[1].accepted
+        shown = stuck[0].per_digit and "".join(c or "?" for c, _ in stuck[0].per_digit)
+        assert shown and shown.isdigit()
+        cfg = demo_config()
+        cfg.meter.endpoint = agent.url
+        cfg.meter.token = agent.token
+        app = EnergyApp(cfg, Hub([SimulatedSource(interval_s=999)]))
+        async with app.run_test(size=(120, 36)) as pilot:
+            await pilot.press("m")
+            screen = app.screen
+            assert isinstance(screen, MeterScreen)
+            await pilot.press("s")
+            await pilot.pause()
+            await pilot.press(*"123", "enter")  # too few digits: the agent says so
+            for _ in range(100):
+                await pilot.pause(0.05)
+                if screen.set_error:
+                    break
+            assert "exactly 6 digits" in screen.set_error
+            assert agent.service.reader.last_accepted.digits == first[0].digits
+
+            await pilot.press("s")
+            await pilot.pause()
+            await pilot.press(*shown, "enter")
+            for _ in range(100):
+                await pilot.pause(0.05)
+                if agent.service.reader.last_accepted.digits == shown:
+                    break
+            assert agent.service.reader.last_accepted.method == "manual"
+            assert screen.set_error is None
+            after = await asyncio.to_thread(agent.service.capture_and_record)
+            assert after[1].accepted and after[1].digits == shown
+
+            await pilot.press("s")
+            await pilot.pause()
+            await pilot.press("escape")  # cancelled: nothing sent
+            await pilot.pause()
+            assert isinstance(app.screen, MeterScreen)
+    with DemoAgent(tmp_path / "b") as agent:
+        cfg = demo_config()
+        cfg.meter.endpoint = agent.url
+        cfg.meter.token = "not-the-token"
+        app = EnergyApp(cfg, Hub([SimulatedSource(interval_s=999)]))
+        async with app.run_test(size=(120, 36)) as pilot:
+            await pilot.press("m", "s")
+            await pilot.pause()
+            await pilot.press(*"123456", "enter")
+            for _ in range(100):
+                await pilot.pause(0.05)
+                if app.screen.set_error:
+                    break
+            assert "refused the token" in app.screen.set_error
+            assert len(agent.service.history) == 0
+
+
+async def test_meter_screen_says_when_the_agent_is_down():
+    cfg = demo_config()
+    cfg.meter.endpoint = "http://127.0.0.1:9"
+    hub = Hub([SimulatedSource(interval_s=999)])
+    app = EnergyApp(cfg, hub)
+    async with app.run_test(size=(100, 30)) as pilot:
+        await pilot.press("m")
+        for _ in range(100):
+            await pilot.pause(0.05)
+            if app.screen.agent_error:
+                break
+        assert "cannot be reached" in app.screen.agent_error
+
+
+def test_consumption_is_anchored_before_the_period():
+    t0 = datetime(2026, 6, 1, tzinfo=UTC)
+    readings = [
+        (t0 - timedelta(minutes=2), 100.0),
+        (t0 + timedelta(hours=5), 103.5),
+        (t0 + timedelta(hours=9), 104.0),
+    ]
+    c = consumption(readings, t0)
+    assert c.kwh == pytest.approx(4.0) and c.readings == 2
+    assert consumption(readings, t0 + timedelta(days=1)).kwh is None
+    assert "+0.50 kWh" in reconcile(4.0, 3.5)
+    assert reconcile(None, 3.5) == "not enough data to compare yet"
+
+
+async def test_meter_screen_says_why_a_lower_agent_reading_is_refused(agent):
+    """The agent started over (or the meter was replaced) and reads less than the hub's
+    last reading: the hub refuses it, and the screen says so and what to do, instead
+    of showing an old reading that silently stops moving."""
+    from meter_agent.schema import MeterReading
+
+    first, _ = await asyncio.to_thread(agent.service.capture_and_record)
+    hub = Hub(
+        [SimulatedSource(interval_s=999), MeterSource(agent.url, interval_s=0.2, timeout_s=5)]
+    )
+    higher = first.reading_kwh + 1000.0
+    before = MeterReading(
+        reading_kwh=higher, timestamp=datetime.now(UTC) - timedelta(hours=1), confidence=0.99
+    )
+    assert await hub.ingest_meter(before) == "stored"
+    cfg = demo_config()
+    cfg.meter.endpoint = agent.url
+    app = EnergyApp(cfg, hub)
+    async with app.run_test(size=(140, 36)) as pilot:
+        for _ in range(100):
+            await pilot.pause(0.05)
+            if hub.state.meter_refused is not None:
+                break
+        assert hub.state.meter_refused.reading_kwh == first.reading_kwh
+        assert hub.latest_meter.reading_kwh == higher
+        await pilot.press("m")
+        await pilot.pause()
+        app.screen.refresh_data()
+        await pilot.pause()
+        shown = str(app.screen.query_one("#meter-latest").render())
+        assert f"The agent now reads {first.reading_kwh:,.2f} kWh" in shown
+        assert "set the reading (s)" in shown
+    # a reading set by hand is taken although lower, and the notice goes
+    manual = MeterReading(
+        reading_kwh=first.reading_kwh, timestamp=datetime.now(UTC), confidence=1.0, method="manual"
+    )
+    assert await hub.ingest_meter(manual) == "stored"
+    assert hub.state.meter_refused is None
