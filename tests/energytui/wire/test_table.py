@@ -35,9 +35,8 @@ from energytui.wire import COUNTERS, METER, POWER, ROLLUP_RULES, SAMPLE_TIME, Ro
 from energytui.wire import api as wire_api
 from energytui.wire.table import GridStatusWord
 from meter_agent.schema import MeterReading
-
-from .conftest import ScriptedSource, api_client, sample, wait_for
-from .mqtt_listener import Listener
+from tests.hub_support import ScriptedSource, api_client, sample, wait_for
+from tests.mqtt_listener import Listener
 
 T0 = datetime(2026, 11, 25, 8, 0, 1, 250_000, tzinfo=UTC)
 COUNTERS_ODD = EnergyCounters(1.5, 2_000_000.125, 0.0, 3e9, 7.000001, 123_456.789)
