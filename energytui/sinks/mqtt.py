@@ -39,6 +39,7 @@ from energytui import __version__
 from energytui.config import MqttConfig
 from energytui.hub import HealthEvent, Hub, HubEvent, SampleEvent
 from energytui.model import GridStatus, PowerSample, SystemMode, iso_z
+from meter_agent import rules as meter_rules
 from meter_agent.schema import MeterReading
 
 log = logging.getLogger(__name__)
@@ -307,7 +308,7 @@ class MqttSink:
     def _publish_total(self, key: str, kwh: float, ndigits: int = 3) -> None:
         value = round(kwh, ndigits)
         with self._lock:
-            if value < self._high.get(key, float("-inf")):
+            if meter_rules.holds_back_total(value, self._high.get(key)):
                 log.debug("MQTT: %s %.3f lower than published %.3f, held back", key, value,
                           self._high[key])  # fmt: skip
                 return
