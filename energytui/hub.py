@@ -27,7 +27,8 @@ from energytui.clock import Clock
 from energytui.energy import EnergyToday, local_midnight
 from energytui.model import PowerSample
 from energytui.sources.base import Source, SourceError
-from meter_agent.schema import MANUAL_METHOD, MeterReading
+from meter_agent import rules as meter_rules
+from meter_agent.schema import MeterReading
 
 log = logging.getLogger(__name__)
 
@@ -112,16 +113,6 @@ class HealthEvent:
 
 HubEvent = SampleEvent | HealthEvent
 Subscriber = Callable[[HubEvent], None]
-
-
-def steps_back(reading: MeterReading, last: MeterReading | None) -> bool:
-    """A reading lower than the last that the hub refuses: any but one set by hand
-    (method "manual"), which corrects the ones before it."""
-    return (
-        last is not None
-        and reading.reading_kwh < last.reading_kwh
-        and reading.method != MANUAL_METHOD
-    )
 
 
 @dataclass
@@ -330,7 +321,10 @@ class Hub:
         last = self.state.latest_meter
         if reading.id is not None and reading.id in self._seen_meter_ids:
             return "duplicate"
-        if steps_back(reading, last):
+        last_kwh = None if last is None else last.reading_kwh
+        # a reading lower than the last is refused, unless set by hand (method "manual"):
+        # that one corrects the ones before it
+        if meter_rules.steps_back(reading.reading_kwh, last_kwh, reading.method):
             assert last is not None
             if self.state.meter_refused is None or (
                 self.state.meter_refused.reading_kwh != reading.reading_kwh
@@ -344,7 +338,7 @@ class Hub:
             return "lower"
         if last is not None and reading.timestamp <= last.timestamp and reading.id is None:
             return "duplicate"  # the same reading polled again
-        if last is not None and reading.reading_kwh < last.reading_kwh:
+        if last is not None and meter_rules.is_lower(reading.reading_kwh, last_kwh):
             # set by hand at the agent: a replaced meter or a wrong value corrected.
             # Refusing it would refuse every true reading after it too (the agent
             # compares with the corrected value from now on), as AI-on-the-edge's

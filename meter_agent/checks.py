@@ -6,51 +6,68 @@ accepted value blocks every correct one after it. So every reading passes these 
 and a rejected one keeps a reason (counted by its code) and never becomes the last good
 value.
 
-Reasons are ``"code: detail"``; the code (before the colon) is what ``rejected_counts``
-counts and what a dashboard can group by.
+A reason is a :class:`Rejection`: a :class:`RejectionCode` (what ``rejected_counts``
+counts and a dashboard can group by) and a sentence. It travels as that object through
+the reader and the service; only at the edge (the HTTP responses, the history file,
+``meter-agent read``) does it become its wire text ``"code: text"``
+(:meth:`Rejection.to_wire`).
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
+from enum import StrEnum
 
+from meter_agent import rules
 from meter_agent.config import OcrConfig
 
-# reason codes
-UNREADABLE_IMAGE = "unreadable_image"
-BLANK = "blank_display"
-TEST_SCREEN = "test_screen"
-OTHER_SCREEN = "other_screen"
-UNREADABLE_DIGITS = "unreadable_digits"
-DIGIT_COUNT = "digit_count"
-LOW_CONFIDENCE = "low_confidence"
-ENGINES_DISAGREE = "engines_disagree"
-FRAMES_DISAGREE = "frames_disagree"
-NOT_MONOTONIC = "not_monotonic"
-INCREASE_TOO_LARGE = "increase_too_large"
 
-ALL_CODES = (
-    UNREADABLE_IMAGE,
-    BLANK,
-    TEST_SCREEN,
-    OTHER_SCREEN,
-    UNREADABLE_DIGITS,
-    DIGIT_COUNT,
-    LOW_CONFIDENCE,
-    ENGINES_DISAGREE,
-    FRAMES_DISAGREE,
-    NOT_MONOTONIC,
-    INCREASE_TOO_LARGE,
-)
+class RejectionCode(StrEnum):
+    """Why a reading was refused, as counted and as written before the colon."""
+
+    UNREADABLE_IMAGE = "unreadable_image"
+    BLANK = "blank_display"
+    TEST_SCREEN = "test_screen"
+    OTHER_SCREEN = "other_screen"
+    UNREADABLE_DIGITS = "unreadable_digits"
+    DIGIT_COUNT = "digit_count"
+    LOW_CONFIDENCE = "low_confidence"
+    ENGINES_DISAGREE = "engines_disagree"
+    FRAMES_DISAGREE = "frames_disagree"
+    NOT_MONOTONIC = "not_monotonic"
+    INCREASE_TOO_LARGE = "increase_too_large"
 
 
-def reason(code: str, detail: str) -> str:
-    return f"{code}: {detail}"
+# the codes by their old names (a RejectionCode is a str: each equals its wire text)
+UNREADABLE_IMAGE = RejectionCode.UNREADABLE_IMAGE
+BLANK = RejectionCode.BLANK
+TEST_SCREEN = RejectionCode.TEST_SCREEN
+OTHER_SCREEN = RejectionCode.OTHER_SCREEN
+UNREADABLE_DIGITS = RejectionCode.UNREADABLE_DIGITS
+DIGIT_COUNT = RejectionCode.DIGIT_COUNT
+LOW_CONFIDENCE = RejectionCode.LOW_CONFIDENCE
+ENGINES_DISAGREE = RejectionCode.ENGINES_DISAGREE
+FRAMES_DISAGREE = RejectionCode.FRAMES_DISAGREE
+NOT_MONOTONIC = RejectionCode.NOT_MONOTONIC
+INCREASE_TOO_LARGE = RejectionCode.INCREASE_TOO_LARGE
+
+ALL_CODES = tuple(RejectionCode)
 
 
-def reason_code(text: str | None) -> str | None:
-    return None if text is None else text.split(":", 1)[0]
+@dataclass(frozen=True)
+class Rejection:
+    """Why a reading was refused: a code and a sentence (without a final full stop)."""
+
+    code: RejectionCode
+    text: str
+
+    def to_wire(self) -> str:
+        """The reason as the API, the history file and ``meter-agent read`` write it."""
+        return f"{self.code.value}: {self.text}"
+
+    def __str__(self) -> str:
+        return self.to_wire()
 
 
 @dataclass(frozen=True)
@@ -68,31 +85,35 @@ def to_kwh(digits: str, decimals: int) -> float:
 
 def screen_checks(
     per_digit: list[tuple[str | None, float]], expected: int, display: str
-) -> str | None:
+) -> Rejection | None:
     """Reject the screens that are not the reading: the LCD segment test, blank, too few
     readable digits, a wrong digit count."""
     chars = [c for c, _ in per_digit]
     if len(chars) != expected:
-        return reason(DIGIT_COUNT, f"{len(chars)} digit cells, the calibration expects {expected}")
+        return Rejection(
+            DIGIT_COUNT, f"{len(chars)} digit cells, the calibration expects {expected}"
+        )
     if display != "drum" and expected >= 3 and all(c == "8" for c in chars):
-        return reason(TEST_SCREEN, "every digit is 8, the LCD segment test screen")
+        return Rejection(TEST_SCREEN, "every digit is 8, the LCD segment test screen")
     missing = sum(c is None for c in chars)
     if missing:
         where = ", ".join(str(i + 1) for i, c in enumerate(chars) if c is None)
-        return reason(UNREADABLE_DIGITS, f"digit {where} of {expected} could not be read")
+        return Rejection(UNREADABLE_DIGITS, f"digit {where} of {expected} could not be read")
     return None
 
 
-def confidence_check(confidence: float, ocr: OcrConfig) -> str | None:
+def confidence_check(confidence: float, ocr: OcrConfig) -> Rejection | None:
     if confidence < ocr.confidence_threshold:
-        return reason(
+        return Rejection(
             LOW_CONFIDENCE,
             f"confidence {confidence:.2f} is below the threshold {ocr.confidence_threshold:.2f}",
         )
     return None
 
 
-def history_checks(digits: str, ts: datetime, last: LastGood | None, ocr: OcrConfig) -> str | None:
+def history_checks(
+    digits: str, ts: datetime, last: LastGood | None, ocr: OcrConfig
+) -> Rejection | None:
     """Monotonic and maximum-increase checks against the last accepted reading.
 
     The allowed increase is ``max_increase_per_day`` scaled to the time since the last
@@ -102,8 +123,8 @@ def history_checks(digits: str, ts: datetime, last: LastGood | None, ocr: OcrCon
     if last is None:
         return None
     value = to_kwh(digits, ocr.decimals)
-    if ocr.monotonic and value < last.reading_kwh:
-        return reason(
+    if ocr.monotonic and rules.steps_back(value, last.reading_kwh):
+        return Rejection(
             NOT_MONOTONIC,
             f"{digits} is lower than the last accepted {last.digits}",
         )
@@ -111,7 +132,7 @@ def history_checks(digits: str, ts: datetime, last: LastGood | None, ocr: OcrCon
     step = 1 / (10**ocr.decimals)
     allowed = ocr.max_increase_per_day * elapsed_days + step
     if value - last.reading_kwh > allowed + 1e-9:
-        return reason(
+        return Rejection(
             INCREASE_TOO_LARGE,
             f"{digits} is {value - last.reading_kwh:g} kWh above the last accepted "
             f"{last.digits}, more than the {allowed:.3g} kWh allowed in "

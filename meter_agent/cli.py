@@ -74,6 +74,7 @@ def _line(file: str, result: dict) -> str:
 
 
 def cmd_read(args: argparse.Namespace) -> int:
+    from meter_agent.checks import UNREADABLE_IMAGE, Rejection
     from meter_agent.config import AgentConfigError, load_agent_config
 
     try:
@@ -107,7 +108,7 @@ def cmd_read(args: argparse.Namespace) -> int:
                 "reading_kwh": None,
                 "confidence": 0.0,
                 "accepted": False,
-                "reason": f"unreadable_image: {str(exc).rstrip('.')}",
+                "reason": Rejection(UNREADABLE_IMAGE, str(exc).rstrip(".")).to_wire(),
             }
         print(_line(name, res), flush=True)
     return 0

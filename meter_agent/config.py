@@ -134,6 +134,12 @@ def describe_validation_error(exc: ValidationError, origin: str) -> str:
     return f"{origin}: {where}: {msg[0].lower() + msg[1:]}."
 
 
+def resolve_path(base: Path, value: str) -> Path:
+    """A config path: absolute as given, relative ones against the config file's folder."""
+    p = Path(value).expanduser()
+    return p if p.is_absolute() else (base / p)
+
+
 def load_agent_config(path: str | Path | None) -> AgentConfig:
     """Read config.json (or defaults when ``path`` is None); one-sentence errors."""
     if path is None:

@@ -18,12 +18,15 @@ import threading
 from collections import Counter
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from pydantic import BaseModel, ConfigDict, ValidationError, field_serializer, field_validator
 
 from meter_agent.files import fsync_dir, write_atomically
 from meter_agent.schema import MeterReading, MeterStatus, iso_z
+
+if TYPE_CHECKING:
+    from meter_agent.reader import ReadResult
 
 log = logging.getLogger(__name__)
 
@@ -78,11 +81,12 @@ def new_reading_id(ts: datetime) -> str:
     return f"{stamp}-{secrets.token_hex(2)}"
 
 
-def record_from_result(result: Any, reading_id: str | None = None) -> HistoryRecord:
-    """Turn a reader ``ReadResult`` into a record (only its documented attributes are used)."""
+def record_from_result(result: ReadResult, reading_id: str | None = None) -> HistoryRecord:
+    """Turn a reader ``ReadResult`` into a record (only its documented attributes are used);
+    its :class:`~meter_agent.checks.Rejection` becomes the history file's ``"code: text"``."""
     ts = result.ts if result.ts.tzinfo else result.ts.replace(tzinfo=UTC)
     accepted = bool(result.accepted) and result.reading_kwh is not None
-    reason = result.reason
+    reason = None if result.reason is None else result.reason.to_wire()
     if bool(result.accepted) and result.reading_kwh is None:
         reason = reason or "no value"
     return HistoryRecord(
@@ -99,7 +103,8 @@ def record_from_result(result: Any, reading_id: str | None = None) -> HistoryRec
 
 
 def reason_code(reason: str | None) -> str:
-    """The code part of a ``"code: detail"`` reason."""
+    """The code part of a kept record's ``"code: detail"`` reason: the history file holds
+    reasons as text (older records, or ones written by hand, may have no code)."""
     return (reason or "rejected").split(":", 1)[0].strip() or "rejected"
 
 

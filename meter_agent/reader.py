@@ -28,7 +28,7 @@ import cv2
 import numpy as np
 
 from meter_agent import checks
-from meter_agent.checks import LastGood
+from meter_agent.checks import LastGood, Rejection
 from meter_agent.config import AgentConfig, CalibrationConfig, OcrConfig
 from meter_agent.engines import DigitGuess
 from meter_agent.engines.digits import DigitsEngine
@@ -100,7 +100,7 @@ class ReadResult:
     reading_kwh: float | None
     confidence: float
     accepted: bool
-    reason: str | None
+    reason: Rejection | None
     method: str
     per_digit: list[tuple[str | None, float]] = field(default_factory=list)
     display: str | None = None
@@ -118,7 +118,7 @@ class ReadResult:
                 "reading_kwh": self.reading_kwh,
                 "confidence": round(float(self.confidence), 4),
                 "accepted": self.accepted,
-                "reason": self.reason,
+                "reason": None if self.reason is None else self.reason.to_wire(),
                 "timestamp": iso_z(self.ts),
                 "method": self.method,
                 "display": self.display,
@@ -678,7 +678,7 @@ class MeterReader:
         if not per_frame:
             why = errors[0] if errors else "no frames were given."
             return self._reject(
-                ts, checks.reason(checks.UNREADABLE_IMAGE, why.rstrip(".")), [], None, 0
+                ts, Rejection(checks.UNREADABLE_IMAGE, why.rstrip(".")), [], None, 0
             )
         display = Counter(displays).most_common(1)[0][0]
         return self._decide(per_frame, display, ts)
@@ -735,15 +735,11 @@ class MeterReader:
         configured = "drum" if self.config.calibration.display == "drum" else "lcd7"
         why = checks.screen_checks(merged, n, configured)
         if why is not None:
-            if checks.reason_code(why) == checks.UNREADABLE_DIGITS:
+            if why.code == checks.UNREADABLE_DIGITS:
                 if frames_disagree:
-                    why = checks.reason(
-                        checks.FRAMES_DISAGREE, why.split(": ", 1)[1] + " (the frames disagree)"
-                    )
+                    why = Rejection(checks.FRAMES_DISAGREE, why.text + " (the frames disagree)")
                 elif engines_disagree:
-                    why = checks.reason(
-                        checks.ENGINES_DISAGREE, why.split(": ", 1)[1] + " (the engines disagree)"
-                    )
+                    why = Rejection(checks.ENGINES_DISAGREE, why.text + " (the engines disagree)")
             return self._reject(ts, why, merged, display, len(per_frame), method)
         digits = "".join(c for c, _ in merged if c is not None)
         confidence = min(p for _, p in merged)
@@ -782,31 +778,31 @@ class MeterReader:
             self._learn(digits, self._burst_cnn[0], sure=True)
         return result
 
-    def _screen_reason(self, cells: list[CellResult], display: str) -> str | None:
+    def _screen_reason(self, cells: list[CellResult], display: str) -> Rejection | None:
         """Screens that are not the reading, recognised per frame."""
         n = len(cells)
         if n and all(c.kind == "blank" for c in cells):
             if display == "drum":
                 # drums always show digits: what looks empty is too faint or too dark
-                return checks.reason(
+                return Rejection(
                     checks.BLANK,
                     "no digit stands out from the drums (too faint or too dark: more light "
                     "or exposure may help)",
                 )
-            return checks.reason(checks.BLANK, "the display shows nothing")
+            return Rejection(checks.BLANK, "the display shows nothing")
         # the all-8s test screen: skipped only for a meter *configured* as drums (an
         # auto-detected "drum" may be an LCD whose first frame was this very screen)
         if self.config.calibration.display != "drum":
             chars = [c.char for c in cells if c.char is not None]
             if n >= 3 and len(chars) * 2 >= n and set(chars) == {"8"}:
                 # all lit segments (the decimal points too, which can upset single cells)
-                return checks.reason(
+                return Rejection(
                     checks.TEST_SCREEN, "every digit is 8, the LCD segment test screen"
                 )
         if display != "drum":
             others = [i for i, c in enumerate(cells) if c.kind == "other"]
             if others:
-                return checks.reason(
+                return Rejection(
                     checks.OTHER_SCREEN,
                     f"cell {others[0] + 1} shows a sign that is not a digit, so this is not the reading screen",
                 )
@@ -817,13 +813,13 @@ class MeterReader:
             seen |= {i - 1 for i, c in enumerate(cells) if c.dot_before and i > 0}
             dots = sorted(i for i in seen if i != expected_dot and i != n - 1)
             if dots:
-                return checks.reason(
+                return Rejection(
                     checks.OTHER_SCREEN,
                     f"a decimal point after digit {dots[0] + 1} does not belong to the reading (a date or another register)",
                 )
             blanks = sum(c.kind == "blank" for c in cells)
             if blanks > n // 2:
-                return checks.reason(checks.BLANK, f"{blanks} of {n} digit positions are empty")
+                return Rejection(checks.BLANK, f"{blanks} of {n} digit positions are empty")
         return None
 
     def _method_names(self, display: str) -> list[str]:
@@ -839,7 +835,7 @@ class MeterReader:
     def _reject(
         self,
         ts: datetime,
-        why: str,
+        why: Rejection,
         per_digit: list[tuple[str | None, float]],
         display: str | None,
         frames: int,
@@ -848,7 +844,7 @@ class MeterReader:
         digits: str | None = None,
         confidence: float | None = None,
     ) -> ReadResult:
-        code = checks.reason_code(why) or "unknown"
+        code = why.code.value
         self.rejected_counts[code] = self.rejected_counts.get(code, 0) + 1
         if confidence is None:
             known = [p for c, p in per_digit if c is not None]

@@ -1,32 +1,37 @@
 """The agent's heart: capture a burst → read it → record → upload, forever, without dying.
 
-:class:`MeterService` owns the frame source, the reader, the history, the uploader,
-the saved images and the lighting controller. The HTTP server only asks it things.
-Blocking work (the camera, OpenCV, Tesseract) always runs in a worker thread, never
-on the event loop, and one lock serialises the camera and the reader so a
-``POST /capture`` and the scheduled loop can never interleave. Any error in a round
-is recorded (``last_error``), logged, and followed by an exponential back-off; the
-loop itself never ends on an error, because nobody is watching a Pi in a cupboard.
+:class:`MeterService` is the one object the HTTP server (:mod:`meter_agent.server`) and
+``meter-agent serve`` drive. It wires the parts together and holds the one lock; the
+parts live in their own modules:
+
+* :mod:`meter_agent.feed` — the camera: bursts and the latest frame;
+* :mod:`meter_agent.reader_state` — the reader and what it remembers across restarts;
+* :mod:`meter_agent.recording` — history, saved frames, upload outbox, and the last
+  guard against a lower total;
+* :mod:`meter_agent.calibration` — the window and OCR settings, checked and saved;
+* :mod:`meter_agent.health` — the errors noted and the ``/health`` document;
+* :mod:`meter_agent.capture_loop` — the scheduled loops and their back-off.
+
+Blocking work (the camera, OpenCV, Tesseract) always runs in a worker thread, never on
+the event loop, and one lock serialises the camera and the reader so a ``POST
+/capture``, a preview and the scheduled loop can never interleave. The parts are not
+locked on their own: this class takes the lock around every call that touches the
+camera or the reader.
 """
 
 from __future__ import annotations
 
 import asyncio
-import contextlib
-import json
 import logging
-import os
 import threading
-import time
-from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import httpx
 import numpy as np
 
-from meter_agent import checks
+from meter_agent import calibration, capture_loop, rules
+from meter_agent.calibration import CalibrationError, CalibrationUpdate, calibration_view
 from meter_agent.capture import (
     CaptureError,
     FrameSource,
@@ -34,89 +39,35 @@ from meter_agent.capture import (
     lighting_control_for,
     open_source,
 )
-from meter_agent.config import AgentConfig, CalibrationConfig, OcrConfig, save_agent_config
-from meter_agent.files import write_atomically
+from meter_agent.config import AgentConfig, CalibrationConfig, OcrConfig, resolve_path
+from meter_agent.feed import CameraFeed
+from meter_agent.health import HealthLog, health_document
 from meter_agent.history import History, HistoryRecord, record_from_result
 from meter_agent.images import ImageStore
 from meter_agent.lighting import LightingController
-from meter_agent.references import FILE_NAME as REFERENCES_FILE
-from meter_agent.references import ReferenceBank
-from meter_agent.schema import MANUAL_METHOD, MeterStatus, iso_z
+from meter_agent.reader_state import ReaderKeeper, ReadingError, manual_digits, manual_result
+from meter_agent.recording import Recorder, StorageError, UploadWake
+from meter_agent.schema import MeterStatus
 from meter_agent.upload import Uploader
+
+if TYPE_CHECKING:
+    from meter_agent.reader import MeterReader, ReadResult
+
+# what server.py and serve_cmd.py take from here, wherever it lives
+__all__ = [
+    "CalibrationError",
+    "CalibrationUpdate",
+    "MeterService",
+    "ReadingError",
+    "StorageError",
+    "calibration_view",
+    "resolve_path",
+]
 
 log = logging.getLogger(__name__)
 
-#: the longest pause between rounds after repeated errors (unless the interval is longer)
-MAX_BACKOFF_S = 300.0
-#: how often old images are pruned
-PRUNE_EVERY_S = 3600.0
-STATE_FILE = "reader_state.json"
 #: a frame older than this is not taken for the view a reading set by hand describes
 LEARN_FRAME_AGE_S = 5.0
-
-
-def resolve_path(base: Path, value: str) -> Path:
-    """A config path: absolute as given, relative ones against the config file's folder."""
-    p = Path(value).expanduser()
-    return p if p.is_absolute() else (base / p)
-
-
-def backoff_delay(interval_s: float, consecutive_errors: int) -> float:
-    """Wait after the n-th error in a row: the interval doubled per error, capped."""
-    if consecutive_errors <= 0:
-        return interval_s
-    cap = max(interval_s, MAX_BACKOFF_S)
-    return min(cap, interval_s * (2 ** min(consecutive_errors, 16)))
-
-
-@dataclass
-class CalibrationUpdate:
-    """The calibration and OCR fields the TUI edits; None = leave as it is."""
-
-    roi: list[int] | None = None
-    rotate_degrees: float | None = None
-    display: str | None = None
-    expected_digits: int | None = None
-    decimals: int | None = None
-    threshold: int | None = None
-    clear_roi: bool = False  # the body said "roi": null
-
-
-class StorageError(Exception):
-    """The agent's own files cannot be written (card full or read-only); one sentence."""
-
-
-class CalibrationError(ValueError):
-    """A calibration that validates on its own but does not fit the camera picture."""
-
-
-class ReadingError(ValueError):
-    """A reading set by hand that does not fit the meter, worded as one sentence."""
-
-
-def check_roi_fits(roi: list[int] | None, frame_size: tuple[int, int] | None) -> None:
-    """Refuse a window that reaches outside the frame (the reader could never use it)."""
-    if roi is None or frame_size is None:
-        return
-    fw, fh = frame_size
-    x, y, w, h = roi
-    if x + w > fw or y + h > fh:
-        raise CalibrationError(
-            f"roi {roi} reaches outside the {fw}x{fh} camera frame; make it smaller or move it."
-        )
-
-
-def calibration_view(config: AgentConfig) -> dict[str, Any]:
-    """``GET /calibration``'s body: what the calibration screen shows and edits."""
-    c, o = config.calibration, config.ocr
-    return {
-        "roi": c.roi,
-        "rotate_degrees": c.rotate_degrees,
-        "display": c.display,
-        "expected_digits": o.expected_digits,
-        "decimals": o.decimals,
-        "threshold": o.threshold,
-    }
 
 
 class MeterService:
@@ -158,213 +109,106 @@ class MeterService:
         self.lighting = LightingController(
             config.lighting, lighting_control_for(self.source, config.lighting)
         )
-        self.reader = self._make_reader()
+        self.readers = ReaderKeeper(config, self.data_dir, base, self.history)
 
         self._lock = threading.RLock()  # camera + reader
-        self.started_at = datetime.now(UTC)
-        self._t0 = time.monotonic()
-        self.last_capture_at: datetime | None = None
-        self.last_error: str | None = None
-        self.last_error_at: datetime | None = None
-        self.consecutive_errors = 0
-        self.capture_errors = 0
-        self.last_record: HistoryRecord | None = None
-        self.last_frame: np.ndarray | None = None
-        self.last_frame_at: float | None = None  # monotonic
-        self._loop: asyncio.AbstractEventLoop | None = None
-        self._upload_wake: asyncio.Event | None = None
+        self.health_log = HealthLog()
+        self.feed = CameraFeed(self.source, self.health_log)
+        self.upload_wake = UploadWake()
+        self.recorder = Recorder(
+            data_dir=self.data_dir,
+            history=self.history,
+            images=self.images,
+            uploader=self.uploader,
+            readers=self.readers,
+            health=self.health_log,
+            wake=self.upload_wake,
+        )
 
-    # --- reader and its persisted state -------------------------------------------------
+    # --- the parts' state, by the names it always had -----------------------------------
+    @property
+    def reader(self) -> MeterReader:
+        return self.readers.reader
+
     @property
     def state_path(self) -> Path:
-        return self.data_dir / STATE_FILE
-
-    def _make_reader(self) -> Any:
-        from meter_agent.reader import MeterReader, ReaderState
-
-        state = None
-        try:
-            data = json.loads(self.state_path.read_text(encoding="utf-8"))
-            state = ReaderState.from_dict(data)
-        except FileNotFoundError:
-            pass
-        except (OSError, ValueError, TypeError, KeyError) as exc:
-            log.warning(
-                "reader state %s is unusable (%s); starting without it", self.state_path, exc
-            )
-        # The history is fsync'd with every reading; if the state file is missing, damaged or
-        # older, the last accepted reading in the history is the one to compare against.
-        last = self.history.last_accepted()
-        if (
-            last is not None
-            and last.digits
-            and (state is None or state.last_ts is None or last.timestamp > state.last_ts)
-        ):
-            state = ReaderState(
-                last_digits=last.digits,
-                last_kwh=last.reading_kwh,
-                last_ts=last.timestamp,
-                last_confidence=last.confidence,
-                rejected_counts={} if state is None else dict(state.rejected_counts),
-            )
-        reader = MeterReader(self.config, state=state, digit_model=self._digit_model())
-        reader.references = self._load_references(reader.model_fingerprint)
-        return reader
+        return self.readers.state_path
 
     @property
     def references_path(self) -> Path:
-        return self.data_dir / REFERENCES_FILE
+        return self.readers.references_path
 
-    def _load_references(self, model: str | None) -> ReferenceBank | None:
-        """This meter's learnt digit examples; a damaged file is moved aside (kept for a
-        look, not lost) and learning starts again."""
-        if model is None:
-            return None
-        path = self.references_path
-        try:
-            return ReferenceBank.load(path, model)
-        except ValueError as exc:
-            aside = path.with_name(path.name + ".damaged")
-            try:
-                os.replace(path, aside)
-            except OSError:
-                aside = path
-            log.warning(
-                "%s It was moved to %s; learning starts again.", str(exc).rstrip("."), aside
-            )
-            return ReferenceBank(model)
+    @property
+    def last_record(self) -> HistoryRecord | None:
+        return self.recorder.last_record
 
-    def _save_references(self) -> None:
-        bank = getattr(self.reader, "references", None)
-        if bank is None or not bank.changed:
-            return
-        try:
-            bank.save(self.references_path)
-            log.info("meter digit examples saved: %s", bank.known())
-        except OSError as exc:
-            log.warning("the meter's digit examples cannot be saved: %s", exc)
+    @property
+    def last_frame(self) -> np.ndarray | None:
+        return self.feed.last_frame
 
-    def _digit_model(self) -> Path | None:
-        model = self.config.ocr.digit_model
-        return resolve_path(self.base_dir, model) if model else None
+    @property
+    def last_frame_at(self) -> float | None:
+        return self.feed.last_frame_at
 
-    def _save_reader_state(self) -> None:
-        state = getattr(self.reader, "state", None)
-        if state is None or not hasattr(state, "to_dict"):
-            return
-        payload = json.dumps(state.to_dict(), indent=1, default=str)
-        write_atomically(self.state_path, payload.encode("utf-8"))
+    @property
+    def started_at(self) -> datetime:
+        return self.health_log.started_at
 
-    def _references_json(self) -> dict[str, Any] | None:
-        """For /health: which of this meter's digits the agent has learnt examples of."""
-        bank = getattr(self.reader, "references", None)
-        if bank is None:
-            return None
-        return {"digits": bank.known(), "examples": bank.examples()}
+    @property
+    def last_capture_at(self) -> datetime | None:
+        return self.health_log.last_capture_at
 
-    def _learn_from_view(self, digits: str, *, forget: bool = False) -> None:
-        """After a reading set by hand: the camera's view now shows those digits, so its
-        cells become this meter's examples (see meter_agent.references). A camera that
-        cannot give a frame only means nothing is learnt. ``forget`` (the reading went
-        down: most likely a new meter, whose digits may look otherwise) drops the old
-        examples first; the sure readings teach them again."""
-        from meter_agent.vision import ImageError
+    @property
+    def last_error(self) -> str | None:
+        return self.health_log.last_error
 
-        added = 0
-        with self._lock:
-            bank = getattr(self.reader, "references", None)
-            if forget and bank is not None:
-                bank.clear()
-                log.info("the reading went down: the old meter's digit examples are forgotten")
-            try:
-                frame = self.current_frame(max_age_s=LEARN_FRAME_AGE_S)
-                added = self.reader.learn_frame(frame, digits)
-            except (CaptureError, ImageError) as exc:
-                log.warning("the view could not be learnt from: %s", exc)
-            self._save_references()  # the forgetting too, with or without a view
-        if added:
-            log.info("learnt %d digit examples of this meter from the view", added)
+    @property
+    def last_error_at(self) -> datetime | None:
+        return self.health_log.last_error_at
+
+    @property
+    def consecutive_errors(self) -> int:
+        return self.health_log.consecutive_errors
+
+    @property
+    def capture_errors(self) -> int:
+        return self.health_log.capture_errors
 
     # --- capture ------------------------------------------------------------------------
-    def _note_error(self, message: str) -> None:
-        self.last_error = message
-        self.last_error_at = datetime.now(UTC)
-
     def grab_burst(self) -> list[np.ndarray]:
         """``ocr.burst_frames`` fresh frames, a little apart (blocking)."""
-        cam = self.config.camera
         with self._lock:
-            self.source.warm_up(cam.warmup_frames)
-            frames: list[np.ndarray] = []
-            for i in range(self.config.ocr.burst_frames):
-                if i and cam.burst_interval_s:
-                    time.sleep(cam.burst_interval_s)
-                try:
-                    frames.append(self.source.grab())
-                except CaptureError:
-                    if not frames:
-                        raise
-                    log.warning("burst cut short after %d frames; reading those", len(frames))
-                    break
-            self.last_frame, self.last_frame_at = frames[-1], time.monotonic()
-            return frames
+            return self.feed.grab_burst(self.config.camera, self.config.ocr.burst_frames)
 
     def current_frame(self, max_age_s: float = 1.0) -> np.ndarray:
         """The latest frame if it is fresh enough, else a new one (blocking; CaptureError)."""
         with self._lock:
-            if (
-                self.last_frame is not None
-                and self.last_frame_at is not None
-                and time.monotonic() - self.last_frame_at <= max_age_s
-            ):
-                return self.last_frame
-            try:
-                frame = self.source.grab()
-            except CaptureError as exc:
-                self._note_error(str(exc))
-                raise
-            self.last_frame, self.last_frame_at = frame, time.monotonic()
-            return frame
+            return self.feed.current_frame(max_age_s)
 
-    def capture_once(self) -> Any:
+    def capture_once(self) -> ReadResult:
         """Take one reading now: burst → read → record → queue for upload. Returns the ReadResult."""
         return self.capture_and_record()[0]
 
-    def capture_and_record(self) -> tuple[Any, HistoryRecord]:
+    def capture_and_record(self) -> tuple[ReadResult, HistoryRecord]:
         with self._lock:
             ts = datetime.now(UTC)
             try:
                 frames = self.grab_burst()
             except CaptureError as exc:
-                self.capture_errors += 1
-                self._note_error(str(exc))
+                self.health_log.capture_failed(str(exc))
                 raise
-            self.last_capture_at = ts
-            self.lighting.observe(frames[-1], self._upright_roi_hint())
+            self.health_log.last_capture_at = ts
+            # brightness is measured on the raw frame; the upright ROI is close enough for
+            # a light level unless the rotation is large
+            self.lighting.observe(frames[-1], self.config.calibration.roi)
             result = self.reader.read_frames(frames, ts)
-            record = self._guard_monotonic(record_from_result(result))
-            self._keep(record)
-            self._save_references()
-        self._after_record(record, frames[len(frames) // 2])
-        return result, record
-
-    def _keep(self, record: HistoryRecord) -> None:
-        """Append a reading to the history (a one-sentence StorageError when it cannot be
-        written: nothing is kept) and save the reader's state beside it."""
-        try:
-            self.history.add(record)
-        except OSError as exc:
-            msg = (
-                f"the history in {self.data_dir} cannot be written "
-                f"({exc.strerror or exc}); the reading was not kept."
+            record = self.recorder.refuse_if_lower(
+                record_from_result(result), monotonic=self.config.ocr.monotonic
             )
-            self._note_error(msg)
-            raise StorageError(msg) from None
-        self.last_record = record
-        try:
-            self._save_reader_state()
-        except OSError as exc:
-            log.warning("reader state cannot be saved: %s", exc)
+            self.recorder.keep(record)
+            self.readers.save_references()
+        self.recorder.after_record(record, frames[len(frames) // 2])
+        return result, record
 
     def set_reading(self, value: str | float) -> HistoryRecord:
         """Set the reading by hand: the agent's recovery route (AI-on-the-edge's
@@ -378,106 +222,37 @@ class MeterService:
         checks compare with, and is queued for upload like any other. Raises
         :class:`ReadingError` (a ValueError) with one sentence for a bad value.
         """
-        from meter_agent.reader import ReadResult
-
-        ocr = self.config.ocr
-        n, dec = ocr.expected_digits, ocr.decimals
-        if isinstance(value, str):
-            if len(value) != n or not value.isascii() or not value.isdigit():
-                raise ReadingError(
-                    f"digits must be a string of exactly {n} digits (ocr.expected_digits), "
-                    f"not {value!r}."
-                )
-            digits = value
-        else:
-            scaled = float(value) * 10**dec
-            if not 0 <= scaled < 10**n or abs(scaled - round(scaled)) > 1e-6:
-                raise ReadingError(
-                    f"reading_kwh must be between 0 and {(10**n - 1) / 10**dec:g} with at most "
-                    f"{dec} decimals, to fit {n} digits."
-                )
-            digits = f"{round(scaled):0{n}d}"
+        digits = manual_digits(value, self.config.ocr)
         with self._lock:
-            ts = datetime.now(UTC)
-            result = ReadResult(
-                ts=ts,
-                digits=digits,
-                reading_kwh=checks.to_kwh(digits, dec),
-                confidence=1.0,
-                accepted=True,
-                reason=None,
-                method=MANUAL_METHOD,
-            )
+            result = manual_result(digits, self.config.ocr.decimals, datetime.now(UTC))
             record = record_from_result(result)
             before = self.reader.last_accepted
-            replaced = (
-                before is not None
-                and before.reading_kwh is not None
-                and result.reading_kwh is not None
-                and result.reading_kwh < before.reading_kwh
-            )
+            replaced = before is not None and rules.is_lower(result.reading_kwh, before.reading_kwh)
             self.reader.last_accepted = result
             try:
-                self._keep(record)
+                self.recorder.keep(record)
             except StorageError:
                 self.reader.last_accepted = before
                 raise
         log.info("reading set by hand to %s", digits)
         self._learn_from_view(digits, forget=replaced)
-        try:
-            self.uploader.enqueue(record.to_meter_reading())
-        except OSError as exc:
-            self._note_error(f"the upload outbox cannot be written: {exc}.")
-        self._wake_uploader()
+        self.recorder.enqueue(record)
         return record
 
-    def _upright_roi_hint(self) -> list[int] | None:
-        # brightness is measured on the raw frame; the upright ROI is close enough for a
-        # light level unless the rotation is large
-        return self.config.calibration.roi
-
-    def _guard_monotonic(self, record: HistoryRecord) -> HistoryRecord:
-        """Never publish a total lower than the last accepted one (HA/Prometheus count a reset)."""
-        if not (record.accepted and self.config.ocr.monotonic):
-            return record
-        last = self.history.last_accepted()
-        if last is None or last.reading_kwh is None or record.reading_kwh is None:
-            return record
-        if record.reading_kwh < last.reading_kwh:
-            return record.model_copy(
-                update={
-                    "accepted": False,
-                    "reason": "not_monotonic: lower than the last accepted reading "
-                    f"({last.reading_kwh:g} kWh)",
-                    "reading_kwh": None,
-                }
+    def _learn_from_view(self, digits: str, *, forget: bool = False) -> None:
+        """After a reading set by hand: learn this meter's digits from the camera's view
+        (see :meth:`meter_agent.reader_state.ReaderKeeper.learn_from_view`)."""
+        with self._lock:
+            added = self.readers.learn_from_view(
+                lambda: self.current_frame(max_age_s=LEARN_FRAME_AGE_S), digits, forget=forget
             )
-        return record
-
-    def _after_record(self, record: HistoryRecord, frame: np.ndarray) -> None:
-        if self.images.wants(record.accepted):
-            tag = ("ok_" + (record.digits or "")) if record.accepted else "rejected"
-            try:
-                self.images.save(frame, record.timestamp, tag)
-            except OSError as exc:
-                log.warning("frame cannot be saved: %s", exc)
-        if record.accepted:
-            try:
-                self.uploader.enqueue(record.to_meter_reading())
-            except OSError as exc:
-                self._note_error(f"the upload outbox cannot be written: {exc}.")
-            self._wake_uploader()
-
-    def _wake_uploader(self) -> None:
-        loop, ev = self._loop, self._upload_wake
-        if loop is not None and ev is not None and not loop.is_closed():
-            with contextlib.suppress(RuntimeError):
-                loop.call_soon_threadsafe(ev.set)
+        if added:
+            log.info("learnt %d digit examples of this meter from the view", added)
 
     # --- OCR preview and calibration ----------------------------------------------------
     def ocr_preview(
         self, frame: np.ndarray | None = None, update: CalibrationUpdate | None = None
-    ) -> Any:
+    ) -> ReadResult:
         """Read the current frame WITHOUT recording anything, optionally with an unsaved
         calibration (``update``), for the calibration screen's live result.
 
@@ -485,8 +260,6 @@ class MeterService:
         never move the last accepted value (the "PreValue"). Raises like
         :meth:`apply_calibration` for a bad ``update``.
         """
-        from meter_agent.reader import MeterReader, ReaderState
-
         with self._lock:
             config = self.config
             if update is not None:
@@ -494,16 +267,7 @@ class MeterService:
                 config = config.model_copy(update={"calibration": cal, "ocr": ocr})
             if frame is None:
                 frame = self.current_frame()
-            state = getattr(self.reader, "state", None)
-            copy = ReaderState.from_dict(state.to_dict()) if state is not None else None
-            bank = getattr(self.reader, "references", None)
-            scratch = MeterReader(
-                config,
-                state=copy,
-                digit_model=self._digit_model(),
-                references=None if bank is None else bank.copy(),
-            )
-            return scratch.read_frames([frame], datetime.now(UTC))
+            return self.readers.preview(config, frame)
 
     def preview_images(self, frame: np.ndarray) -> dict[str, np.ndarray]:
         from meter_agent.vision import process_for_preview
@@ -516,22 +280,7 @@ class MeterService:
         Raises ``pydantic.ValidationError`` for bad values and :class:`CalibrationError` for a
         window outside the camera frame.
         """
-        cal = self.config.calibration.model_dump()
-        ocr = self.config.ocr.model_dump()
-        if update.clear_roi:
-            cal["roi"] = None
-        elif update.roi is not None:
-            cal["roi"] = update.roi
-        for key in ("rotate_degrees", "display"):
-            if getattr(update, key) is not None:
-                cal[key] = getattr(update, key)
-        for key in ("expected_digits", "decimals", "threshold"):
-            if getattr(update, key) is not None:
-                ocr[key] = getattr(update, key)
-        new_cal = CalibrationConfig.model_validate(cal)
-        new_ocr = OcrConfig.model_validate(ocr)
-        check_roi_fits(new_cal.roi, self.source.status.frame_size)
-        return new_cal, new_ocr
+        return calibration.merged_calibration(self.config, update, self.source.status.frame_size)
 
     def apply_calibration(self, update: CalibrationUpdate) -> AgentConfig:
         """Validate, save atomically to the config file, then apply to the reader.
@@ -541,11 +290,13 @@ class MeterService:
         when the config file cannot be written (nothing applied).
         """
         with self._lock:
-            new_cal, new_ocr = self.merged_calibration(update)
-            new_cfg = self.config.model_copy(update={"calibration": new_cal, "ocr": new_ocr})
-            if self.config_path is not None:
-                save_agent_config(new_cfg, self.config_path)
-            self.reader.update_calibration(new_cal, new_ocr)
+            new_cfg = calibration.apply_calibration(
+                self.config,
+                update,
+                self.source.status.frame_size,
+                config_path=self.config_path,
+                reader=self.reader,
+            )
             self.config = new_cfg
             return new_cfg
 
@@ -557,108 +308,22 @@ class MeterService:
         return last.to_status(self.last_capture_at or last.timestamp)
 
     def health(self) -> dict[str, Any]:
-        counts = self.history.counts()
-        reader_counts = dict(getattr(self.reader, "rejected_counts", {}) or {})
-        cam = self.source.status.to_json()
-        if self.capture_errors and cam["ok"] is False:
-            status = "error"
-        elif self.consecutive_errors or cam["ok"] is False:
-            status = "degraded"
-        else:
-            status = "ok"
-        last_acc = self.history.last_accepted()
-        return {
-            "status": status,
-            "started_at": iso_z(self.started_at),
-            "uptime_s": round(time.monotonic() - self._t0, 1),
-            "last_capture": None if self.last_capture_at is None else iso_z(self.last_capture_at),
-            "last_accepted": None if last_acc is None else iso_z(last_acc.timestamp),
-            "last_error": self.last_error,
-            "last_error_at": None if self.last_error_at is None else iso_z(self.last_error_at),
-            "consecutive_errors": self.consecutive_errors,
-            "counts": {
-                "accepted": counts["accepted"],
-                "rejected": counts["rejected_total"],
-                "rejected_by_reason": counts["rejected"],
-                "capture_errors": self.capture_errors,
-                "reader_rejected_since_start": reader_counts,
-            },
-            "camera": cam,
-            "lighting": self.lighting.last.to_json(),
-            "upload": self.uploader.status.to_json(),
-            "references": self._references_json(),
-            "interval_s": self.config.ocr.interval_s,
-        }
+        return health_document(
+            self.health_log,
+            history=self.history,
+            reader_counts=dict(self.reader.rejected_counts),
+            camera=self.source.status.to_json(),
+            lighting=self.lighting.last.to_json(),
+            upload=self.uploader.status.to_json(),
+            references=self.readers.references_json(),
+            interval_s=self.config.ocr.interval_s,
+        )
 
     # --- the loop ------------------------------------------------------------------------
     async def run(self, stop: asyncio.Event | None = None) -> None:
         """Capture every ``ocr.interval_s``, upload and prune, until ``stop`` is set."""
-        stop = stop or asyncio.Event()
-        self._loop = asyncio.get_running_loop()
-        self._upload_wake = asyncio.Event()
-        tasks = [
-            asyncio.create_task(self._capture_loop(stop), name="meter-capture"),
-            asyncio.create_task(self._upload_loop(stop), name="meter-upload"),
-            asyncio.create_task(self._housekeeping_loop(stop), name="meter-housekeeping"),
-        ]
-        try:
-            await stop.wait()
-        finally:
-            for t in tasks:
-                t.cancel()
-            await asyncio.gather(*tasks, return_exceptions=True)
-            await asyncio.to_thread(self.close)
-
-    async def _capture_loop(self, stop: asyncio.Event) -> None:
-        while not stop.is_set():
-            try:
-                await asyncio.to_thread(self.capture_once)
-                self.consecutive_errors = 0
-            except (CaptureError, StorageError) as exc:
-                self.consecutive_errors += 1
-                log.warning("reading failed: %s", exc)
-            except Exception as exc:  # the loop must survive anything the reader throws
-                self.consecutive_errors += 1
-                self._note_error(f"reading failed: {type(exc).__name__}: {exc}")
-                log.exception("reading failed")
-            delay = backoff_delay(self.config.ocr.interval_s, self.consecutive_errors)
-            await _sleep_or_stop(stop, delay)
-
-    async def _upload_loop(self, stop: asyncio.Event) -> None:
-        if not self.config.upload.enabled:
-            return
-        assert self._upload_wake is not None
-        failures = 0
-        async with httpx.AsyncClient(timeout=self.config.upload.timeout_s) as client:
-            while not stop.is_set():
-                self._upload_wake.clear()
-                try:
-                    await self.uploader.flush(client)
-                except Exception:  # never let the uploader stop the agent
-                    log.exception("upload round failed")
-                failures = failures + 1 if self.uploader.status.pending else 0
-                delay = backoff_delay(self.config.upload.interval_s, max(0, failures - 1))
-                wake = asyncio.create_task(self._upload_wake.wait())
-                stopper = asyncio.create_task(stop.wait())
-                await asyncio.wait(
-                    {wake, stopper}, timeout=delay, return_when=asyncio.FIRST_COMPLETED
-                )
-                wake.cancel()
-                stopper.cancel()
-
-    async def _housekeeping_loop(self, stop: asyncio.Event) -> None:
-        while not stop.is_set():
-            try:
-                await asyncio.to_thread(self.images.prune)
-            except Exception:
-                log.exception("image retention failed")
-            await _sleep_or_stop(stop, PRUNE_EVERY_S)
+        await capture_loop.run(self, stop or asyncio.Event())
 
     def close(self) -> None:
         with self._lock:
-            self.source.close()
-
-
-async def _sleep_or_stop(stop: asyncio.Event, delay: float) -> None:
-    with contextlib.suppress(TimeoutError):
-        await asyncio.wait_for(stop.wait(), timeout=delay)
+            self.feed.close()

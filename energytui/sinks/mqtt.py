@@ -42,6 +42,7 @@ from energytui.model import PowerSample
 from energytui.wire.columns import Sensor
 from energytui.wire.ha import SENSORS, states
 from energytui.wire.table import COUNTERS, METER, POWER
+from meter_agent import rules as meter_rules
 from meter_agent.schema import MeterReading
 
 log = logging.getLogger(__name__)
@@ -238,7 +239,7 @@ class MqttSink:
     def _publish_total(self, key: str, kwh: float, ndigits: int = 3) -> None:
         value = round(kwh, ndigits)
         with self._lock:
-            if value < self._high.get(key, float("-inf")):
+            if meter_rules.holds_back_total(value, self._high.get(key)):
                 log.debug("MQTT: %s %.3f lower than published %.3f, held back", key, value,
                           self._high[key])  # fmt: skip
                 return

@@ -5,14 +5,14 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 
 from meter_agent import checks
-from meter_agent.checks import LastGood, history_checks, screen_checks
+from meter_agent.checks import LastGood, Rejection, RejectionCode, history_checks, screen_checks
 from meter_agent.config import OcrConfig
 
 T = datetime(2026, 3, 1, tzinfo=UTC)
 
 
-def code(text: str | None) -> str | None:
-    return checks.reason_code(text)
+def code(why: Rejection | None) -> RejectionCode | None:
+    return None if why is None else why.code
 
 
 def test_lower_than_last_accepted_is_rejected() -> None:
@@ -61,7 +61,8 @@ def test_screens_wrong_count_and_unreadable_digits() -> None:
     assert code(screen_checks([("1", 0.9)] * 5, 6, "lcd7")) == checks.DIGIT_COUNT
     gap = [("1", 0.9)] * 5 + [(None, 0.0)]
     why = screen_checks(gap, 6, "drum")
-    assert code(why) == checks.UNREADABLE_DIGITS and "digit 6 of 6" in why
+    assert why is not None
+    assert why.code == checks.UNREADABLE_DIGITS and "digit 6 of 6" in why.text
 
 
 def test_confidence_threshold() -> None:
@@ -70,3 +71,17 @@ def test_confidence_threshold() -> None:
         == checks.LOW_CONFIDENCE
     )
     assert checks.confidence_check(0.85, OcrConfig(confidence_threshold=0.8)) is None
+
+
+def test_a_rejection_is_written_as_code_colon_text_only_at_the_edge() -> None:
+    why = history_checks(
+        "012344", T + timedelta(hours=1), LastGood("012345", 12345.0, T), OcrConfig()
+    )
+    assert why == Rejection(
+        RejectionCode.NOT_MONOTONIC, "012344 is lower than the last accepted 012345"
+    )
+    assert why.to_wire() == "not_monotonic: 012344 is lower than the last accepted 012345"
+    assert str(why) == why.to_wire()
+    # every code is its own wire text, so counts keyed by code read as before
+    assert [c.value for c in RejectionCode] == list(checks.ALL_CODES)
+    assert checks.LOW_CONFIDENCE == "low_confidence"

@@ -84,3 +84,26 @@ def test_reading_ids_are_unique_and_wire_safe() -> None:
     assert all(i.startswith("20261125T080000.000Z-") for i in ids)
     r = rec(0, 12.5).to_meter_reading()
     assert r.id and r.reading_kwh == 12.5 and r.digits == "000012"
+
+
+def test_a_rejection_is_kept_as_its_code_colon_text(tmp_path: Path) -> None:
+    from meter_agent.checks import LOW_CONFIDENCE, Rejection
+    from meter_agent.history import record_from_result
+    from meter_agent.reader import ReadResult
+
+    result = ReadResult(
+        ts=T0,
+        digits=None,
+        reading_kwh=None,
+        confidence=0.41,
+        accepted=False,
+        reason=Rejection(LOW_CONFIDENCE, "confidence 0.41 is below the threshold 0.80"),
+        method="cnn",
+    )
+    record = record_from_result(result)
+    assert record.reason == "low_confidence: confidence 0.41 is below the threshold 0.80"
+    h = History(tmp_path)
+    h.add(record)
+    line = (tmp_path / "history.jsonl").read_text()
+    assert '"reason":"low_confidence: confidence 0.41 is below the threshold 0.80"' in line
+    assert h.counts()["rejected"] == {"low_confidence": 1}

@@ -1,0 +1,110 @@
+"""Calibration: the window on the camera picture and the OCR settings the TUI's
+calibration screen edits, checked against the camera and saved to the config file.
+
+Why a module of its own: ``GET``/``PUT /calibration`` and ``POST /ocr`` (try unsaved
+settings) share one way of merging an edit into the current settings and validating it,
+and a saved edit must reach the config file before the live reader, so that a file that
+cannot be written changes nothing.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from meter_agent.config import AgentConfig, CalibrationConfig, OcrConfig, save_agent_config
+
+if TYPE_CHECKING:
+    from meter_agent.reader import MeterReader
+
+
+@dataclass
+class CalibrationUpdate:
+    """The calibration and OCR fields the TUI edits; None = leave as it is."""
+
+    roi: list[int] | None = None
+    rotate_degrees: float | None = None
+    display: str | None = None
+    expected_digits: int | None = None
+    decimals: int | None = None
+    threshold: int | None = None
+    clear_roi: bool = False  # the body said "roi": null
+
+
+class CalibrationError(ValueError):
+    """A calibration that validates on its own but does not fit the camera picture."""
+
+
+def check_roi_fits(roi: list[int] | None, frame_size: tuple[int, int] | None) -> None:
+    """Refuse a window that reaches outside the frame (the reader could never use it)."""
+    if roi is None or frame_size is None:
+        return
+    fw, fh = frame_size
+    x, y, w, h = roi
+    if x + w > fw or y + h > fh:
+        raise CalibrationError(
+            f"roi {roi} reaches outside the {fw}x{fh} camera frame; make it smaller or move it."
+        )
+
+
+def calibration_view(config: AgentConfig) -> dict[str, Any]:
+    """``GET /calibration``'s body: what the calibration screen shows and edits."""
+    c, o = config.calibration, config.ocr
+    return {
+        "roi": c.roi,
+        "rotate_degrees": c.rotate_degrees,
+        "display": c.display,
+        "expected_digits": o.expected_digits,
+        "decimals": o.decimals,
+        "threshold": o.threshold,
+    }
+
+
+def merged_calibration(
+    config: AgentConfig, update: CalibrationUpdate, frame_size: tuple[int, int] | None
+) -> tuple[CalibrationConfig, OcrConfig]:
+    """``config``'s calibration and OCR settings with ``update`` applied, validated.
+
+    Raises ``pydantic.ValidationError`` for bad values and :class:`CalibrationError` for a
+    window outside a camera frame of ``frame_size`` (None: not known yet, not checked).
+    """
+    cal = config.calibration.model_dump()
+    ocr = config.ocr.model_dump()
+    if update.clear_roi:
+        cal["roi"] = None
+    elif update.roi is not None:
+        cal["roi"] = update.roi
+    for key in ("rotate_degrees", "display"):
+        if getattr(update, key) is not None:
+            cal[key] = getattr(update, key)
+    for key in ("expected_digits", "decimals", "threshold"):
+        if getattr(update, key) is not None:
+            ocr[key] = getattr(update, key)
+    new_cal = CalibrationConfig.model_validate(cal)
+    new_ocr = OcrConfig.model_validate(ocr)
+    check_roi_fits(new_cal.roi, frame_size)
+    return new_cal, new_ocr
+
+
+def apply_calibration(
+    config: AgentConfig,
+    update: CalibrationUpdate,
+    frame_size: tuple[int, int] | None,
+    *,
+    config_path: Path | None,
+    reader: MeterReader,
+) -> AgentConfig:
+    """Validate, save atomically to ``config_path`` (None: not saved), then apply to the
+    live ``reader``; returns the new config, which the caller makes current.
+
+    Raises ``pydantic.ValidationError`` for bad values and :class:`CalibrationError` for a
+    window outside the frame (nothing saved either way), and ``OSError`` when the config
+    file cannot be written (nothing applied).
+    """
+    new_cal, new_ocr = merged_calibration(config, update, frame_size)
+    new_cfg = config.model_copy(update={"calibration": new_cal, "ocr": new_ocr})
+    if config_path is not None:
+        save_agent_config(new_cfg, config_path)
+    reader.update_calibration(new_cal, new_ocr)
+    return new_cfg

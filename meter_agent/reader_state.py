@@ -1,0 +1,222 @@
+"""The agent's reader and what it must remember across restarts: the last accepted
+reading, the refusals counted since, and the digits of this meter it has learnt.
+
+Why a module of its own: the reader's memory lives in three places that must agree —
+``reader_state.json`` (the last accepted reading and the rejection counts), the history
+(fsync'd with every reading, so it wins when the state file is missing, damaged or
+older) and ``references.npz`` (this meter's digit examples, see
+:mod:`meter_agent.references`). Restoring, saving and learning are kept together here,
+apart from the camera and the HTTP routes.
+
+Not locked on its own: the reader belongs to the service's one lock (camera + reader),
+and the service calls every method that changes it with that lock held (``/health``
+reads :meth:`ReaderKeeper.references_json` without it: a count a round old will do).
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+from collections.abc import Callable
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+
+from meter_agent import checks
+from meter_agent.capture import CaptureError
+from meter_agent.config import AgentConfig, OcrConfig, resolve_path
+from meter_agent.files import write_atomically
+from meter_agent.history import History
+from meter_agent.references import FILE_NAME as REFERENCES_FILE
+from meter_agent.references import ReferenceBank
+from meter_agent.schema import MANUAL_METHOD
+
+if TYPE_CHECKING:  # the reader is imported when first needed: it loads the OCR engines
+    from meter_agent.reader import MeterReader, ReadResult
+
+log = logging.getLogger(__name__)
+
+STATE_FILE = "reader_state.json"
+
+
+class ReadingError(ValueError):
+    """A reading set by hand that does not fit the meter, worded as one sentence."""
+
+
+def manual_digits(value: str | float, ocr: OcrConfig) -> str:
+    """The digits of a reading set by hand: ``value`` is the digits as the meter shows
+    them (exactly ``ocr.expected_digits`` of them) or the reading in kWh (a number that
+    fits them with at most ``ocr.decimals`` decimals). Raises :class:`ReadingError`."""
+    n, dec = ocr.expected_digits, ocr.decimals
+    if isinstance(value, str):
+        if len(value) != n or not value.isascii() or not value.isdigit():
+            raise ReadingError(
+                f"digits must be a string of exactly {n} digits (ocr.expected_digits), "
+                f"not {value!r}."
+            )
+        return value
+    scaled = float(value) * 10**dec
+    if not 0 <= scaled < 10**n or abs(scaled - round(scaled)) > 1e-6:
+        raise ReadingError(
+            f"reading_kwh must be between 0 and {(10**n - 1) / 10**dec:g} with at most "
+            f"{dec} decimals, to fit {n} digits."
+        )
+    return f"{round(scaled):0{n}d}"
+
+
+def manual_result(digits: str, decimals: int, ts: datetime) -> ReadResult:
+    """A reading set by hand as the reader would have accepted it (method "manual")."""
+    from meter_agent.reader import ReadResult
+
+    return ReadResult(
+        ts=ts,
+        digits=digits,
+        reading_kwh=checks.to_kwh(digits, decimals),
+        confidence=1.0,
+        accepted=True,
+        reason=None,
+        method=MANUAL_METHOD,
+    )
+
+
+class ReaderKeeper:
+    """The live reader, restored at start and saved after every reading."""
+
+    def __init__(
+        self, config: AgentConfig, data_dir: Path, base_dir: Path, history: History
+    ) -> None:
+        self.data_dir = data_dir
+        self.base_dir = base_dir
+        self.history = history
+        self.reader = self._make_reader(config)
+
+    # --- restoring ----------------------------------------------------------------------
+    @property
+    def state_path(self) -> Path:
+        return self.data_dir / STATE_FILE
+
+    @property
+    def references_path(self) -> Path:
+        return self.data_dir / REFERENCES_FILE
+
+    def digit_model(self, config: AgentConfig) -> Path | None:
+        """``ocr.digit_model`` resolved against the config file's folder (None: shipped)."""
+        model = config.ocr.digit_model
+        return resolve_path(self.base_dir, model) if model else None
+
+    def _make_reader(self, config: AgentConfig) -> MeterReader:
+        from meter_agent.reader import MeterReader, ReaderState
+
+        state = None
+        try:
+            data = json.loads(self.state_path.read_text(encoding="utf-8"))
+            state = ReaderState.from_dict(data)
+        except FileNotFoundError:
+            pass
+        except (OSError, ValueError, TypeError, KeyError) as exc:
+            log.warning(
+                "reader state %s is unusable (%s); starting without it", self.state_path, exc
+            )
+        # The history is fsync'd with every reading; if the state file is missing, damaged or
+        # older, the last accepted reading in the history is the one to compare against.
+        last = self.history.last_accepted()
+        if (
+            last is not None
+            and last.digits
+            and (state is None or state.last_ts is None or last.timestamp > state.last_ts)
+        ):
+            state = ReaderState(
+                last_digits=last.digits,
+                last_kwh=last.reading_kwh,
+                last_ts=last.timestamp,
+                last_confidence=last.confidence,
+                rejected_counts={} if state is None else dict(state.rejected_counts),
+            )
+        reader = MeterReader(config, state=state, digit_model=self.digit_model(config))
+        reader.references = self._load_references(reader.model_fingerprint)
+        return reader
+
+    def _load_references(self, model: str | None) -> ReferenceBank | None:
+        """This meter's learnt digit examples; a damaged file is moved aside (kept for a
+        look, not lost) and learning starts again."""
+        if model is None:
+            return None
+        path = self.references_path
+        try:
+            return ReferenceBank.load(path, model)
+        except ValueError as exc:
+            aside = path.with_name(path.name + ".damaged")
+            try:
+                os.replace(path, aside)
+            except OSError:
+                aside = path
+            log.warning(
+                "%s It was moved to %s; learning starts again.", str(exc).rstrip("."), aside
+            )
+            return ReferenceBank(model)
+
+    # --- saving -------------------------------------------------------------------------
+    def save_state(self) -> None:
+        """Write the reader's state atomically (OSError when it cannot be written)."""
+        payload = json.dumps(self.reader.state.to_dict(), indent=1, default=str)
+        write_atomically(self.state_path, payload.encode("utf-8"))
+
+    def save_references(self) -> None:
+        """Write the learnt digit examples when they changed; a failure is only logged."""
+        bank = self.reader.references
+        if bank is None or not bank.changed:
+            return
+        try:
+            bank.save(self.references_path)
+            log.info("meter digit examples saved: %s", bank.known())
+        except OSError as exc:
+            log.warning("the meter's digit examples cannot be saved: %s", exc)
+
+    def references_json(self) -> dict[str, Any] | None:
+        """For /health: which of this meter's digits the agent has learnt examples of."""
+        bank = self.reader.references
+        if bank is None:
+            return None
+        return {"digits": bank.known(), "examples": bank.examples()}
+
+    # --- learning and previews ----------------------------------------------------------
+    def learn_from_view(
+        self, frame: Callable[[], np.ndarray], digits: str, *, forget: bool = False
+    ) -> int:
+        """After a reading set by hand: the camera's view (``frame()``) now shows those
+        digits, so its cells become this meter's examples. A camera that cannot give a
+        frame only means nothing is learnt. ``forget`` (the reading went down: most
+        likely a new meter, whose digits may look otherwise) drops the old examples
+        first; the sure readings teach them again. Returns how many examples were new."""
+        from meter_agent.vision import ImageError
+
+        added = 0
+        bank = self.reader.references
+        if forget and bank is not None:
+            bank.clear()
+            log.info("the reading went down: the old meter's digit examples are forgotten")
+        try:
+            added = self.reader.learn_frame(frame(), digits)
+        except (CaptureError, ImageError) as exc:
+            log.warning("the view could not be learnt from: %s", exc)
+        self.save_references()  # the forgetting too, with or without a view
+        return added
+
+    def preview(self, config: AgentConfig, frame: np.ndarray) -> ReadResult:
+        """Read ``frame`` with ``config`` WITHOUT recording anything: a throw-away reader
+        with copies of the live state and examples is used, so a preview can never move
+        the last accepted value (the "PreValue") nor teach the live examples."""
+        from meter_agent.reader import MeterReader, ReaderState
+
+        copy = ReaderState.from_dict(self.reader.state.to_dict())
+        bank = self.reader.references
+        scratch = MeterReader(
+            config,
+            state=copy,
+            digit_model=self.digit_model(config),
+            references=None if bank is None else bank.copy(),
+        )
+        return scratch.read_frames([frame], datetime.now(UTC))
