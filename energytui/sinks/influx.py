@@ -324,7 +324,9 @@ class InfluxSink:
         for notice in notices:
             log.warning("%s", notice)
         self._writer = _Writer(self.config)
-        self._stopping = False
+        self._stopping = self._flushing = False
+        self._failures = 0
+        self._backoff_until = 0.0
         self._running = True
         self._threads = [
             threading.Thread(target=self._spool_loop, name="influx-spool", daemon=True),
@@ -351,15 +353,16 @@ class InfluxSink:
             return
         deadline = time.monotonic() + timeout_s
         with self._cond:
-            self._flushing = True  # seal now and send everything, no back-off wait
+            self._flushing = True  # seal now and try once more at once, no back-off wait
             self._backoff_until = 0.0
+            failures = self._failures
             self._cond.notify_all()
         self._wake.set()
         while time.monotonic() < deadline:
             if self._queued() == 0 and self.spool.pending == 0:
                 break
-            if self._failures and self.spool.state().sealed_files:
-                break  # the database is away: it keeps in the spool
+            if self._failures > failures:
+                break  # the database is still away: the rest keeps in the spool
             time.sleep(0.05)
         with self._cond:
             self._stopping = True
@@ -511,8 +514,6 @@ class InfluxSink:
                 delay = max(delay, CONFIG_BACKOFF_S)
             if exc.retry_after:
                 delay = max(delay, min(exc.retry_after, 600.0))
-            if self._flushing:
-                delay = 0.0 if self._failures < 2 else delay
             self._backoff_until = time.monotonic() + delay
             first = self.last_error != msg
             self.last_error = msg

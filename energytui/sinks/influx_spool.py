@@ -160,6 +160,7 @@ class Spool:
         self._lock_fd = fd
         notices: list[str] = []
         with self._lock:
+            self._sealed, self._open, self._in_flight = [], None, None
             for p in self.dir.glob("*.tmp"):
                 with contextlib.suppress(OSError):
                     p.unlink()

@@ -30,9 +30,10 @@ VICTORIA = shutil.which("victoria-metrics") or "/usr/bin/victoria-metrics"
 class Victoria:
     """One victoria-metrics process on 127.0.0.1:port with its own storage dir."""
 
-    def __init__(self, storage: Path, port: int | None = None) -> None:
+    def __init__(self, storage: Path, port: int | None = None, *extra_args: str) -> None:
         self.storage = storage
         self.port = port or free_port()
+        self.extra_args = extra_args
         self.proc: subprocess.Popen | None = None
 
     @property
@@ -49,6 +50,7 @@ class Victoria:
                 "-loggerLevel=ERROR",
                 "-memory.allowedPercent=5",
                 "-search.disableCache",
+                *self.extra_args,
             ],
             stdout=subprocess.DEVNULL,
             stderr=subprocess.DEVNULL,
@@ -56,7 +58,7 @@ class Victoria:
         deadline = time.monotonic() + 20
         while True:
             try:
-                if httpx.get(f"{self.url}/health", timeout=1.0).status_code == 200:
+                if httpx.get(f"{self.url}/health", timeout=1.0).status_code in (200, 401):
                     return
             except httpx.HTTPError:
                 pass
@@ -126,14 +128,14 @@ def victoria(tmp_path) -> Iterator[Victoria]:
 
 
 @pytest.fixture
-def victoria_factory(tmp_path) -> Iterator[Callable[[int | None], Victoria]]:
+def victoria_factory(tmp_path) -> Iterator[Callable[..., Victoria]]:
     """Victorias that a test starts itself (e.g. later, on a port chosen beforehand)."""
     if not Path(VICTORIA).exists():
         pytest.skip("victoria-metrics is not installed (scripts/bootstrap.sh installs it)")
     made: list[Victoria] = []
 
-    def make(port: int | None = None) -> Victoria:
-        vm = Victoria(tmp_path / "vm-data", port)
+    def make(port: int | None = None, *extra_args: str) -> Victoria:
+        vm = Victoria(tmp_path / "vm-data", port, *extra_args)
         made.append(vm)
         return vm
 

@@ -434,3 +434,95 @@ def test_the_spool_lives_under_the_data_dir_and_nothing_is_written_before_start(
     sink = InfluxSink(None, c.influxdb, spool_dir(c))
     assert not (tmp_path / "data").exists()
     assert sink.status().state == "stopped"
+
+
+async def test_a_refused_token_is_said_in_one_sentence_and_the_points_wait(
+    victoria_factory, tmp_path, caplog
+):
+    # VictoriaMetrics with basic auth answers 401 to a token, as InfluxDB does to a wrong one
+    vm = victoria_factory(None, "-httpAuth.username=admin", "-httpAuth.password=pw")
+    vm.start()
+    caplog.set_level(logging.DEBUG)
+    sink = InfluxSink(None, cfg(vm.url), tmp_path / "spool")
+    sink.start()
+    try:
+        feed(sink, [power(i) for i in range(5)])
+        await wait_until(lambda: sink.status().last_error is not None)
+        st = sink.status()
+    finally:
+        sink.stop(timeout_s=0.5)
+    assert st.last_error.startswith(f"InfluxDB at {vm.url} refused the token (401: ")
+    assert st.last_error.endswith("check INFLUXDB_TOKEN or influxdb.token.")
+    assert "\n" not in st.last_error
+    assert (st.points_pending, st.points_written, st.dropped, st.rejected) == (5, 0, 0, 0)
+    assert TOKEN not in caplog.text and TOKEN not in st.last_error
+
+
+class RefusingInflux:
+    """Answers the first write as InfluxDB 2 answers unparsable line protocol (400 with
+    its JSON error), then takes every write (204). Only this path uses a stand-in: the
+    VictoriaMetrics here takes any line protocol with a 204."""
+
+    def __init__(self) -> None:
+        import http.server
+        import threading
+
+        self.bodies: list[bytes] = []
+        outer = self
+
+        class Handler(http.server.BaseHTTPRequestHandler):
+            def do_POST(self) -> None:
+                body = self.rfile.read(int(self.headers["Content-Length"]))
+                outer.bodies.append(body)
+                if len(outer.bodies) == 1:
+                    msg = b'{"code":"invalid","message":"unable to parse line 1: bad field"}'
+                    self.send_response(400)
+                    self.send_header("Content-Type", "application/json")
+                    self.send_header("Content-Length", str(len(msg)))
+                    self.end_headers()
+                    self.wfile.write(msg)
+                else:
+                    self.send_response(204)
+                    self.end_headers()
+
+            def log_message(self, *args: object) -> None:
+                return
+
+        self.server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.url = f"http://127.0.0.1:{self.server.server_address[1]}"
+        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+
+    def close(self) -> None:
+        self.server.shutdown()
+        self.server.server_close()
+
+
+async def test_a_batch_the_server_refuses_is_moved_aside_and_the_rest_flows(tmp_path):
+    server = RefusingInflux()
+    sink = InfluxSink(None, cfg(server.url, batch_size=5), tmp_path / "spool")
+    sink.start()
+    try:
+        feed(sink, [power(i) for i in range(5)])
+        await wait_until(lambda: sink.status().rejected == 5)
+        feed(sink, [power(i) for i in range(5, 12)])
+        await wait_until(lambda: sink.status().points_written == 7)
+        st = sink.status()
+    finally:
+        sink.stop()
+        server.close()
+    (aside,) = (tmp_path / "spool" / "rejected").iterdir()
+    assert aside.read_bytes() == server.bodies[0]  # the spool file, sent as it is
+    assert st.last_error is None  # later writes went through
+    assert b"".join(server.bodies[1:]).count(b"\n") == 7
+
+
+async def test_stop_sends_what_waits_for_the_flush_interval(victoria, tmp_path):
+    sink = InfluxSink(None, cfg(victoria.url, flush_interval_s=3600.0), tmp_path / "spool")
+    sink.start()
+    feed(sink, [power(i) for i in range(10)])
+    await asyncio.sleep(0.5)
+    assert sink.status().points_written == 0  # a part batch waits for the hour
+    await sink.astop(timeout_s=5.0)
+    st = sink.status()
+    assert (st.state, st.points_written, st.points_pending) == ("stopped", 10, 0)
+    assert solar_ms(victoria, 10) == expected(range(10))
