@@ -52,7 +52,9 @@ from dataclasses import asdict, dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, cast
+from urllib.parse import urlsplit, urlunsplit
 
+import urllib3
 from influxdb_client import InfluxDBClient, Point, WritePrecision
 from influxdb_client.client.write_api import SYNCHRONOUS
 from influxdb_client.rest import ApiException
@@ -98,6 +100,16 @@ MIN_BACKOFF_S = 0.5
 MAX_BACKOFF_S = 60.0
 #: a wrong token, org or bucket does not fix itself in seconds
 CONFIG_BACKOFF_S = 30.0
+
+
+def safe_url(url: str) -> str:
+    """The URL without a password in it, for logs and the status."""
+    parts = urlsplit(url)
+    if parts.password is None:
+        return url
+    host = parts.hostname or ""
+    netloc = f"{parts.username}:***@{host}" + (f":{parts.port}" if parts.port else "")
+    return urlunsplit(parts._replace(netloc=netloc))
 
 
 def spool_dir(config: Config) -> Path:
@@ -214,7 +226,7 @@ class _Writer:
     """Posts one batch of line protocol with the client library's synchronous API."""
 
     def __init__(self, config: InfluxConfig) -> None:
-        self.url = config.url
+        self.url = safe_url(config.url)
         self.bucket = config.bucket
         self.org = config.org
         self._client = InfluxDBClient(
@@ -237,10 +249,16 @@ class _Writer:
             )
         except ApiException as exc:
             raise _describe_api_error(exc, self.url) from None
-        except Exception as exc:  # connection refused, reset, timeout, DNS
+        except (urllib3.exceptions.HTTPError, OSError) as exc:  # refused, reset, timeout, DNS
             raise WriteFailed(
                 f"cannot reach InfluxDB at {self.url} ({_short_cause(exc)}); points are kept "
                 "on disk and sent when it is back."
+            ) from None
+        except Exception as exc:  # a bug must not stop the sender: keep the batch, retry
+            log.debug("InfluxDB: write failed unexpectedly", exc_info=True)
+            raise WriteFailed(
+                f"writing to InfluxDB at {self.url} failed unexpectedly "
+                f"({type(exc).__name__}); points are kept on disk."
             ) from None
 
     def close(self) -> None:
@@ -339,7 +357,7 @@ class InfluxSink:
         pending = self.spool.pending
         log.info(
             "InfluxDB: writing to %s, bucket %s%s",
-            self.config.url,
+            safe_url(self.config.url),
             self.config.bucket,
             f" ({pending} points waiting in the spool)" if pending else "",
         )
@@ -438,7 +456,7 @@ class InfluxSink:
                 "while %s cannot be written",
                 self.spool.max_points,
                 dropped,
-                self.config.url,
+                safe_url(self.config.url),
             )
             self._dropped_told = dropped
             self._dropped_told_at = now
@@ -544,7 +562,7 @@ class InfluxSink:
         return InfluxStatus(
             enabled=self.config.enabled,
             state=state,
-            url=self.config.url,
+            url=safe_url(self.config.url),
             points_written=st.sent,
             points_pending=st.pending + queued,
             oldest_unsent_age_s=age,

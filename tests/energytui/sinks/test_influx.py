@@ -7,6 +7,7 @@ import logging
 import time
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -526,3 +527,12 @@ async def test_stop_sends_what_waits_for_the_flush_interval(victoria, tmp_path):
     st = sink.status()
     assert (st.state, st.points_written, st.points_pending) == ("stopped", 10, 0)
     assert solar_ms(victoria, 10) == expected(range(10))
+
+
+def test_a_password_in_the_url_is_never_shown():
+    from energytui.sinks.influx import safe_url
+
+    assert safe_url("http://admin:hunter2@db.lan:8086") == "http://admin:***@db.lan:8086"
+    assert safe_url("https://db.lan") == "https://db.lan"
+    sink = InfluxSink(None, cfg("http://admin:hunter2@127.0.0.1:9"), Path("/nonexistent/spool"))
+    assert "hunter2" not in str(sink.status().to_dict())
