@@ -182,6 +182,40 @@ class InfluxStatus:
             d["oldest_unsent_age_s"] = round(self.oldest_unsent_age_s, 1)
         return d
 
+    def line(self) -> str:
+        """A few words for a health line: how far behind, and what is wrong."""
+        if self.state == "stopped":
+            return f"InfluxDB stopped: {self.last_error}" if self.last_error else "InfluxDB off"
+        parts = []
+        if self.points_pending:
+            age = _age(self.oldest_unsent_age_s)
+            parts.append(f"{self.points_pending:,} points waiting" + (f" ({age})" if age else ""))
+        if self.dropped:
+            parts.append(f"{self.dropped:,} dropped (spool full)")
+        if self.rejected:
+            parts.append(f"{self.rejected:,} refused")
+        if self.state == "error":
+            head = (
+                "InfluxDB unreachable"
+                if "cannot reach" in (self.last_error or "")
+                else ("InfluxDB error")
+            )
+        else:
+            head = f"InfluxDB {self.state}"
+        return head + (": " + ", ".join(parts) if parts else f", {self.points_written:,} written")
+
+
+def _age(seconds: float | None) -> str:
+    if seconds is None:
+        return ""
+    if seconds < 90:
+        return f"oldest {seconds:.0f} s"
+    if seconds < 90 * 60:
+        return f"oldest {seconds / 60:.0f} min"
+    if seconds < 48 * 3600:
+        return f"oldest {seconds / 3600:.0f} h"
+    return f"oldest {seconds / 86400:.0f} d"
+
 
 class WriteFailed(Exception):
     """A batch was not taken; ``kind`` says what to do: retry, config (retry slowly), reject."""

@@ -536,3 +536,28 @@ def test_a_password_in_the_url_is_never_shown():
     assert safe_url("https://db.lan") == "https://db.lan"
     sink = InfluxSink(None, cfg("http://admin:hunter2@127.0.0.1:9"), Path("/nonexistent/spool"))
     assert "hunter2" not in str(sink.status().to_dict())
+
+
+def test_the_health_line_says_how_far_behind_and_what_is_wrong():
+    from energytui.sinks.influx import InfluxStatus
+
+    def st(**kw) -> InfluxStatus:
+        base: dict[str, Any] = dict(
+            enabled=True, state="ok", url="http://db:8086", points_written=12345,
+            points_pending=0, oldest_unsent_age_s=None, dropped=0, rejected=0,
+            last_error=None, last_write=None,
+        )  # fmt: skip
+        base.update(kw)
+        return InfluxStatus(**base)
+
+    assert st().line() == "InfluxDB ok, 12,345 written"
+    assert st(state="behind", points_pending=1500, oldest_unsent_age_s=600).line() == (
+        "InfluxDB behind: 1,500 points waiting (oldest 10 min)"
+    )
+    assert st(
+        state="error", points_pending=20, oldest_unsent_age_s=7200.0, dropped=700,
+        last_error="cannot reach InfluxDB at http://db:8086 (connection refused); …",
+    ).line() == "InfluxDB unreachable: 20 points waiting (oldest 2 h), 700 dropped (spool full)"  # fmt: skip
+    assert st(state="stopped").line() == "InfluxDB off"
+    busy = "another energytui process is writing the InfluxDB spool in /x."
+    assert st(state="stopped", last_error=busy).line() == f"InfluxDB stopped: {busy}"
