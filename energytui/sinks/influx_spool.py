@@ -158,6 +158,14 @@ class Spool:
                 f"another energytui process is writing the InfluxDB spool in {self.dir}."
             ) from None
         self._lock_fd = fd
+        try:
+            return self._scan()
+        except BaseException:
+            self._lock_fd = None
+            os.close(fd)  # let a later start try again
+            raise
+
+    def _scan(self) -> list[str]:
         notices: list[str] = []
         with self._lock:
             self._sealed, self._open, self._in_flight = [], None, None
