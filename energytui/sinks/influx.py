@@ -250,7 +250,8 @@ def _describe_api_error(exc: ApiException, url: str) -> WriteFailed:
             "config",
         )
     if status in (400, 413, 422):
-        return WriteFailed(f"InfluxDB at {url} refused a batch ({status}: {detail}).", "reject")
+        # no full stop: the sender adds where the batch went
+        return WriteFailed(f"InfluxDB at {url} refused a batch ({status}: {detail})", "reject")
     return WriteFailed(
         f"InfluxDB at {url} answered {status} ({detail}); retrying.", "retry", retry_after
     )
@@ -554,8 +555,8 @@ class InfluxSink:
         msg = str(exc)
         if exc.kind == "reject":
             dest = self.spool.reject(batch)
+            self.last_error = f"{msg}; its {batch.points} points were moved to {dest}."
             self.rejected += batch.points
-            self.last_error = f"{msg} Its {batch.points} points were moved to {dest}."
             log.error("InfluxDB: %s", self.last_error)
             return
         self.spool.release(batch)
