@@ -117,6 +117,38 @@ class MqttConfig(_Section):
     interval_s: float = Field(default=10.0, ge=0.0, le=3600.0)
 
 
+class InfluxConfig(_Section):
+    """InfluxDB 2.x writer (energytui/sinks/influx.py); on when ``url`` is set.
+
+    The seed's ``INFLUXDB_URL``/``TOKEN``/``ORG``/``BUCKET`` map here, so the seed's
+    compose ``.env`` turns it on without a config file.
+    """
+
+    url: str = ""
+    token: str = Field(default="", repr=False)
+    org: str = ""
+    bucket: str = "energy"
+    #: most points in one write request
+    batch_size: int = Field(default=500, ge=1, le=50000)
+    #: longest a point waits before it is sent while the database keeps up
+    flush_interval_s: float = Field(default=10.0, ge=0.05, le=3600.0)
+    #: points kept on disk while the database is down; past it the oldest are dropped
+    spool_max_points: int = Field(default=100_000, ge=1, le=50_000_000)
+    timeout_s: float = Field(default=10.0, gt=0.0, le=300.0)
+
+    @field_validator("url")
+    @classmethod
+    def _http(cls, v: str) -> str:
+        v = v.strip()
+        if v and not v.startswith(("http://", "https://")):
+            raise ValueError("must start with http:// or https:// (like http://influxdb:8086)")
+        return v.rstrip("/")
+
+    @property
+    def enabled(self) -> bool:
+        return bool(self.url)
+
+
 class TuiConfig(_Section):
     console: bool = False
     kiosk: bool = False
@@ -134,6 +166,7 @@ class Config(_Section):
     store: StoreConfig = Field(default_factory=StoreConfig)
     api: ApiConfig = Field(default_factory=ApiConfig)
     mqtt: MqttConfig = Field(default_factory=MqttConfig)
+    influxdb: InfluxConfig = Field(default_factory=InfluxConfig)
     tui: TuiConfig = Field(default_factory=TuiConfig)
 
     # -- derived paths -------------------------------------------------------
@@ -157,6 +190,10 @@ LEGACY_ENV = {
     "METER_ENDPOINT": ("meter", "endpoint"),
     "TIMEZONE": ("general", "timezone"),
     "LOG_LEVEL": ("general", "log_level"),
+    "INFLUXDB_URL": ("influxdb", "url"),
+    "INFLUXDB_TOKEN": ("influxdb", "token"),
+    "INFLUXDB_ORG": ("influxdb", "org"),
+    "INFLUXDB_BUCKET": ("influxdb", "bucket"),
 }
 ENV_PREFIX = "ENERGYTUI_"
 

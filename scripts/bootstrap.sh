@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Install what energytui needs on a fresh Debian/Raspberry Pi OS machine, idempotently:
-# Debian packages (tesseract-ocr, tmux, mosquitto) when missing, then a virtualenv in .venv
-# with the project and its dev tools. Safe to run again; does nothing that is already done.
+# Debian packages (tesseract-ocr, tmux, mosquitto, victoria-metrics) when missing, then a
+# virtualenv in .venv with the project and its dev tools. Safe to run again; does nothing
+# that is already done.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -9,12 +10,18 @@ need=()
 command -v tesseract >/dev/null 2>&1 || need+=(tesseract-ocr)
 command -v tmux >/dev/null 2>&1 || need+=(tmux)
 command -v mosquitto >/dev/null 2>&1 || [ -x /usr/sbin/mosquitto ] || need+=(mosquitto)
+# the InfluxDB writer's tests read their points back from a real VictoriaMetrics; they run
+# /usr/bin/victoria-metrics themselves, so the package's own service is switched off below
+command -v victoria-metrics >/dev/null 2>&1 || need+=(victoria-metrics)
 if [ ${#need[@]} -gt 0 ]; then
   SUDO=""
   [ "$(id -u)" -eq 0 ] || SUDO="sudo"
   echo "bootstrap: installing Debian packages: ${need[*]}" >&2
   $SUDO apt-get update -qq
   DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq "${need[@]}" >/dev/null
+  if [[ " ${need[*]} " == *" victoria-metrics "* ]] && [ -d /run/systemd/system ]; then
+    $SUDO systemctl disable --now victoria-metrics >/dev/null 2>&1 || true
+  fi
 fi
 
 PY=${PYTHON:-python3}
