@@ -12,7 +12,7 @@ import signal
 import socket
 from collections.abc import Callable, Iterable
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Protocol
 
 from energytui.clock import AcceleratedClock, Clock
 from energytui.config import Config, ConfigError
@@ -23,7 +23,7 @@ from energytui.sources.simulated import SimulatedSite, SimulatedSource, SiteSpec
 
 if TYPE_CHECKING:
     from energytui.serve import ApiHandle
-    from energytui.sinks.mqtt import MqttSink
+    from energytui.sinks.influx import InfluxSink
 
 log = logging.getLogger(__name__)
 
@@ -192,6 +192,15 @@ def on_signals(
     return undo
 
 
+class Sink(Protocol):
+    """What the runtime needs of a sink: it subscribes to the hub on ``start`` and
+    flushes what it can, within its own time bound, on ``stop``."""
+
+    def start(self) -> None: ...
+
+    def stop(self) -> None: ...
+
+
 class Runtime:
     """Starts and stops one process's parts in one order: the API socket is bound first,
     then the hub starts, then the API serves from it, then the sinks publish from it;
@@ -222,7 +231,9 @@ class Runtime:
         self.serve_api = serve_api and config.api.enabled
         self.warnings: list[str] = []
         self.api: ApiHandle | None = None
-        self.sinks: list[MqttSink] = []
+        self.sinks: list[Sink] = []
+        #: the InfluxDB writer, when configured: its status is shown on the health line
+        self.influx: InfluxSink | None = None
         self._socket = api_socket
         self._owns_hub = False
 
@@ -278,10 +289,13 @@ class Runtime:
     async def stop(self) -> None:
         """Stop the sinks, then the API, then the hub (which closes the store). Safe to call
         again, and after a start that failed half-way."""
+        self.influx = None
         while self.sinks:
             sink = self.sinks.pop()
             with contextlib.suppress(Exception):
-                sink.stop()
+                # a sink flushes within a bound on stop: off the loop, so the API and
+                # the hub keep answering meanwhile
+                await asyncio.to_thread(sink.stop)
         if self.api is not None:
             api, self.api = self.api, None
             await api.stop()
@@ -338,3 +352,14 @@ class Runtime:
                 self.warnings.append(f"MQTT publisher not started: {exc}")
             else:
                 self.sinks.append(sink)
+        if self.config.influxdb.enabled:
+            from energytui.sinks.influx import InfluxSink, spool_dir
+
+            influx = InfluxSink(self.hub, self.config.influxdb, spool_dir(self.config))
+            influx.start()  # never raises: a spool it cannot open is its status's error
+            status = influx.status()
+            if status.state == "stopped":
+                self.warnings.append(f"InfluxDB writer not started: {status.last_error}")
+            else:
+                self.sinks.append(influx)
+                self.influx = influx

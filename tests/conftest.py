@@ -2,7 +2,8 @@
 
 The fixtures that tests in several folders use live in support modules registered
 here: the gateway emulator and a PowerwallSource on it (``tests.gateway_support``),
-real hubs, a scripted source and a real MQTT broker (``tests.hub_support``).
+real hubs, a scripted source and a real MQTT broker (``tests.hub_support``), a real
+VictoriaMetrics that takes InfluxDB writes (``tests.victoria_support``).
 """
 
 from __future__ import annotations
@@ -11,7 +12,7 @@ import pytest
 
 from tests.support import REPO
 
-pytest_plugins = ["tests.gateway_support", "tests.hub_support"]
+pytest_plugins = ["tests.gateway_support", "tests.hub_support", "tests.victoria_support"]
 
 SHARED = REPO.parent / "shared"
 
@@ -19,7 +20,17 @@ SHARED = REPO.parent / "shared"
 @pytest.fixture(autouse=True)
 def _isolated_env(monkeypatch, tmp_path):
     """Keep tests away from the user's real config, data dir and the seed's env names."""
-    for name in ("POWERWALL_IP", "POWERWALL_PASSWORD", "METER_ENDPOINT", "TIMEZONE", "LOG_LEVEL"):
+    for name in (
+        "POWERWALL_IP",
+        "POWERWALL_PASSWORD",
+        "METER_ENDPOINT",
+        "TIMEZONE",
+        "LOG_LEVEL",
+        "INFLUXDB_URL",
+        "INFLUXDB_TOKEN",
+        "INFLUXDB_ORG",
+        "INFLUXDB_BUCKET",
+    ):
         monkeypatch.delenv(name, raising=False)
     import os
 

@@ -370,7 +370,9 @@ class InfluxSink:
             self.last_error = (
                 str(exc)
                 if isinstance(exc, SpoolBusy)
-                else (f"cannot open the InfluxDB spool in {self.spool.dir} ({exc}).")
+                else (
+                    f"cannot open the InfluxDB spool in {self.spool.dir} ({exc.strerror or exc})."
+                )
             )
             log.error("InfluxDB: %s", self.last_error)
             return

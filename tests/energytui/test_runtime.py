@@ -15,6 +15,7 @@ from energytui.sources.powerwall import PowerwallSource
 from tests.gateway_support import PASSWORD
 from tests.mqtt_listener import Listener
 from tests.support import free_port
+from tests.victoria_support import wait_until
 
 
 def config(tmp_path, port: int = 0, **sections) -> Config:
@@ -120,3 +121,33 @@ async def test_mqtt_publishes_with_the_api_disabled(tmp_path, broker):
         await listener.wait(lambda: listener.last("energytui/status") == "offline", 20)
     finally:
         listener.close()
+
+
+async def test_influxdb_is_written_from_the_runtime_and_flushed_on_stop(tmp_path, victoria):
+    """INFLUXDB_URL (or [influxdb] url) alone turns the writer on, for serve and the TUI alike:
+    the simulated site's samples reach a real VictoriaMetrics, and stop sends the rest."""
+    cfg = config(
+        tmp_path,
+        api={"enabled": False},
+        influxdb={"url": victoria.url, "org": "solar", "flush_interval_s": 0.2},
+    )
+    async with Runtime(cfg, build_hub(cfg)) as runtime:
+        assert runtime.warnings == [] and runtime.influx is not None
+        influx = runtime.influx
+        await wait_until(lambda: influx.status().points_written >= 3, what="3 points written")
+    assert runtime.sinks == [] and runtime.influx is None
+    assert influx.status().points_pending == 0  # stop flushed what was left
+    assert len(victoria.settled("power_solar_w", 3)) >= 3
+
+
+async def test_an_influxdb_spool_that_cannot_be_opened_is_a_warning(tmp_path):
+    cfg = config(tmp_path, api={"enabled": False}, influxdb={"url": "http://127.0.0.1:9"})
+    from energytui.sinks.influx import spool_dir
+
+    spool = spool_dir(cfg)
+    spool.parent.mkdir(parents=True, exist_ok=True)
+    spool.write_text("a file where the spool's folder should be")
+    async with Runtime(cfg, build_hub(cfg)) as runtime:
+        assert runtime.influx is None and runtime.sinks == []
+        assert len(runtime.warnings) == 1
+        assert runtime.warnings[0].startswith("InfluxDB writer not started: ")

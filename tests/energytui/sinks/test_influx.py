@@ -18,8 +18,7 @@ from energytui.model import EnergyCounters, GridStatus, PowerSample
 from energytui.sinks.influx import SCHEMA, InfluxSink, spool_dir, to_lines
 from meter_agent.schema import MeterReading
 from tests.support import free_port
-
-from .conftest import StallProxy, Victoria, wait_until
+from tests.victoria_support import StallProxy, Victoria, wait_until
 
 TOKEN = "tok-S3CRET-influx-0123456789"
 T0 = datetime.now(UTC).replace(microsecond=0) - timedelta(hours=2)
