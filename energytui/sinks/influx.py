@@ -22,28 +22,14 @@ Why it is built this way:
   :class:`InfluxStatus`, not in ``repr`` of the config (``repr=False``), and the
   client's debug mode (which logs headers) stays off.
 
-Schema (see docs/influxdb.md), one small pure function, :func:`to_lines`:
-
-* measurement ``power``, tag ``source`` (the hub's source, e.g. ``powerwall``), one
-  point per sample, Tesla's signs: fields ``solar_w``, ``battery_w`` (> 0 discharges),
-  ``grid_w`` (> 0 imports), ``home_w``; when known ``battery_pct`` (the gateway's
-  ``level()`` scale, as ``percent_charged``), ``reserve_pct``, ``grid_up`` (1 or 0);
-  with the gateway's lifetime counters, kWh: ``solar_produced_kwh``,
-  ``grid_imported_kwh``, ``grid_exported_kwh``, ``battery_charged_kwh``,
-  ``battery_discharged_kwh``, ``home_consumed_kwh``.
-* measurement ``meter``, tag ``method`` (``camera_ocr``, ``manual`` …), one point per
-  accepted reading at the time it was read: fields ``reading_kwh``, ``confidence``
-  (0–1).
-
-Every field is a float (a field's type may never change in InfluxDB) and a value that
-is not known is left out, never written as 0. Timestamps are milliseconds.
+Schema: see docs/influxdb.md. The points come from the wire table
+(:func:`energytui.wire.influx.to_lines`), like every other outside shape.
 """
 
 from __future__ import annotations
 
 import asyncio
 import logging
-import math
 import threading
 import time
 from collections import deque
@@ -51,48 +37,20 @@ from collections.abc import Callable
 from dataclasses import asdict, dataclass
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any, cast
+from typing import Any
 from urllib.parse import urlsplit, urlunsplit
 
 import urllib3
-from influxdb_client import InfluxDBClient, Point, WritePrecision
+from influxdb_client import InfluxDBClient
 from influxdb_client.client.write_api import SYNCHRONOUS
 from influxdb_client.rest import ApiException
 
 from energytui.config import Config, InfluxConfig
 from energytui.hub import HubEvent, SampleEvent
-from energytui.model import GridStatus, PowerSample
 from energytui.sinks.influx_spool import Batch, Spool, SpoolBusy
-from meter_agent.schema import MeterReading
+from energytui.wire.influx import MS, to_lines
 
 log = logging.getLogger(__name__)
-
-POWER, METER = "power", "meter"
-#: the precision of every timestamp we write (typed as the client's enum, which is a str)
-MS = cast(WritePrecision, WritePrecision.MS)
-
-#: measurement -> (tags, fields) this writer can write: what dashboards may query
-SCHEMA: dict[str, tuple[tuple[str, ...], tuple[str, ...]]] = {
-    POWER: (
-        ("source",),
-        (
-            "solar_w",
-            "battery_w",
-            "grid_w",
-            "home_w",
-            "battery_pct",
-            "reserve_pct",
-            "grid_up",
-            "solar_produced_kwh",
-            "grid_imported_kwh",
-            "grid_exported_kwh",
-            "battery_charged_kwh",
-            "battery_discharged_kwh",
-            "home_consumed_kwh",
-        ),
-    ),
-    METER: (("method",), ("reading_kwh", "confidence")),
-}
 
 #: in-memory queue between the hub and the spooler thread; only fills if the disk hangs
 QUEUE_MAX_POINTS = 10_000
@@ -115,49 +73,6 @@ def safe_url(url: str) -> str:
 def spool_dir(config: Config) -> Path:
     """Where the spool lives: in the data dir, beside the store."""
     return config.data_dir / "influx-spool"
-
-
-def _put(p: Point, name: str, value: float | None) -> None:
-    if value is not None and math.isfinite(value):
-        p.field(name, float(value))
-
-
-def to_lines(sample: PowerSample | MeterReading) -> list[str]:
-    """One power sample or meter reading as line protocol (millisecond timestamps)."""
-    if isinstance(sample, PowerSample):
-        p = Point(POWER).tag("source", sample.source or "unknown")
-        for name, value in (
-            ("solar_w", sample.solar_w),
-            ("battery_w", sample.battery_w),
-            ("grid_w", sample.grid_w),
-            ("home_w", sample.load_w),
-            ("battery_pct", sample.soe_pct),
-            ("reserve_pct", sample.reserve_pct),
-        ):
-            _put(p, name, value)
-        if sample.grid_status is not GridStatus.UNKNOWN:
-            _put(p, "grid_up", 1.0 if sample.grid_status is GridStatus.UP else 0.0)
-        c = sample.counters
-        if c is not None:
-            for name, wh in (
-                ("solar_produced_kwh", c.solar_produced_wh),
-                ("grid_imported_kwh", c.grid_imported_wh),
-                ("grid_exported_kwh", c.grid_exported_wh),
-                ("battery_charged_kwh", c.battery_charged_wh),
-                ("battery_discharged_kwh", c.battery_discharged_wh),
-                ("home_consumed_kwh", c.home_consumed_wh),
-            ):
-                _put(p, name, wh / 1000.0)
-        p.time(sample.ts, MS)
-    elif isinstance(sample, MeterReading):
-        p = Point(METER).tag("method", sample.method or "unknown")
-        _put(p, "reading_kwh", sample.reading_kwh)
-        _put(p, "confidence", sample.confidence)
-        p.time(sample.timestamp, MS)
-    else:
-        return []
-    line = p.to_line_protocol()
-    return [line] if line else []
 
 
 @dataclass(frozen=True)

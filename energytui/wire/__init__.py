@@ -6,6 +6,7 @@
 * :mod:`~energytui.wire.api` — our API's JSON and the viewer's reverse mapping,
 * :mod:`~energytui.wire.ha` — Home Assistant sensors and MQTT values,
 * :mod:`~energytui.wire.prometheus` — ``/metrics`` series,
+* :mod:`~energytui.wire.influx` — InfluxDB points (line protocol),
 * :data:`~energytui.wire.table.ROLLUP_RULES` — how the store rolls up each column.
 
 Growing it: another outside shape is another column of the same table. The original
@@ -15,7 +16,7 @@ Flask API's shapes (``/current_readings`` nesting ``powerwall.solar.power_watts`
 ``home_load_watts``) become a column type in :mod:`~energytui.wire.columns` (say a
 ``Seed`` with the flat key, the nested path and the metric), an attribute of
 :class:`WireField` filled in for the fields the seed had, and one module here that
-walks it; InfluxDB points likewise (a field key per column, the measurement per table).
+walks it, as InfluxDB points are (:class:`~energytui.wire.columns.Influx`).
 """
 
 from energytui.wire.columns import Json, Metric, Rollup, Sensor, WireField

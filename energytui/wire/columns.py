@@ -8,7 +8,8 @@ the functions that walk it for one shape are beside this module (``api``, ``ha``
 
 A new outside shape (the seed's JSON, InfluxDB points) is a new column type here, a
 new attribute of :class:`WireField`, its values filled in the table and one module
-that walks it: the fields themselves stay where they are.
+that walks it (as :class:`Influx` and :mod:`energytui.wire.influx` are): the fields
+themselves stay where they are.
 """
 
 from __future__ import annotations
@@ -97,6 +98,19 @@ class Metric:
 
 
 @dataclass(frozen=True, slots=True)
+class Influx:
+    """One InfluxDB field (a float) or tag of the point a sample or reading is written as.
+
+    ``value`` makes the field's number from the model's value (None leaves it out) or,
+    for a tag, its text.
+    """
+
+    name: str
+    value: Callable[[Any], Any] = same
+    tag: bool = False
+
+
+@dataclass(frozen=True, slots=True)
 class WireField:
     """One model value and every outside shape it takes.
 
@@ -111,6 +125,7 @@ class WireField:
     history: bool = False  # also a key of history points, under json[0]'s name
     sensor: Sensor | None = None
     metric: Metric | None = None
+    influx: Influx | None = None
     rollup: Rollup | None = None  # None: derived, not a column of the store
 
     @property

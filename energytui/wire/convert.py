@@ -38,6 +38,11 @@ def ratio(pct: float) -> float:
     return pct / 100.0
 
 
+def tag_text(v: str | None) -> str:
+    """An InfluxDB tag's text: a tag is never empty (it would drop the tag)."""
+    return v or "unknown"
+
+
 def kwh(wh: float) -> float:
     return wh / 1000.0
 

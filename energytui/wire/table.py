@@ -1,10 +1,11 @@
 """The wire table: every field of the model and each outside shape it takes.
 
 This is the one place to edit when a field is added: declare it here (its unit, its
-sign words, its API key, its Home Assistant sensor, its Prometheus series and how the
-store rolls it up) and the API's JSON and OpenAPI schema, the viewer's reverse
-mapping, MQTT discovery and values, ``/metrics`` and the store's rollups all follow.
-``tests/energytui/api/test_wire.py`` checks that every field reaches every shape.
+sign words, its API key, its Home Assistant sensor, its Prometheus series, its InfluxDB
+field and how the store rolls it up) and the API's JSON and OpenAPI schema, the
+viewer's reverse mapping, MQTT discovery and values, ``/metrics``, InfluxDB points and
+the store's rollups all follow. ``tests/energytui/wire/test_table.py`` checks that every
+field reaches every shape.
 
 Signs are Tesla's (see :mod:`energytui.model`): grid > 0 imports, battery > 0
 discharges; the words for them are :data:`~energytui.model.GRID_WORDS` and
@@ -29,7 +30,7 @@ from energytui.model import (
     iso_z,
     parse_iso,
 )
-from energytui.wire.columns import Json, Metric, Rollup, Sensor, WireField, same
+from energytui.wire.columns import Influx, Json, Metric, Rollup, Sensor, WireField, same
 from energytui.wire.convert import (
     W,
     connected_gauge,
@@ -41,6 +42,7 @@ from energytui.wire.convert import (
     one_decimal,
     percent_text,
     ratio,
+    tag_text,
     unix_seconds,
     word,
 )
@@ -70,6 +72,7 @@ POWER: tuple[WireField, ...] = (
         sensor=Sensor("solar_power", "Solar power", "power", "power", "measurement", "W",
                       precision=0, state=W),
         metric=Metric("energytui_solar_power_watts", "Solar production, W (>= 0)."),
+        influx=Influx("solar_w"),
         rollup=Rollup.MEAN,
     ),
     WireField(
@@ -83,6 +86,7 @@ POWER: tuple[WireField, ...] = (
                       precision=0, state=W),
         metric=Metric("energytui_battery_power_watts",
                       "Battery power, W (> 0 discharging, < 0 charging)."),
+        influx=Influx("battery_w"),
         rollup=Rollup.MEAN,
     ),
     WireField(
@@ -96,6 +100,7 @@ POWER: tuple[WireField, ...] = (
                       precision=0, state=W),
         metric=Metric("energytui_grid_power_watts",
                       "Grid power, W (> 0 importing, < 0 exporting)."),
+        influx=Influx("grid_w"),
         rollup=Rollup.MEAN,
     ),
     WireField(
@@ -105,6 +110,7 @@ POWER: tuple[WireField, ...] = (
         sensor=Sensor("home_power", "Home power", "power", "power", "measurement", "W",
                       precision=0, state=W),
         metric=Metric("energytui_home_power_watts", "Home consumption, W (>= 0)."),
+        influx=Influx("home_w"),
         rollup=Rollup.MEAN,
     ),
     WireField(
@@ -115,6 +121,7 @@ POWER: tuple[WireField, ...] = (
                       precision=1, state="{:.1f}".format),
         metric=Metric("energytui_battery_charge_ratio", "Battery state of energy, 0-1.",
                       value=ratio),
+        influx=Influx("battery_pct"),
         rollup=Rollup.MEAN,
     ),
     WireField(
@@ -124,6 +131,7 @@ POWER: tuple[WireField, ...] = (
         sensor=Sensor("backup_reserve", "Backup reserve", "power", "battery", "measurement", "%",
                       state="{:.0f}".format),
         metric=Metric("energytui_battery_reserve_ratio", "Backup reserve, 0-1.", value=ratio),
+        influx=Influx("reserve_pct"),
         rollup=Rollup.MEAN,
     ),
     WireField(
@@ -138,12 +146,14 @@ POWER: tuple[WireField, ...] = (
         metric=Metric("energytui_grid_connected",
                       "1 when the site is connected to the grid, 0 when islanded or syncing.",
                       value=connected_gauge),
+        influx=Influx("grid_up", connected_gauge),
         rollup=Rollup.LAST,
     ),
     WireField(
         "source",
         json=(Json("source", str, "which source produced it: simulated, powerwall, …",
                    part="about", decode=same),),
+        influx=Influx("source", tag_text, tag=True),
         rollup=Rollup.LAST,
     ),
     # derived from the fields above: shown everywhere, never stored or read back
@@ -183,6 +193,7 @@ def _counter(attr: str, key: str, name: str, stem: str, help_: str) -> WireField
         json=(Json(attr, float, decode=same),),
         sensor=Sensor(key, name, "energy", "energy", "total", "kWh", precision=2, state=kwh),
         metric=Metric(f"energytui_{stem}_joules", help_, "counter", value=joules_from_wh),
+        influx=Influx(f"{stem}_kwh", kwh),
         rollup=Rollup.LAST,
     )
 
@@ -214,6 +225,7 @@ METER: tuple[WireField, ...] = (
         metric=Metric("energytui_meter_joules",
                       "Utility meter register read by the camera (lower only when corrected by"
                       " hand).", "counter", value=joules_from_kwh),
+        influx=Influx("reading_kwh"),
         rollup=Rollup.LAST,
     ),
     WireField(
@@ -230,9 +242,10 @@ METER: tuple[WireField, ...] = (
                       state=percent_text),
         metric=Metric("energytui_meter_confidence_ratio",
                       "OCR confidence of the meter reading, 0-1."),
+        influx=Influx("confidence"),
         rollup=Rollup.MEAN,
     ),
-    WireField("method", rollup=Rollup.LAST),
+    WireField("method", influx=Influx("method", tag_text, tag=True), rollup=Rollup.LAST),
     WireField("digits", rollup=Rollup.LAST),
     WireField("id", rollup=Rollup.LAST),
 )  # fmt: skip

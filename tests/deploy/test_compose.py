@@ -1,6 +1,6 @@
 """deploy/compose/ is the seed's stack with energytui in place of the Flask API: its YAML
 and JSON agree with each other, with the seed's names and with what the InfluxDB writer
-writes (energytui.sinks.influx.SCHEMA)."""
+writes (energytui.wire.influx.SCHEMA)."""
 
 from __future__ import annotations
 
@@ -12,7 +12,7 @@ from typing import Any
 import pytest
 import yaml
 
-from energytui.sinks.influx import SCHEMA
+from energytui.wire.influx import SCHEMA
 from tests.conftest import REPO, SHARED
 
 COMPOSE = REPO / "deploy" / "compose"

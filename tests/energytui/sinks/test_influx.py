@@ -15,7 +15,9 @@ import pytest
 from energytui.config import ConfigError, InfluxConfig, load_config
 from energytui.hub import Hub, SampleEvent
 from energytui.model import EnergyCounters, GridStatus, PowerSample
-from energytui.sinks.influx import SCHEMA, InfluxSink, spool_dir, to_lines
+from energytui.sinks.influx import InfluxSink, spool_dir
+from energytui.store.records import dt_to_ms
+from energytui.wire.influx import SCHEMA, to_lines
 from meter_agent.schema import MeterReading
 from tests.support import free_port
 from tests.victoria_support import StallProxy, Victoria, wait_until
@@ -49,7 +51,8 @@ def power(i: int, **kw) -> PowerSample:
 
 
 def ms(ts: datetime) -> int:
-    return int(ts.timestamp() * 1000)
+    """Whole milliseconds, truncated: the time the store keeps for the same sample."""
+    return dt_to_ms(ts)
 
 
 def cfg(url: str, **kw) -> InfluxConfig:

@@ -31,8 +31,10 @@ from energytui.serve import start_api_in_loop
 from energytui.sinks.mqtt import ENTITIES, MqttSink
 from energytui.sources.remote import RemoteHubSource
 from energytui.store import Store
+from energytui.store.records import dt_to_ms
 from energytui.wire import COUNTERS, METER, POWER, ROLLUP_RULES, SAMPLE_TIME, Rollup
 from energytui.wire import api as wire_api
+from energytui.wire import influx as wire_influx
 from energytui.wire.table import GridStatusWord
 from meter_agent.schema import MeterReading
 from tests.hub_support import ScriptedSource, api_client, sample, wait_for
@@ -89,6 +91,30 @@ def test_every_power_in_watts_reaches_every_shape():
     assert {"solar_w", "battery_w", "grid_w", "load_w"} <= {f.attr for f in powers}
     for f in powers:
         assert f.history and f.sensor and f.metric and f.rollup is Rollup.MEAN, f.attr
+
+
+@pytest.mark.parametrize("s", SAMPLES)
+def test_every_influx_field_of_the_table_is_written_when_known(s):
+    """The line protocol walks the table: every stored flow and counter with a value is a
+    field of the point, every unknown one is left out (never a 0), the time is the store's."""
+    (line,) = wire_influx.to_lines(s)
+    head, fields, ts = line.split(" ")
+    written = dict(kv.split("=") for kv in fields.split(","))
+    expect = {
+        f.influx.name
+        for f in (*POWER, *COUNTERS)
+        if f.influx
+        and not f.influx.tag
+        and (s.counters if f in COUNTERS else s) is not None
+        and f.influx.value(getattr(s.counters if f in COUNTERS else s, f.attr)) is not None
+    }
+    assert set(written) == expect
+    assert set(written) <= set(wire_influx.SCHEMA["power"][1])
+    assert float(written["solar_w"]) == s.solar_w and float(written["home_w"]) == s.load_w
+    assert head == f"power,source={s.source}" and int(ts) == dt_to_ms(s.ts)
+    for f in (*POWER, *COUNTERS):
+        if f.unit == "W" or f in COUNTERS:
+            assert f.influx is not None, f"{f.attr} is not written to InfluxDB"
 
 
 def test_sign_words_are_the_api_types():
