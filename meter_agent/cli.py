@@ -60,12 +60,10 @@ def build_parser() -> argparse.ArgumentParser:
     )
     sy.set_defaults(func=cmd_synth)
 
-    try:  # the HTTP server's subcommand lives with the server
-        from meter_agent.serve_cmd import add_serve_parser  # type: ignore[import-not-found]
-    except ImportError:
-        pass
-    else:
-        add_serve_parser(sub)
+    # the HTTP server's subcommand lives with the server
+    from meter_agent.serve_cmd import add_serve_parser
+
+    add_serve_parser(sub)
     return ap
 
 

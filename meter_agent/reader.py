@@ -548,9 +548,9 @@ class MeterReader:
         self._last_cnn = None
         if self.cnn is not None:
             imgs = [c.raw if c.raw is not None else c.gray for c in cells]
-            guesses, emb = self.cnn.read_with_embeddings(imgs, rolling=rolling)
-            per_engine["cnn"] = list(guesses)
-            self._last_cnn = (list(guesses), emb)
+            cnn_guesses, emb = self.cnn.read_with_embeddings(imgs, rolling=rolling)
+            per_engine["cnn"] = list(cnn_guesses)
+            self._last_cnn = (list(cnn_guesses), emb)
         if self.seven is not None and display == "lcd7":
             per_engine["seven_segment"] = list(self.seven.read([c.binary for c in cells]))
         # Tesseract is no help on seven-segment digits (11 % right and 25 % wrong on the
@@ -560,7 +560,7 @@ class MeterReader:
             for i, c in enumerate(cells):
                 if c.blank:
                     continue
-                g = [lst[i] for lst in per_engine.values() if lst[i] is not None]
+                g = [x for lst in per_engine.values() if (x := lst[i]) is not None]
                 chars = {x.char for x in g}
                 cnn_g = per_engine.get("cnn", [None] * n)[i]
                 if cnn_g is not None and cnn_g.kind == "other":
@@ -582,8 +582,8 @@ class MeterReader:
                 ]
                 got = self.tesseract.read([cells[i].binary for i in unsure])
                 lst: list[DigitGuess | None] = [None] * n
-                for i, g in zip(unsure, got, strict=True):
-                    lst[i] = g
+                for i, guess in zip(unsure, got, strict=True):
+                    lst[i] = guess
                 per_engine["tesseract"] = lst
         if self.references is not None and emb is not None and len(emb):
             # after Tesseract's turn: a reference that has no opinion must not make a
@@ -591,18 +591,18 @@ class MeterReader:
             per_engine["refs"] = [self.references.match(e) for e in emb]
         results = []
         for i, c in enumerate(cells):
-            guesses = {k: v[i] for k, v in per_engine.items() if v[i] is not None}
+            votes = {k: x for k, v in per_engine.items() if (x := v[i]) is not None}
             blank = c.blank
-            cnn_g = guesses.get("cnn")
+            cnn_g = votes.get("cnn")
             if blank and rolling and cnn_g is not None and cnn_g.char is not None:
                 # a drum always shows a digit: a faint one (low camera contrast, common on
                 # water meters) the model is sure of, or the meter's own examples confirm,
                 # is read, not called blank; an LCD position stays blank (unlit segments
                 # look like a faint 8)
-                ref = guesses.get("refs")
+                ref = votes.get("refs")
                 confirmed = ref is not None and ref.char == cnn_g.char
                 blank = (cnn_g.p_top or 0.0) < FAINT_DRUM_SURE and not confirmed
-            results.append(combine_cell(guesses, blank))  # type: ignore[arg-type]
+            results.append(combine_cell(votes, blank))
         if rolling:
             offset = last_drum_offset(cells) if last_rolls else None
             results = resolve_drums(results, last_rolls=last_rolls, last_offset=offset)
@@ -610,7 +610,7 @@ class MeterReader:
 
     @staticmethod
     def _sureness(per_engine: dict[str, list[DigitGuess | None]], i: int) -> float:
-        confs = [lst[i].confidence for lst in per_engine.values() if lst[i] is not None]
+        confs = [x.confidence for lst in per_engine.values() if (x := lst[i]) is not None]
         return min(confs) if confs else 0.0
 
     def _read_frame(self, frame: np.ndarray) -> tuple[list[CellResult], str, Window]:
