@@ -154,7 +154,9 @@ def test_every_key_is_in_the_openapi_contract():
 
 
 async def test_a_sample_reaches_the_api_and_metrics_and_the_viewer_reads_it_back():
-    first = Hub([WholeMillisecondSource(SAMPLES[0])])
+    # one poll a minute: the one sample the viewer reads is still the hub's latest after
+    # (at 0.05 s a new sample could land between the viewer's poll and the comparison)
+    first = Hub([WholeMillisecondSource(SAMPLES[0], interval_s=60.0)])
     await first.start()
     handle = await start_api_in_loop(first, Config.model_validate({"api": {"port": 0}}))
     viewer = RemoteHubSource(handle.url, timeout_s=2.0)
