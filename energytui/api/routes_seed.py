@@ -38,7 +38,9 @@ DEFAULT_DAYS, MAX_DAYS = 7.0, 3660.0
 #: ``include_history``: the last day of meter readings.
 CURRENT_HISTORY_DAYS = 1.0
 
-_NOT_LIVE: dict[int | str, dict[str, Any]] = {503: {"description": "The Powerwall data is not live (no sample, stale, or errors)."}}
+_NOT_LIVE: dict[int | str, dict[str, Any]] = {
+    503: {"description": "The Powerwall data is not live (no sample, stale, or errors)."}
+}
 
 
 def _hub(request: Request) -> Hub:
