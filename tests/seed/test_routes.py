@@ -4,12 +4,18 @@ with ``ast`` from the seed's own file), its status words and its status codes.""
 
 from __future__ import annotations
 
+import ast
 import time
 
+import httpx
 import pytest
 
 from devkit.emulator.gateway import raw_from_app
+from energytui.api import create_api
+from energytui.config import Config
+from energytui.hub import Hub
 from energytui.model import SeedMode
+from tests.hub_support import ScriptedSource, sample
 from tests.seed.conftest import PI_READINGS, Served, until_status
 from tests.seed.seed_files import SeedApp, compare
 
@@ -122,3 +128,31 @@ def test_gateway_failing_gives_503_with_the_seed_bodies(own_served: Served, seed
     own_served.emulator.clear_faults()
     until_status(own_served, "/current_readings", 200)
     assert own_served.get("/health").status_code == 200
+
+
+async def test_a_bug_answers_the_seed_500_and_counts_as_an_api_error(seed_app: SeedApp):
+    hub = Hub([ScriptedSource(sample())])
+    app = create_api(hub, Config())
+
+    async def broken() -> None:
+        raise RuntimeError("a bug")
+
+    app.add_api_route("/broken", broken)
+    transport = httpx.ASGITransport(app=app, raise_app_exceptions=False)
+    async with httpx.AsyncClient(transport=transport, base_url="http://energytui") as c:
+        r = await c.get("/broken")
+        metrics = (await c.get("/metrics")).text
+    assert r.status_code == 500
+    compare(r.json(), seed_app.body("server_error", 0))
+    assert "api_errors_total 1.0" in metrics
+
+
+def test_the_default_port_is_the_seeds(seed_app: SeedApp):
+    (run,) = [
+        n
+        for n in ast.walk(seed_app.tree)
+        if isinstance(n, ast.Call) and getattr(n.func, "attr", "") == "run"
+    ]
+    port = next(k.value for k in run.keywords if k.arg == "port")
+    assert isinstance(port, ast.Constant)
+    assert Config().api.port == port.value == 8000
