@@ -100,7 +100,7 @@ async def meter_items(hub: Hub, days: float) -> list[dict[str, Any]]:
             try:
                 readings.append(meter_from_record(rec))
             except (KeyError, ValueError):
-                continue  # a record that is not a reading (cannot happen for our own store)
+                continue  # a record this version cannot read (say an older store's): skipped
     return [wire_seed.meter_item(m) for m in readings]
 
 
