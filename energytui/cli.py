@@ -62,13 +62,13 @@ def build_parser() -> argparse.ArgumentParser:
     s = sub.add_parser("serve", help="run the hub and its HTTP API without the TUI")
     _common(s, sub=True)
     s.add_argument("--host", help="API bind address (default 127.0.0.1)")
-    s.add_argument("--port", type=int, help="API port (default 8787)")
+    s.add_argument("--port", type=int, help="API port (default 8000)")
     w = sub.add_parser(
         "web", help="serve the same TUI in a browser (textual-serve), on loopback by default"
     )
     _common(w, sub=True)
     w.add_argument("--host", default="127.0.0.1", help="bind address (default 127.0.0.1)")
-    w.add_argument("--port", type=int, default=8000, help="port (default 8000)")
+    w.add_argument("--port", type=int, default=8080, help="port (default 8080; 8000 is the API's)")
     e = sub.add_parser(
         "emulator", help="run a Powerwall gateway emulator on loopback", add_help=False
     )

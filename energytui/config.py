@@ -98,7 +98,7 @@ class StoreConfig(_Section):
 class ApiConfig(_Section):
     enabled: bool = True
     host: str = "127.0.0.1"
-    port: int = Field(default=8787, ge=0, le=65535)
+    port: int = Field(default=8000, ge=0, le=65535)  # the seed's port
     token: str = Field(default="", repr=False)
     cors_origins: list[str] = Field(default_factory=list)
     #: A meter reading pushed by an agent (no polled meter source) older than this is stale.

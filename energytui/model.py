@@ -161,6 +161,10 @@ class PowerSample:
         return self.grid_w < -IDLE_W
 
     @property
+    def seed_mode(self) -> SeedMode:
+        return classify_seed_mode(self)
+
+    @property
     def self_powered_pct(self) -> float | None:
         """Share of the home's load not taken from the grid right now (0–100)."""
         if self.load_w <= 0:
@@ -240,6 +244,43 @@ def classify_mode(s: PowerSample) -> SystemMode:
     if s.load_w <= IDLE_W:
         return SystemMode.IDLE
     return SystemMode.UNKNOWN
+
+
+class SeedMode(enum.StrEnum):
+    """What the site is doing in the original Flask API's six words (its
+    ``system_summary.mode``), which Home Assistant configurations written for it match on.
+
+    Decided as that API's ``_get_system_mode`` meant to, with Tesla's signs (it took a
+    battery > 0 for charging, which is discharging) and the idle band of :data:`IDLE_W`.
+    """
+
+    SOLAR_CHARGING_BATTERY = "solar_charging_battery"
+    SOLAR_EXPORTING = "solar_exporting"
+    SOLAR_POWERING_HOME = "solar_powering_home"
+    EXPORTING_TO_GRID = "exporting_to_grid"
+    DRAWING_FROM_BATTERY = "drawing_from_battery"
+    GRID_POWERED = "grid_powered"
+
+
+#: Solar above this many watts makes the seed's modes "solar_…" (the seed's own threshold).
+SEED_SOLAR_W = 1000.0
+
+
+def classify_seed_mode(s: PowerSample) -> SeedMode:
+    """The seed's mode words: strong sun first (charging the battery, else exporting,
+    else powering the home), then exporting, then the battery feeding the home, else
+    the grid."""
+    if s.solar_w > SEED_SOLAR_W:
+        if s.battery_charging:
+            return SeedMode.SOLAR_CHARGING_BATTERY
+        if s.grid_exporting:
+            return SeedMode.SOLAR_EXPORTING
+        return SeedMode.SOLAR_POWERING_HOME
+    if s.grid_exporting:
+        return SeedMode.EXPORTING_TO_GRID
+    if s.battery_discharging:
+        return SeedMode.DRAWING_FROM_BATTERY
+    return SeedMode.GRID_POWERED
 
 
 #: The API's words for the grid and battery flows (its OpenAPI enums, in this order).

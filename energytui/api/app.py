@@ -1,4 +1,9 @@
-"""The FastAPI app: the original Flask API's routes, served from the hub's live cache.
+"""The FastAPI app, served from the hub's live cache.
+
+Two sets of routes: the original Flask API's (the seed's contract, on its own paths:
+:mod:`energytui.api.routes_seed`, its JSON 404 and 500 bodies here) and our richer
+shapes under ``/api/v1`` (this module and :mod:`energytui.api.routes_powerwall`).
+``/metrics`` has both the seed's and our series.
 
 The app never polls a device and never owns the hub's lifecycle: whoever
 created the hub (``energytui serve`` or the TUI) starts and stops it. That is
@@ -10,9 +15,9 @@ from __future__ import annotations
 import logging
 import time
 from datetime import timedelta
-from typing import Annotated
+from typing import Annotated, Literal
 
-from fastapi import Depends, FastAPI, Query, Request, Response, status
+from fastapi import APIRouter, Depends, FastAPI, Query, Request, Response, status
 from fastapi.exceptions import RequestValidationError
 from fastapi.middleware.cors import CORSMiddleware
 from fastapi.responses import JSONResponse
@@ -22,8 +27,9 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from energytui import __version__
 from energytui.api import views
 from energytui.api.auth import make_write_guard
-from energytui.api.metrics import make_registry
+from energytui.api.metrics import ServerErrors, make_registry
 from energytui.api.routes_powerwall import router as powerwall_router
+from energytui.api.routes_seed import router as seed_router
 from energytui.api.schemas import (
     CurrentReadings,
     ErrorResponse,
@@ -36,12 +42,14 @@ from energytui.api.schemas import (
 )
 from energytui.config import Config
 from energytui.hub import Hub
-from energytui.model import iso_z
+from energytui.model import iso_z, utcnow
 from meter_agent.schema import MeterReading
 
 log = logging.getLogger(__name__)
 
 ERR = {"model": ErrorResponse}
+#: Our own routes' prefix: the seed's routes keep the bare paths.
+V1 = "/api/v1"
 
 
 def _sentence(exc: RequestValidationError) -> str:
@@ -72,6 +80,11 @@ def _install_error_handlers(app: FastAPI) -> None:
 
     @app.exception_handler(StarletteHTTPException)
     async def _http(request: Request, exc: StarletteHTTPException) -> JSONResponse:
+        if exc.status_code == 404:  # the seed's body for a path that is not a route
+            return JSONResponse(
+                {"status": "error", "message": "Endpoint not found", "timestamp": iso_z(utcnow())},
+                status_code=404,
+            )
         detail = exc.detail if isinstance(exc.detail, str) else "The request cannot be served."
         if exc.status_code == 400 and detail == "There was an error parsing the body":
             detail = "The request body is not valid JSON text (UTF-8)."  # FastAPI's wording
@@ -80,8 +93,17 @@ def _install_error_handlers(app: FastAPI) -> None:
     @app.exception_handler(Exception)
     async def _bug(request: Request, exc: Exception) -> JSONResponse:  # pragma: no cover - a bug
         log.exception("unhandled error serving %s", request.url.path)
+        sentence = "The server hit an internal error; see the energytui log."
+        # the seed's errorhandler(500) body; its /current_readings put the text in "error"
         return JSONResponse(
-            {"detail": "The server hit an internal error; see the energytui log."}, status_code=500
+            {
+                "status": "error",
+                "message": "Internal server error",
+                "error": sentence,
+                "detail": sentence,
+                "timestamp": iso_z(utcnow()),
+            },
+            status_code=500,
         )
 
 
@@ -100,7 +122,8 @@ def create_api(hub: Hub, config: Config) -> FastAPI:
     app.state.config = config
     started = time.monotonic()
     meter_stale_s = config.api.meter_stale_s
-    registry = make_registry(hub, meter_stale_s=meter_stale_s)
+    server_errors = ServerErrors()
+    registry = make_registry(hub, meter_stale_s=meter_stale_s, server_errors=server_errors)
     write_guard = make_write_guard(config.api.token)
     _install_error_handlers(app)
     if config.api.cors_origins:
@@ -110,8 +133,10 @@ def create_api(hub: Hub, config: Config) -> FastAPI:
             allow_methods=["GET", "POST"],
             allow_headers=["Authorization", "Content-Type"],
         )
+    app.add_middleware(server_errors.middleware)
+    v1 = APIRouter(prefix=V1)
 
-    @app.get("/health", response_model=HealthOut, tags=["status"])
+    @v1.get("/health", response_model=HealthOut, tags=["status"])
     async def health() -> HealthOut:
         """Healthy when the Powerwall data is live; degraded when anything is stale."""
         now = hub.clock.now()
@@ -120,6 +145,7 @@ def create_api(hub: Hub, config: Config) -> FastAPI:
         meter_live = views.meter_is_live(hub, now, meter_stale_s)
         all_live = all(hub.is_live(n) for n in hub.sources)
         refused = hub.state.meter_refused
+        state: Literal["healthy", "degraded", "unhealthy"]
         if not power_live:
             state = "unhealthy"
         elif (
@@ -147,7 +173,7 @@ def create_api(hub: Hub, config: Config) -> FastAPI:
             sources=views.source_health(hub),
         )
 
-    @app.get(
+    @v1.get(
         "/current_readings", response_model=CurrentReadings, tags=["readings"], responses={422: ERR}
     )
     async def current_readings(
@@ -204,7 +230,7 @@ def create_api(hub: Hub, config: Config) -> FastAPI:
             reading_kwh=reading.reading_kwh,
         )
 
-    @app.get("/history/meter", response_model=MeterHistory, tags=["history"], responses={422: ERR})
+    @v1.get("/history/meter", response_model=MeterHistory, tags=["history"], responses={422: ERR})
     async def history_meter(
         days: Annotated[float, Query(gt=0, le=3660, description="window length in days")] = 7,
     ) -> MeterHistory:
@@ -221,7 +247,7 @@ def create_api(hub: Hub, config: Config) -> FastAPI:
             readings=pts,
         )
 
-    @app.get("/history/power", response_model=PowerHistory, tags=["history"], responses={422: ERR})
+    @v1.get("/history/power", response_model=PowerHistory, tags=["history"], responses={422: ERR})
     async def history_power(
         hours: Annotated[
             float, Query(gt=0, le=24 * 3660, description="window length in hours")
@@ -259,5 +285,7 @@ def create_api(hub: Hub, config: Config) -> FastAPI:
         encoder, content_type = choose_encoder(request.headers.get("accept", ""))
         return Response(encoder(registry), media_type=None, headers={"Content-Type": content_type})
 
-    app.include_router(powerwall_router)
+    app.include_router(seed_router)
+    v1.include_router(powerwall_router)
+    app.include_router(v1)
     return app

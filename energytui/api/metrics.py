@@ -9,6 +9,15 @@ and a counter is never exported lower than it was on a previous scrape
 (Prometheus would take the dip for a reset and count a spike). Which series a
 sample or a meter reading gives, their names, help and values, is the wire
 table's (:mod:`energytui.wire.table`).
+
+The original Flask API's seven names are here too, with its meaning and units: the
+gauges ``solar_production_watts``, ``battery_level_percent`` (the gateway's scale, as
+pypowerwall ``level()``), ``grid_power_watts`` (> 0 imports), ``home_load_watts`` and
+``meter_reading_kwh`` (from the wire table's seed column, left out while not live as
+ours are), and two counters it declared without defining: ``energy_readings_total``
+counts the readings the hub accepted (power samples and meter readings) since start,
+``api_errors_total`` the HTTP requests answered with a 5xx status (a 503 while the
+Powerwall is not live, or a 500).
 """
 
 from __future__ import annotations
@@ -23,26 +32,76 @@ from prometheus_client.core import (
     Metric,
 )
 from prometheus_client.registry import Collector, CollectorRegistry
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from energytui import __version__
 from energytui.api.views import meter_is_live
-from energytui.hub import Hub
+from energytui.hub import Hub, HubEvent, SampleEvent
 from energytui.model import PowerSample
+from energytui.wire import seed as wire_seed
 from energytui.wire.columns import Metric as WireMetric
 from energytui.wire.prometheus import series
 from energytui.wire.table import COUNTERS, METER, POWER, SAMPLE_TIME
 from meter_agent.schema import MeterReading
 
 
+class ServerErrors:
+    """Counts the API's answers with a 5xx status (``api_errors_total``).
+
+    ``middleware`` is an ASGI middleware class bound to this counter (for
+    ``app.add_middleware``); an exception that escapes a route counts too, since the
+    app answers it with a 500.
+    """
+
+    def __init__(self) -> None:
+        self.count = 0
+        counter = self
+
+        class _Middleware:
+            def __init__(self, app: ASGIApp) -> None:
+                self.app = app
+
+            async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+                if scope["type"] != "http":
+                    await self.app(scope, receive, send)
+                    return
+
+                async def watch(message: Message) -> None:
+                    if message["type"] == "http.response.start" and message["status"] >= 500:
+                        counter.count += 1
+                    await send(message)
+
+                try:
+                    await self.app(scope, receive, watch)
+                except Exception:
+                    counter.count += 1
+                    raise
+
+        self.middleware = _Middleware
+
+
 class HubCollector(Collector):
     """Reads the hub on every scrape; never talks to a device."""
 
-    def __init__(self, hub: Hub, *, meter_stale_s: float = 900.0) -> None:
+    def __init__(
+        self,
+        hub: Hub,
+        *,
+        meter_stale_s: float = 900.0,
+        server_errors: ServerErrors | None = None,
+    ) -> None:
         self.hub = hub
         self.meter_stale_s = meter_stale_s
+        self.server_errors = server_errors or ServerErrors()
+        self.readings = 0  # readings the hub accepted since this collector was made
+        hub.subscribe(self._on_event)
         self._high: dict[str, float] = {}  # highest value exported per counter
         self._epoch: dict[str, int] = {}  # the epoch that high belongs to
         self._lock = threading.Lock()
+
+    def _on_event(self, event: HubEvent) -> None:
+        if isinstance(event, SampleEvent):
+            self.readings += 1
 
     def describe(self) -> Iterator[Metric]:
         return iter(())  # unchecked collector: describe must not read the hub at registration
@@ -114,8 +173,25 @@ class HubCollector(Collector):
         if live and s is not None:
             yield from self._power(s)
         m = hub.latest_meter
-        if m is not None and meter_is_live(hub, now, self.meter_stale_s):
+        meter_live = m is not None and meter_is_live(hub, now, self.meter_stale_s)
+        if m is not None and meter_live:
             yield from self._meter(m)
+        yield from self._seed(s if live else None, m if meter_live else None)
+
+    def _seed(self, s: PowerSample | None, m: MeterReading | None) -> Iterator[Metric]:
+        """The original Flask API's seven names (module docstring)."""
+        for name, help_, value in wire_seed.gauges(s, m):
+            yield GaugeMetricFamily(name, help_, value=value)
+        yield CounterMetricFamily(
+            "energy_readings",
+            "Readings accepted by the hub (power samples and meter readings) since start.",
+            value=self.readings,
+        )
+        yield CounterMetricFamily(
+            "api_errors",
+            "HTTP requests answered with a 5xx status (503 while the Powerwall is not live).",
+            value=self.server_errors.count,
+        )
 
     def _family(self, metric: WireMetric, value: float, epoch: int = 0) -> Metric | None:
         """A gauge, or a counter unless it would go lower than one already exported."""
@@ -142,8 +218,10 @@ class HubCollector(Collector):
         yield from self._families(series(METER, m), epoch=self.hub.state.meter_corrections)
 
 
-def make_registry(hub: Hub, *, meter_stale_s: float = 900.0) -> CollectorRegistry:
+def make_registry(
+    hub: Hub, *, meter_stale_s: float = 900.0, server_errors: ServerErrors | None = None
+) -> CollectorRegistry:
     """One registry per app (not the global one), so two apps in one process never mix."""
     registry = CollectorRegistry(auto_describe=False)
-    registry.register(HubCollector(hub, meter_stale_s=meter_stale_s))
+    registry.register(HubCollector(hub, meter_stale_s=meter_stale_s, server_errors=server_errors))
     return registry

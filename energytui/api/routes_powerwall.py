@@ -1,4 +1,5 @@
-"""``/powerwall/*``: the site's status, battery level and device vitals.
+"""``/api/v1/powerwall/*``: the site's status, battery level and device vitals (ours; the
+seed's ``/powerwall/*`` shapes are in :mod:`energytui.api.routes_seed`).
 
 The original Flask API proxied pypowerwall on every request; here the hub's
 cache answers (a request never reaches the gateway), and the vitals come from

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import logging
 from datetime import datetime, timedelta
+from typing import Literal
 
 from energytui.api.schemas import (
     CurrentHistory,
@@ -144,8 +145,9 @@ def meter_point_from_record(rec: dict) -> MeterPoint | None:
         return None
 
 
-async def meter_history(hub: Hub, start: datetime, end: datetime) -> tuple[str, list[MeterPoint]]:
-    """Every accepted reading in the window: from the store when there is one, else memory.
+async def meter_rows(hub: Hub, start: datetime, end: datetime) -> list[dict] | None:
+    """The store's meter records in the window, oldest first; None without a store (or
+    when it cannot be read: the caller falls back to memory).
 
     Raw records while the window lies within raw retention (every reading, no
     cap); beyond that the store's rollups, whose ``reading_kwh`` is the last
@@ -155,20 +157,34 @@ async def meter_history(hub: Hub, start: datetime, end: datetime) -> tuple[str, 
     oldest_raw = hub.clock.now() - timedelta(days=raw_days)
     resolution = "raw" if start >= oldest_raw else "auto"
     try:
-        rows = await hub.query_store("meter", start, end, resolution=resolution)
+        return await hub.query_store("meter", start, end, resolution=resolution)
     except Exception as exc:  # the store being unwell must not fail the request
         log.warning("meter history from the store failed, using memory: %s", exc)
-        rows = None
+        return None
+
+
+def meter_in_memory(hub: Hub, start: datetime, end: datetime) -> list[MeterReading]:
+    """The readings the hub holds in memory within the window (no store)."""
+    return [m for m in tuple(hub.state.meter_history) if start <= m.timestamp <= end]
+
+
+Origin = Literal["store", "memory"]
+
+
+async def meter_history(
+    hub: Hub, start: datetime, end: datetime
+) -> tuple[Origin, list[MeterPoint]]:
+    """Every accepted reading in the window: from the store when there is one, else memory."""
+    rows = await meter_rows(hub, start, end)
     if rows is not None:
         pts = [p for p in (meter_point_from_record(r) for r in rows) if p is not None]
         return "store", pts
-    pts = [meter_point(m) for m in tuple(hub.state.meter_history) if start <= m.timestamp <= end]
-    return "memory", pts
+    return "memory", [meter_point(m) for m in meter_in_memory(hub, start, end)]
 
 
 async def power_history(
     hub: Hub, start: datetime, end: datetime, max_points: int | None
-) -> tuple[str, list[PowerPoint]]:
+) -> tuple[Origin, list[PowerPoint]]:
     """Power samples in the window: from the store (it picks raw or rollups), else memory."""
     try:
         rows = await hub.query_store("power", start, end, resolution="auto", max_points=max_points)

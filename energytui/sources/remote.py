@@ -3,7 +3,7 @@
 Only one process may poll the gateway (a second login loop risks locking the
 owner out) and only one may write the store. A second ``energytui`` — say over
 SSH while the kiosk runs — therefore reads the first one's
-``/current_readings`` instead: :class:`RemoteHubSource` yields the same
+``/api/v1/current_readings`` instead: :class:`RemoteHubSource` yields the same
 :class:`PowerSample` the first instance holds (lifetime counters, battery
 level, reserve, grid status and the sample's own time included, read back
 through the wire table), and :class:`RemoteMeterSource` its latest meter reading.
@@ -25,7 +25,7 @@ from meter_agent.schema import MeterReading
 
 
 class _RemoteBase:
-    """Reads the first instance's ``/current_readings``; subclasses pick their part."""
+    """Reads the first instance's ``/api/v1/current_readings``; subclasses pick their part."""
 
     default_name = "remote"
     default_interval_s = 5.0
@@ -51,7 +51,7 @@ class _RemoteBase:
     async def _current(self) -> CurrentReadings:
         where = f"the energytui instance at {self.base_url}"
         try:
-            resp = await self._client.get("/current_readings")
+            resp = await self._client.get("/api/v1/current_readings")
         except httpx.TimeoutException:
             raise SourceError(
                 f"{where} did not answer within {self.timeout_s:g} s.", cause="timeout"

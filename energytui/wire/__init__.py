@@ -7,19 +7,20 @@
 * :mod:`~energytui.wire.ha` — Home Assistant sensors and MQTT values,
 * :mod:`~energytui.wire.prometheus` — ``/metrics`` series,
 * :mod:`~energytui.wire.influx` — InfluxDB points (line protocol),
+* :mod:`~energytui.wire.seed` — the original Flask API's JSON and Prometheus names (the
+  seed's contract: ``/powerwall/status``'s flat keys, ``/current_readings``' nesting,
+  ``solar_production_watts`` …), from each field's :class:`~energytui.wire.columns.Seed`
+  places,
 * :data:`~energytui.wire.table.ROLLUP_RULES` — how the store rolls up each column.
 
-Growing it: another outside shape is another column of the same table. The original
-Flask API's shapes (``/current_readings`` nesting ``powerwall.solar.power_watts``,
-``/powerwall/status`` keys such as ``battery_level_percent``, its Prometheus names
-``solar_production_watts``, ``battery_level_percent``, ``grid_power_watts``,
-``home_load_watts``) become a column type in :mod:`~energytui.wire.columns` (say a
-``Seed`` with the flat key, the nested path and the metric), an attribute of
-:class:`WireField` filled in for the fields the seed had, and one module here that
-walks it, as InfluxDB points are (:class:`~energytui.wire.columns.Influx`).
+Growing it: another outside shape is another column of the same table (a column type in
+:mod:`~energytui.wire.columns`, an attribute of :class:`WireField` filled in for the
+fields that have it) and one module here that walks it, as InfluxDB points
+(:class:`~energytui.wire.columns.Influx`) and the seed's shapes
+(:class:`~energytui.wire.columns.Seed`) are.
 """
 
-from energytui.wire.columns import Json, Metric, Rollup, Sensor, WireField
+from energytui.wire.columns import Json, Metric, Rollup, Seed, Sensor, WireField
 from energytui.wire.table import COUNTERS, METER, POWER, ROLLUP_RULES, SAMPLE_TIME
 
 __all__ = [
@@ -31,6 +32,7 @@ __all__ = [
     "Json",
     "Metric",
     "Rollup",
+    "Seed",
     "Sensor",
     "WireField",
 ]

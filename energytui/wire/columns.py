@@ -6,10 +6,10 @@ shape needs to know about it. The table of fields is in :mod:`energytui.wire.tab
 the functions that walk it for one shape are beside this module (``api``, ``ha``,
 ``prometheus``, ``rollups``).
 
-A new outside shape (the seed's JSON, InfluxDB points) is a new column type here, a
-new attribute of :class:`WireField`, its values filled in the table and one module
-that walks it (as :class:`Influx` and :mod:`energytui.wire.influx` are): the fields
-themselves stay where they are.
+A new outside shape is a new column type here, a new attribute of :class:`WireField`,
+its values filled in the table and one module that walks it (as :class:`Influx` and
+:mod:`energytui.wire.influx`, :class:`Seed` and :mod:`energytui.wire.seed` are): the
+fields themselves stay where they are.
 """
 
 from __future__ import annotations
@@ -111,6 +111,23 @@ class Influx:
 
 
 @dataclass(frozen=True, slots=True)
+class Seed:
+    """One place a field takes in the original Flask API's shapes (the seed's contract).
+
+    ``flat`` is its key in ``/powerwall/status`` (the seed's flat Powerwall readings),
+    ``path`` its place in ``/current_readings`` (``("powerwall", "solar", "power_watts")``),
+    ``metric`` the seed's Prometheus gauge. ``value`` makes the seed's value from the
+    model's (the same one for every place this entry names).
+    """
+
+    flat: str | None = None
+    path: tuple[str, ...] = ()
+    metric: str | None = None
+    help: str = ""
+    value: Callable[[Any], Any] = same
+
+
+@dataclass(frozen=True, slots=True)
 class WireField:
     """One model value and every outside shape it takes.
 
@@ -126,6 +143,7 @@ class WireField:
     sensor: Sensor | None = None
     metric: Metric | None = None
     influx: Influx | None = None
+    seed: tuple[Seed, ...] = ()  # where the seed's shapes have it (energytui.wire.seed)
     rollup: Rollup | None = None  # None: derived, not a column of the store
 
     @property

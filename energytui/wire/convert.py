@@ -4,13 +4,14 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from energytui.model import GridStatus, SystemMode
+from energytui.model import IDLE_W, GridStatus, SeedMode, SystemMode
+from energytui.sources.powerwall_details import raw_pct
 
 WH_TO_J = 3600.0
 KWH_TO_J = 3_600_000.0
 
 
-def word(v: GridStatus | SystemMode) -> str:
+def word(v: GridStatus | SystemMode | SeedMode) -> str:
     return v.value
 
 
@@ -64,3 +65,38 @@ def percent_text(share: float) -> str:
 
 
 W = "{:.1f}".format  # a power's MQTT value: watts to a tenth
+
+
+# -- the seed's (the original Flask API's) values -----------------------------------
+#: pypowerwall's ``grid_status()`` words, which the seed passed through.
+_PYPOWERWALL_GRID = {GridStatus.UP: "UP", GridStatus.DOWN: "DOWN", GridStatus.SYNCING: "SYNCING"}
+
+
+def pypowerwall_grid(status: GridStatus) -> str | None:
+    """ "UP", "DOWN" or "SYNCING" as pypowerwall's ``grid_status()`` says; None when unknown
+    (pypowerwall's None too)."""
+    return _PYPOWERWALL_GRID.get(status)
+
+
+def grid_tied(status: GridStatus) -> bool:
+    """The seed's ``grid_tied``: true while connected to the grid (it compared with
+    "SystemGridConnected", which pypowerwall no longer returns, so it was always false)."""
+    return status is GridStatus.UP
+
+
+def gateway_pct(app: float | None) -> float | None:
+    """Our battery percentage (the Tesla app's scale) on the gateway's raw scale, which
+    pypowerwall's ``level()`` returns and the seed served (raw = app x 0.95 + 5)."""
+    return None if app is None else round(raw_pct(app), 2)
+
+
+def solar_word(watts: float) -> str:
+    """The seed's ``powerwall.solar.status``: "producing" above the idle band, else "idle"."""
+    return "producing" if watts > IDLE_W else "idle"
+
+
+def efficiency(self_consumption_pct: float | None) -> float:
+    """The seed's ``system_summary.efficiency``, defined: the share of solar production used
+    on site (home or battery) rather than exported, %; 0 while the panels produce nothing
+    (as the seed's was). Without a battery it equals the seed's ``min(100, load/solar)``."""
+    return 0.0 if self_consumption_pct is None else round(self_consumption_pct, 1)

@@ -2,9 +2,10 @@
 
 This is the one place to edit when a field is added: declare it here (its unit, its
 sign words, its API key, its Home Assistant sensor, its Prometheus series, its InfluxDB
-field and how the store rolls it up) and the API's JSON and OpenAPI schema, the
-viewer's reverse mapping, MQTT discovery and values, ``/metrics``, InfluxDB points and
-the store's rollups all follow. ``tests/energytui/wire/test_table.py`` checks that every
+field, its places in the original Flask API's shapes and how the store rolls it up) and
+the API's JSON and OpenAPI schema, the viewer's reverse mapping, MQTT discovery and
+values, ``/metrics``, InfluxDB points, the seed's routes and the store's rollups all
+follow. ``tests/energytui/wire/test_table.py`` checks that every
 field reaches every shape.
 
 Signs are Tesla's (see :mod:`energytui.model`): grid > 0 imports, battery > 0
@@ -30,18 +31,23 @@ from energytui.model import (
     iso_z,
     parse_iso,
 )
-from energytui.wire.columns import Influx, Json, Metric, Rollup, Sensor, WireField, same
+from energytui.wire.columns import Influx, Json, Metric, Rollup, Seed, Sensor, WireField, same
 from energytui.wire.convert import (
     W,
     connected_gauge,
+    efficiency,
+    gateway_pct,
     grid_connected,
+    grid_tied,
     joules_from_kwh,
     joules_from_wh,
     kwh,
     label,
     one_decimal,
     percent_text,
+    pypowerwall_grid,
     ratio,
+    solar_word,
     tag_text,
     unix_seconds,
     word,
@@ -62,6 +68,7 @@ SAMPLE_TIME = WireField(
         "Unix time of the Powerwall sample these series come from.",
         value=unix_seconds,
     ),
+    seed=(Seed(flat="timestamp", value=iso_z),),
 )  # fmt: skip
 
 POWER: tuple[WireField, ...] = (
@@ -73,6 +80,12 @@ POWER: tuple[WireField, ...] = (
                       precision=0, state=W),
         metric=Metric("energytui_solar_power_watts", "Solar production, W (>= 0)."),
         influx=Influx("solar_w"),
+        seed=(
+            Seed("solar_power_watts", ("powerwall", "solar", "power_watts"),
+                 "solar_production_watts", "Solar production in watts"),
+            Seed(path=("powerwall", "solar", "status"), value=solar_word),
+            Seed(path=("net_flow", "solar_production_watts")),
+        ),
         rollup=Rollup.MEAN,
     ),
     WireField(
@@ -87,6 +100,11 @@ POWER: tuple[WireField, ...] = (
         metric=Metric("energytui_battery_power_watts",
                       "Battery power, W (> 0 discharging, < 0 charging)."),
         influx=Influx("battery_w"),
+        seed=(
+            Seed("battery_power_watts", ("powerwall", "battery", "power_watts")),
+            Seed(path=("powerwall", "battery", "status"), value=BATTERY_WORDS.word),
+            Seed(path=("net_flow", "battery_charge_watts")),  # its name is the seed's
+        ),
         rollup=Rollup.MEAN,
     ),
     WireField(
@@ -101,6 +119,12 @@ POWER: tuple[WireField, ...] = (
         metric=Metric("energytui_grid_power_watts",
                       "Grid power, W (> 0 importing, < 0 exporting)."),
         influx=Influx("grid_w"),
+        seed=(
+            Seed("grid_power_watts", ("powerwall", "grid", "power_watts"), "grid_power_watts",
+                 "Grid import/export in watts"),
+            Seed(path=("net_flow", "grid_import_watts")),
+            Seed(path=("net_flow", "net_grid_flow")),
+        ),
         rollup=Rollup.MEAN,
     ),
     WireField(
@@ -111,6 +135,11 @@ POWER: tuple[WireField, ...] = (
                       precision=0, state=W),
         metric=Metric("energytui_home_power_watts", "Home consumption, W (>= 0)."),
         influx=Influx("home_w"),
+        seed=(
+            Seed("load_power_watts", ("powerwall", "load", "power_watts"), "home_load_watts",
+                 "Home load in watts"),
+            Seed(path=("net_flow", "home_load_watts")),
+        ),
         rollup=Rollup.MEAN,
     ),
     WireField(
@@ -122,6 +151,12 @@ POWER: tuple[WireField, ...] = (
         metric=Metric("energytui_battery_charge_ratio", "Battery state of energy, 0-1.",
                       value=ratio),
         influx=Influx("battery_pct"),
+        seed=(
+            # the seed's scale is the gateway's (pypowerwall level()); the app's sits beside
+            Seed("battery_level_percent", ("powerwall", "battery", "percent_charged"),
+                 "battery_level_percent", "Battery charge percentage", value=gateway_pct),
+            Seed("battery_level_app_percent", ("powerwall", "battery", "percent_charged_app")),
+        ),
         rollup=Rollup.MEAN,
     ),
     WireField(
@@ -147,6 +182,10 @@ POWER: tuple[WireField, ...] = (
                       "1 when the site is connected to the grid, 0 when islanded or syncing.",
                       value=connected_gauge),
         influx=Influx("grid_up", connected_gauge),
+        seed=(
+            Seed("grid_status", ("powerwall", "grid", "status"), value=pypowerwall_grid),
+            Seed(path=("system_summary", "grid_tied"), value=grid_tied),
+        ),
         rollup=Rollup.LAST,
     ),
     WireField(
@@ -179,8 +218,15 @@ POWER: tuple[WireField, ...] = (
         "solar_self_consumption_pct", "%",
         json=(Json("solar_self_consumption_percent", float | None, part="state",
                    encode=one_decimal, required=False),),
+        seed=(Seed(path=("system_summary", "efficiency"), value=efficiency),),
     ),
 )  # fmt: skip
+
+
+#: Derived values only the seed's shapes have: a property of the sample each.
+SEED_ONLY: tuple[WireField, ...] = (
+    WireField("seed_mode", seed=(Seed(path=("system_summary", "mode"), value=word),)),
+)
 
 
 def _counter(attr: str, key: str, name: str, stem: str, help_: str) -> WireField:
@@ -226,6 +272,8 @@ METER: tuple[WireField, ...] = (
                       "Utility meter register read by the camera (lower only when corrected by"
                       " hand).", "counter", value=joules_from_kwh),
         influx=Influx("reading_kwh"),
+        seed=(Seed(path=("utility_meter", "reading_kwh"), metric="meter_reading_kwh",
+                   help="Utility meter reading in kWh"),),
         rollup=Rollup.LAST,
     ),
     WireField(
@@ -234,6 +282,7 @@ METER: tuple[WireField, ...] = (
                       diagnostic=True, state=iso_z),
         metric=Metric("energytui_meter_reading_timestamp_seconds",
                       "Unix time of the meter reading.", value=unix_seconds),
+        seed=(Seed(path=("utility_meter", "last_update"), value=iso_z),),
     ),
     WireField(
         "confidence", "0-1",
@@ -243,9 +292,11 @@ METER: tuple[WireField, ...] = (
         metric=Metric("energytui_meter_confidence_ratio",
                       "OCR confidence of the meter reading, 0-1."),
         influx=Influx("confidence"),
+        seed=(Seed(path=("utility_meter", "confidence")),),
         rollup=Rollup.MEAN,
     ),
-    WireField("method", influx=Influx("method", tag_text, tag=True), rollup=Rollup.LAST),
+    WireField("method", influx=Influx("method", tag_text, tag=True),
+              seed=(Seed(path=("utility_meter", "method")),), rollup=Rollup.LAST),
     WireField("digits", rollup=Rollup.LAST),
     WireField("id", rollup=Rollup.LAST),
 )  # fmt: skip

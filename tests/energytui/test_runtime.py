@@ -61,10 +61,10 @@ async def test_start_serves_from_the_hub_and_stop_closes_everything(tmp_path):
         assert hub.started and runtime.warnings == []
         url = runtime.api.url
         async with httpx.AsyncClient() as client:
-            health = (await client.get(f"{url}/health")).json()
+            health = (await client.get(f"{url}/api/v1/health")).json()
         assert health["store"]["enabled"] and not health["store"]["readonly"]
     assert runtime.api is None and not hub.started
-    assert refused(f"{url}/health")
+    assert refused(f"{url}/api/v1/health")
     # the store was closed: the next process writes it
     again = build_hub(cfg)
     try:

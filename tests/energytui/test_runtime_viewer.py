@@ -28,7 +28,7 @@ def first_instance(tmp_path):
         stderr=subprocess.PIPE,
         text=True,
     )
-    wait_for_http(f"http://127.0.0.1:{port}/health", proc)  # the store is locked by then
+    wait_for_http(f"http://127.0.0.1:{port}/api/v1/health", proc)  # the store is locked by then
     yield env_cfg
     proc.terminate()
     proc.wait(timeout=15)

@@ -106,7 +106,7 @@ async def test_second_viewer_attaches_through_the_api(tmp_path, broker):
                     },
                     headers={"Authorization": "Bearer serve-token"},
                 )
-                cur = (await c.get("/current_readings")).json()
+                cur = (await c.get("/api/v1/current_readings")).json()
             assert posted.status_code == 201
             s = viewer.latest_power
             assert s.source == "simulated" and s.counters is not None
@@ -167,7 +167,7 @@ def test_options_before_the_command_name_apply_to_serve(tmp_path):
     try:
         wait_listening(port, proc)
         # /health answers once the hub (and so the store) is up
-        health = httpx.get(f"http://127.0.0.1:{port}/health", timeout=10).json()
+        health = httpx.get(f"http://127.0.0.1:{port}/api/v1/health", timeout=10).json()
         assert health["store"]["enabled"] and not health["store"]["readonly"]
         assert (other / "store" / ".writer.lock").is_file()
         assert not (tmp_path / "data").exists()

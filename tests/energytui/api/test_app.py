@@ -51,8 +51,8 @@ async def test_sign_words_follow_tesla_signs(grid_w, battery_w, direction, statu
     try:
         await wait_for(lambda: hub.power_is_live)
         async with api_client(hub) as c:
-            body = (await c.get("/current_readings")).json()
-            st = (await c.get("/powerwall/status")).json()
+            body = (await c.get("/api/v1/current_readings")).json()
+            st = (await c.get("/api/v1/powerwall/status")).json()
     finally:
         await hub.stop()
     pw = body["powerwall"]
@@ -63,7 +63,7 @@ async def test_sign_words_follow_tesla_signs(grid_w, battery_w, direction, statu
 
 async def test_current_readings_carry_the_full_sample(sim_hub):
     async with api_client(sim_hub) as c:
-        r = await c.get("/current_readings")
+        r = await c.get("/api/v1/current_readings")
     assert r.status_code == 200
     body = r.json()
     s = sim_hub.latest_power
@@ -94,7 +94,7 @@ async def test_current_readings_carry_the_full_sample(sim_hub):
 async def test_include_history_returns_every_in_memory_sample(sim_hub):
     await wait_for(lambda: len(sim_hub.state.history) >= 5)
     async with api_client(sim_hub) as c:
-        body = (await c.get("/current_readings", params={"include_history": "true"})).json()
+        body = (await c.get("/api/v1/current_readings", params={"include_history": "true"})).json()
     n = len(sim_hub.state.history)
     assert len(body["history"]["power"]) >= min(n, 5)
     assert body["history"]["meter"] == []
@@ -110,10 +110,10 @@ async def test_stale_power_is_marked_and_left_out_of_metrics():
         hub.poll_now()
         await wait_for(lambda: hub.health["simulated"].consecutive_errors > 0)
         async with api_client(hub) as c:
-            cur = (await c.get("/current_readings")).json()
-            health = (await c.get("/health")).json()
-            soe = (await c.get("/powerwall/soe")).json()
-            status = (await c.get("/powerwall/status")).json()
+            cur = (await c.get("/api/v1/current_readings")).json()
+            health = (await c.get("/api/v1/health")).json()
+            soe = (await c.get("/api/v1/powerwall/soe")).json()
+            status = (await c.get("/api/v1/powerwall/status")).json()
             metrics = (await c.get("/metrics")).text
     finally:
         await hub.stop()
@@ -131,9 +131,9 @@ async def test_stale_power_is_marked_and_left_out_of_metrics():
 
 async def test_health_and_soe_when_live(sim_hub):
     async with api_client(sim_hub) as c:
-        health = (await c.get("/health")).json()
-        soe = (await c.get("/powerwall/soe")).json()
-        vitals = (await c.get("/powerwall/vitals")).json()
+        health = (await c.get("/api/v1/health")).json()
+        soe = (await c.get("/api/v1/powerwall/soe")).json()
+        vitals = (await c.get("/api/v1/powerwall/vitals")).json()
     assert health["status"] == "healthy"
     assert health["store"] == {"enabled": False, "readonly": False, "error": None}
     assert soe["stale"] is False and 0 <= soe["percentage"] <= 100
@@ -163,10 +163,10 @@ async def test_meter_post_stored_duplicate_lower(sim_hub):
     async with api_client(sim_hub, cfg()) as c:
         first = await c.post("/meter_reading", json=reading(1234.5, "r1"), headers=AUTH)
         again = await c.post("/meter_reading", json=reading(1234.5, "r1"), headers=AUTH)
-        before = (await c.get("/health")).json()
+        before = (await c.get("/api/v1/health")).json()
         lower = await c.post("/meter_reading", json=reading(1200.0, "r2"), headers=AUTH)
-        cur = (await c.get("/current_readings")).json()
-        health = (await c.get("/health")).json()
+        cur = (await c.get("/api/v1/current_readings")).json()
+        health = (await c.get("/api/v1/health")).json()
     assert before["meter_refused_lower_kwh"] is None
     # the refused lower reading is in /health, which says it needs a look
     assert health["meter_refused_lower_kwh"] == 1200.0 and health["status"] == "degraded"
@@ -227,9 +227,9 @@ async def test_meter_history_is_every_reading_from_the_store(tmp_path):
                     headers=AUTH,
                 )
                 assert r.status_code == 201
-            hist = (await c.get("/history/meter", params={"days": 1})).json()
-            short = (await c.get("/history/meter", params={"days": 0.05})).json()
-            bad = await c.get("/history/meter", params={"days": 0})
+            hist = (await c.get("/api/v1/history/meter", params={"days": 1})).json()
+            short = (await c.get("/api/v1/history/meter", params={"days": 0.05})).json()
+            bad = await c.get("/api/v1/history/meter", params={"days": 0})
     finally:
         await hub.stop()
     assert hist["origin"] == "store"
@@ -244,8 +244,8 @@ async def test_meter_history_without_store_comes_from_memory(sim_hub):
     async with api_client(sim_hub, cfg()) as c:
         for i in range(3):
             await c.post("/meter_reading", json=reading(10.0 + i, f"k{i}"), headers=AUTH)
-        hist = (await c.get("/history/meter")).json()
-        power = (await c.get("/history/power", params={"hours": 1, "max_points": 4})).json()
+        hist = (await c.get("/api/v1/history/meter")).json()
+        power = (await c.get("/api/v1/history/power", params={"hours": 1, "max_points": 4})).json()
     assert hist["origin"] == "memory" and hist["count"] == 3 and hist["days"] == 7
     assert power["origin"] == "memory" and 1 <= power["count"] <= 4
 
@@ -253,9 +253,9 @@ async def test_meter_history_without_store_comes_from_memory(sim_hub):
 async def test_cors_is_off_unless_configured(sim_hub):
     origin = {"Origin": "http://dash.local"}
     async with api_client(sim_hub, cfg()) as c:
-        off = await c.get("/current_readings", headers=origin)
+        off = await c.get("/api/v1/current_readings", headers=origin)
     async with api_client(sim_hub, cfg(cors_origins=["http://dash.local"])) as c:
-        on = await c.get("/current_readings", headers=origin)
+        on = await c.get("/api/v1/current_readings", headers=origin)
     assert "access-control-allow-origin" not in off.headers
     assert on.headers["access-control-allow-origin"] == "http://dash.local"
 
@@ -263,7 +263,7 @@ async def test_cors_is_off_unless_configured(sim_hub):
 async def test_an_old_pushed_meter_reading_is_stale(sim_hub):
     async with api_client(sim_hub, cfg()) as c:
         r = await c.post("/meter_reading", json=reading(77.0, "old", minutes_ago=20), headers=AUTH)
-        cur = (await c.get("/current_readings")).json()
+        cur = (await c.get("/api/v1/current_readings")).json()
         metrics = (await c.get("/metrics")).text
     assert r.status_code == 201
     assert cur["meter"]["stale"] is True and cur["meter"]["age_s"] >= 1199

@@ -20,7 +20,7 @@ ENV = jinja2.Environment(undefined=jinja2.StrictUndefined)
 
 def entities() -> list[dict]:
     block = yaml.safe_load(YAML.read_text(encoding="utf-8"))["rest"][0]
-    assert block["resource"].endswith("/current_readings")
+    assert block["resource"].endswith("/api/v1/current_readings")
     return block["sensor"] + block["binary_sensor"]
 
 
@@ -30,7 +30,7 @@ def render(template: str, body: dict) -> str:
 
 async def current(hub: Hub) -> dict:
     async with api_client(hub) as c:
-        return (await c.get("/current_readings")).json()
+        return (await c.get("/api/v1/current_readings")).json()
 
 
 async def test_every_template_renders_a_value_when_live():

@@ -33,11 +33,11 @@ async def test_vitals_status_and_readings_from_the_gateway(tmp_path):
                 # the first slow refresh may take a while on a busy machine: each request
                 # waits up to 2 s for it, so ask again until it has landed
                 for _ in range(30):
-                    vitals = (await c.get("/powerwall/vitals")).json()
+                    vitals = (await c.get("/api/v1/powerwall/vitals")).json()
                     if vitals["available"]:
                         break
-                status = (await c.get("/powerwall/status")).json()
-                cur = (await c.get("/current_readings")).json()
+                status = (await c.get("/api/v1/powerwall/status")).json()
+                cur = (await c.get("/api/v1/current_readings")).json()
                 metrics = (await c.get("/metrics")).text
         finally:
             await hub.stop()

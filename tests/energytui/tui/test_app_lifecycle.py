@@ -30,7 +30,7 @@ async def test_tui_owner_serves_api_and_mqtt(tmp_path, broker):
                 if app.runtime.api is not None and hub.power_is_live:
                     break
             async with httpx.AsyncClient() as client:
-                r = await client.get(f"{app.runtime.api.url}/current_readings")
+                r = await client.get(f"{app.runtime.api.url}/api/v1/current_readings")
             assert r.status_code == 200 and r.json()["powerwall"]["solar_power"] is not None
             await listener.wait(lambda: listener.topics("homeassistant/sensor/"), timeout=10)
             assert any(t.endswith("/config") for t in listener.topics("homeassistant/sensor/"))

@@ -163,7 +163,7 @@ async def test_a_sample_reaches_the_api_and_metrics_and_the_viewer_reads_it_back
     try:
         await wait_for(lambda: first.power_is_live)
         async with api_client(first) as c:
-            body = (await c.get("/current_readings")).json()["powerwall"]
+            body = (await c.get("/api/v1/current_readings")).json()["powerwall"]
             names = metric_names((await c.get("/metrics")).text)
         got = await viewer.poll()
         held = first.latest_power
