@@ -22,7 +22,7 @@ async def _shoot(
         await pilot.pause()
         for h in app.hub.health.values():
             h.latency_ms = 3.0
-        app._refresh_screen()
+        app.refresh_view()
         await pilot.pause()
         for key in keys:
             await pilot.press(key)

@@ -6,6 +6,11 @@ through ``SourceError.retry_after``, which is how a wrong Powerwall password
 stops hammering the gateway); a source whose last success is older than two
 intervals is *stale*, and stale data is never presented as live.
 
+Subscribers either take every event (a sample, a health change) or, like the TUI,
+take a frozen :class:`~energytui.view.HubView` of everything: the hub builds one after
+every change and once a second, so ages move. Every write to a device goes through the
+hub's commands (:meth:`Hub.set_reserve`, :meth:`Hub.set_mode`, :meth:`Hub.set_outage`).
+
 No Textual imports: the TUI, the HTTP API and the sinks are all subscribers.
 """
 
@@ -26,7 +31,9 @@ from zoneinfo import ZoneInfo
 from energytui.clock import Clock
 from energytui.energy import EnergyToday, local_midnight
 from energytui.model import PowerSample
-from energytui.sources.base import Source, SourceError
+from energytui.sources.base import Cause, DeviceSource, Source, SourceError, SourceState
+from energytui.sources.simulated import SimulatedSite, SimulatedSource
+from energytui.view import EnergyView, HubView, MeterView, PowerView, SourceStatus, StoreView
 from meter_agent import rules as meter_rules
 from meter_agent.schema import MeterReading
 
@@ -34,6 +41,9 @@ log = logging.getLogger(__name__)
 
 MAX_BACKOFF_S = 300.0
 MAINTAIN_EVERY_S = 60.0
+#: a view older than this gets a successor from the once-a-second sweep (a little under
+#: the sweep's second, so a view built by a poll just before is not built again)
+TICK_S = 0.9
 
 
 def meter_record(reading: MeterReading) -> dict:
@@ -56,11 +66,11 @@ class SourceHealth:
     name: str
     kind: str
     interval_s: float
-    state: str = "waiting"  # waiting | ok | stale | error | backoff
+    state: SourceState = SourceState.WAITING
     last_success: datetime | None = None
     last_attempt: datetime | None = None
     last_error: str | None = None
-    error_cause: str | None = None
+    error_cause: Cause | None = None
     consecutive_errors: int = 0
     latency_ms: float | None = None
     next_poll_at: datetime | None = None
@@ -113,6 +123,7 @@ class HealthEvent:
 
 HubEvent = SampleEvent | HealthEvent
 Subscriber = Callable[[HubEvent], None]
+ViewSubscriber = Callable[[HubView], None]
 
 
 @dataclass
@@ -157,6 +168,11 @@ class Hub:
         }
         self.energy = EnergyToday(self.zone)
         self._subs: list[Subscriber] = []
+        self._view_subs: list[ViewSubscriber] = []
+        self._view: HubView | None = None
+        self._history_view: tuple[PowerSample, ...] = ()
+        self._meter_history_view: tuple[MeterReading, ...] = ()
+        self._energy_view: EnergyView | None = None
         self._tasks: list[asyncio.Task] = []
         self._wake: dict[str, asyncio.Event] = {}
         self._store_pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="store")
@@ -178,17 +194,22 @@ class Hub:
         return next((s for s in self.sources.values() if s.kind == "power"), None)
 
     @property
+    def meter_source(self) -> Source | None:
+        return next((s for s in self.sources.values() if s.kind == "meter"), None)
+
+    @property
     def power_is_live(self) -> bool:
         src = self.power_source
         if src is None or self.state.latest_power is None:
             return False
         return self.is_live(src.name)
 
-    def is_live(self, name: str) -> bool:
+    def is_live(self, name: str, *, mono: float | None = None) -> bool:
+        """Whether the source's data is live (at ``mono``, a ``time.monotonic()``; now)."""
         h = self.health[name]
         if h.last_success_mono is None or h.consecutive_errors > 0:
             return False
-        age = time.monotonic() - h.last_success_mono
+        age = (time.monotonic() if mono is None else mono) - h.last_success_mono
         return age <= 2 * h.interval_s + self.sources[name].timeout_s
 
     def subscribe(self, callback: Subscriber) -> Callable[[], None]:
@@ -200,12 +221,141 @@ class Hub:
 
         return unsubscribe
 
+    # -- the read model ------------------------------------------------------
+    @property
+    def view(self) -> HubView:
+        """The latest view (built now when none was yet)."""
+        if self._view is None:
+            self._view = self._build_view()
+        return self._view
+
+    def subscribe_view(self, callback: ViewSubscriber) -> Callable[[], None]:
+        """Call ``callback`` with every new :class:`HubView`: after each poll, each pushed
+        meter reading, and once a second (so ages and clocks move)."""
+        self._view_subs.append(callback)
+
+        def unsubscribe() -> None:
+            with contextlib.suppress(ValueError):
+                self._view_subs.remove(callback)
+
+        return unsubscribe
+
+    def publish_view(self) -> HubView:
+        """Build a view of the hub as it is now and hand it to every view subscriber."""
+        view = self._view = self._build_view()
+        for cb in list(self._view_subs):
+            try:
+                cb(view)
+            except Exception:
+                log.exception("view subscriber failed")
+        return view
+
+    def _changed(self) -> None:
+        """The state moved: build a new view now if anyone reads them, else on demand."""
+        if self._view_subs:
+            self.publish_view()
+        else:
+            self._view = None
+
+    def _build_view(self) -> HubView:
+        now = self.clock.now()
+        mono = time.monotonic()
+        statuses = {
+            name: SourceStatus.of(h, live=self.is_live(name, mono=mono))
+            for name, h in self.health.items()
+        }
+        psrc = self.power_source
+        msrc = self.meter_source
+        state = self.state
+        history = _frozen(state.history, self._history_view)
+        if history is not self._history_view or self._energy_view is None:
+            # today's energy moves only with a sample, and every sample goes to the
+            # history too; working it out costs more than the rest of the view
+            self._energy_view = EnergyView.of(self.energy)
+        self._history_view = history
+        self._meter_history_view = _frozen(state.meter_history, self._meter_history_view)
+        return HubView(
+            now=now,
+            mono=mono,
+            power=PowerView(
+                source=None if psrc is None else psrc.name,
+                sample=state.latest_power,
+                live=psrc is not None
+                and state.latest_power is not None
+                and statuses[psrc.name].live,
+            ),
+            sources=tuple(statuses.values()),
+            energy=self._energy_view,
+            meter=MeterView(
+                source=None if msrc is None else msrc.name,
+                latest=state.latest_meter,
+                refused=state.meter_refused,
+                live=msrc is not None and statuses[msrc.name].live,
+                corrections=state.meter_corrections,
+                history=self._meter_history_view,
+            ),
+            history=self._history_view,
+            store=StoreView(
+                present=self.store is not None,
+                readonly_reason=getattr(self.store, "readonly_reason", None),
+                error=self.store_error,
+            ),
+        )
+
+    # -- commands: every write to a device goes through the hub ---------------
+    @property
+    def device(self) -> DeviceSource | None:
+        """The power source when it has device details and settings (a Powerwall)."""
+        src = self.power_source
+        return src if isinstance(src, DeviceSource) else None
+
+    @property
+    def simulated_site(self) -> SimulatedSite | None:
+        """The simulated site behind the power source, when that is what it is."""
+        src = self.power_source
+        return src.site if isinstance(src, SimulatedSource) else None
+
+    async def power_details(self, *, refresh: bool = False) -> Any:
+        """The device's slow-schedule details (``PowerwallDetails``), fetched now when
+        ``refresh``; None when the power source has none (the simulated site, a remote
+        hub). Raises :class:`SourceError` when they cannot be had."""
+        device = self.device
+        if device is None:
+            return None
+        return await (device.refresh_details() if refresh else device.details())
+
+    async def set_reserve(self, pct: float) -> str:
+        """Set the backup reserve (%, the Tesla app's scale): the device's answer in one
+        sentence, or :class:`SourceError`."""
+        return await self._control("the backup reserve").set_reserve(pct)
+
+    async def set_mode(self, mode: str) -> str:
+        """Set the operation mode (self_consumption, autonomous, backup)."""
+        return await self._control("the operation mode").set_mode(mode)
+
+    def set_outage(self, on: bool) -> None:
+        """Start or end a grid outage on the simulated site, and poll it at once."""
+        src = self.power_source
+        if not isinstance(src, SimulatedSource):
+            raise SourceError(
+                "Outages can only be simulated on the simulated site.", cause=Cause.UNSUPPORTED
+            )
+        src.set_outage(on)
+        self.poll_now(src.name)
+
+    def _control(self, what: str) -> DeviceSource:
+        device = self.device
+        if device is None:
+            raise SourceError(f"Changing {what} needs a Powerwall.", cause=Cause.UNSUPPORTED)
+        return device
+
     # -- lifecycle ---------------------------------------------------------
     async def start(self) -> None:
         if self.started:
             return
         self.started = True
         await self._restore()
+        self._changed()
         for name in self.sources:
             self._wake[name] = asyncio.Event()
             self._tasks.append(asyncio.create_task(self._run(name), name=f"poll-{name}"))
@@ -233,7 +383,7 @@ class Hub:
         for n, ev in self._wake.items():
             if name is None or n == name:
                 h = self.health[n]
-                if h.state != "backoff":  # never cut a login back-off short
+                if h.state is not SourceState.BACKOFF:  # never cut a login back-off short
                     ev.set()
 
     # -- the poll loop -----------------------------------------------------
@@ -254,7 +404,7 @@ class Hub:
                 delay = self._failed(
                     health,
                     SourceError(
-                        f"{name} did not answer within {src.timeout_s:g} s.", cause="timeout"
+                        f"{name} did not answer within {src.timeout_s:g} s.", cause=Cause.TIMEOUT
                     ),
                 )
             except SourceError as exc:
@@ -274,10 +424,11 @@ class Hub:
                 health.consecutive_errors = 0
                 health.last_error = None
                 health.error_cause = None
-                health.state = "ok"
+                health.state = SourceState.OK
                 await self._accept(name, src.kind, result)
             health.next_poll_at = self.clock.now() + timedelta(seconds=delay)
             self._publish(HealthEvent(health))
+            self._changed()  # one view for the sample and the health change together
             wake = self._wake[name]
             wake.clear()
             with contextlib.suppress(TimeoutError):
@@ -294,9 +445,9 @@ class Hub:
         )
         if exc.retry_after is not None:
             delay = max(delay, exc.retry_after)
-            health.state = "backoff"
+            health.state = SourceState.BACKOFF
         else:
-            health.state = "error"
+            health.state = SourceState.ERROR
         log.warning("%s: %s (next try in %.0f s)", health.name, exc, delay)
         return delay
 
@@ -364,6 +515,8 @@ class Hub:
         if status == "stored":
             await self._store_append("meter", meter_record(reading))
             self._publish(SampleEvent("meter", reading))
+        if status != "duplicate":  # stored, or refused as lower: the meter screen says so
+            self._changed()
         return status
 
     def _heard_from_agent(self) -> None:
@@ -372,7 +525,7 @@ class Hub:
         its back-off, which grows to minutes, while the status line says "cannot be
         reached". A login back-off (``retry_after``) is never cut short."""
         for name, src in self.sources.items():
-            if src.kind == "meter" and self.health[name].state == "error":
+            if src.kind == "meter" and self.health[name].state is SourceState.ERROR:
                 self.poll_now(name)
 
     # -- store -------------------------------------------------------------
@@ -434,13 +587,20 @@ class Hub:
                 log.error("store maintenance failed: %s", exc)
 
     async def _watch(self) -> None:
-        """Turn 'ok' into 'stale' when a source's data ages past two intervals."""
+        """Once a second: turn 'ok' into 'stale' when a source's data ages past two
+        intervals, and publish a new view unless a poll just did (its ``now`` is the
+        clock's tick: ages and the time of day move on screen)."""
         while True:
             await asyncio.sleep(1.0)
+            moved = False
             for name, h in self.health.items():
-                if h.state == "ok" and not self.is_live(name):
-                    h.state = "stale"
+                if h.state is SourceState.OK and not self.is_live(name):
+                    h.state = SourceState.STALE
                     self._publish(HealthEvent(h))
+                    moved = True
+            last = self._view
+            if moved or last is None or time.monotonic() - last.mono >= TICK_S:
+                self._changed()
 
     def _power_interval(self) -> float:
         src = next((s for s in self.sources.values() if s.kind == "power"), None)
@@ -452,3 +612,11 @@ class Hub:
                 cb(event)
             except Exception:
                 log.exception("subscriber failed")
+
+
+def _frozen(items: deque, last: tuple) -> tuple:
+    """``items`` as a tuple: the one made last time while nothing was added or replaced
+    (same length, same first and last item), so views share it and compare in no time."""
+    if len(last) == len(items) and (not items or (last[0] is items[0] and last[-1] is items[-1])):
+        return last
+    return tuple(items)

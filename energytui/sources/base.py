@@ -1,8 +1,50 @@
-"""The contract every source keeps with the hub."""
+"""The contract every source keeps with the hub, and the words for how a source is doing.
+
+:class:`SourceState` and :class:`Cause` are ``StrEnum``: each member *is* its string,
+so ``to_dict``, the JSON API, the metrics and MQTT keep writing exactly the words they
+wrote before ("ok", "timeout"), and a comparison with the bare string still holds.
+"""
 
 from __future__ import annotations
 
+from enum import StrEnum
 from typing import Any, Protocol, runtime_checkable
+
+
+class SourceState(StrEnum):
+    """How the hub judges a source's recent behaviour."""
+
+    WAITING = "waiting"  # not polled successfully yet
+    OK = "ok"  # the last poll succeeded and its data is live
+    STALE = "stale"  # the last poll succeeded, but longer ago than two intervals
+    ERROR = "error"  # the last poll failed; the hub backs off exponentially
+    BACKOFF = "backoff"  # the source asked for a pause (login back-off, HTTP 429)
+
+
+class Cause(StrEnum):
+    """Why a poll (or a command) failed, in one word that drives gates and states."""
+
+    ERROR = "error"  # none of the below: the message says what happened
+    TIMEOUT = "timeout"  # no answer within the source's timeout
+    UNREACHABLE = "unreachable"  # no connection could be made
+    REFUSED = "refused"  # the connection was refused
+    TLS = "tls"  # the TLS handshake failed
+    HTTP = "http"  # an HTTP error status
+    FORBIDDEN = "forbidden"  # the gateway does not let this login change settings
+    RATE_LIMIT = "rate_limit"  # HTTP 429: slow down
+    AUTH = "auth"  # the password was rejected (the login back-off gate)
+    LOGIN = "login"  # the login failed for another reason
+    CONFIG = "config"  # the configuration cannot work (a missing host, no sign-in)
+    CLOUD = "cloud"  # not signed in to the Tesla cloud
+    NO_DATA = "nodata"  # an answer without the data asked for
+    NO_READING = "no_reading"  # a meter (or a remote hub) has no reading yet
+    BAD_DATA = "bad_data"  # an answer that is not what the protocol says
+    PROTOCOL = "protocol"  # a remote hub spoke a protocol we do not know
+    STALE = "stale"  # a remote hub's own data is stale
+    BUSY = "busy"  # the previous request is still running
+    INPUT = "input"  # a command's value is out of range
+    CLOSED = "closed"  # the source was closed
+    UNSUPPORTED = "unsupported"  # this source (or connection mode) cannot do that
 
 
 class SourceError(Exception):
@@ -13,10 +55,12 @@ class SourceError(Exception):
     being locked out of the gateway).
     """
 
-    def __init__(self, message: str, *, retry_after: float | None = None, cause: str = "error"):
+    def __init__(
+        self, message: str, *, retry_after: float | None = None, cause: Cause | str = Cause.ERROR
+    ):
         super().__init__(message)
         self.retry_after = retry_after
-        self.cause = cause
+        self.cause = Cause(cause)
 
 
 @runtime_checkable
@@ -31,3 +75,22 @@ class Source(Protocol):
     async def poll(self) -> Any: ...
 
     async def close(self) -> None: ...
+
+
+@runtime_checkable
+class DeviceSource(Protocol):
+    """A power source with device details and settings (the Powerwall).
+
+    Only the hub calls these: its commands (``Hub.set_reserve`` …) are the one way
+    anything writes to a device."""
+
+    where: str  # how the user knows the device: its address, or the cloud
+    can_control: bool  # whether reserve and mode can be changed in this connection mode
+
+    async def details(self) -> Any: ...
+
+    async def refresh_details(self) -> Any: ...
+
+    async def set_reserve(self, pct: float) -> str: ...
+
+    async def set_mode(self, mode: str) -> str: ...

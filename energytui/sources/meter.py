@@ -5,7 +5,7 @@ from __future__ import annotations
 import httpx
 from pydantic import ValidationError
 
-from energytui.sources.base import SourceError
+from energytui.sources.base import Cause, SourceError
 from meter_agent.schema import MeterReading, MeterStatus
 
 
@@ -36,25 +36,26 @@ class MeterSource:
         except httpx.TimeoutException:
             raise SourceError(
                 f"meter agent at {self.endpoint} did not answer within {self.timeout_s:g} s.",
-                cause="timeout",
+                cause=Cause.TIMEOUT,
             ) from None
         except httpx.HTTPError as exc:
             raise SourceError(
                 f"meter agent at {self.endpoint} cannot be reached ({type(exc).__name__}).",
-                cause="unreachable",
+                cause=Cause.UNREACHABLE,
             ) from None
         if resp.status_code == 503:
-            raise SourceError("meter agent has no accepted reading yet.", cause="no_reading")
+            raise SourceError("meter agent has no accepted reading yet.", cause=Cause.NO_READING)
         if resp.status_code != 200:
             raise SourceError(
-                f"meter agent at {self.endpoint} answered HTTP {resp.status_code}.", cause="http"
+                f"meter agent at {self.endpoint} answered HTTP {resp.status_code}.",
+                cause=Cause.HTTP,
             )
         try:
             status = MeterStatus.model_validate(resp.json())
         except (ValueError, ValidationError):
             raise SourceError(
                 f"meter agent at {self.endpoint} sent a reading that is not valid.",
-                cause="bad_data",
+                cause=Cause.BAD_DATA,
             ) from None
         return MeterReading.model_validate(status.model_dump(exclude={"last_update"}))
 

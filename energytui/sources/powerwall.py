@@ -34,7 +34,7 @@ import requests
 from energytui.clock import Clock
 from energytui.config import Config, PowerwallConfig
 from energytui.model import GridStatus, PowerSample
-from energytui.sources.base import SourceError
+from energytui.sources.base import Cause, SourceError
 from energytui.sources.powerwall_connect import ConnectSpec, open_powerwall
 from energytui.sources.powerwall_details import (
     MODE_LABELS,
@@ -147,7 +147,7 @@ class PowerwallSource:
         if self._fast is not None and not self._fast.done():
             raise SourceError(
                 f"Powerwall at {self.where} is still busy with the previous request; skipping this poll.",
-                cause="busy",
+                cause=Cause.BUSY,
             )
         job = self._submit(self._fast_cycle)
         self._fast = job
@@ -186,10 +186,10 @@ class PowerwallSource:
             pct = float(pct)
         except (TypeError, ValueError):
             raise SourceError(
-                "The backup reserve must be a number from 0 to 100.", cause="input"
+                "The backup reserve must be a number from 0 to 100.", cause=Cause.INPUT
             ) from None
         if not 0.0 <= pct <= 100.0:
-            raise SourceError("The backup reserve must be between 0 and 100 %.", cause="input")
+            raise SourceError("The backup reserve must be between 0 and 100 %.", cause=Cause.INPUT)
         self._check_control()
         result = await self._await(
             self._submit(self._write_operation, pct, None), self.timeout_s * 4 + 1
@@ -201,7 +201,7 @@ class PowerwallSource:
         if mode not in MODE_LABELS:
             choices = ", ".join(MODE_LABELS)
             raise SourceError(
-                f"Unknown operation mode {mode!r}; choose one of {choices}.", cause="input"
+                f"Unknown operation mode {mode!r}; choose one of {choices}.", cause=Cause.INPUT
             )
         self._check_control()
         return await self._await(
@@ -225,7 +225,7 @@ class PowerwallSource:
     # -- loop side helpers ----------------------------------------------------------
     def _submit(self, fn: Any, *args: Any) -> asyncio.Future:
         if self._closed:
-            raise SourceError("The Powerwall source is closed.", cause="closed")
+            raise SourceError("The Powerwall source is closed.", cause=Cause.CLOSED)
         loop = asyncio.get_running_loop()
         return loop.run_in_executor(self._executor, self._guarded, fn, *args)
 
@@ -235,7 +235,7 @@ class PowerwallSource:
         except TimeoutError:
             raise SourceError(
                 f"Powerwall at {self.where} did not answer within {self.timeout_s:g} s.",
-                cause="timeout",
+                cause=Cause.TIMEOUT,
             ) from None
         except Failure as f:
             raise SourceError(str(f), retry_after=f.retry_after, cause=f.cause) from None
@@ -255,41 +255,45 @@ class PowerwallSource:
         if not self.can_control:
             raise SourceError(
                 "Changing reserve or mode needs local, cloud or FleetAPI mode; TEDAPI is read-only here.",
-                cause="unsupported",
+                cause=Cause.UNSUPPORTED,
             )
         self._check_gates()
 
-    def _gate_message(self, now: datetime) -> tuple[str, float, str] | None:
+    def _gate_message(self, now: datetime) -> tuple[str, float, Cause] | None:
         """The sentence, wait and cause while a gate is closed, else None."""
         left = self.login_backoff.remaining(now)
         if left > 0:
             return (
                 f"{self._login_reason}; next login attempt in {human_duration(left)}.",
                 left,
-                "auth",
+                Cause.AUTH,
             )
         left = self.pause.remaining(now)
         if left > 0:
-            return f"{self.pause.reason}; resuming in {human_duration(left)}.", left, "rate_limit"
+            return (
+                f"{self.pause.reason}; resuming in {human_duration(left)}.",
+                left,
+                Cause.RATE_LIMIT,
+            )
         return None
 
     def _arm(self, f: Failure) -> Failure:
         """Close the gate a failure calls for (in the worker, before any queued job runs)."""
         now = self.clock.now()
-        if f.cause == "auth":
+        if f.cause is Cause.AUTH:
             delay = self.login_backoff.failed(now)
             self._login_reason = str(f).rstrip(".")
             return Failure(
                 f"{self._login_reason}; next login attempt in {human_duration(delay)}.",
-                "auth",
+                Cause.AUTH,
                 retry_after=delay,
             )
-        if f.cause == "rate_limit":
+        if f.cause is Cause.RATE_LIMIT:
             seconds = f.retry_after or self.rate_limit_pause_s
             self.pause.start(now, seconds, "Powerwall asked us to slow down (HTTP 429)")
             return Failure(
                 f"Powerwall asked us to slow down (HTTP 429); pausing {human_duration(seconds)}.",
-                "rate_limit",
+                Cause.RATE_LIMIT,
                 retry_after=seconds,
             )
         return f
@@ -385,7 +389,7 @@ class PowerwallSource:
         except Exception as exc:
             events = self._wire.since(mark) if self._wire is not None else []
             failure = self._explain.from_exception(exc, events)
-            if failure.cause == "cloud":
+            if failure.cause is Cause.CLOUD:
                 self._pw = None  # reconnect on the next poll (the hub's back-off paces it)
             raise failure from None
         events = self._wire.since(mark) if self._wire is not None else []

@@ -22,6 +22,7 @@ import pypowerwall
 from pypowerwall.exceptions import PyPowerwallInvalidConfigurationParameter
 
 from energytui.config import PowerwallConfig
+from energytui.sources.base import Cause
 from energytui.sources.powerwall_errors import Failure
 
 SESSION_FILE = "powerwall-session.json"
@@ -83,13 +84,13 @@ def open_powerwall(spec: ConnectSpec) -> Any:
     if spec.mode == "local" and not spec.host:
         raise Failure(
             "Set the Powerwall host (an IP address, optionally with :port).",
-            "config",
+            Cause.CONFIG,
             retry_after=3600.0,
         )
     if spec.mode == "tedapi" and not cfg.gw_pwd:
         raise Failure(
             "TEDAPI mode needs gw_pwd, the full gateway password from the QR sticker.",
-            "config",
+            Cause.CONFIG,
             retry_after=3600.0,
         )
     if spec.mode in ("cloud", "fleetapi"):
@@ -100,24 +101,24 @@ def open_powerwall(spec: ConnectSpec) -> Any:
             raise Failure(
                 f"Not signed in to {spec.where}: {authpath / needed} is missing; run "
                 f"'python -m pypowerwall {setup}' in that folder once.",
-                "config",
+                Cause.CONFIG,
                 retry_after=600.0,
             )
     if spec.host.count(":") > 1:
         raise Failure(
             "IPv6 addresses do not work with pypowerwall; use the gateway's IPv4 address or host name.",
-            "config",
+            Cause.CONFIG,
             retry_after=3600.0,
         )
     try:
         pw = pypowerwall.Powerwall(**kwargs)
     except (PyPowerwallInvalidConfigurationParameter, ValueError, OSError) as exc:
-        raise Failure(config_sentence(spec, str(exc)), "config", retry_after=3600.0) from None
+        raise Failure(config_sentence(spec, str(exc)), Cause.CONFIG, retry_after=3600.0) from None
     if pw.client is None:  # TEDAPI connects in the constructor; try again next poll
         raise Failure(
             f"Cannot reach the Powerwall at {spec.where} over TEDAPI; check gw_pwd and that "
             "this computer can reach the gateway's Wi-Fi.",
-            "unreachable",
+            Cause.UNREACHABLE,
         )
     return pw
 

@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from http import HTTPStatus
 from typing import Any
 
+from energytui.sources.base import Cause
 from energytui.sources.powerwall_wire import WireEvent
 
 LOGIN = "/api/login/Basic"
@@ -21,9 +22,9 @@ OPERATION = "/api/operation"
 class Failure(Exception):
     """A failure inside the worker thread; ``cause`` drives the gates and the hub state."""
 
-    def __init__(self, message: str, cause: str, *, retry_after: float | None = None) -> None:
+    def __init__(self, message: str, cause: Cause, *, retry_after: float | None = None) -> None:
         super().__init__(message)
-        self.cause = cause
+        self.cause = Cause(cause)
         self.retry_after = retry_after
 
 
@@ -40,17 +41,21 @@ class Explainer:
         if ev.error == "timeout":
             return Failure(
                 f"Powerwall at {self.where} did not answer within {self.timeout_s:g} s.",
-                "timeout",
+                Cause.TIMEOUT,
             )
         if ev.error == "refused":
             return Failure(
                 f"Powerwall at {self.where} refused the connection; check the address and "
                 "that the gateway is on.",
-                "refused",
+                Cause.REFUSED,
             )
         if ev.error == "tls":
-            return Failure(f"The TLS handshake with the Powerwall at {self.where} failed.", "tls")
-        return Failure(f"Cannot reach the Powerwall at {self.where} ({ev.detail}).", "unreachable")
+            return Failure(
+                f"The TLS handshake with the Powerwall at {self.where} failed.", Cause.TLS
+            )
+        return Failure(
+            f"Cannot reach the Powerwall at {self.where} ({ev.detail}).", Cause.UNREACHABLE
+        )
 
     def raise_if_transport(self, events: list[WireEvent]) -> None:
         """Stop a cycle at the first request that got no answer or a 429."""
@@ -58,7 +63,7 @@ class Explainer:
             if ev.error is not None:
                 raise self.transport(ev)
             if ev.status == 429:
-                raise Failure("Powerwall asked us to slow down (HTTP 429).", "rate_limit")
+                raise Failure("Powerwall asked us to slow down (HTTP 429).", Cause.RATE_LIMIT)
 
     def from_exception(self, exc: Exception, events: list[WireEvent]) -> Failure:
         """pypowerwall raised (login problems, cloud not connected): name the cause."""
@@ -68,23 +73,25 @@ class Explainer:
             return self.transport(last)
         if last is not None and last.path == LOGIN:
             if last.status in (401, 403):
-                return Failure("Powerwall rejected the password.", "auth")
+                return Failure("Powerwall rejected the password.", Cause.AUTH)
             if last.status == 429:
-                return Failure("Powerwall asked us to slow down (HTTP 429).", "rate_limit")
-            return Failure(f"Powerwall login failed with HTTP {last.status}; will retry.", "login")
+                return Failure("Powerwall asked us to slow down (HTTP 429).", Cause.RATE_LIMIT)
+            return Failure(
+                f"Powerwall login failed with HTTP {last.status}; will retry.", Cause.LOGIN
+            )
         name = type(exc).__name__
         if name == "LoginError":
-            return Failure("Powerwall rejected the password.", "auth")
+            return Failure("Powerwall rejected the password.", Cause.AUTH)
         if "NotConnected" in name or "Cloud" in name or "Fleet" in name:
             setup = "fleetapi" if self.mode == "fleetapi" else "setup"
             return Failure(
                 f"Not signed in to {self.where}; run 'python -m pypowerwall {setup}' once "
                 "with auth_path set to the same folder.",
-                "cloud",
+                Cause.CLOUD,
             )
         if isinstance(exc, ConnectionError):
-            return Failure(f"Cannot reach the Powerwall at {self.where}.", "unreachable")
-        return Failure(f"Reading the Powerwall at {self.where} failed ({name}).", "error")
+            return Failure(f"Cannot reach the Powerwall at {self.where}.", Cause.UNREACHABLE)
+        return Failure(f"Reading the Powerwall at {self.where} failed ({name}).", Cause.ERROR)
 
     def missing(
         self, path: str, payload: Any, events: list[WireEvent], *, cooling_down: bool = False
@@ -96,50 +103,52 @@ class Explainer:
         last = events[-1] if events else None
         if last is None:
             if cooling_down:
-                return Failure("Powerwall asked us to slow down (HTTP 429).", "rate_limit")
+                return Failure("Powerwall asked us to slow down (HTTP 429).", Cause.RATE_LIMIT)
             if self.mode in ("cloud", "fleetapi"):
                 return Failure(
                     f"{self.where[0].upper()}{self.where[1:]} returned no power data for the site.",
-                    "nodata",
+                    Cause.NO_DATA,
                 )
-            return Failure(f"Powerwall at {self.where} returned no power data.", "nodata")
+            return Failure(f"Powerwall at {self.where} returned no power data.", Cause.NO_DATA)
         status = last.status or 0
         if status == 429:
-            return Failure("Powerwall asked us to slow down (HTTP 429).", "rate_limit")
+            return Failure("Powerwall asked us to slow down (HTTP 429).", Cause.RATE_LIMIT)
         if status in (401, 403) and any(e.path == LOGIN for e in events):
             # pypowerwall logged in again and was still refused: every further call would
             # log in again, so this counts against the login budget like a wrong password
             return Failure(
                 f"Powerwall at {self.where} accepted the login but refused {path} (HTTP {status})",
-                "auth",
+                Cause.AUTH,
             )
         if status in (401, 403):
             return Failure(
-                f"Powerwall at {self.where} refused access to {path} (HTTP {status}).", "http"
+                f"Powerwall at {self.where} refused access to {path} (HTTP {status}).", Cause.HTTP
             )
         if status == 404:
             return Failure(
                 f"Powerwall at {self.where} has no {path} (HTTP 404); a Powerwall 3 needs "
                 "TEDAPI mode.",
-                "http",
+                Cause.HTTP,
             )
         if status >= 400:
             phrase = (
                 HTTPStatus(status).phrase if status in HTTPStatus._value2member_map_ else "error"
             )
-            return Failure(f"Powerwall at {self.where} answered HTTP {status} ({phrase}).", "http")
+            return Failure(
+                f"Powerwall at {self.where} answered HTTP {status} ({phrase}).", Cause.HTTP
+            )
         if "json" not in last.content_type.lower():
             return Failure(
                 f"Powerwall at {self.where} sent {path} as {last.content_type or 'no type'}, "
                 "not JSON.",
-                "bad_data",
+                Cause.BAD_DATA,
             )
         if payload is None:
             return Failure(
-                f"Powerwall at {self.where} sent an answer that is not valid JSON.", "bad_data"
+                f"Powerwall at {self.where} sent an answer that is not valid JSON.", Cause.BAD_DATA
             )
         return Failure(
-            f"Powerwall at {self.where} sent power data without all four meters.", "bad_data"
+            f"Powerwall at {self.where} sent power data without all four meters.", Cause.BAD_DATA
         )
 
     def write(self, events: list[WireEvent], result: Any) -> Failure:
@@ -152,10 +161,14 @@ class Explainer:
             return Failure(
                 "The Powerwall refused the change (HTTP 403): this gateway does not let the "
                 "customer login change settings; use cloud or FleetAPI mode.",
-                "forbidden",
+                Cause.FORBIDDEN,
             )
         if posts and (posts[-1].status or 0) >= 400:
-            return Failure(f"The Powerwall refused the change (HTTP {posts[-1].status}).", "http")
+            return Failure(
+                f"The Powerwall refused the change (HTTP {posts[-1].status}).", Cause.HTTP
+            )
         if isinstance(result, dict) and result.get("error"):
-            return Failure(f"{self.where[0].upper()}{self.where[1:]} refused the change.", "http")
-        return Failure(f"The Powerwall at {self.where} did not confirm the change.", "nodata")
+            return Failure(
+                f"{self.where[0].upper()}{self.where[1:]} refused the change.", Cause.HTTP
+            )
+        return Failure(f"The Powerwall at {self.where} did not confirm the change.", Cause.NO_DATA)

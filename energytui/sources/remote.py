@@ -19,7 +19,7 @@ from pydantic import ValidationError
 
 from energytui.api.schemas import CurrentReadings
 from energytui.model import PowerSample, parse_iso
-from energytui.sources.base import SourceError
+from energytui.sources.base import Cause, SourceError
 from energytui.wire.api import sample_from_readings
 from meter_agent.schema import MeterReading
 
@@ -54,21 +54,21 @@ class _RemoteBase:
             resp = await self._client.get("/api/v1/current_readings")
         except httpx.TimeoutException:
             raise SourceError(
-                f"{where} did not answer within {self.timeout_s:g} s.", cause="timeout"
+                f"{where} did not answer within {self.timeout_s:g} s.", cause=Cause.TIMEOUT
             ) from None
         except httpx.HTTPError as exc:
             raise SourceError(
                 f"{where} cannot be reached ({type(exc).__name__}); is `energytui serve` running there?",
-                cause="unreachable",
+                cause=Cause.UNREACHABLE,
             ) from None
         if resp.status_code != 200:
-            raise SourceError(f"{where} answered HTTP {resp.status_code}.", cause="http")
+            raise SourceError(f"{where} answered HTTP {resp.status_code}.", cause=Cause.HTTP)
         try:
             return CurrentReadings.model_validate(resp.json())
         except (ValueError, ValidationError):
             raise SourceError(
                 f"{where} sent readings this version cannot read (is it energytui?).",
-                cause="protocol",
+                cause=Cause.PROTOCOL,
             ) from None
 
     async def close(self) -> None:
@@ -86,7 +86,7 @@ class RemoteHubSource(_RemoteBase):
         if pw is None:
             raise SourceError(
                 f"the energytui instance at {self.base_url} has no Powerwall reading yet.",
-                cause="no_reading",
+                cause=Cause.NO_READING,
             )
         if pw.stale:
             err = next(
@@ -96,7 +96,7 @@ class RemoteHubSource(_RemoteBase):
             why = f": {err.rstrip('.')}" if err else ""
             raise SourceError(
                 f"the energytui instance at {self.base_url} has no live Powerwall data{why}.",
-                cause="stale",
+                cause=Cause.STALE,
             )
         return sample_from_readings(pw.model_dump())
 
@@ -114,12 +114,12 @@ class RemoteMeterSource(_RemoteBase):
         if m is None:
             raise SourceError(
                 f"the energytui instance at {self.base_url} has no meter reading yet.",
-                cause="no_reading",
+                cause=Cause.NO_READING,
             )
         if m.stale:
             raise SourceError(
                 f"the energytui instance at {self.base_url} has no recent meter reading.",
-                cause="stale",
+                cause=Cause.STALE,
             )
         fields = m.model_dump(include=set(MeterReading.model_fields))
         return MeterReading.model_validate({**fields, "timestamp": parse_iso(m.timestamp)})

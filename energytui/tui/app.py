@@ -1,42 +1,55 @@
-"""The Textual app: subscribes to the hub and renders; sends commands back.
+"""The Textual app: subscribes to the hub's views and renders; sends commands back.
 
-The app never polls a device itself. Hub callbacks arrive on the app's event
-loop and are turned into a message, so rendering always happens in Textual's
-own message flow and a failing widget cannot stop the hub.
+The app never polls a device itself. Each :class:`~energytui.view.HubView` the hub
+publishes arrives on the app's event loop as a message and becomes the app's ``view``
+reactive, so rendering always happens in Textual's own message flow and a failing
+widget cannot stop the hub. Screens watch ``view`` and redraw what changed; the hub
+publishes a view at least once a second, which is the tick that ages and clocks
+follow. Writes to devices go through the hub's commands.
 """
 
 from __future__ import annotations
 
-import contextlib
-import importlib
 import signal
-from datetime import datetime
 
-from textual.app import App, ScreenStackError
+from textual.app import App
 from textual.binding import Binding
 from textual.message import Message
+from textual.reactive import var
+from textual.screen import Screen
 
 from energytui.config import Config
-from energytui.hub import Hub, HubEvent
+from energytui.hub import Hub
 from energytui.runtime import Runtime, on_signals
+from energytui.sources.base import SourceError
 from energytui.sources.remote import RemoteHubSource
 from energytui.sources.simulated import SimulatedSource
 from energytui.tui.commands import EnergyCommands
 from energytui.tui.glyphs import CONSOLE, UNICODE
 from energytui.tui.screens.dashboard import DashboardScreen
+from energytui.tui.screens.devices import DevicesScreen
 from energytui.tui.screens.help import HelpScreen
+from energytui.tui.screens.history import HistoryScreen
 from energytui.tui.screens.kiosk import KioskScreen
+from energytui.tui.screens.meter import MeterScreen
+from energytui.view import HubView
 
 
-class HubChanged(Message):
-    """The hub has a new sample or health change."""
+class ViewChanged(Message):
+    """The hub published a new view."""
 
-    def __init__(self, event: HubEvent) -> None:
+    def __init__(self, view: HubView) -> None:
         super().__init__()
-        self.event = event
+        self.view = view
 
 
 class EnergyApp(App[None]):
+    """The monitor's terminal UI; see the module docstring."""
+
+    #: the hub's latest view; screens watch it. Equal views (nothing moved, the same
+    #: clock) do not fire the watchers.
+    view: var[HubView | None] = var(None, init=False)
+
     CSS_PATH = "app.tcss"
     TITLE = "energytui"
     COMMANDS = App.COMMANDS | {EnergyCommands}
@@ -69,23 +82,23 @@ class EnergyApp(App[None]):
         self._kiosk_index = 0
         self.glyphs = CONSOLE if self.console_mode else UNICODE
         self._unsubscribe = None
-        #: starts the hub, the API and MQTT with the app, when the hub is not running yet
+        #: starts the hub, the API and the sinks with the app, when the hub is not running yet
         self.runtime = Runtime(config, hub, serve_api=serve_api)
-        self._refresh_pending = False
+        self._latest_view: HubView | None = None
         if self.console_mode:
             self.theme = "ansi-dark"
             self.add_class("console")
 
     # -- lifecycle -----------------------------------------------------------
     async def on_mount(self) -> None:
-        self._unsubscribe = self.hub.subscribe(self._on_hub_event)
+        self._unsubscribe = self.hub.subscribe_view(self._on_hub_view)
+        self.view = self.hub.view
         self._install_signal_handlers()
         await self.push_screen(KioskScreen() if self.kiosk else DashboardScreen())
         if not self.hub.started:
             await self.runtime.start()
             for warning in self.runtime.warnings:  # a busy port must not stop the monitor
                 self.notify(warning, severity="warning", timeout=8)
-        self.set_interval(1.0, self._tick)
         if self.kiosk:
             self.set_interval(self.config.tui.kiosk_cycle_s, self._kiosk_next)
 
@@ -105,40 +118,29 @@ class EnergyApp(App[None]):
             self._unsubscribe()
         await self.runtime.stop()
 
-    def _on_hub_event(self, event: HubEvent) -> None:
-        self.post_message(HubChanged(event))
+    # -- the hub's view -------------------------------------------------------------
+    def _on_hub_view(self, view: HubView) -> None:
+        """Hub callback: hand the view to Textual's message flow."""
+        self._latest_view = view
+        self.post_message(ViewChanged(view))
 
-    def on_hub_changed(self, message: HubChanged) -> None:
-        # a poll brings a sample and a health change together: draw once for both
-        if not self._refresh_pending:
-            self._refresh_pending = True
-            self.set_timer(0.05, self._refresh_screen)
+    def on_view_changed(self, message: ViewChanged) -> None:
+        if message.view is self._latest_view:  # a newer one is on its way otherwise
+            self.view = message.view
 
-    def _tick(self) -> None:
-        self._refresh_screen()
-
-    def _refresh_screen(self) -> None:
-        self._refresh_pending = False
-        try:
-            screen = self.screen
-        except ScreenStackError:  # shutting down: nothing left to draw on
-            return
-        refresh = getattr(screen, "refresh_data", None)
-        if refresh is not None:
-            try:
-                refresh()
-            except Exception as exc:  # a rendering bug must not end a kiosk
-                self.log.error(f"refresh failed: {exc!r}")
+    def refresh_view(self) -> None:
+        """Take a view of the hub as it is now, without waiting for the next one."""
+        self.view = self.hub.publish_view()
 
     # -- shared facts for screens ----------------------------------------------
     @property
     def battery_kwh(self) -> float:
-        src = self.hub.power_source
-        if isinstance(src, SimulatedSource):
-            return src.site.spec.battery_kwh
+        site = self.hub.simulated_site
+        if site is not None:
+            return site.spec.battery_kwh
         return self.config.powerwall.battery_kwh
 
-    def subtitle_text(self, now: datetime) -> str:
+    def subtitle_text(self, view: HubView) -> str:
         src = self.hub.power_source
         if isinstance(src, SimulatedSource):
             where = "simulated site"
@@ -146,9 +148,8 @@ class EnergyApp(App[None]):
             where = f"viewer of {src.base_url.split('//', 1)[-1]}"
         else:
             where = self.config.powerwall.host or self.config.powerwall.mode
-        local = now.astimezone(self.config.zone).strftime("%a %d %b %H:%M %Z")
-        store = getattr(self.hub.store, "readonly_reason", None)
-        return f"{where} · {local}" + (" · read-only" if store else "")
+        local = view.now.astimezone(self.config.zone).strftime("%a %d %b %H:%M %Z")
+        return f"{where} · {local}" + (" · read-only" if view.store.readonly_reason else "")
 
     # -- actions ---------------------------------------------------------------
     def action_help(self) -> None:
@@ -160,35 +161,32 @@ class EnergyApp(App[None]):
         self.notify("Polling every source now.", timeout=2)
 
     def action_toggle_outage(self) -> None:
-        src = self.hub.power_source
-        if not isinstance(src, SimulatedSource):
-            self.notify("Outages can only be simulated on the simulated site.", severity="warning")
-            return
-        src.set_outage(not src.site.outage)
-        self.hub.poll_now()
-        self.notify(
-            "Simulated grid outage started." if src.site.outage else "Simulated grid is back."
-        )
-
-    def _push_optional(self, module: str, cls: str, what: str) -> None:
+        site = self.hub.simulated_site
+        on = not (site is not None and site.outage)
         try:
-            screen_cls = getattr(importlib.import_module(module), cls)
-        except (ImportError, AttributeError):
-            self.notify(f"The {what} screen is not available in this build.", severity="warning")
+            self.hub.set_outage(on)
+        except SourceError as exc:  # not the simulated site
+            self.notify(str(exc), severity="warning")
             return
-        with contextlib.suppress(Exception):
-            if isinstance(self.screen, screen_cls):
-                return
-        self.push_screen(screen_cls(self.hub))
+        self.notify("Simulated grid outage started." if on else "Simulated grid is back.")
+
+    def _open(self, screen_cls: type[Screen]) -> None:
+        """Push a new screen of that class unless it is the one shown."""
+        if not isinstance(self.screen, screen_cls):
+            self.push_screen(screen_cls())
 
     def action_devices(self) -> None:
-        self._push_optional("energytui.tui.screens.devices", "DevicesScreen", "devices")
+        self._open(DevicesScreen)
 
     def action_meter(self) -> None:
-        self._push_optional("energytui.tui.screens.meter", "MeterScreen", "meter")
+        self._open(MeterScreen)
 
     def action_calibrate(self) -> None:
-        self._push_optional("energytui.tui.screens.calibration", "CalibrationScreen", "calibration")
+        # imported here: OpenCV costs ~30 MB and a fifth of a second, for a screen most
+        # sessions never open
+        from energytui.tui.screens.calibration import CalibrationScreen
+
+        self._open(CalibrationScreen)
 
     def action_history(self) -> None:
-        self._push_optional("energytui.tui.screens.history", "HistoryScreen", "history")
+        self._open(HistoryScreen)

@@ -176,7 +176,9 @@ async def test_polled_meter_readings_are_stored_once(slow_meter_server, tmp_path
         await hub.stop()
     reopened = Store.open(tmp_path / "store")
     try:
-        rows = reopened.query("meter", datetime(2026, 6, 1, tzinfo=UTC), datetime(2026, 6, 2, tzinfo=UTC))
+        rows = reopened.query(
+            "meter", datetime(2026, 6, 1, tzinfo=UTC), datetime(2026, 6, 2, tzinfo=UTC)
+        )
         assert [r["reading_kwh"] for r in rows] == [1234.5]
     finally:
         reopened.close()
@@ -203,3 +205,118 @@ async def test_a_pushed_reading_wakes_a_meter_poll_that_failed(tmp_path):
             assert hub.health["meter"].polls == 2
     finally:
         await hub.stop()
+
+
+# -- the read model -------------------------------------------------------------------
+async def test_a_view_is_published_after_each_poll_and_is_frozen():
+    import dataclasses
+
+    from energytui.sources.base import SourceState
+    from energytui.view import HubView
+
+    src = SimulatedSource(interval_s=0.05)
+    hub = Hub([src])
+    views: list[HubView] = []
+    hub.subscribe_view(views.append)
+    await hub.start()
+    try:
+        await wait_for(lambda: len(hub.state.history) >= 3)
+    finally:
+        await hub.stop()
+    last = views[-1]
+    assert last is hub.view
+    assert last.power.sample is hub.latest_power and last.power.source == "simulated"
+    assert last.history[-1] is hub.latest_power and len(last.history) == len(hub.state.history)
+    status = last.source("simulated")
+    assert status is last.power_status and status.state is SourceState.OK and status.polls >= 3
+    assert last.energy.solar_kwh == hub.energy.best.solar_kwh
+    assert not last.store.present and last.meter.source is None
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        last.power = None  # type: ignore[misc]
+    # one view per poll (sample and health together), not one per event
+    polls = hub.health["simulated"].polls
+    assert len(views) <= polls + 3  # + the one after start, and the liveness ticks
+
+
+async def test_views_share_what_did_not_move():
+    """A view built when nothing was added keeps the same history tuple and compares
+    equal part by part: the screens redraw only what moved."""
+    from devkit.demo import demo_hub
+
+    hub, _, clock = demo_hub()
+    a = hub.publish_view()
+    b = hub.publish_view()
+    assert a is not b and a.history is b.history
+    assert (a.power, a.energy, a.meter, a.sources, a.store) == (
+        b.power,
+        b.energy,
+        b.meter,
+        b.sources,
+        b.store,
+    )
+    clock.advance(5)
+    hub.state.history.append(hub.sources["simulated"].site.advance(clock.now()))
+    c = hub.publish_view()
+    assert c.history is not b.history and c.history[-1] is hub.state.history[-1]
+    assert c.now > b.now
+
+
+async def test_the_hub_publishes_a_view_every_second_and_on_refused_meter_readings():
+    hub = Hub([SimulatedSource(interval_s=999)])
+    views = []
+    hub.subscribe_view(views.append)
+    await hub.start()
+    try:
+        await wait_for(lambda: len(views) >= 3, timeout=5)  # start, first poll, a tick
+        r1 = MeterReading(
+            reading_kwh=100.0, timestamp="2026-06-01T12:00:00Z", confidence=0.99, id="a1"
+        )
+        low = MeterReading(
+            reading_kwh=99.0, timestamp="2026-06-01T12:10:00Z", confidence=0.99, id="a3"
+        )
+        assert await hub.ingest_meter(r1) == "stored"
+        assert views[-1].meter.latest is r1 and views[-1].meter.refused is None
+        n = len(views)
+        assert await hub.ingest_meter(r1) == "duplicate"
+        assert len(views) == n  # nothing moved
+        assert await hub.ingest_meter(low) == "lower"
+        assert views[-1].meter.refused is low and views[-1].meter.latest is r1
+    finally:
+        await hub.stop()
+
+
+def test_states_and_causes_keep_their_words():
+    """StrEnum: what the API, metrics and MQTT write stays the same string."""
+    from energytui.hub import SourceHealth
+    from energytui.sources.base import Cause, SourceState
+
+    h = SourceHealth("simulated", "power", 5.0, state=SourceState.BACKOFF)
+    out = json.loads(json.dumps(h.to_dict()))
+    assert out["state"] == "backoff" and h.state == "backoff" and f"{h.state}" == "backoff"
+    err = SourceError("wrong password.", cause="login")
+    assert err.cause is Cause.LOGIN and err.cause == "login"
+    assert SourceError("x").cause is Cause.ERROR
+    assert Cause.NO_DATA == "nodata" and Cause.RATE_LIMIT == "rate_limit"
+    with pytest.raises(ValueError):
+        SourceError("x", cause="no such cause")
+
+
+async def test_commands_go_through_the_hub():
+    src = SimulatedSource(interval_s=999)
+    hub = Hub([src])
+    await hub.start()
+    try:
+        assert hub.device is None and hub.simulated_site is src.site
+        assert await hub.power_details() is None
+        with pytest.raises(SourceError) as info:
+            await hub.set_reserve(30)
+        assert info.value.cause == "unsupported" and "needs a Powerwall" in str(info.value)
+        polls = hub.health["simulated"].polls
+        hub.set_outage(True)
+        assert src.site.outage
+        await wait_for(lambda: hub.health["simulated"].polls > polls)  # polled at once
+    finally:
+        await hub.stop()
+    meter_only = Hub([MeterSource("http://127.0.0.1:9")])
+    with pytest.raises(SourceError, match="only be simulated"):
+        meter_only.set_outage(True)

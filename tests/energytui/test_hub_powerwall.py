@@ -92,13 +92,13 @@ async def test_app_shows_stale_and_the_cause_then_recovers(emulator: Emulator, t
         hub = app.hub
         health = hub.health["powerwall"]
         await until(lambda: health.state == "ok")
-        app._refresh_screen()
+        app.refresh_view()
         await pilot.pause()
         assert "STALE" not in str(app.screen.query_one("#flow").render())
 
         emulator.set_fault("error", status=503)
         await until(lambda: health.consecutive_errors >= 1)
-        app._refresh_screen()
+        app.refresh_view()
         await pilot.pause()
         flow = str(app.screen.query_one("#flow").render())
         panel = str(app.screen.query_one("#health").render())
@@ -111,7 +111,7 @@ async def test_app_shows_stale_and_the_cause_then_recovers(emulator: Emulator, t
         emulator.clear_faults()
         await until(lambda: health.state == "ok")
         assert health.polls - polls_at_clear <= 2
-        app._refresh_screen()
+        app.refresh_view()
         await pilot.pause()
         assert "STALE" not in str(app.screen.query_one("#flow").render())
         assert app.is_running

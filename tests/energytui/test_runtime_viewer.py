@@ -48,7 +48,7 @@ async def test_second_instance_attaches_as_viewer(first_instance):
                 if hub.latest_power is not None and hub.health["remote"].state == "ok":
                     break
             assert hub.latest_power is not None and hub.latest_power.source == "simulated"
-            app._refresh_screen()
+            app.refresh_view()
             await pilot.pause()
             assert "read-only" in app.screen.sub_title
             assert app.screen.sub_title.startswith(f"viewer of 127.0.0.1:{cfg.api.port} · ")

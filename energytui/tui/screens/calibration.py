@@ -19,10 +19,10 @@ from textual import work
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, Vertical
-from textual.screen import Screen
 from textual.widgets import Footer, Header, Static
 
 from energytui.agent_client import AgentClient, AgentError
+from energytui.tui.screens.base import HubScreen
 from energytui.tui.widgets.frame import FramePreview, decode_jpeg_rgb
 
 if TYPE_CHECKING:
@@ -32,7 +32,7 @@ DISPLAYS = ("auto", "lcd7", "drum")
 STEPS = (1, 4, 16, 64)
 
 
-class CalibrationScreen(Screen):
+class CalibrationScreen(HubScreen):
     BINDINGS = [
         Binding("escape", "leave", "Leave (no save)"),
         Binding("enter", "save", "Save"),
@@ -65,12 +65,10 @@ class CalibrationScreen(Screen):
     CalibrationScreen #cal-status.ok { color: $success; }
     """
 
-    def __init__(
-        self, hub: Any = None, *, client: AgentClient | None = None, refresh_s: float = 1.0
-    ) -> None:
+    def __init__(self, *, client: AgentClient | None = None, refresh_s: float = 1.0) -> None:
         super().__init__()
-        self.hub = hub
         self._client = client
+        self._owns_client = client is None  # made here from the config: closed here
         self.refresh_s = refresh_s
         self.cal: dict[str, Any] | None = None
         self.saved: dict[str, Any] | None = None
@@ -127,7 +125,7 @@ class CalibrationScreen(Screen):
     async def on_unmount(self) -> None:
         if self._ocr_task is not None:
             self._ocr_task.cancel()
-        if self._client is not None and self.hub is not None:
+        if self._client is not None and self._owns_client:
             with contextlib.suppress(Exception):
                 await self._client.close()
 

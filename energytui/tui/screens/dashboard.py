@@ -4,16 +4,17 @@ from __future__ import annotations
 
 from textual.app import ComposeResult
 from textual.containers import Container, Vertical
-from textual.screen import Screen
 from textual.widgets import Footer, Header, Static
 
 from energytui.model import PowerSample, SystemMode
 from energytui.tui.format import age, kw
+from energytui.tui.screens.base import ViewScreen
 from energytui.tui.widgets.battery import BatteryGauge
 from energytui.tui.widgets.energy import EnergyPanel, energy_rows
 from energytui.tui.widgets.flow import PowerFlow
-from energytui.tui.widgets.health import HealthPanel
+from energytui.tui.widgets.health import HealthPanel, health_lines
 from energytui.tui.widgets.sparks import SparkPanel
+from energytui.view import HubView
 
 MODE_STYLE = {
     SystemMode.SOLAR_CHARGING_BATTERY: "mode-good",
@@ -26,16 +27,40 @@ MODE_STYLE = {
 }
 
 
-class DashboardScreen(Screen):
-    """The main screen: everything at a glance, at 80×24 and up."""
+class ModeLine(Static):
+    """The mode in words on one line of the screen's width (see :func:`mode_line`): it
+    draws itself again when its width changes."""
 
-    def __init__(self) -> None:
-        super().__init__()
-        self._last_keys: dict[str, object] = {}
+    def __init__(self, *args, **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        self._shown: tuple[PowerSample | None, bool] | None = None
+
+    def show(self, sample: PowerSample | None, live: bool) -> None:
+        self._shown = (sample, live)
+        self._draw()
+
+    def on_resize(self) -> None:
+        if self._shown is not None:
+            self._draw()
+
+    def _draw(self) -> None:
+        assert self._shown is not None
+        sample, live = self._shown
+        if sample is None:
+            self.update("Mode: waiting for data", layout=False)
+            self.set_classes("")
+            return
+        # one line of fixed height and full width: no layout pass needed
+        self.update(mode_line(sample, live, self.content_size.width), layout=False)
+        self.set_classes("stale" if not live else MODE_STYLE.get(sample.mode, ""))
+
+
+class DashboardScreen(ViewScreen):
+    """The main screen: everything at a glance, at 80×24 and up."""
 
     def compose(self) -> ComposeResult:
         yield Header(show_clock=False, icon="≡")
-        yield Static("", id="mode")
+        yield ModeLine("", id="mode")
         with Container(id="grid"):
             with Vertical(id="flow-box", classes="panel"):
                 yield PowerFlow("", id="flow")
@@ -53,54 +78,44 @@ class DashboardScreen(Screen):
         self.query_one("#battery-box").border_title = "Battery"
         self.query_one("#spark-box").border_title = f"Last {self.app.config.tui.spark_minutes} min"
         self.query_one("#energy-box").border_title = "Today"
-        self.refresh_data()
 
-    def _changed(self, name: str, key: object) -> bool:
-        """True when ``key`` differs from what ``name`` last drew: identical redraws are
-        skipped, which is most of the dashboard's cost at a 1 s poll interval."""
-        if self._last_keys.get(name) == key:
-            return False
-        self._last_keys[name] = key
-        return True
-
-    def refresh_data(self) -> None:
+    def draw(self, view: HubView, old: HubView | None) -> None:
+        """Redraw the panels whose part of the view changed: at a 1 s poll interval most
+        views move only the clock, and identical redraws are most of the cost."""
         app = self.app
-        hub = app.hub
-        now = hub.clock.now()
-        sample = hub.latest_power
-        live = hub.power_is_live
-        psrc = hub.power_source
-        h = hub.health.get(psrc.name) if psrc else None
-        note = ""
-        if not live and h is not None:
-            note = f"(last data {age(h.age_s(now))})" + (f" {h.last_error}" if h.last_error else "")
-        if self._changed("flow", (sample, live, note)):
-            self.query_one("#flow", PowerFlow).show(sample, live=live, glyphs=app.glyphs, stale_note=note)
-        battery = self.query_one("#battery", BatteryGauge)
-        if self._changed("battery", (sample, live, battery.content_size)):
-            battery.show(sample, capacity_kwh=app.battery_kwh, live=live, glyphs=app.glyphs)
-        if self._changed("samples", sample):
-            cutoff = now.timestamp() - app.config.tui.spark_minutes * 60
-            recent = [s for s in hub.state.history if s.ts.timestamp() >= cutoff]
+        power = view.power
+        moved = old is None or power != old.power
+        note = stale_note(view)
+        if moved or note != stale_note(old):
+            self.query_one("#flow", PowerFlow).show(
+                power.sample, live=power.live, glyphs=app.glyphs, stale_note=note
+            )
+        if moved:
+            self.query_one("#battery", BatteryGauge).show(
+                power.sample, capacity_kwh=app.battery_kwh, live=power.live, glyphs=app.glyphs
+            )
+            self.query_one("#mode", ModeLine).show(power.sample, power.live)
+        if old is None or view.history != old.history:
+            cutoff = view.now.timestamp() - app.config.tui.spark_minutes * 60
+            recent = [s for s in view.history if s.ts.timestamp() >= cutoff]
             self.query_one("#sparks", SparkPanel).show(recent)
-            rows = energy_rows(hub.energy)
-            if self._changed("energy", rows):
+        if old is None or view.energy != old.energy:
+            # the figures move by 0.1 kWh, minutes apart: draw the table only then
+            rows = energy_rows(view.energy)
+            if old is None or rows != energy_rows(old.energy):
                 self.query_one("#energy", EnergyPanel).show(rows)
-        health = list(hub.health.values())
-        if self._changed("health", (tuple(_health_key(x, now) for x in health), hub.store_error)):
-            self.query_one("#health", HealthPanel).show(health, now, hub.store_error)
-        self.sub_title = app.subtitle_text(now)
-        mode = self.query_one("#mode", Static)
-        width = mode.content_size.width
-        if not self._changed("mode", (sample, live, width)):
-            return
-        if sample is None:
-            mode.update("Mode: waiting for data", layout=False)
-            mode.set_classes("")
-            return
-        # one line of fixed height and full width: no layout pass needed
-        mode.update(mode_line(sample, live, width), layout=False)
-        mode.set_classes("stale" if not live else MODE_STYLE.get(sample.mode, ""))
+        lines = health_lines(view)
+        if old is None or (lines, view.store.error) != (health_lines(old), old.store.error):
+            self.query_one("#health", HealthPanel).show(lines, view.store.error)
+        self.sub_title = app.subtitle_text(view)
+
+
+def stale_note(view: HubView | None) -> str:
+    """Why the power flow is not live: the age of the last data and the last error."""
+    if view is None or view.power.live or view.power_status is None:
+        return ""
+    h = view.power_status
+    return f"(last data {age(view.age_s(h))})" + (f" {h.last_error}" if h.last_error else "")
 
 
 def mode_line(sample: PowerSample, live: bool, width: int) -> str:
@@ -119,11 +134,3 @@ def mode_line(sample: PowerSample, live: bool, width: int) -> str:
         if not shares or not width or len(line) <= width:
             return line
         shares.pop()
-
-
-def _health_key(h, now) -> tuple:
-    """What the health line shows; the age only matters once it is no longer fresh."""
-    age_s = h.age_s(now)
-    shown_age = None if age_s is None else (int(age_s) if age_s > 2 * h.interval_s else "fresh")
-    latency = None if h.latency_ms is None else round(h.latency_ms, -1)
-    return (h.name, h.state, h.last_error, shown_age, latency)

@@ -1,15 +1,18 @@
 """The devices screen: alerts, battery blocks, strings, temperatures, vitals, reserve and mode.
 
-Reads only the Powerwall source's slow cache (:meth:`PowerwallSource.details`),
-so opening it costs the gateway nothing extra. Changing the reserve (``r``) or
-the operation mode (``m``) always goes through a Yes/No confirmation, runs in
-a worker, and reports the gateway's answer in one sentence. On the simulated
-site it shows what the simulation knows and says that changes need a Powerwall.
+Reads only the Powerwall source's slow cache, through the hub
+(:meth:`Hub.power_details`), so opening it costs the gateway nothing extra. Changing
+the reserve (``r``) or the operation mode (``m``) always goes through a Yes/No
+confirmation, then through the hub's commands (:meth:`Hub.set_reserve`,
+:meth:`Hub.set_mode`) in a worker, and reports the gateway's answer in one sentence.
+On the simulated site it shows what the simulation knows and says that changes need a
+Powerwall.
 """
 
 from __future__ import annotations
 
-from typing import Any
+import logging
+from collections.abc import Awaitable
 
 from rich.table import Table
 from rich.text import Text
@@ -17,17 +20,19 @@ from textual import on
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, Vertical, VerticalScroll
-from textual.screen import ModalScreen, Screen
+from textual.screen import ModalScreen
 from textual.widgets import Button, Footer, Header, Label, OptionList, Static
 from textual.widgets.option_list import Option
 
 from energytui.model import describe_battery
 from energytui.sources.base import SourceError
-from energytui.sources.powerwall import PowerwallSource
 from energytui.sources.powerwall_details import MODE_LABELS, PowerwallDetails
-from energytui.sources.simulated import SimulatedSource
+from energytui.sources.simulated import SimulatedSite
 from energytui.tui.format import kw
+from energytui.tui.screens.base import HubScreen
 from energytui.tui.screens.dialogs import InputDialog
+
+log = logging.getLogger(__name__)
 
 NEEDS_POWERWALL = "Changing the reserve or mode needs a Powerwall; this is the simulated site."
 REFRESH_S = 5.0
@@ -235,8 +240,7 @@ def render_vitals(d: PowerwallDetails) -> Text:
     return t
 
 
-def render_simulated(src: SimulatedSource) -> Text:
-    site = src.site
+def render_simulated(site: SimulatedSite) -> Text:
     spec = site.spec
     s = site.last
     t = Text()
@@ -253,7 +257,7 @@ def render_simulated(src: SimulatedSource) -> Text:
 
 
 # -- the screen ----------------------------------------------------------------------------
-class DevicesScreen(Screen[None]):
+class DevicesScreen(HubScreen):
     """Devices of the site; see the module docstring."""
 
     DEFAULT_CSS = """
@@ -268,19 +272,9 @@ class DevicesScreen(Screen[None]):
         Binding("u", "refresh", "Refresh"),
     ]
 
-    def __init__(self, hub: Any) -> None:
+    def __init__(self) -> None:
         super().__init__()
-        self.hub = hub
         self.details: PowerwallDetails | None = None
-
-    # -- which source ---------------------------------------------------------
-    @property
-    def powerwall(self) -> PowerwallSource | None:
-        return next((s for s in self.hub.sources.values() if isinstance(s, PowerwallSource)), None)
-
-    @property
-    def simulated(self) -> SimulatedSource | None:
-        return next((s for s in self.hub.sources.values() if isinstance(s, SimulatedSource)), None)
 
     # -- layout ----------------------------------------------------------------
     def compose(self) -> ComposeResult:
@@ -303,47 +297,46 @@ class DevicesScreen(Screen[None]):
 
     def on_mount(self) -> None:
         self.title = "Devices"
-        if self.powerwall is None:
+        if self.hub.device is None:
             self._show_simulated()
             return
         self.run_worker(self._load(), group="load", exclusive=True, exit_on_error=False)
         self.set_interval(REFRESH_S, self._reload)
 
     def _reload(self) -> None:
-        if self.powerwall is not None:
+        if self.hub.device is not None:
             self.run_worker(self._load(), group="load", exclusive=True, exit_on_error=False)
 
     def _show_simulated(self) -> None:
-        src = self.simulated
+        site = self.hub.simulated_site
         summary = self.query_one("#summary", Static)
         summary.border_title = "Simulated site"
-        if src is not None:
-            summary.update(render_simulated(src))
+        if site is not None:
+            summary.update(render_simulated(site))
         else:
             summary.update(Text("No power source is configured."))
         for wid in ("alerts", "batteries", "strings", "temps", "vitals", "notes"):
             self.query_one(f"#{wid}", Static).display = False
 
     async def _load(self, *, refresh: bool = False) -> None:
-        src = self.powerwall
-        if src is None:
-            return
         try:
-            details = await (src.refresh_details() if refresh else src.details())
+            details = await self.hub.power_details(refresh=refresh)
         except SourceError as exc:
             self._say(str(exc), error=True)
             return
+        if details is None:  # the power source has no details (any more)
+            return
         self.details = details
-        self._show_details(details, src)
+        self._show_details(details)
 
-    def _show_details(self, d: PowerwallDetails, src: PowerwallSource) -> None:
+    def _show_details(self, d: PowerwallDetails) -> None:
+        device = self.hub.device
+        where = device.where if device is not None else "—"
         if d.fetched_at is None:
             fetched = "not yet (waiting for the gateway)"
         else:
-            zone = getattr(getattr(self.app, "config", None), "zone", None)
-            local = d.fetched_at.astimezone(zone) if zone else d.fetched_at
-            fetched = local.strftime("%H:%M:%S")
-        self.query_one("#summary", Static).update(render_summary(d, src.where, fetched))
+            fetched = d.fetched_at.astimezone(self.app.config.zone).strftime("%H:%M:%S")
+        self.query_one("#summary", Static).update(render_summary(d, where, fetched))
         self.query_one("#alerts", Static).update(render_alerts(d.alerts))
         self.query_one("#batteries", Static).update(render_batteries(d))
         self.query_one("#strings", Static).update(render_strings(d))
@@ -363,18 +356,24 @@ class DevicesScreen(Screen[None]):
 
     # -- actions ----------------------------------------------------------------------
     def action_refresh(self) -> None:
-        if self.powerwall is None:
+        if self.hub.device is None:
             self._show_simulated()
             return
         self.run_worker(self._load(refresh=True), group="load", exclusive=True, exit_on_error=False)
 
-    def action_reserve(self) -> None:
-        src = self.powerwall
-        if src is None:
+    def _can_change(self, what: str) -> bool:
+        """Say why not when the power source takes no changes."""
+        device = self.hub.device
+        if device is None:
             self._say(NEEDS_POWERWALL, error=True)
-            return
-        if not src.can_control:
-            self._say("This connection mode cannot change the reserve.", error=True)
+            return False
+        if not device.can_control:
+            self._say(f"This connection mode cannot change {what}.", error=True)
+            return False
+        return True
+
+    def action_reserve(self) -> None:
+        if not self._can_change("the reserve"):
             return
         current = self.details.reserve_pct if self.details else None
 
@@ -383,18 +382,13 @@ class DevicesScreen(Screen[None]):
                 return
             self.app.push_screen(
                 ConfirmDialog(f"Set the backup reserve to {value:g} %?"),
-                lambda yes: self._apply(src.set_reserve(value)) if yes else None,
+                lambda yes: self._apply(self.hub.set_reserve(value)) if yes else None,
             )
 
         self.app.push_screen(ReserveDialog(current), chosen)
 
     def action_mode(self) -> None:
-        src = self.powerwall
-        if src is None:
-            self._say(NEEDS_POWERWALL, error=True)
-            return
-        if not src.can_control:
-            self._say("This connection mode cannot change the operation mode.", error=True)
+        if not self._can_change("the operation mode"):
             return
         current = self.details.operation_mode if self.details else None
 
@@ -403,22 +397,23 @@ class DevicesScreen(Screen[None]):
                 return
             self.app.push_screen(
                 ConfirmDialog(f"Switch the Powerwall to {MODE_LABELS[mode]} ({mode})?"),
-                lambda yes: self._apply(src.set_mode(mode)) if yes else None,
+                lambda yes: self._apply(self.hub.set_mode(mode)) if yes else None,
             )
 
         self.app.push_screen(ModeDialog(current), chosen)
 
-    def _apply(self, change: Any) -> None:
+    def _apply(self, change: Awaitable[str]) -> None:
         self._say("Sending the change to the Powerwall…")
         self.run_worker(self._run_change(change), group="change", exit_on_error=False)
 
-    async def _run_change(self, change: Any) -> None:
+    async def _run_change(self, change: Awaitable[str]) -> None:
         try:
             message = await change
         except SourceError as exc:
             self._say(str(exc), error=True)
             return
         except Exception as exc:  # never let a library surprise end the kiosk
+            log.exception("a change to the Powerwall failed unexpectedly")
             self._say(f"The change failed unexpectedly ({type(exc).__name__}).", error=True)
             return
         self._say(message)

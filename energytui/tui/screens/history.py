@@ -4,8 +4,8 @@ Keys ``1``–``5`` pick 6 h, 24 h, 7 d, 30 d or 1 y; ``[`` and ``]`` step one sp
 or forward. Data comes from the store through the hub (on the store's own thread, in a
 worker) as at most about twice the chart width of bucket means; without a store the
 screen shows what the hub keeps in memory and says so. It redraws on key presses and on
-a slow timer (15 s), never on the app's one-second tick: a plot costs far more than a
-sparkline (see research/textual.md).
+a slow timer (15 s), never with the hub's views (one a second at least): a plot costs far
+more than a sparkline (see research/textual.md).
 """
 
 from __future__ import annotations
@@ -13,17 +13,16 @@ from __future__ import annotations
 import statistics
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
-from typing import Any
 
 from rich.text import Text
 from textual import work
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Vertical
-from textual.screen import Screen
 from textual.widgets import Footer, Header, Static
 
 from energytui.model import DailyEnergy, parse_iso
+from energytui.tui.screens.base import HubScreen
 from energytui.tui.widgets.chart import CYAN, GREEN, RED, YELLOW, Chart, ChartSpec, Series
 
 RELOAD_S = 15.0
@@ -135,7 +134,7 @@ def x_ticks(start: datetime, end: datetime, zone, span: Span) -> tuple[tuple[flo
     return tuple(out)
 
 
-class HistoryScreen(Screen):
+class HistoryScreen(HubScreen):
     BINDINGS = [
         Binding("escape", "app.pop_screen", "Back"),
         Binding("1", "span(0)", "6 h", show=False),
@@ -157,9 +156,8 @@ class HistoryScreen(Screen):
     HistoryScreen #history-status { height: auto; padding: 0 1; color: $warning; }
     """
 
-    def __init__(self, hub: Any) -> None:
+    def __init__(self) -> None:
         super().__init__()
-        self.hub = hub
         self.span_index = DEFAULT_SPAN
         self.back = 0  # how many whole spans before now the window ends
         self.window: tuple[datetime, datetime] | None = None
@@ -168,6 +166,7 @@ class HistoryScreen(Screen):
         self.totals: DailyEnergy | None = None
         self.message = ""
         self.loads = 0
+        self._detail = ""  # what the span line says after the keys
 
     @property
     def span(self) -> Span:
@@ -233,7 +232,7 @@ class HistoryScreen(Screen):
         rows: list[dict] = []
         origin = "memory"
         problem = ""
-        if getattr(self.hub, "store", None) is not None:
+        if self.store is not None:
             try:
                 got = await self.hub.query_store(
                     "power", start, end, resolution="auto", max_points=self._max_points()
@@ -243,7 +242,9 @@ class HistoryScreen(Screen):
             except Exception as exc:  # an unreadable store must not end the screen
                 problem = f"Could not read the store ({exc}); showing what is in memory."
         if origin == "memory":
-            rows = [s.to_record() for s in list(self.hub.state.history) if start <= s.ts <= end]
+            view = self.app.view
+            history = view.history if view is not None else ()
+            rows = [s.to_record() for s in history if start <= s.ts <= end]
         self.loads += 1
         self._show(rows, start, end, origin, problem)
 
@@ -334,9 +335,8 @@ class HistoryScreen(Screen):
             text.append(f" {span.key} {span.label} ", style=style)
             text.append(" ")
         text.append("[ ] step", style="dim")
-        detail = getattr(self, "_detail", "")
-        if detail:
-            text.append("   " + detail)
+        if self._detail:
+            text.append("   " + self._detail)
         self.query_one("#history-spans", Static).update(text)
 
     def _totals_text(self, step: float | None) -> Text:

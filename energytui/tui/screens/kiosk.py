@@ -6,20 +6,23 @@ the age of the data; the app cycles between this and the dashboard.
 
 from __future__ import annotations
 
+from datetime import tzinfo
+
 from textual.app import ComposeResult
 from textual.containers import Grid, Vertical
-from textual.screen import Screen
 from textual.widgets import Digits, Label, Static
 
 from energytui.model import describe_battery, describe_grid
 from energytui.tui.format import age
+from energytui.tui.screens.base import ViewScreen
+from energytui.view import HubView
 
 
 def _kw_digits(watts: float | None) -> str:
     return "--.--" if watts is None else f"{abs(watts) / 1000:.2f}"
 
 
-class KioskScreen(Screen):
+class KioskScreen(ViewScreen):
     DEFAULT_CSS = """
     KioskScreen { layout: vertical; }
     KioskScreen #kiosk-mode { height: 3; content-align: center middle; text-style: bold; background: $boost; }
@@ -53,36 +56,37 @@ class KioskScreen(Screen):
                     yield Label(title, id=f"label-{key}")
         yield Static("", id="kiosk-status")
 
-    def on_mount(self) -> None:
-        self.refresh_data()
-
     def _set(self, key: str, value: str, caption: str) -> None:
         self.query_one(f"#big-{key}").update(value)
         self.query_one(f"#label-{key}", Label).update(caption)
 
-    def refresh_data(self) -> None:
-        hub = self.app.hub
-        s = hub.latest_power
-        live = hub.power_is_live
+    def draw(self, view: HubView, old: HubView | None) -> None:
+        s = view.power.sample
+        live = view.power.live
         self.set_class(not live, "stale")
-        now = hub.clock.now()
         if s is None:
             self.query_one("#kiosk-mode", Static).update("Waiting for the first reading")
             return
-        self._set("solar", _kw_digits(s.solar_w), "Solar kW")
-        self._set("home", _kw_digits(s.load_w), "Home kW")
-        self._set("grid", _kw_digits(s.grid_w), f"Grid kW · {describe_grid(s.grid_w)}")
-        self._set(
-            "battery", _kw_digits(s.battery_w), f"Battery kW · {describe_battery(s.battery_w)}"
-        )
-        self._set("soe", "--" if s.soe_pct is None else f"{s.soe_pct:.0f}", "Battery %")
-        self._set("today", f"{hub.energy.best.solar_kwh:.1f}", "Solar today kWh")
-        prefix = "STALE — " if not live else ""
-        self.query_one("#kiosk-mode", Static).update(f"{prefix}{s.mode.label}")
-        src = hub.power_source
-        h = hub.health.get(src.name) if src else None
-        status = f"data {age(h.age_s(now)) if h else 'never'}"
-        if h and h.last_error:
-            status += f" · {h.last_error}"
-        status += " · " + now.astimezone(self.app.config.zone).strftime("%H:%M")
-        self.query_one("#kiosk-status", Static).update(status)
+        if old is None or view.power != old.power or view.energy != old.energy:
+            self._set("solar", _kw_digits(s.solar_w), "Solar kW")
+            self._set("home", _kw_digits(s.load_w), "Home kW")
+            self._set("grid", _kw_digits(s.grid_w), f"Grid kW · {describe_grid(s.grid_w)}")
+            self._set(
+                "battery", _kw_digits(s.battery_w), f"Battery kW · {describe_battery(s.battery_w)}"
+            )
+            self._set("soe", "--" if s.soe_pct is None else f"{s.soe_pct:.0f}", "Battery %")
+            self._set("today", f"{view.energy.solar_kwh:.1f}", "Solar today kWh")
+            prefix = "STALE — " if not live else ""
+            self.query_one("#kiosk-mode", Static).update(f"{prefix}{s.mode.label}")
+        status = kiosk_status(view, self.app.config.zone)
+        if old is None or status != kiosk_status(old, self.app.config.zone):
+            self.query_one("#kiosk-status", Static).update(status)
+
+
+def kiosk_status(view: HubView, zone: tzinfo) -> str:
+    """The age of the power data, its error, and the time of day."""
+    h = view.power_status
+    status = f"data {age(view.age_s(h)) if h else 'never'}"
+    if h and h.last_error:
+        status += f" · {h.last_error}"
+    return status + " · " + view.now.astimezone(zone).strftime("%H:%M")

@@ -6,22 +6,25 @@ compares with the Powerwall's grid import.
 from __future__ import annotations
 
 import contextlib
-from datetime import timedelta
-from typing import Any
+import logging
+from datetime import date, timedelta, tzinfo
 
 from rich.text import Text
 from textual import work
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal
-from textual.screen import Screen
 from textual.widgets import DataTable, Footer, Header, Static
 
 from energytui.agent_client import AgentClient, AgentError
 from energytui.meter_stats import reconcile, today_and_month
 from energytui.model import parse_iso
 from energytui.tui.format import age
+from energytui.tui.screens.base import ViewScreen
 from energytui.tui.screens.dialogs import InputDialog
+from energytui.view import HubView
+
+log = logging.getLogger(__name__)
 
 
 class SetReadingDialog(InputDialog):
@@ -45,7 +48,12 @@ class SetReadingDialog(InputDialog):
         return text, None
 
 
-class MeterScreen(Screen):
+class MeterScreen(ViewScreen):
+    """See the module docstring. The accepted reading and its age follow the hub's view;
+    the readings behind "Consumption" come from the store through the hub (on the
+    store's thread, in a worker), loaded on opening, on ``r`` and when the hub accepts a
+    new reading, not on every view."""
+
     BINDINGS = [
         Binding("escape", "app.pop_screen", "Back"),
         Binding("c", "calibrate", "Calibrate"),
@@ -61,15 +69,18 @@ class MeterScreen(Screen):
     MeterScreen #meter-status { height: auto; padding: 0 1; color: $warning; }
     """
 
-    def __init__(self, hub: Any, *, client: AgentClient | None = None) -> None:
+    def __init__(self, *, client: AgentClient | None = None) -> None:
         super().__init__()
-        self.hub = hub
         self._client = client
         self.rejected: list[dict] = []
         self.agent_error: str | None = None
         self.set_error: str | None = None  # why the last "set reading" failed
         # the agent's /health "references": the meter's digits it has learnt examples of
         self.learnt: dict | None = None
+        #: (ts, kWh, confidence, method), oldest first: the store's last 35 days, or the
+        #: hub's memory without a store
+        self.readings: list[tuple] = []
+        self.readings_loads = 0  # how many times the store was read (the tests count)
 
     def compose(self) -> ComposeResult:
         yield Header(show_clock=False, icon="≡")
@@ -100,7 +111,6 @@ class MeterScreen(Screen):
         rej = self.query_one("#meter-rejected", DataTable)
         rej.border_title = "Rejected readings"
         rej.add_columns("time", "digits", "reason")
-        self.refresh_data()
         self.load_rejected()
 
     async def on_unmount(self) -> None:
@@ -110,7 +120,7 @@ class MeterScreen(Screen):
 
     def action_reload(self) -> None:
         self.load_rejected()
-        self.refresh_data()
+        self.load_readings()
 
     async def action_calibrate(self) -> None:
         await self.app.run_action("calibrate")
@@ -120,7 +130,7 @@ class MeterScreen(Screen):
             self.agent_error = (
                 "No meter agent is configured; set meter.endpoint (or METER_ENDPOINT)."
             )
-            self.refresh_data()
+            self._show_status()
             return
 
         def done(digits: str | None) -> None:
@@ -156,17 +166,23 @@ class MeterScreen(Screen):
                 self.agent_error = None
             except AgentError as exc:
                 self.agent_error = str(exc)
-        self.refresh_data()
+        self._show_rejected()
+        self._show_status()
+        self._show_latest()
 
-    def _readings(self) -> list[tuple]:
-        """(ts, kWh, confidence, method) from the store when there is one, else the hub's memory."""
-        hub = self.hub
-        now = hub.clock.now()
+    @work(exclusive=True, group="meter-readings", exit_on_error=False)
+    async def load_readings(self) -> None:
+        """The last 35 days of accepted readings from the store, through the hub; the
+        hub's memory when there is no store or nothing in it."""
+        now = self.hub.clock.now()
         rows: list[tuple] = []
-        store = getattr(hub, "store", None)
-        if store is not None:
-            with contextlib.suppress(Exception):
-                for rec in store.query("meter", now - timedelta(days=35), now, resolution="raw"):
+        if self.store is not None:
+            self.readings_loads += 1
+            try:
+                got = await self.hub.query_store(
+                    "meter", now - timedelta(days=35), now, resolution="raw"
+                )
+                for rec in got or ():
                     rows.append(
                         (
                             parse_iso(rec["ts"]),
@@ -175,30 +191,46 @@ class MeterScreen(Screen):
                             rec.get("method"),
                         )
                     )
+            except Exception as exc:  # an unreadable store must not end the screen
+                log.warning("could not read the meter readings from the store: %s", exc)
+                rows = []
         if not rows:
-            rows = [
-                (r.timestamp, r.reading_kwh, r.confidence, r.method)
-                for r in hub.state.meter_history
-            ]
+            rows = _memory_readings(self.app.view)
         rows.sort(key=lambda r: r[0])
-        return rows
+        self.readings = rows
+        self._show_recent()
+        self._show_usage()
 
-    def refresh_data(self) -> None:
-        hub = self.hub
-        now = hub.clock.now()
-        zone = self.app.config.zone
-        latest = hub.latest_meter
+    # -- drawing ---------------------------------------------------------------------
+    def draw(self, view: HubView, old: HubView | None) -> None:
+        self._show_latest(view)  # its age moves with every view
+        if old is None or view.meter.latest != old.meter.latest:
+            if self.store is not None or old is None:
+                self.load_readings()  # it draws the table and the consumption when done
+            else:
+                self.readings = _memory_readings(view)
+                self._show_recent()
+                self._show_usage(view)
+        elif _usage_inputs(view, self.app.config.zone) != _usage_inputs(old, self.app.config.zone):
+            self._show_usage(view)
+
+    def _show_latest(self, view: HubView | None = None) -> None:
+        view = view or self.app.view
+        if view is None:
+            return
+        meter = view.meter
+        latest = meter.latest
         box = Text()
         if latest is None:
             box.append("No accepted reading yet.", style="grey50")
         else:
             box.append(f"{latest.reading_kwh:,.2f} kWh\n", style="bold")
-            box.append(f"{age((now - latest.timestamp).total_seconds())} · ")
+            box.append(f"{age((view.now - latest.timestamp).total_seconds())} · ")
             box.append(f"confidence {latest.confidence:.0%} · {latest.method}\n")
             if self.learnt is not None:
                 digits = str(self.learnt.get("digits") or "") or "none yet"
                 box.append(f"digits learnt by the agent: {digits}\n", style="grey50")
-            refused = hub.state.meter_refused
+            refused = meter.refused
             if refused is not None:
                 box.append(
                     f"The agent now reads {refused.reading_kwh:,.2f} kWh, lower than this, "
@@ -206,38 +238,62 @@ class MeterScreen(Screen):
                     "set the reading (s).\n",
                     style="bold yellow",
                 )
-            live = "meter" in hub.health and hub.is_live("meter")
-            if "meter" in hub.health and not live:
+            status = view.meter_status
+            if status is not None and not meter.live:
                 box.append("STALE", style="bold red")
-                err = hub.health["meter"].last_error
-                if err:
-                    box.append(f" · {err}", style="red")
+                if status.last_error:
+                    box.append(f" · {status.last_error}", style="red")
         self.query_one("#meter-latest", Static).update(box)
 
-        readings = self._readings()
-        today, month = today_and_month([(r[0], r[1], r[3]) for r in readings], now, zone)
+    def _show_usage(self, view: HubView | None = None) -> None:
+        view = view or self.app.view
+        if view is None:
+            return
+        day, grid_import = _usage_inputs(view, self.app.config.zone)
+        readings = [(r[0], r[1], r[3]) for r in self.readings]
+        today, month = today_and_month(readings, view.now, self.app.config.zone)
         usage = Text()
         usage.append("today      ")
         usage.append("—" if today.kwh is None else f"{today.kwh:.2f} kWh", style="bold")
         usage.append("\nthis month ")
         usage.append("—" if month.kwh is None else f"{month.kwh:.2f} kWh", style="bold")
-        grid_import = hub.energy.best.grid_import_kwh if hub.latest_power is not None else None
         usage.append("\n" + reconcile(today.kwh, grid_import), style="grey70")
         self.query_one("#meter-usage", Static).update(usage)
 
+    def _show_recent(self) -> None:
+        zone = self.app.config.zone
         recent = self.query_one("#meter-recent", DataTable)
         recent.clear()
-        for ts, kwh, conf, method in reversed(readings[-100:]):
+        for ts, kwh, conf, method in reversed(self.readings[-100:]):
             recent.add_row(
                 ts.astimezone(zone).strftime("%d %b %H:%M"),
                 f"{kwh:,.2f}",
                 "—" if conf is None else f"{float(conf):.0%}",
                 method or "—",
             )
+
+    def _show_rejected(self) -> None:
+        zone = self.app.config.zone
         rej = self.query_one("#meter-rejected", DataTable)
         rej.clear()
         for r in reversed(self.rejected[-100:]):
             ts = r.get("timestamp") or r.get("ts")
             when = parse_iso(ts).astimezone(zone).strftime("%d %b %H:%M") if ts else "—"
             rej.add_row(when, r.get("digits") or "—", r.get("reason") or "—")
+
+    def _show_status(self) -> None:
         self.query_one("#meter-status", Static).update(self.agent_error or self.set_error or "")
+
+
+def _memory_readings(view: HubView | None) -> list[tuple]:
+    """(ts, kWh, confidence, method) of the readings the hub keeps in memory."""
+    if view is None:
+        return []
+    return [(r.timestamp, r.reading_kwh, r.confidence, r.method) for r in view.meter.history]
+
+
+def _usage_inputs(view: HubView, zone: tzinfo) -> tuple[date, float | None]:
+    """What "Consumption" depends on besides the readings: the local day (today and this
+    month start at midnight) and the Powerwall's grid import today."""
+    grid_import = view.energy.grid_import_kwh if view.power.sample is not None else None
+    return view.now.astimezone(zone).date(), grid_import

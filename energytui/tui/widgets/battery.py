@@ -54,11 +54,27 @@ def render_battery(
 
 
 class BatteryGauge(Static):
+    """The gauge's bar spans the widget: it draws itself again when its width changes."""
+
     DEFAULT_CSS = "BatteryGauge { height: 1fr; }"
+
+    def __init__(self, *args, **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        self._shown: tuple | None = None  # what show() was last given
 
     def show(
         self, sample: PowerSample | None, *, capacity_kwh: float, live: bool, glyphs: Glyphs
     ) -> None:
+        self._shown = (sample, capacity_kwh, live, glyphs)
+        self._draw()
+
+    def on_resize(self) -> None:
+        if self._shown is not None:
+            self._draw()
+
+    def _draw(self) -> None:
+        assert self._shown is not None
+        sample, capacity_kwh, live, glyphs = self._shown
         width = max(10, self.content_size.width - 3) if self.content_size.width else 20
         text = render_battery(
             sample, capacity_kwh=capacity_kwh, live=live, glyphs=glyphs, width=width

@@ -6,11 +6,12 @@ from rich.table import Table
 from textual.widgets import Static
 
 from energytui.energy import EnergyToday
+from energytui.view import EnergyView
 
 
-def energy_rows(today: EnergyToday) -> list[tuple[str, str]]:
+def energy_rows(today: EnergyView | EnergyToday) -> list[tuple[str, str]]:
     """(label, value) per line, as shown."""
-    e = today.best
+    e = today if isinstance(today, EnergyView) else EnergyView.of(today)
     rows = [
         ("Solar", f"{e.solar_kwh:.1f} kWh"),
         ("Home", f"{e.home_kwh:.1f} kWh"),
@@ -25,12 +26,11 @@ def energy_rows(today: EnergyToday) -> list[tuple[str, str]]:
     if e.solar_kwh > 0:
         used = max(0.0, min(100.0, 100 * (1 - e.grid_export_kwh / e.solar_kwh)))
         rows.append(("Solar used", f"{used:.0f} %"))
-    rec = today.reconciliation()
+    rec = e.reconciliation
     if rec is None:
         rows.append(("from", "integrated"))
     else:
-        worst: float = max(rec.values(), key=abs)
-        worst = round(worst, 2) + 0.0  # + 0.0: no "-0.00"
+        worst = round(max((gap for _, gap in rec), key=abs), 2) + 0.0  # + 0.0: no "-0.00"
         rows.append(("from", f"counters (Δ {worst:+.2f})"))
     return rows
 

@@ -18,7 +18,7 @@ def _freeze_latency(app: EnergyApp) -> None:
 async def _settle(pilot) -> None:
     await pilot.pause()
     _freeze_latency(pilot.app)
-    pilot.app._refresh_screen()
+    pilot.app.refresh_view()
     await pilot.pause()
 
 
@@ -79,7 +79,7 @@ async def test_outage_key_islands_the_simulated_site():
             if hub.latest_power.mode is SystemMode.OFF_GRID:
                 break
         assert hub.latest_power.mode is SystemMode.OFF_GRID
-        app._refresh_screen()
+        app.refresh_view()
         await pilot.pause()
         assert "Off grid" in str(app.screen.query_one("#mode").render())
 
@@ -95,7 +95,7 @@ async def test_failing_source_is_marked_stale_with_its_cause_and_recovers():
             await pilot.pause(0.03)
             if hub.health["simulated"].consecutive_errors:
                 break
-        app._refresh_screen()
+        app.refresh_view()
         await pilot.pause()
         assert "STALE" in str(app.screen.query_one("#flow").render())
         health = str(app.screen.query_one("#health").render())
@@ -106,7 +106,7 @@ async def test_failing_source_is_marked_stale_with_its_cause_and_recovers():
             await pilot.pause(0.03)
             if hub.health["simulated"].state == "ok":
                 break
-        app._refresh_screen()
+        app.refresh_view()
         await pilot.pause()
         assert "STALE" not in str(app.screen.query_one("#flow").render())
 
@@ -176,8 +176,13 @@ def test_the_mode_line_drops_the_shares_before_the_home_draw():
     from energytui.tui.screens.dashboard import mode_line
 
     s = PowerSample(
-        datetime(2026, 6, 1, 12, tzinfo=UTC), 3000.0, -1500.0, -200.0, 1300.0,
-        soe_pct=60.0, grid_status=GridStatus.UP,
+        datetime(2026, 6, 1, 12, tzinfo=UTC),
+        3000.0,
+        -1500.0,
+        -200.0,
+        1300.0,
+        soe_pct=60.0,
+        grid_status=GridStatus.UP,
     )
     full = mode_line(s, True, 0)
     assert "self-powered" in full and "solar used on site" in full and full.endswith("home 1.30 kW")

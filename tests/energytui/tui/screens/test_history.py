@@ -200,7 +200,7 @@ async def test_no_redraw_on_the_app_tick_nor_for_the_same_span(store_readings):
         builds, loads = chart.builds, screen.loads
         assert builds == 1
         for _ in range(3):
-            app._refresh_screen()  # what the app's one-second tick does
+            app.hub.publish_view()  # what the hub does every second
             await pilot.pause()
         screen = await _press(pilot, "2")  # the span already shown
         assert (chart.builds, screen.loads) == (builds, loads)

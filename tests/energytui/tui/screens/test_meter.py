@@ -49,7 +49,6 @@ async def test_meter_screen_shows_accepted_and_rejected_readings(agent):
             await pilot.pause(0.05)
             if screen.rejected:
                 break
-        screen.refresh_data()
         await pilot.pause()
         shot = app.export_screenshot()
         assert f"{first[0].reading_kwh:,.1f}" in shot.replace("\u00a0", " ")
@@ -109,6 +108,8 @@ async def test_set_reading_by_hand_from_the_meter_screen(tmp_path):
                 if agent.service.reader.last_accepted.digits == shown:
                     break
             assert agent.service.reader.last_accepted.method == "manual"
+            # the agent has taken it; the screen learns so when the answer arrives
+            await screen.workers.wait_for_complete()
             assert screen.set_error is None
             after = await asyncio.to_thread(agent.service.capture_and_record)
             assert after[1].accepted and after[1].digits == shown
@@ -189,8 +190,6 @@ async def test_meter_screen_says_why_a_lower_agent_reading_is_refused(agent):
         assert hub.state.meter_refused.reading_kwh == first.reading_kwh
         assert hub.latest_meter.reading_kwh == higher
         await pilot.press("m")
-        await pilot.pause()
-        app.screen.refresh_data()
         await pilot.pause()
         shown = str(app.screen.query_one("#meter-latest").render())
         assert f"The agent now reads {first.reading_kwh:,.2f} kWh" in shown
