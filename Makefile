@@ -9,11 +9,13 @@ run: setup
 
 test: setup
 	.venv/bin/ruff check energytui meter_agent devkit tests bench
+	.venv/bin/mypy
 	.venv/bin/python -m pytest -q
 
 lint: setup
 	.venv/bin/ruff check energytui meter_agent devkit tests bench
 	.venv/bin/ruff format --check energytui meter_agent devkit tests bench
+	.venv/bin/mypy
 
 screenshots: setup
 	.venv/bin/python -m devkit.screenshots screenshots

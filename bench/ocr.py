@@ -196,7 +196,7 @@ def real_digits(tess: bool, model: Path, title: str) -> None:
         )
         print(
             f'   rollover, display "auto": {roll_auto["right"]}/{roll_auto["n"]} right, '
-            f'{roll_auto["wrong"]} wrong'
+            f"{roll_auto['wrong']} wrong"
         )
     rep = engine.model.info.get("held_out_report", {}).get("rollover")
     if rep:

@@ -41,7 +41,9 @@ def _find_app(tmux_pid_cmd: list[str]) -> psutil.Process | None:
 
 
 def main(argv: list[str] | None = None) -> int:
-    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     ap.add_argument("--seconds", type=float, default=60.0)
     ap.add_argument("--warmup", type=float, default=5.0)
     args = ap.parse_args(argv)
@@ -57,7 +59,18 @@ def main(argv: list[str] | None = None) -> int:
             f"ENERGYTUI_API__ENABLED=false TERM=tmux-256color"
         )
         subprocess.run(
-            ["tmux", "new-session", "-d", "-s", session, "-x", "120", "-y", "40", f"env {env} {cmd} --simulate"],
+            [
+                "tmux",
+                "new-session",
+                "-d",
+                "-s",
+                session,
+                "-x",
+                "120",
+                "-y",
+                "40",
+                f"env {env} {cmd} --simulate",
+            ],
             check=True,
         )
         try:
@@ -82,9 +95,15 @@ def main(argv: list[str] | None = None) -> int:
             subprocess.run(["tmux", "kill-session", "-t", session], capture_output=True)
     rss_mb = peak / 1e6
     ok_screen = "Power flow" in screen and "SOLAR" in screen
-    print(f"dashboard under tmux 120x40, 1 s updates, {wall:.0f} s window (after {args.warmup:.0f} s warm-up)")
-    print(f"  CPU      {cpu:6.2f} % of one core   goal <= {CPU_GOAL} %    {'PASS' if cpu <= CPU_GOAL else 'FAIL'}")
-    print(f"  peak RSS {rss_mb:6.1f} MB             goal <= {RSS_GOAL_MB:.0f} MB   {'PASS' if rss_mb <= RSS_GOAL_MB else 'FAIL'}")
+    print(
+        f"dashboard under tmux 120x40, 1 s updates, {wall:.0f} s window (after {args.warmup:.0f} s warm-up)"
+    )
+    print(
+        f"  CPU      {cpu:6.2f} % of one core   goal <= {CPU_GOAL} %    {'PASS' if cpu <= CPU_GOAL else 'FAIL'}"
+    )
+    print(
+        f"  peak RSS {rss_mb:6.1f} MB             goal <= {RSS_GOAL_MB:.0f} MB   {'PASS' if rss_mb <= RSS_GOAL_MB else 'FAIL'}"
+    )
     print(f"  screen drawn: {'yes' if ok_screen else 'NO'}")
     return 0 if ok_screen else 1
 

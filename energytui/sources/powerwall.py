@@ -365,7 +365,7 @@ class PowerwallSource:
     def _release_expired_cooldown(self, pw: Any) -> None:
         """Our own pause is the authority on 429s; lift pypowerwall's internal one with it."""
         client = getattr(pw, "client", None)
-        if client is not None and getattr(client, "pwcooldown", 0):
+        if client is not None and getattr(client, "pwcooldown", 0) != 0:
             client.pwcooldown = 0
 
     @staticmethod

@@ -11,6 +11,7 @@ follow. Writes to devices go through the hub's commands.
 from __future__ import annotations
 
 import signal
+from collections.abc import Callable
 
 from textual.app import App
 from textual.binding import Binding
@@ -81,7 +82,7 @@ class EnergyApp(App[None]):
         self.kiosk = config.tui.kiosk if kiosk is None else kiosk
         self._kiosk_index = 0
         self.glyphs = CONSOLE if self.console_mode else UNICODE
-        self._unsubscribe = None
+        self._unsubscribe: Callable[[], None] | None = None
         #: starts the hub, the API and the sinks with the app, when the hub is not running yet
         self.runtime = Runtime(config, hub, serve_api=serve_api)
         self._latest_view: HubView | None = None

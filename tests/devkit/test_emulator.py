@@ -94,6 +94,7 @@ async def test_refuse_for_a_while_then_listen_again(emulator: Emulator):
 
 async def test_refuse_drops_a_connection_still_in_its_tls_handshake(emulator: Emulator):
     """A connection accepted just before ``refuse`` must not go on serving keep-alive requests."""
+
     def handlers() -> set[int | None]:
         return {t.ident for t in threading.enumerate() if "process_request" in t.name}
 

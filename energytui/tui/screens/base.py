@@ -29,9 +29,9 @@ class HubScreen(Screen[None]):
     """A screen of the energy app: ``app``, ``hub`` and ``store`` are typed."""
 
     if TYPE_CHECKING:
-
+        # Textual types ``app`` as App[Any]; a HubScreen is only ever pushed by EnergyApp
         @property
-        def app(self) -> EnergyApp: ...
+        def app(self) -> EnergyApp: ...  # type: ignore[override]
 
     @property
     def hub(self) -> Hub:

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-from typing import TYPE_CHECKING, Any, cast
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 from rich.table import Table
@@ -26,7 +26,7 @@ from energytui.tui.screens.base import HubScreen
 from energytui.tui.widgets.frame import FramePreview, decode_jpeg_rgb
 
 if TYPE_CHECKING:
-    from energytui.tui.app import EnergyApp
+    pass
 
 DISPLAYS = ("auto", "lcd7", "drum")
 STEPS = (1, 4, 16, 64)
@@ -78,17 +78,12 @@ class CalibrationScreen(HubScreen):
         self._frame: np.ndarray | None = None
         self._ocr_task: asyncio.Task | None = None
 
-    @property
-    def energy_app(self) -> EnergyApp:
-        """``self.app`` with its type: this screen is only ever pushed by :class:`EnergyApp`."""
-        return cast("EnergyApp", self.app)
-
     # -- layout -----------------------------------------------------------------
     def compose(self) -> ComposeResult:
         yield Header(show_clock=False, icon="≡")
         with Horizontal(id="cal-body"):
             with Vertical(id="cal-preview"):
-                yield FramePreview(half_blocks=not self.energy_app.console_mode, id="cal-frame")
+                yield FramePreview(half_blocks=not self.app.console_mode, id="cal-frame")
             yield Static("", id="cal-side")
         yield Static("", id="cal-status")
         yield Footer()
@@ -96,7 +91,7 @@ class CalibrationScreen(HubScreen):
     @property
     def client(self) -> AgentClient | None:
         if self._client is None:
-            meter = self.energy_app.config.meter
+            meter = self.app.config.meter
             endpoint = meter.endpoint
             if endpoint:
                 self._client = AgentClient(endpoint, token=meter.token)
@@ -115,9 +110,7 @@ class CalibrationScreen(HubScreen):
         self._status(f"Connecting to {self.client.base_url} …")
         self.load()
         refresh = (
-            self.energy_app.config.tui.preview_refresh_s
-            if self.refresh_s is None
-            else self.refresh_s
+            self.app.config.tui.preview_refresh_s if self.refresh_s is None else self.refresh_s
         )
         if refresh > 0:
             self.set_interval(refresh, self.fetch_frame)

@@ -57,7 +57,9 @@ class KioskScreen(ViewScreen):
         yield Static("", id="kiosk-status")
 
     def _set(self, key: str, value: str, caption: str) -> None:
-        self.query_one(f"#big-{key}").update(value)
+        big = self.query_one(f"#big-{key}")
+        assert isinstance(big, Digits | Static)  # Static on the Linux console (no Digits font)
+        big.update(value)
         self.query_one(f"#label-{key}", Label).update(caption)
 
     def draw(self, view: HubView, old: HubView | None) -> None:

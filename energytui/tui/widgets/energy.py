@@ -30,7 +30,8 @@ def energy_rows(today: EnergyView | EnergyToday) -> list[tuple[str, str]]:
     if rec is None:
         rows.append(("from", "integrated"))
     else:
-        worst = round(max((gap for _, gap in rec), key=abs), 2) + 0.0  # + 0.0: no "-0.00"
+        worst: float = max((gap for _, gap in rec), key=abs)
+        worst = round(worst, 2) + 0.0  # + 0.0: no "-0.00"
         rows.append(("from", f"counters (Δ {worst:+.2f})"))
     return rows
 
