@@ -104,7 +104,7 @@ async def test_a_reading_set_by_hand_lower_than_the_last_becomes_the_new_base(tm
         assert await up.flush() == 2
         async with httpx.AsyncClient() as client:
             glitch = await client.post(
-                f"{api.url}/meter_reading",
+                f"{api.url}/api/v1/meter_reading",
                 json=at(7, 12.0, "x").model_dump(mode="json"),
                 headers=auth,
             )
