@@ -93,7 +93,7 @@ def _refusal_text(hub: Hub, reading: MeterReading, outcome: str) -> str:
 
 
 def _seed_rejected(reason: str, code: str, status_code: int = 400) -> JSONResponse:
-    body = SeedMeterRejected(reason=reason.rstrip(".") + ".", code=code)
+    body = SeedMeterRejected(reason=reason, code=code)
     return JSONResponse(body.model_dump(), status_code=status_code)
 
 
@@ -135,9 +135,9 @@ def meter_router(hub: Hub, config: Config) -> APIRouter:
         try:
             raw = await read_capped(request)
         except BodyTooLarge:
-            return _seed_rejected(TOO_LARGE, "too_large", status.HTTP_413_REQUEST_ENTITY_TOO_LARGE)
-        try:
-            data = json.loads(raw.decode("utf-8"))
+            return _seed_rejected(TOO_LARGE, "too_large", 413)
+        try:  # an empty body is no reading at all, as the seed saw it
+            data = json.loads(raw.decode("utf-8")) if raw.strip() else None
         except UnicodeDecodeError:
             return _seed_rejected(NOT_UTF8, "invalid")
         except ValueError:
@@ -151,7 +151,7 @@ def meter_router(hub: Hub, config: Config) -> APIRouter:
         outcome = await hub.ingest_meter(reading)
         if outcome not in ("stored", "duplicate"):
             code = meter_rules.Refusal.NOT_MONOTONIC.value if outcome == "lower" else outcome
-            return _seed_rejected(_refusal_text(hub, reading, outcome), code)
+            return _seed_rejected(_refusal_text(hub, reading, outcome) + ".", code)
         result: Literal["stored", "duplicate"] = "stored" if outcome == "stored" else "duplicate"
         return SeedMeterAccepted(
             result=result,
@@ -188,7 +188,7 @@ def meter_router(hub: Hub, config: Config) -> APIRouter:
         try:
             raw = await read_capped(request)
         except BodyTooLarge:
-            raise HTTPException(status.HTTP_413_REQUEST_ENTITY_TOO_LARGE, TOO_LARGE) from None
+            raise HTTPException(413, TOO_LARGE) from None
         try:
             text = raw.decode("utf-8")
         except UnicodeDecodeError:
@@ -213,7 +213,7 @@ def meter_router(hub: Hub, config: Config) -> APIRouter:
         if outcome not in ("stored", "duplicate"):
             return JSONResponse(
                 {"detail": _refusal_text(hub, reading, outcome) + ", so it was not stored."},
-                status_code=status.HTTP_422_UNPROCESSABLE_ENTITY,
+                status_code=422,
             )
         return JSONResponse(
             MeterPostResult(

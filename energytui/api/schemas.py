@@ -346,7 +346,10 @@ class SeedMeterRejected(_Out):
     """The seed's 400 answer to ``POST /meter_reading`` (also our 413), with a code beside."""
 
     status: Literal["rejected"] = "rejected"
-    reason: str = Field(description="one sentence saying why, ending with a full stop")
+    reason: str = Field(
+        description="one sentence saying why (for a missing reading_kwh the seed's own words,"
+        " 'Missing required field: reading_kwh')"
+    )
     code: str = Field(
         description="invalid (the body), too_large (the body's size), or the plausibility "
         "check that refused the reading: low_confidence, not_monotonic, increase_too_large"
