@@ -8,6 +8,7 @@ token), the IPv6 one for any other address (token needed).
 
 from __future__ import annotations
 
+import ipaddress
 import json
 import socket
 from collections.abc import AsyncIterator
@@ -17,11 +18,15 @@ from datetime import UTC, datetime, timedelta
 import httpx
 import pytest
 
+from energytui.api.auth import is_trusted
 from energytui.config import Config, ConfigError, load_config
 from energytui.hub import Hub
 from energytui.runtime import build_hub
 from energytui.serve import start_api_in_loop
-from meter_agent.schema import MANUAL_METHOD
+from energytui.store import Store
+from meter_agent.rules import Limits
+from meter_agent.schema import MANUAL_METHOD, MeterReading
+from tests.hub_support import wait_for
 
 TOKEN = "seed-pi-token"
 AUTH = {"Authorization": f"Bearer {TOKEN}"}
@@ -219,8 +224,10 @@ async def test_a_jump_from_1314_to_473188_kwh_is_refused(site):
     assert (
         await post(site.v4, {"reading_kwh": 1314.0, "timestamp": now_z(-15)})
     ).status_code == 200
-    jump = await post(site.v4, {"reading_kwh": 473188.0, "timestamp": now_z()})
-    assert jump.status_code == 400
+    jump_body = {"reading_kwh": 473188.0, "timestamp": now_z()}
+    jump = await post(site.v4, jump_body)
+    again = await post(site.v4, jump_body)  # sent again: refused again, kept once
+    assert jump.status_code == again.status_code == 400
     got = jump.json()
     assert got["status"] == "rejected" and got["code"] == "increase_too_large"
     assert "471874 kWh above the last accepted 1314 kWh" in got["reason"]
@@ -320,3 +327,67 @@ async def test_an_oversized_body_is_refused_before_it_is_parsed(site):
     # an untrusted writer without the token learns nothing about the body's fate
     assert (await post(site.v6, huge)).status_code == 401
     assert site.stored() == [] and site.stored("meter_rejected") == []
+
+
+async def test_the_seeds_body_sent_again_is_a_duplicate_not_a_second_reading(site):
+    first = await post(site.v4, SEED_BODY)
+    again = await post(site.v4, SEED_BODY)
+    assert first.json()["result"] == "stored" and again.status_code == 200
+    assert {k: again.json()[k] for k in SEED_ACCEPTED} == SEED_ACCEPTED
+    assert again.json()["result"] == "duplicate" and len(site.stored()) == 1
+
+
+async def test_our_strict_route_refuses_an_oversized_body_unread(site):
+    async with httpx.AsyncClient(base_url=site.v4) as c:
+        r = await c.post("/api/v1/meter_reading", content=b"[" * 20_000)
+    assert r.status_code == 413 and r.json()["detail"].startswith("The request body is larger")
+
+
+def test_an_ipv4_client_on_a_dual_stack_socket_counts_as_its_ipv4_address():
+    lan = [ipaddress.ip_network("192.168.1.0/24")]
+    assert is_trusted("::ffff:192.168.1.50", lan) and is_trusted("192.168.1.50", lan)
+    assert not is_trusted("::ffff:192.168.2.50", lan) and not is_trusted("testclient", lan)
+    assert not is_trusted("::1", [ipaddress.ip_network("127.0.0.0/8")])
+
+
+class PolledMeter:
+    """A meter source that answers every poll with the same reading, as the agent's
+    ``GET /meter`` does between two reads."""
+
+    kind = "meter"
+    name = "meter"
+    interval_s = 0.02
+    timeout_s = 1.0
+
+    def __init__(self, reading: MeterReading) -> None:
+        self.reading = reading
+        self.polls = 0
+
+    async def poll(self) -> MeterReading:
+        self.polls += 1
+        return self.reading
+
+    async def close(self) -> None:
+        return None
+
+
+async def test_a_polled_reading_passes_the_same_checks_and_is_kept_once(tmp_path):
+    unsure = MeterReading(
+        reading_kwh=42.0, timestamp=datetime.now(UTC), confidence=0.6, method="cnn", id="p1"
+    )
+    source = PolledMeter(unsure)
+    store = Store.open(tmp_path / "store", _fsync=False)
+    hub = Hub([source], store=store, meter_limits=Limits())
+    await hub.start()
+    try:
+        await wait_for(lambda: source.polls >= 5)
+    finally:
+        await hub.stop()
+    store = Store.open(tmp_path / "store", _fsync=False)
+    try:
+        assert store.query("meter", EPOCH, FAR) == []
+        [kept] = store.query("meter_rejected", EPOCH, FAR, resolution="raw")
+    finally:
+        store.close()
+    assert (kept["id"], kept["code"]) == ("p1", "low_confidence")
+    assert hub.latest_meter is None and hub.state.meter_rejected.reading == unsure
