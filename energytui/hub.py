@@ -355,7 +355,11 @@ class Hub:
         # that one corrects the ones before it
         if meter_rules.steps_back(reading.reading_kwh, last_kwh, reading.method):
             assert last is not None
-            if self.state.meter_refused is None or (
+            if self.meter_limits is not None:  # kept, and logged, as every refusal is
+                self._reject_meter(
+                    reading, meter_rules.lower_than(reading.reading_kwh, last.reading_kwh)
+                )
+            elif self.state.meter_refused is None or (
                 self.state.meter_refused.reading_kwh != reading.reading_kwh
             ):
                 log.warning(
@@ -364,10 +368,6 @@ class Hub:
                     last.reading_kwh,
                 )
             self.state.meter_refused = reading
-            if self.meter_limits is not None:
-                self._reject_meter(
-                    reading, meter_rules.lower_than(reading.reading_kwh, last.reading_kwh)
-                )
             return "lower"
         if last is not None and reading.timestamp <= last.timestamp and reading.id is None:
             return "duplicate"  # the same reading polled again
