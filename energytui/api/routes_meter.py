@@ -193,27 +193,22 @@ def meter_router(hub: Hub, config: Config) -> APIRouter:
             text = raw.decode("utf-8")
         except UnicodeDecodeError:
             raise HTTPException(status.HTTP_400_BAD_REQUEST, NOT_UTF8) from None
+        if not text.strip():
+            raise RequestValidationError(
+                [{"type": "missing", "loc": ("body",), "msg": "A JSON body is required"}]
+            )
         try:
-            body = MeterReadingIn.model_validate_json(text) if text else None
-            if body is None:
-                raise RequestValidationError(
-                    [{"type": "missing", "loc": ("body",), "msg": "A JSON body is required"}]
-                )
+            body = MeterReadingIn.model_validate_json(text)
             reading = MeterReading.model_validate(body.model_dump())
         except ValidationError as exc:
             raise RequestValidationError(
                 [{**e, "loc": ("body", *e["loc"])} for e in exc.errors()]
             ) from None
         outcome = await hub.ingest_meter(reading)
-        if outcome == "lower":
-            return JSONResponse(
-                {"detail": _refusal_text(hub, reading, outcome) + ", so it was not stored."},
-                status_code=status.HTTP_409_CONFLICT,
-            )
         if outcome not in ("stored", "duplicate"):
             return JSONResponse(
                 {"detail": _refusal_text(hub, reading, outcome) + ", so it was not stored."},
-                status_code=422,
+                status_code=status.HTTP_409_CONFLICT if outcome == "lower" else 422,
             )
         return JSONResponse(
             MeterPostResult(
