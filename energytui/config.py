@@ -10,6 +10,7 @@ prints it and exits with code 2.
 
 from __future__ import annotations
 
+import ipaddress
 import os
 import tomllib
 from pathlib import Path
@@ -19,7 +20,11 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 import platformdirs
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
+from meter_agent import rules as meter_rules
+
 APP_NAME = "energytui"
+
+IPNetwork = ipaddress.IPv4Network | ipaddress.IPv6Network
 
 
 class ConfigError(Exception):
@@ -87,6 +92,20 @@ class MeterConfig(_Section):
     token: str = Field(default="", repr=False)
     interval_s: float = Field(default=30.0, ge=1.0, le=86400.0)
     timeout_s: float = Field(default=5.0, gt=0.0, le=120.0)
+    #: a reading (polled or posted) less sure than this is refused; the seed's default
+    confidence_threshold: float = Field(
+        default=meter_rules.SEED_CONFIDENCE_THRESHOLD, ge=0.0, le=1.0
+    )
+    #: a reading more than this many kWh per elapsed day above the last accepted one is
+    #: refused as a misread; the seed's default
+    max_daily_increase_kwh: float = Field(
+        default=meter_rules.SEED_MAX_DAILY_INCREASE_KWH, gt=0.0, le=1e6
+    )
+
+    @property
+    def limits(self) -> meter_rules.Limits:
+        """The plausibility settings as the shared rules take them."""
+        return meter_rules.Limits(self.confidence_threshold, self.max_daily_increase_kwh)
 
 
 class StoreConfig(_Section):
@@ -103,6 +122,26 @@ class ApiConfig(_Section):
     cors_origins: list[str] = Field(default_factory=list)
     #: A meter reading pushed by an agent (no polled meter source) older than this is stale.
     meter_stale_s: float = Field(default=900.0, gt=0.0, le=604800.0)
+    #: Client networks (CIDR, IPv4 or IPv6) that may write without the token: the seed's
+    #: Pi posts readings with no token. Empty: every write needs api.token.
+    trusted_networks: list[str] = Field(default_factory=list)
+
+    @field_validator("trusted_networks")
+    @classmethod
+    def _cidrs(cls, v: list[str]) -> list[str]:
+        for entry in v:
+            try:
+                ipaddress.ip_network(entry.strip(), strict=False)
+            except ValueError:
+                raise ValueError(
+                    f"{entry!r} is not a network (write it like 192.168.1.0/24 or fd00::/8)"
+                ) from None
+        return [entry.strip() for entry in v]
+
+    @property
+    def trusted(self) -> tuple[IPNetwork, ...]:
+        """The trusted networks, parsed (host bits allowed: 192.168.1.7/24 is the /24)."""
+        return tuple(ipaddress.ip_network(e, strict=False) for e in self.trusted_networks)
 
 
 class MqttConfig(_Section):

@@ -35,7 +35,7 @@ from energytui.sources.base import Cause, DeviceSource, Source, SourceError, Sou
 from energytui.sources.simulated import SimulatedSite, SimulatedSource
 from energytui.view import EnergyView, HubView, MeterView, PowerView, SourceStatus, StoreView
 from meter_agent import rules as meter_rules
-from meter_agent.schema import MeterReading
+from meter_agent.schema import MeterReading, iso_z
 
 log = logging.getLogger(__name__)
 
@@ -51,6 +51,23 @@ def meter_record(reading: MeterReading) -> dict:
     rec = reading.model_dump(mode="json")
     rec["ts"] = rec.pop("timestamp")
     return rec
+
+
+@dataclass(frozen=True)
+class MeterRejection:
+    """A reading the plausibility checks refused, with why and when it arrived: kept in the
+    store's ``meter_rejected`` series (never in ``meter``) so an operator can see it."""
+
+    reading: MeterReading
+    refused: meter_rules.Refused
+    received: datetime
+
+    def to_record(self) -> dict:
+        rec = meter_record(self.reading)
+        rec["code"] = self.refused.code.value
+        rec["reason"] = self.refused.text
+        rec["received"] = iso_z(self.received)
+        return rec
 
 
 def meter_from_record(rec: dict) -> MeterReading:
@@ -141,6 +158,8 @@ class HubState:
     #: (the agent started over, or the meter was replaced): the meter screen says so,
     #: since nothing else would show why the reading stops moving
     meter_refused: MeterReading | None = None
+    #: the latest reading the plausibility checks refused (any reason), with the reason
+    meter_rejected: MeterRejection | None = None
 
 
 class Hub:
@@ -154,6 +173,7 @@ class Hub:
         clock: Clock | None = None,
         zone: ZoneInfo | None = None,
         history_minutes: int = 60,
+        meter_limits: meter_rules.Limits | None = None,
     ) -> None:
         self.sources: dict[str, Source] = {s.name: s for s in sources}
         self.store = store
@@ -177,6 +197,10 @@ class Hub:
         self._wake: dict[str, asyncio.Event] = {}
         self._store_pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="store")
         self._seen_meter_ids: deque[str] = deque(maxlen=5000)
+        #: the plausibility checks on every reading; None (a hub built bare, in tests or
+        #: tools) keeps only the never-lower rule
+        self.meter_limits = meter_limits
+        self._pending_rejections: deque[MeterRejection] = deque()
         self.started = False
         self.store_error: str | None = None
 
@@ -458,7 +482,9 @@ class Hub:
             self.energy.add(result)
             await self._store_append("power", result.to_record())
         elif isinstance(result, MeterReading):
-            if self._accept_meter(result) != "stored":
+            stored = self._accept_meter(result) == "stored"
+            await self._store_rejections()
+            if not stored:
                 return
             await self._store_append("meter", meter_record(result))
         else:
@@ -468,7 +494,10 @@ class Hub:
 
     # -- meter readings (polled, or posted by the agent through the API) ---
     def _accept_meter(self, reading: MeterReading) -> str:
-        """Take a polled or pushed reading: 'stored', 'duplicate' or 'lower'."""
+        """Take a polled or pushed reading: 'stored', 'duplicate', 'lower' (lower than the
+        last and not set by hand) or, with :attr:`meter_limits`, the code of another
+        plausibility check that refused it (:class:`meter_agent.rules.Refusal`); the
+        refusal is then in ``state.meter_rejected``."""
         last = self.state.latest_meter
         if reading.id is not None and reading.id in self._seen_meter_ids:
             return "duplicate"
@@ -477,7 +506,11 @@ class Hub:
         # that one corrects the ones before it
         if meter_rules.steps_back(reading.reading_kwh, last_kwh, reading.method):
             assert last is not None
-            if self.state.meter_refused is None or (
+            if self.meter_limits is not None:  # kept, and logged, as every refusal is
+                self._reject_meter(
+                    reading, meter_rules.lower_than(reading.reading_kwh, last.reading_kwh)
+                )
+            elif self.state.meter_refused is None or (
                 self.state.meter_refused.reading_kwh != reading.reading_kwh
             ):
                 log.warning(
@@ -489,6 +522,11 @@ class Hub:
             return "lower"
         if last is not None and reading.timestamp <= last.timestamp and reading.id is None:
             return "duplicate"  # the same reading polled again
+        if self.meter_limits is not None:
+            refused = meter_rules.implausible(reading, last, self.meter_limits)
+            if refused is not None:
+                self._reject_meter(reading, refused)
+                return refused.code.value
         if last is not None and meter_rules.is_lower(reading.reading_kwh, last_kwh):
             # set by hand at the agent: a replaced meter or a wrong value corrected.
             # Refusing it would refuse every true reading after it too (the agent
@@ -507,14 +545,31 @@ class Hub:
         self.state.meter_refused = None
         return "stored"
 
+    def _reject_meter(self, reading: MeterReading, refused: meter_rules.Refused) -> None:
+        """Note a refused reading; one already noted (polled again) is not noted twice."""
+        before = self.state.meter_rejected
+        if before is not None and before.reading == reading:
+            return
+        log.warning("meter reading %.3f refused: %s", reading.reading_kwh, refused.text)
+        self.state.meter_rejected = MeterRejection(reading, refused, self.clock.now())
+        self._pending_rejections.append(self.state.meter_rejected)
+
+    async def _store_rejections(self) -> None:
+        while self._pending_rejections:
+            await self._store_append(
+                "meter_rejected", self._pending_rejections.popleft().to_record()
+            )
+
     async def ingest_meter(self, reading: MeterReading) -> str:
-        """Take a reading pushed by a meter agent: 'stored', 'duplicate' or 'lower' (a
-        reading set by hand may be lower: it corrects the ones before)."""
+        """Take a reading pushed by a meter agent: 'stored', 'duplicate', 'lower' (a
+        reading set by hand may be lower: it corrects the ones before) or the code of
+        another refusal (see :meth:`_accept_meter`)."""
         self._heard_from_agent()
         status = self._accept_meter(reading)
         if status == "stored":
             await self._store_append("meter", meter_record(reading))
             self._publish(SampleEvent("meter", reading))
+        await self._store_rejections()
         if status != "duplicate":  # stored, or refused as lower: the meter screen says so
             self._changed()
         return status

@@ -166,6 +166,7 @@ def build_hub(config: Config, *, with_store: bool = True) -> Hub:
         clock=clock,
         zone=config.zone,
         history_minutes=max(60, config.tui.spark_minutes),
+        meter_limits=config.meter.limits,
     )
 
 

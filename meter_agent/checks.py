@@ -32,11 +32,11 @@ class RejectionCode(StrEnum):
     OTHER_SCREEN = "other_screen"
     UNREADABLE_DIGITS = "unreadable_digits"
     DIGIT_COUNT = "digit_count"
-    LOW_CONFIDENCE = "low_confidence"
+    LOW_CONFIDENCE = rules.Refusal.LOW_CONFIDENCE.value
     ENGINES_DISAGREE = "engines_disagree"
     FRAMES_DISAGREE = "frames_disagree"
-    NOT_MONOTONIC = "not_monotonic"
-    INCREASE_TOO_LARGE = "increase_too_large"
+    NOT_MONOTONIC = rules.Refusal.NOT_MONOTONIC.value
+    INCREASE_TOO_LARGE = rules.Refusal.INCREASE_TOO_LARGE.value
 
 
 # the codes by their old names (a RejectionCode is a str: each equals its wire text)
@@ -103,7 +103,7 @@ def screen_checks(
 
 
 def confidence_check(confidence: float, ocr: OcrConfig) -> Rejection | None:
-    if confidence < ocr.confidence_threshold:
+    if rules.too_unsure(confidence, ocr.confidence_threshold):
         return Rejection(
             LOW_CONFIDENCE,
             f"confidence {confidence:.2f} is below the threshold {ocr.confidence_threshold:.2f}",
@@ -118,7 +118,8 @@ def history_checks(
 
     The allowed increase is ``max_increase_per_day`` scaled to the time since the last
     accepted reading, plus one step of the last digit (a reading a minute later may
-    legitimately tick over by one unit, whatever the daily rate).
+    legitimately tick over by one unit, whatever the daily rate): the hub's
+    :func:`rules.implausible` makes the same checks with the same functions.
     """
     if last is None:
         return None
@@ -128,10 +129,11 @@ def history_checks(
             NOT_MONOTONIC,
             f"{digits} is lower than the last accepted {last.digits}",
         )
-    elapsed_days = max(0.0, (ts - last.ts).total_seconds()) / 86400.0
+    elapsed_s = (ts - last.ts).total_seconds()
+    elapsed_days = max(0.0, elapsed_s) / 86400.0
     step = 1 / (10**ocr.decimals)
-    allowed = ocr.max_increase_per_day * elapsed_days + step
-    if value - last.reading_kwh > allowed + 1e-9:
+    allowed = rules.allowed_increase_kwh(elapsed_s, ocr.max_increase_per_day, step)
+    if rules.rises_too_fast(value, last.reading_kwh, elapsed_s, ocr.max_increase_per_day, step):
         return Rejection(
             INCREASE_TOO_LARGE,
             f"{digits} is {value - last.reading_kwh:g} kWh above the last accepted "

@@ -19,13 +19,22 @@ reading a person set by hand (``method`` :data:`~meter_agent.schema.MANUAL_METHO
 agent's ``PUT /reading``): a replaced meter or a wrong value corrected, which becomes the
 new base instead of being refused.
 
+The plausibility checks live here too (confidence threshold, never lower, largest rise
+per day), for the same reason: the agent makes them before it accepts a reading
+(:mod:`meter_agent.checks`) and the hub again before it stores one it is sent
+(:func:`implausible`), and a threshold read one way in one package and another way in
+the other would let through at one door what the other refuses.
+
 Pure functions of numbers and a method name; energytui imports this module, and it
 imports nothing but :mod:`meter_agent.schema`.
 """
 
 from __future__ import annotations
 
-from meter_agent.schema import MANUAL_METHOD
+from dataclasses import dataclass
+from enum import StrEnum
+
+from meter_agent.schema import MANUAL_METHOD, MeterReading
 
 
 def is_lower(kwh: float | None, last_kwh: float | None) -> bool:
@@ -59,3 +68,96 @@ def holds_back_total(value: float, published: float | None) -> bool:
     exporter starts a new epoch, which Prometheus reads as a counter reset).
     """
     return is_lower(value, published)
+
+
+# -- plausibility: the checks the agent makes before accepting a reading, and the hub
+# again before storing one it is sent (the seed's Pi posts readings no agent of ours has
+# checked, and the seed's API stored them whatever their confidence) ---------------------
+
+#: the seed's ``ocr.confidence_threshold`` and ``ocr.max_daily_increase_kwh``
+SEED_CONFIDENCE_THRESHOLD = 0.85
+SEED_MAX_DAILY_INCREASE_KWH = 100.0
+
+
+class Refusal(StrEnum):
+    """Why a reading is implausible, as the agent counts it and the hub records it."""
+
+    LOW_CONFIDENCE = "low_confidence"
+    NOT_MONOTONIC = "not_monotonic"
+    INCREASE_TOO_LARGE = "increase_too_large"
+
+
+@dataclass(frozen=True)
+class Limits:
+    """The plausibility settings: below ``confidence_threshold`` a reading is a guess; more
+    than ``max_daily_increase_kwh`` per elapsed day above the last accepted reading is a
+    misread digit (1,314 read as 473,188), not consumption."""
+
+    confidence_threshold: float = SEED_CONFIDENCE_THRESHOLD
+    max_daily_increase_kwh: float = SEED_MAX_DAILY_INCREASE_KWH
+
+
+@dataclass(frozen=True)
+class Refused:
+    """A reading the plausibility checks refuse: the code and one sentence (no full stop)."""
+
+    code: Refusal
+    text: str
+
+
+def too_unsure(confidence: float, threshold: float) -> bool:
+    """Whether a reading's confidence is below the threshold."""
+    return confidence < threshold
+
+
+def allowed_increase_kwh(elapsed_s: float, max_per_day: float, step_kwh: float = 0.0) -> float:
+    """How far a reading may rise ``elapsed_s`` seconds after the last accepted one:
+    ``max_per_day`` scaled to the time, plus ``step_kwh`` (one unit of the last digit,
+    which a reading a minute later may tick over whatever the daily rate). A reading
+    older than the last one (negative time) may rise by the step only."""
+    return max_per_day * max(0.0, elapsed_s) / 86400.0 + step_kwh
+
+
+def rises_too_fast(
+    kwh: float, last_kwh: float, elapsed_s: float, max_per_day: float, step_kwh: float = 0.0
+) -> bool:
+    """Whether ``kwh`` is more above ``last_kwh`` than :func:`allowed_increase_kwh`."""
+    return kwh - last_kwh > allowed_increase_kwh(elapsed_s, max_per_day, step_kwh) + 1e-9
+
+
+def lower_than(kwh: float, last_kwh: float) -> Refused:
+    """The refusal of a reading that steps back (:func:`steps_back`)."""
+    return Refused(
+        Refusal.NOT_MONOTONIC,
+        f"The reading {kwh:g} kWh is lower than the last accepted {last_kwh:g} kWh",
+    )
+
+
+def implausible(reading: MeterReading, last: MeterReading | None, limits: Limits) -> Refused | None:
+    """The checks the hub makes on a reading it is sent, against the last it accepted:
+    confidence, never lower (unless set by hand), and the largest rise per day. A reading
+    set by hand passes the two history checks: a person may correct the value either way
+    (a replaced meter, or a misread one)."""
+    if too_unsure(reading.confidence, limits.confidence_threshold):
+        return Refused(
+            Refusal.LOW_CONFIDENCE,
+            f"The confidence {reading.confidence:.2f} is below the threshold "
+            f"{limits.confidence_threshold:.2f}",
+        )
+    if last is None or set_by_hand(reading.method):
+        return None
+    if steps_back(reading.reading_kwh, last.reading_kwh, reading.method):
+        return lower_than(reading.reading_kwh, last.reading_kwh)
+    elapsed_s = (reading.timestamp - last.timestamp).total_seconds()
+    if rises_too_fast(
+        reading.reading_kwh, last.reading_kwh, elapsed_s, limits.max_daily_increase_kwh
+    ):
+        allowed = allowed_increase_kwh(elapsed_s, limits.max_daily_increase_kwh)
+        return Refused(
+            Refusal.INCREASE_TOO_LARGE,
+            f"The reading {reading.reading_kwh:g} kWh is "
+            f"{reading.reading_kwh - last.reading_kwh:g} kWh above the last accepted "
+            f"{last.reading_kwh:g} kWh, more than the {allowed:.3g} kWh allowed in "
+            f"{max(0.0, elapsed_s) / 3600:.3g} h at {limits.max_daily_increase_kwh:g} kWh a day",
+        )
+    return None

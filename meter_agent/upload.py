@@ -31,7 +31,9 @@ from meter_agent.schema import MeterReading, iso_z
 log = logging.getLogger(__name__)
 
 #: answers after which a reading is never retried: the hub will not take it as it is
-#: (409 from energytui's hub = lower than the last reading it accepted)
+#: (409 from energytui's /api/v1/meter_reading = lower than the last reading it accepted;
+#: 400 ``{"status": "rejected", "reason": …}`` from the seed's /meter_reading, which
+#: energytui's hub answers too, for a reading its plausibility checks refuse)
 PERMANENT_REFUSALS = frozenset({400, 409, 413, 422})
 #: compact once this many delivered entries sit in the outbox
 COMPACT_AFTER = 500
@@ -217,7 +219,9 @@ class Uploader:
             self.status.last_error = f"the hub at {url} cannot be reached: {exc}."
             return False
         code = resp.status_code
-        if 200 <= code < 300:  # 201 stored, 200 the hub already has this id
+        # 201 stored or 200 already stored (our /api/v1 shape); 200 {"status": "accepted"}
+        # (the seed's shape, stored now or already)
+        if 200 <= code < 300:
             self.outbox.mark_delivered(reading.id or "")
             self.status.last_success = now
             self.status.last_error = None
@@ -242,10 +246,13 @@ class Uploader:
 
 
 def _detail(resp: httpx.Response) -> str:
+    """The hub's sentence: ``reason`` in the seed's shape, ``detail`` in ours."""
     try:
         body = resp.json()
-        if isinstance(body, dict) and "detail" in body:
-            return str(body["detail"])[:200]
+        if isinstance(body, dict):
+            for key in ("reason", "detail"):
+                if key in body:
+                    return str(body[key])[:200]
     except ValueError:
         pass
     return resp.text[:200]

@@ -17,7 +17,7 @@ import time
 from datetime import timedelta
 from typing import Annotated, Literal
 
-from fastapi import APIRouter, Depends, FastAPI, Query, Request, Response, status
+from fastapi import APIRouter, FastAPI, Query, Request, Response
 from fastapi.exceptions import RequestValidationError
 from fastapi.middleware.cors import CORSMiddleware
 from fastapi.responses import JSONResponse
@@ -26,8 +26,8 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from energytui import __version__
 from energytui.api import views
-from energytui.api.auth import make_write_guard
 from energytui.api.metrics import ServerErrors, make_registry
+from energytui.api.routes_meter import meter_router
 from energytui.api.routes_powerwall import router as powerwall_router
 from energytui.api.routes_seed import router as seed_router
 from energytui.api.schemas import (
@@ -35,15 +35,12 @@ from energytui.api.schemas import (
     ErrorResponse,
     HealthOut,
     MeterHistory,
-    MeterPostResult,
-    MeterReadingIn,
     PowerHistory,
     StoreStatus,
 )
 from energytui.config import Config
 from energytui.hub import Hub
 from energytui.model import iso_z, utcnow
-from meter_agent.schema import MeterReading
 
 log = logging.getLogger(__name__)
 
@@ -124,7 +121,6 @@ def create_api(hub: Hub, config: Config) -> FastAPI:
     meter_stale_s = config.api.meter_stale_s
     server_errors = ServerErrors()
     registry = make_registry(hub, meter_stale_s=meter_stale_s, server_errors=server_errors)
-    write_guard = make_write_guard(config.api.token)
     _install_error_handlers(app)
     if config.api.cors_origins:
         app.add_middleware(
@@ -186,50 +182,6 @@ def create_api(hub: Hub, config: Config) -> FastAPI:
             hub, include_history=include_history, meter_stale_s=meter_stale_s
         )
 
-    @app.post(
-        "/meter_reading",
-        response_model=MeterPostResult,
-        status_code=status.HTTP_201_CREATED,
-        tags=["meter"],
-        responses={
-            200: {"model": MeterPostResult, "description": "Already stored (same id)."},
-            400: {"model": ErrorResponse, "description": "The body cannot be decoded."},
-            401: ERR,
-            403: ERR,
-            409: {
-                "model": ErrorResponse,
-                "description": "Lower than the last accepted reading (and not set by hand).",
-            },
-            422: ERR,
-        },
-        dependencies=[Depends(write_guard)],
-    )
-    async def post_meter_reading(body: MeterReadingIn, response: Response) -> MeterPostResult:
-        """Take a reading from a meter agent: 201 stored, 200 duplicate, 409 lower than the
-        last (a reading with method "manual", set by hand at the agent, may be lower: it
-        corrects the ones before)."""
-        reading = MeterReading.model_validate(body.model_dump())
-        outcome = await hub.ingest_meter(reading)
-        if outcome == "lower":
-            last = hub.latest_meter
-            last_text = "" if last is None else f" {last.reading_kwh:g} kWh"
-            return JSONResponse(  # type: ignore[return-value]
-                {
-                    "detail": (
-                        f"The reading {reading.reading_kwh:g} kWh is lower than the last accepted"
-                        f"{last_text}, so it was not stored."
-                    )
-                },
-                status_code=status.HTTP_409_CONFLICT,
-            )
-        if outcome == "duplicate":
-            response.status_code = status.HTTP_200_OK
-        return MeterPostResult(
-            status="stored" if outcome == "stored" else "duplicate",
-            id=reading.id,
-            reading_kwh=reading.reading_kwh,
-        )
-
     @v1.get("/history/meter", response_model=MeterHistory, tags=["history"], responses={422: ERR})
     async def history_meter(
         days: Annotated[float, Query(gt=0, le=3660, description="window length in days")] = 7,
@@ -288,4 +240,5 @@ def create_api(hub: Hub, config: Config) -> FastAPI:
     app.include_router(seed_router)
     v1.include_router(powerwall_router)
     app.include_router(v1)
+    app.include_router(meter_router(hub, config))
     return app

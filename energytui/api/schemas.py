@@ -283,3 +283,74 @@ class MeterReadingIn(MeterReading):
         except ValidationError:
             pass  # the field's own validation says what is wrong
         return v
+
+
+class SeedMeterIn(BaseModel):
+    """The body of the seed's ``POST /meter_reading``, as its Pi sends it.
+
+    Only ``reading_kwh`` is required. ``timestamp`` missing means "now" (when the hub
+    receives it); one without a zone is UTC, as the seed's own code wrote every time
+    (``datetime.utcnow().isoformat()``). ``confidence`` missing means the sender makes no
+    OCR guess (a CT clamp, a person): 1.0. Keys the seed did not define are ignored, so a
+    Pi sending more keeps working. Numbers must be JSON numbers: ``"12"`` or ``true`` as a
+    reading is refused, not guessed at.
+    """
+
+    model_config = ConfigDict(extra="ignore")
+
+    reading_kwh: float = Field(ge=0.0, le=1e9, strict=True, allow_inf_nan=False)
+    timestamp: datetime | None = None
+    confidence: float | None = Field(default=None, ge=0.0, le=1.0, strict=True, allow_inf_nan=False)
+    method: str | None = Field(default=None, max_length=64)
+    digits: str | None = Field(default=None, max_length=32, pattern=r"^[0-9]*$")
+    id: str | None = Field(default=None, max_length=64, pattern=r"^[A-Za-z0-9_.:-]+$")
+
+    @field_validator("timestamp", mode="before")
+    @classmethod
+    def _iso_text(cls, v: Any) -> Any:
+        if v is not None and not isinstance(v, str):
+            raise ValueError("must be ISO 8601 text, e.g. 2025-11-07T14:23:45Z")
+        return v
+
+    def to_reading(self, arrived: datetime) -> MeterReading:
+        """The reading the hub takes; raises ``ValueError`` (a ValidationError) when the
+        timestamp cannot be moved to UTC."""
+        ts = arrived if self.timestamp is None else self.timestamp
+        if ts.tzinfo is None:
+            ts = ts.replace(tzinfo=UTC)
+        return MeterReading(
+            reading_kwh=self.reading_kwh,
+            timestamp=ts,
+            confidence=1.0 if self.confidence is None else self.confidence,
+            method=self.method or "unknown",
+            digits=self.digits,
+            id=self.id,
+        )
+
+
+class SeedMeterAccepted(_Out):
+    """The seed's 200 answer to ``POST /meter_reading``, with our fields beside it."""
+
+    status: Literal["accepted"] = "accepted"
+    message: str = Field(default="Reading stored", description="the seed's text, always")
+    result: Literal["stored", "duplicate"] = Field(
+        description="stored now, or already stored (the same id, or a reading not newer "
+        "than the last with no id)"
+    )
+    id: str | None
+    reading_kwh: float
+    timestamp: str = Field(description="the reading's time (when it arrived if not sent)")
+
+
+class SeedMeterRejected(_Out):
+    """The seed's 400 answer to ``POST /meter_reading`` (also our 413), with a code beside."""
+
+    status: Literal["rejected"] = "rejected"
+    reason: str = Field(
+        description="one sentence saying why (for a missing reading_kwh the seed's own words,"
+        " 'Missing required field: reading_kwh')"
+    )
+    code: str = Field(
+        description="invalid (the body), too_large (the body's size), or the plausibility "
+        "check that refused the reading: low_confidence, not_monotonic, increase_too_large"
+    )

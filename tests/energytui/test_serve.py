@@ -97,7 +97,7 @@ async def test_second_viewer_attaches_through_the_api(tmp_path, broker):
             await wait_for(lambda: viewer.power_is_live, timeout=20)
             async with httpx.AsyncClient(base_url=base) as c:
                 posted = await c.post(
-                    "/meter_reading",
+                    "/api/v1/meter_reading",
                     json={
                         "reading_kwh": 812.5,
                         "timestamp": datetime.now(UTC).isoformat(),

@@ -6,6 +6,7 @@ reading arrives once, in order, and a retried upload stores nothing twice.
 
 from __future__ import annotations
 
+import json
 from datetime import UTC, datetime, timedelta
 
 import httpx
@@ -104,7 +105,7 @@ async def test_a_reading_set_by_hand_lower_than_the_last_becomes_the_new_base(tm
         assert await up.flush() == 2
         async with httpx.AsyncClient() as client:
             glitch = await client.post(
-                f"{api.url}/meter_reading",
+                f"{api.url}/api/v1/meter_reading",
                 json=at(7, 12.0, "x").model_dump(mode="json"),
                 headers=auth,
             )
@@ -135,6 +136,61 @@ async def test_a_reading_set_by_hand_lower_than_the_last_becomes_the_new_base(tm
             ln for ln in metrics.splitlines() if ln.startswith("energytui_meter_joules_total")
         )
         assert float(line.split()[-1]) == 4.0 * 3_600_000
+    finally:
+        await api.stop()
+        await hub.stop()
+
+
+async def test_a_reading_the_hub_rejects_is_set_aside_once_with_its_reason(tmp_path, caplog):
+    """The seed's route answers an implausible reading 400 {"status": "rejected", "reason"};
+    the uploader takes that as final: the reading is set aside with the hub's reason,
+    logged once, never sent again, and the readings after it still go."""
+    port = free_port()
+    up = Uploader(
+        UploadConfig(
+            enabled=True, url=f"http://127.0.0.1:{port}/meter_reading", token=TOKEN, timeout_s=2
+        ),
+        tmp_path / "agent",
+    )
+    cfg = load_config(environ={}, overrides={"api": {"port": port, "token": TOKEN}})
+    store = Store.open(tmp_path / "store")
+    hub = Hub([], store=store, meter_limits=cfg.meter.limits)
+    api = await start_api_in_loop(hub, cfg)
+    t0 = datetime(2026, 6, 1, 12, tzinfo=UTC)
+
+    def at(hours: float, kwh: float, rid: str, confidence: float = 0.99) -> MeterReading:
+        return MeterReading(
+            reading_kwh=kwh,
+            timestamp=t0 + timedelta(hours=hours),
+            confidence=confidence,
+            method="cnn",
+            id=rid,
+        )
+
+    try:
+        for r in (at(0, 1314.0, "a"), at(1, 473188.0, "jump"), at(2, 1315.0, "b")):
+            up.enqueue(r)
+        up.enqueue(at(3, 1316.0, "unsure", confidence=0.5))
+        with caplog.at_level("ERROR", logger="meter_agent.upload"):
+            assert await up.flush() == 4  # two delivered, two set aside: none left
+            assert await up.flush() == 0
+        refused = [json.loads(line) for line in up.outbox.dropped_path.read_text().splitlines()]
+        assert [(r["id"], r["refused"].split(":")[0]) for r in refused] == [
+            ("jump", "HTTP 400"),
+            ("unsure", "HTTP 400"),
+        ]
+        assert "above the last accepted 1314 kWh" in refused[0]["refused"]
+        assert "below the threshold 0.85" in refused[1]["refused"]
+        logged = [rec.getMessage() for rec in caplog.records]
+        assert len(logged) == 2 and "jump" in logged[0] and "unsure" in logged[1]
+        assert up.status.pending == 0 and "below the threshold" in up.status.last_error
+        rows = store.query("meter", t0, t0 + timedelta(days=1))
+        assert [row["id"] for row in rows] == ["a", "b"]
+        kept = store.query("meter_rejected", t0, t0 + timedelta(days=1))
+        assert [(row["id"], row["code"]) for row in kept] == [
+            ("jump", "increase_too_large"),
+            ("unsure", "low_confidence"),
+        ]
     finally:
         await api.stop()
         await hub.stop()

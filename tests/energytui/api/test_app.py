@@ -142,7 +142,7 @@ async def test_health_and_soe_when_live(sim_hub):
 
 async def test_write_refused_without_a_configured_token(sim_hub):
     async with api_client(sim_hub, Config()) as c:
-        r = await c.post("/meter_reading", json=reading(100.0, "a"), headers=AUTH)
+        r = await c.post("/api/v1/meter_reading", json=reading(100.0, "a"), headers=AUTH)
     assert r.status_code == 403
     assert "api.token" in r.json()["detail"]
     assert sim_hub.latest_meter is None
@@ -150,9 +150,11 @@ async def test_write_refused_without_a_configured_token(sim_hub):
 
 async def test_wrong_or_missing_token_is_401(sim_hub):
     async with api_client(sim_hub, cfg()) as c:
-        missing = await c.post("/meter_reading", json=reading(100.0, "a"))
+        missing = await c.post("/api/v1/meter_reading", json=reading(100.0, "a"))
         wrong = await c.post(
-            "/meter_reading", json=reading(100.0, "a"), headers={"Authorization": "Bearer nope"}
+            "/api/v1/meter_reading",
+            json=reading(100.0, "a"),
+            headers={"Authorization": "Bearer nope"},
         )
     assert missing.status_code == wrong.status_code == 401
     assert wrong.headers["www-authenticate"] == "Bearer"
@@ -161,10 +163,10 @@ async def test_wrong_or_missing_token_is_401(sim_hub):
 
 async def test_meter_post_stored_duplicate_lower(sim_hub):
     async with api_client(sim_hub, cfg()) as c:
-        first = await c.post("/meter_reading", json=reading(1234.5, "r1"), headers=AUTH)
-        again = await c.post("/meter_reading", json=reading(1234.5, "r1"), headers=AUTH)
+        first = await c.post("/api/v1/meter_reading", json=reading(1234.5, "r1"), headers=AUTH)
+        again = await c.post("/api/v1/meter_reading", json=reading(1234.5, "r1"), headers=AUTH)
         before = (await c.get("/api/v1/health")).json()
-        lower = await c.post("/meter_reading", json=reading(1200.0, "r2"), headers=AUTH)
+        lower = await c.post("/api/v1/meter_reading", json=reading(1200.0, "r2"), headers=AUTH)
         cur = (await c.get("/api/v1/current_readings")).json()
         health = (await c.get("/api/v1/health")).json()
     assert before["meter_refused_lower_kwh"] is None
@@ -195,7 +197,7 @@ async def test_meter_post_stored_duplicate_lower(sim_hub):
 )
 async def test_bad_meter_body_is_422_with_one_sentence_and_nothing_stored(sim_hub, body, field):
     async with api_client(sim_hub, cfg()) as c:
-        r = await c.post("/meter_reading", json=reading(10.0, "x") | body, headers=AUTH)
+        r = await c.post("/api/v1/meter_reading", json=reading(10.0, "x") | body, headers=AUTH)
     assert r.status_code == 422
     detail = r.json()["detail"]
     assert isinstance(detail, str) and detail.startswith(field) and detail.endswith(".")
@@ -205,7 +207,7 @@ async def test_bad_meter_body_is_422_with_one_sentence_and_nothing_stored(sim_hu
 async def test_malformed_json_is_a_clear_4xx(sim_hub):
     async with api_client(sim_hub, cfg()) as c:
         r = await c.post(
-            "/meter_reading",
+            "/api/v1/meter_reading",
             content=b'{"reading_kwh": 1',
             headers=AUTH | {"Content-Type": "application/json"},
         )
@@ -222,7 +224,7 @@ async def test_meter_history_is_every_reading_from_the_store(tmp_path):
         async with api_client(hub, cfg()) as c:
             for i in range(130):  # more than the seed's 96-point cap
                 r = await c.post(
-                    "/meter_reading",
+                    "/api/v1/meter_reading",
                     json=reading(5000.0 + i * 0.1, f"m{i}", minutes_ago=130 - i),
                     headers=AUTH,
                 )
@@ -243,7 +245,7 @@ async def test_meter_history_is_every_reading_from_the_store(tmp_path):
 async def test_meter_history_without_store_comes_from_memory(sim_hub):
     async with api_client(sim_hub, cfg()) as c:
         for i in range(3):
-            await c.post("/meter_reading", json=reading(10.0 + i, f"k{i}"), headers=AUTH)
+            await c.post("/api/v1/meter_reading", json=reading(10.0 + i, f"k{i}"), headers=AUTH)
         hist = (await c.get("/api/v1/history/meter")).json()
         power = (await c.get("/api/v1/history/power", params={"hours": 1, "max_points": 4})).json()
     assert hist["origin"] == "memory" and hist["count"] == 3 and hist["days"] == 7
@@ -262,7 +264,9 @@ async def test_cors_is_off_unless_configured(sim_hub):
 
 async def test_an_old_pushed_meter_reading_is_stale(sim_hub):
     async with api_client(sim_hub, cfg()) as c:
-        r = await c.post("/meter_reading", json=reading(77.0, "old", minutes_ago=20), headers=AUTH)
+        r = await c.post(
+            "/api/v1/meter_reading", json=reading(77.0, "old", minutes_ago=20), headers=AUTH
+        )
         cur = (await c.get("/api/v1/current_readings")).json()
         metrics = (await c.get("/metrics")).text
     assert r.status_code == 201
@@ -273,7 +277,7 @@ async def test_an_old_pushed_meter_reading_is_stale(sim_hub):
 async def test_undecodable_body_is_400_with_one_sentence(sim_hub):
     async with api_client(sim_hub, cfg()) as c:
         r = await c.post(
-            "/meter_reading",
+            "/api/v1/meter_reading",
             content=b"\xff\xfe\x00\x03\xc3",
             headers=AUTH | {"Content-Type": "application/json"},
         )
