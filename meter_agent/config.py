@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import difflib
 import json
+from collections.abc import Iterable
 from pathlib import Path
 from typing import Any, Literal
 
@@ -259,25 +260,45 @@ def find_unknown_key(data: dict[str, Any]) -> str | None:
         if _is_comment(name):
             continue
         if name not in keys:
-            return _unknown(name, list(keys))
+            return _unknown("", name, keys)
         if isinstance(value, dict):
             for key in value:
                 if not _is_comment(key) and key not in keys[name]:
-                    return _unknown(f"{name}.{key}", [f"{name}.{k}" for k in keys[name]])
+                    return _unknown(f"{name}.", key, keys[name])
     return None
 
 
-def _unknown(where: str, candidates: list[str]) -> str:
-    near = difflib.get_close_matches(where, sorted(candidates), n=1, cutoff=0.6)
-    hint = f'did you mean "{near[0]}"?' if near else "see docs/meter-agent.md for the keys."
-    return f'"{where}" is not a meter-agent setting; {hint}'
+def _unknown(prefix: str, key: str, candidates: Iterable[str]) -> str:
+    # compared without the section's name, which every candidate shares
+    near = difflib.get_close_matches(key, sorted(candidates), n=1, cutoff=0.6)
+    hint = f'did you mean "{prefix}{near[0]}"?' if near else "see docs/meter-agent.md for the keys."
+    return f'"{prefix}{key}" is not a meter-agent setting; {hint}'
 
 
-def describe_validation_error(exc: ValidationError, origin: str) -> str:
+def describe_validation_error(
+    exc: ValidationError, origin: str, data: dict[str, Any] | None = None
+) -> str:
+    """One sentence for the first error, naming the key as the file ``data`` spells it."""
     err = exc.errors()[0]
-    where = ".".join(str(p) for p in err["loc"]) or "(top level)"
+    # a union's branch ("camera.device.int") is pydantic's detail, not a key of the file
+    loc = tuple(str(p) for p in err["loc"] if p not in ("int", "str"))
+    if data is not None and len(loc) >= 2:
+        loc = (*_key_in_file(data, (loc[0], loc[1])), *loc[2:])
     msg = err["msg"].removeprefix("Value error, ")
-    return f"{origin}: {where}: {msg[0].lower() + msg[1:]}."
+    msg = msg[0].lower() + msg[1:]
+    return f"{origin}: {'.'.join(loc)}: {msg}." if loc else f"{origin}: {msg}."
+
+
+def _key_in_file(data: dict[str, Any], key: tuple[str, str]) -> tuple[str, str]:
+    """The seed's key for our ``key`` when the file set it that way (a seed user sees the
+    name in their file, not ours), else ``key``."""
+    for seed_key, ours in SEED_KEYS.items():
+        section = data.get(seed_key[0])
+        if ours == key and isinstance(section, dict) and seed_key[1] in section:
+            target = data.get(key[0])
+            if not (isinstance(target, dict) and key[1] in target):
+                return seed_key
+    return key
 
 
 def resolve_path(base: Path, value: str) -> Path:
@@ -307,7 +328,7 @@ def load_agent_config(path: str | Path | None) -> AgentConfig:
     try:
         return AgentConfig.model_validate(data)
     except ValidationError as exc:
-        raise AgentConfigError(describe_validation_error(exc, f"config file {p}")) from None
+        raise AgentConfigError(describe_validation_error(exc, f"config file {p}", data)) from None
 
 
 def save_agent_config(cfg: AgentConfig, path: str | Path) -> None:

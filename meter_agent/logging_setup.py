@@ -60,9 +60,11 @@ def setup_logging(
             path, maxBytes=storage.log_max_bytes, backupCount=storage.log_backups, encoding="utf-8"
         )
     except OSError as exc:
-        reason = exc.strerror or type(exc).__name__
+        reason = (exc.strerror or type(exc).__name__).lower()
+        if exc.filename and Path(exc.filename) != path:  # its folder is the problem
+            reason = f"{exc.filename}: {reason}"
         logging.getLogger(__name__).warning(
-            "log file %s cannot be written (%s); logging to stderr only.", path, reason.lower()
+            "log file %s cannot be written (%s); logging to stderr only.", path, reason
         )
         return None
     fh.setFormatter(fmt)
