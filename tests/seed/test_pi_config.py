@@ -145,11 +145,15 @@ async def _poll_once(source: MeterSource) -> Any:
         await source.close()
 
 
-def test_save_images_true_keeps_the_frames(tmp_path: Path) -> None:
+def test_save_images_true_keeps_the_frames_and_a_shadowed_seed_key_is_named(tmp_path: Path) -> None:
     port = free_port()
     with LoopbackServer(receiver_app()) as hub:
         config_path = write_seed_config(
-            tmp_path, port, hub.url, storage={"save_images": True, "keep_days": 7}
+            tmp_path,
+            port,
+            hub.url,
+            storage={"save_images": True, "keep_days": 7},
+            ocr={"interval_s": 900.0},  # ours beside the seed's upload.interval_seconds
         )
         proc = start_agent(config_path)
         try:
@@ -161,8 +165,9 @@ def test_save_images_true_keeps_the_frames(tmp_path: Path) -> None:
                 "a saved frame",
             )
         finally:
-            stop_agent(proc)
+            err = stop_agent(proc)
     assert frames and all(p.stat().st_size > 1000 for p in frames)
+    assert "upload.interval_seconds is ignored: the config also sets energytui's key" in err
 
 
 def test_a_typo_in_the_seeds_config_is_refused_with_the_key_it_meant(tmp_path: Path) -> None:
