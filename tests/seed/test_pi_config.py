@@ -10,12 +10,14 @@ full ``…/meter`` URL.
 from __future__ import annotations
 
 import asyncio
+import itertools
 import json
 import os
 import signal
 import subprocess
 import sys
 import time
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
@@ -76,13 +78,14 @@ def wait_until(check: Any, proc: subprocess.Popen, what: str, timeout: float = 9
 
 
 def write_seed_config(tmp_path: Path, port: int, hub_url: str, **changes: Any) -> Path:
-    data = seed_config_in(
-        tmp_path,
-        camera={"source": "synthetic"},
-        server={"host": "127.0.0.1", "port": port},
-        upload={"api_endpoint": f"{hub_url}/meter_reading"},
-        **changes,
-    )
+    ours: dict[str, dict[str, Any]] = {
+        "camera": {"source": "synthetic"},
+        "server": {"host": "127.0.0.1", "port": port},
+        "upload": {"api_endpoint": f"{hub_url}/meter_reading"},
+    }
+    for section, values in changes.items():
+        ours.setdefault(section, {}).update(values)
+    data = seed_config_in(tmp_path, **ours)
     old = tmp_path / "images" / OLD_IMAGE
     old.parent.mkdir(parents=True)
     old.write_bytes(b"\xff\xd8 an old frame")
@@ -198,3 +201,19 @@ def test_meter_endpoint_is_the_agents_base_or_the_seeds_full_url(endpoint: str, 
     cfg = load_config(environ={"METER_ENDPOINT": endpoint})
     assert cfg.meter.endpoint == base
     assert MeterSource(endpoint).endpoint == base
+
+
+def test_interval_seconds_is_the_cadence_of_readings_and_uploads(tmp_path: Path) -> None:
+    port = free_port()
+    with LoopbackServer(receiver_app()) as hub:
+        config_path = write_seed_config(tmp_path, port, hub.url, upload={"interval_seconds": 1})
+        proc = start_agent(config_path)
+        try:
+            bodies = wait_until(
+                lambda: len(hub.app.state.bodies) >= 3 and hub.app.state.bodies, proc, "3 uploads"
+            )
+        finally:
+            stop_agent(proc)
+    times = [datetime.fromisoformat(b["timestamp"]) for b in bodies[:3]]
+    gaps = [(b - a).total_seconds() for a, b in itertools.pairwise(times)]
+    assert all(0.9 <= gap < 30 for gap in gaps), gaps
