@@ -201,8 +201,9 @@ def translate_seed_keys(data: dict[str, Any]) -> tuple[dict[str, Any], list[str]
 
     Beyond the renames: ``storage.save_images`` true/false (the seed's boolean) is "all" /
     "none"; ``lighting.auto_adjust`` false keeps the picture unsteered (our ``enabled``
-    steers it, as the seed did with both on); and ``upload.api_endpoint`` turns uploads on unless ``upload.enabled`` says
-    otherwise (the seed uploaded whenever an endpoint was set).
+    steers it, as the seed did with both on); and a non-empty ``upload.api_endpoint``
+    turns uploads on unless ``upload.enabled`` says otherwise (the seed uploaded whenever
+    an endpoint was set).
     """
     out = {
         k: {sk: sv for sk, sv in v.items() if not _is_comment(sk)} if isinstance(v, dict) else v
@@ -218,19 +219,20 @@ def translate_seed_keys(data: dict[str, Any]) -> tuple[dict[str, Any], list[str]
         target = out.setdefault(our_sec, {})
         if not isinstance(target, dict):
             continue  # the section itself is wrong; validation says so
-        if our_key in target:
-            overridden.append(f"{sec}.{key}")
-            continue
-        target[our_key] = value
         if (sec, key) == ("upload", "api_endpoint") and value:
             target.setdefault("enabled", True)
+        if our_key in target:
+            overridden.append(f"{sec}.{key}")
+        else:
+            target[our_key] = value
     lighting = out.get("lighting")
     if isinstance(lighting, dict) and "auto_adjust" in lighting:
         auto = lighting.pop("auto_adjust")
         if not isinstance(auto, bool):
             raise ValueError("lighting.auto_adjust must be true or false")
         # the seed steered the picture only with both on; steering is our ``enabled``
-        lighting["enabled"] = lighting.get("enabled", True) is True and auto
+        enabled = lighting.get("enabled", True)
+        lighting["enabled"] = enabled and auto if isinstance(enabled, bool) else enabled
     storage = out.get("storage")
     if isinstance(storage, dict) and isinstance(storage.get("save_images"), bool):
         storage["save_images"] = "all" if storage["save_images"] else "none"
@@ -249,7 +251,7 @@ def known_keys() -> dict[str, set[str]]:
 
 
 def _is_comment(key: str) -> bool:
-    """JSON has no comments: a key named "comment" or starting with "_" is one, kept as is."""
+    """JSON has no comments: a key named "comment" or starting with "_" is one; not read."""
     return key == "comment" or key.startswith("_")
 
 

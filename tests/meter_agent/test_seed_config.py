@@ -87,6 +87,7 @@ def test_our_key_wins_over_the_seeds_for_the_same_setting(tmp_path: Path) -> Non
     data["upload"]["url"] = "http://hub.example:8000/meter_reading"
     cfg = load_agent_config(write(tmp_path, data))
     assert cfg.ocr.interval_s == 60 and cfg.upload.url.startswith("http://hub.example")
+    assert cfg.upload.enabled is True  # the seed's endpoint still says "upload"
     assert cfg.overridden_seed_keys == ["upload.api_endpoint", "upload.interval_seconds"]
 
 
@@ -133,6 +134,7 @@ def test_an_unknown_section_is_refused_and_comments_are_kept(tmp_path: Path) -> 
         ("camera", "device_id", True, "camera.device_id: input should be a valid integer"),
         ("camera", "width", "1280", "camera.width: input should be a valid integer"),
         ("lighting", "auto_adjust", 1, "lighting.auto_adjust must be true or false"),
+        ("lighting", "enabled", "yes", "lighting.enabled: input should be a valid boolean"),
         ("logging", "level", "LOUD", "logging.level: level must be one of DEBUG"),
     ],
 )
