@@ -14,6 +14,7 @@ import os
 import signal
 import sys
 import threading
+from collections.abc import Mapping
 from pathlib import Path
 
 from meter_agent.config import AgentConfig, AgentConfigError, load_agent_config
@@ -75,9 +76,7 @@ async def serve(
 
     base = config_path.resolve().parent if config_path else Path.cwd()
     log_file = resolve_path(base, config.storage.log_file) if config.storage.log_file else None
-    setup_logging(
-        config.storage, log_file, log_level or os.environ.get("LOG_LEVEL") or config.logging.level
-    )
+    setup_logging(config.storage, log_file, chosen_log_level(log_level, config, os.environ))
     for key in config.overridden_seed_keys:
         log.warning("%s is ignored: the config also sets energytui's key for it", key)
     try:
@@ -119,6 +118,14 @@ async def serve(
         )
         return 1
     return 0
+
+
+def chosen_log_level(
+    flag: str | None, config: AgentConfig, environ: Mapping[str, str]
+) -> str | None:
+    """``--log-level``, else LOG_LEVEL, else the config's ``logging.level`` (the seed's key):
+    the nearer to this one run, the stronger, as for energytui's own settings."""
+    return flag or environ.get("LOG_LEVEL") or config.logging.level or None
 
 
 def _quiet_signals() -> None:

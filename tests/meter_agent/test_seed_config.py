@@ -24,6 +24,7 @@ from meter_agent.config import (
     save_agent_config,
 )
 from meter_agent.logging_setup import setup_logging
+from meter_agent.serve_cmd import chosen_log_level
 from tests.seed_pi_support import seed_config_in, seed_pi_config
 
 
@@ -194,3 +195,16 @@ def test_the_seeds_keep_days_and_save_images_reach_the_image_store(tmp_path: Pat
         assert images.wants(accepted=True) and images.wants(accepted=False)
     finally:
         agent.stop()
+
+
+def test_the_log_level_is_the_flag_then_log_level_then_the_seeds_logging_level(
+    tmp_path: Path,
+) -> None:
+    data = seed_pi_config()
+    data["logging"]["level"] = "warning"
+    cfg = load_agent_config(write(tmp_path, data))
+    assert cfg.logging.level == "WARNING"
+    assert chosen_log_level(None, cfg, {}) == "WARNING"
+    assert chosen_log_level(None, cfg, {"LOG_LEVEL": "debug"}) == "debug"
+    assert chosen_log_level("error", cfg, {"LOG_LEVEL": "debug"}) == "error"
+    assert chosen_log_level(None, AgentConfig(), {}) is None  # then INFO
