@@ -38,7 +38,10 @@ def _common(p: argparse.ArgumentParser, *, sub: bool = False) -> None:
         "--accelerate", type=float, metavar="X", help="simulated time runs X times faster", **kw
     )
     p.add_argument(
-        "--meter", metavar="URL", help="meter_agent base URL, e.g. http://pi.local:5001", **kw
+        "--meter",
+        metavar="URL",
+        help="meter_agent base URL (http://pi.local:5000) or its /meter URL",
+        **kw,
     )
 
 

@@ -87,8 +87,31 @@ class SimulatedConfig(_Section):
     reserve_pct: float = Field(default=20.0, ge=0.0, le=100.0)
 
 
+def agent_base_url(endpoint: str) -> str:
+    """A meter_agent's base URL from ``meter.endpoint``, which may be either form users have.
+
+    The seed's ``METER_ENDPOINT`` is the full URL it polled (``http://pi:5000/meter``);
+    energytui's is the agent's base (``http://pi:5000``), to which ``/meter``,
+    ``/calibration`` … are added. A final ``/meter`` is therefore dropped, so the full URL
+    is polled as itself, never as ``…/meter/meter``.
+    """
+    base = endpoint.strip().rstrip("/")
+    scheme_end = base.find("://")
+    path_start = base.find("/", scheme_end + 3 if scheme_end >= 0 else 0)
+    if path_start >= 0 and base.endswith("/meter"):
+        base = base.removesuffix("/meter")
+    return base
+
+
 class MeterConfig(_Section):
+    #: the agent's base URL, or the seed's full ``…/meter`` URL (kept as the base)
     endpoint: str = ""
+
+    @field_validator("endpoint")
+    @classmethod
+    def _endpoint(cls, v: str) -> str:
+        return agent_base_url(v)
+
     token: str = Field(default="", repr=False)
     interval_s: float = Field(default=30.0, ge=1.0, le=86400.0)
     timeout_s: float = Field(default=5.0, gt=0.0, le=120.0)

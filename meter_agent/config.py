@@ -1,17 +1,30 @@
-"""meter_agent configuration: the seed's config.json plus a ``calibration`` object.
+"""meter_agent configuration: the seed's config.json, as written, plus keys of our own.
 
-Unknown top-level keys from older seed files are ignored (so an old config keeps
-working), but every known value is validated and a bad one is reported in one
-sentence via :class:`AgentConfigError`.
+The seed's Pi ran ``meter_reader.py`` with a config.json that users keep; every key of it
+means here what it meant there (:data:`SEED_KEYS` says which of our keys each one sets),
+so the file is a valid config unchanged. A key that is neither the seed's nor ours is a
+typo, and a typo silently ignored is a setting that silently does nothing: it is refused
+with the nearest known key suggested. Values are strict (no "60" for 60, no NaN), and
+every problem is reported in one sentence via :class:`AgentConfigError`.
 """
 
 from __future__ import annotations
 
+import difflib
 import json
+from collections.abc import Iterable
 from pathlib import Path
-from typing import Literal
+from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    PrivateAttr,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
 
 
 class AgentConfigError(Exception):
@@ -19,7 +32,10 @@ class AgentConfigError(Exception):
 
 
 class _Section(BaseModel):
-    model_config = ConfigDict(extra="ignore", validate_assignment=True)
+    # strict: a string is not coerced to a number; no NaN or infinity sneaks past a bound
+    model_config = ConfigDict(
+        extra="forbid", validate_assignment=True, strict=True, allow_inf_nan=False
+    )
 
 
 class CameraConfig(_Section):
@@ -98,8 +114,26 @@ class UploadConfig(_Section):
 
 class ServerConfig(_Section):
     host: str = "127.0.0.1"
-    port: int = Field(default=5001, ge=0, le=65535)
+    #: the seed's meter reader answered GET /meter on port 5000, and hubs are set up for it
+    port: int = Field(default=5000, ge=0, le=65535)
     token: str = Field(default="", repr=False)
+
+
+LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL")
+
+
+class LoggingConfig(_Section):
+    """The seed's ``logging`` section. Its ``log_file`` sets ``storage.log_file``."""
+
+    #: the level when neither ``--log-level`` nor LOG_LEVEL is given; empty = INFO
+    level: str = ""
+
+    @field_validator("level")
+    @classmethod
+    def _level(cls, v: str) -> str:
+        if v and v.strip().upper() not in LOG_LEVELS:
+            raise ValueError(f"level must be one of {', '.join(LOG_LEVELS)}")
+        return v.strip().upper()
 
 
 class CalibrationConfig(_Section):
@@ -124,14 +158,149 @@ class AgentConfig(_Section):
     storage: StorageConfig = Field(default_factory=StorageConfig)
     upload: UploadConfig = Field(default_factory=UploadConfig)
     server: ServerConfig = Field(default_factory=ServerConfig)
+    logging: LoggingConfig = Field(default_factory=LoggingConfig)
     calibration: CalibrationConfig = Field(default_factory=CalibrationConfig)
+    #: seed keys given beside the key of ours that wins over them, for a warning at start
+    _overridden: list[str] = PrivateAttr(default_factory=list)
+
+    @model_validator(mode="wrap")
+    @classmethod
+    def _seed_keys(cls, data: Any, handler: Any) -> AgentConfig:
+        if not isinstance(data, dict):
+            return handler(data)
+        translated, overridden = translate_seed_keys(data)
+        cfg = handler(translated)
+        cfg._overridden = overridden
+        return cfg
+
+    @property
+    def overridden_seed_keys(self) -> list[str]:
+        """Seed keys this config ignores because our own key for the same thing is set too."""
+        return list(self._overridden)
 
 
-def describe_validation_error(exc: ValidationError, origin: str) -> str:
+#: the seed's key (section, key) → the key of ours that holds the same setting. Where a
+#: file has both, ours wins: it is the one added later, for energytui.
+SEED_KEYS: dict[tuple[str, str], tuple[str, str]] = {
+    ("camera", "device_id"): ("camera", "device"),
+    ("ocr", "monotonic_check"): ("ocr", "monotonic"),
+    ("ocr", "max_daily_increase_kwh"): ("ocr", "max_increase_per_day"),
+    ("upload", "api_endpoint"): ("upload", "url"),
+    # the seed's reader captured, read and uploaded once per upload interval
+    ("upload", "interval_seconds"): ("ocr", "interval_s"),
+    ("upload", "timeout_seconds"): ("upload", "timeout_s"),
+    ("storage", "image_path"): ("storage", "image_dir"),
+    ("logging", "log_file"): ("storage", "log_file"),
+}
+#: seed keys read in :func:`translate_seed_keys` rather than renamed
+SEED_ONLY_KEYS = (("lighting", "auto_adjust"),)
+
+
+def translate_seed_keys(data: dict[str, Any]) -> tuple[dict[str, Any], list[str]]:
+    """The config with the seed's keys moved to ours; and the seed keys ours overrode.
+
+    Beyond the renames: ``storage.save_images`` true/false (the seed's boolean) is "all" /
+    "none"; ``lighting.auto_adjust`` false keeps the picture unsteered (our ``enabled``
+    steers it, as the seed did with both on); and a non-empty ``upload.api_endpoint``
+    turns uploads on unless ``upload.enabled`` says otherwise (the seed uploaded whenever
+    an endpoint was set).
+    """
+    out = {
+        k: {sk: sv for sk, sv in v.items() if not _is_comment(sk)} if isinstance(v, dict) else v
+        for k, v in data.items()
+        if not _is_comment(k)
+    }
+    overridden: list[str] = []
+    for (sec, key), (our_sec, our_key) in SEED_KEYS.items():
+        section = out.get(sec)
+        if not isinstance(section, dict) or key not in section:
+            continue
+        value = section.pop(key)
+        target = out.setdefault(our_sec, {})
+        if not isinstance(target, dict):
+            continue  # the section itself is wrong; validation says so
+        if (sec, key) == ("upload", "api_endpoint") and value:
+            target.setdefault("enabled", True)
+        if our_key in target:
+            overridden.append(f"{sec}.{key}")
+        else:
+            target[our_key] = value
+    lighting = out.get("lighting")
+    if isinstance(lighting, dict) and "auto_adjust" in lighting:
+        auto = lighting.pop("auto_adjust")
+        if not isinstance(auto, bool):
+            raise ValueError("lighting.auto_adjust must be true or false")
+        # the seed steered the picture only with both on; steering is our ``enabled``
+        enabled = lighting.get("enabled", True)
+        lighting["enabled"] = enabled and auto if isinstance(enabled, bool) else enabled
+    storage = out.get("storage")
+    if isinstance(storage, dict) and isinstance(storage.get("save_images"), bool):
+        storage["save_images"] = "all" if storage["save_images"] else "none"
+    return out, overridden
+
+
+def known_keys() -> dict[str, set[str]]:
+    """Every key a config file may hold, ours and the seed's, by section."""
+    keys = {
+        name: set(info.annotation.model_fields)  # type: ignore[union-attr]
+        for name, info in AgentConfig.model_fields.items()
+    }
+    for sec, key in (*SEED_KEYS, *SEED_ONLY_KEYS):
+        keys.setdefault(sec, set()).add(key)
+    return keys
+
+
+def _is_comment(key: str) -> bool:
+    """JSON has no comments: a key named "comment" or starting with "_" is one; not read."""
+    return key == "comment" or key.startswith("_")
+
+
+def find_unknown_key(data: dict[str, Any]) -> str | None:
+    """One sentence naming the first key that is neither ours nor the seed's, or None."""
+    keys = known_keys()
+    for name, value in data.items():
+        if _is_comment(name):
+            continue
+        if name not in keys:
+            return _unknown("", name, keys)
+        if isinstance(value, dict):
+            for key in value:
+                if not _is_comment(key) and key not in keys[name]:
+                    return _unknown(f"{name}.", key, keys[name])
+    return None
+
+
+def _unknown(prefix: str, key: str, candidates: Iterable[str]) -> str:
+    # compared without the section's name, which every candidate shares
+    near = difflib.get_close_matches(key, sorted(candidates), n=1, cutoff=0.6)
+    hint = f'did you mean "{prefix}{near[0]}"?' if near else "see docs/meter-agent.md for the keys."
+    return f'"{prefix}{key}" is not a meter-agent setting; {hint}'
+
+
+def describe_validation_error(
+    exc: ValidationError, origin: str, data: dict[str, Any] | None = None
+) -> str:
+    """One sentence for the first error, naming the key as the file ``data`` spells it."""
     err = exc.errors()[0]
-    where = ".".join(str(p) for p in err["loc"]) or "(top level)"
+    # a union's branch ("camera.device.int") is pydantic's detail, not a key of the file
+    loc = tuple(str(p) for p in err["loc"] if p not in ("int", "str"))
+    if data is not None and len(loc) >= 2:
+        loc = (*_key_in_file(data, (loc[0], loc[1])), *loc[2:])
     msg = err["msg"].removeprefix("Value error, ")
-    return f"{origin}: {where}: {msg[0].lower() + msg[1:]}."
+    msg = msg[0].lower() + msg[1:]
+    return f"{origin}: {'.'.join(loc)}: {msg}." if loc else f"{origin}: {msg}."
+
+
+def _key_in_file(data: dict[str, Any], key: tuple[str, str]) -> tuple[str, str]:
+    """The seed's key for our ``key`` when the file set it that way (a seed user sees the
+    name in their file, not ours), else ``key``."""
+    for seed_key, ours in SEED_KEYS.items():
+        section = data.get(seed_key[0])
+        if ours == key and isinstance(section, dict) and seed_key[1] in section:
+            target = data.get(key[0])
+            if not (isinstance(target, dict) and key[1] in target):
+                return seed_key
+    return key
 
 
 def resolve_path(base: Path, value: str) -> Path:
@@ -155,10 +324,13 @@ def load_agent_config(path: str | Path | None) -> AgentConfig:
         raise AgentConfigError(f"config file {p} is not valid JSON: {exc}.") from None
     if not isinstance(data, dict):
         raise AgentConfigError(f"config file {p} must hold a JSON object.")
+    unknown = find_unknown_key(data)
+    if unknown:
+        raise AgentConfigError(f"config file {p}: {unknown}")
     try:
         return AgentConfig.model_validate(data)
     except ValidationError as exc:
-        raise AgentConfigError(describe_validation_error(exc, f"config file {p}")) from None
+        raise AgentConfigError(describe_validation_error(exc, f"config file {p}", data)) from None
 
 
 def save_agent_config(cfg: AgentConfig, path: str | Path) -> None:

@@ -1,15 +1,14 @@
 """Logging for the long-running agent: a size-rotated file plus stderr (which journald keeps).
 
 The rotating file matters on a Pi without persistent journald: the log can never
-grow past ``log_max_bytes × (log_backups + 1)``. The seed's ``LOG_LEVEL``
-environment variable still sets the level.
+grow past ``log_max_bytes × (log_backups + 1)``. The level comes from the caller
+(``--log-level``, the ``LOG_LEVEL`` environment variable, or the config's ``logging.level``).
 """
 
 from __future__ import annotations
 
 import logging
 import logging.handlers
-import os
 import sys
 from pathlib import Path
 
@@ -45,7 +44,7 @@ def setup_logging(
         if getattr(h, _MARK, False):
             root.removeHandler(h)
             h.close()
-    root.setLevel(level_from(level or os.environ.get("LOG_LEVEL")))
+    root.setLevel(level_from(level))
     fmt = logging.Formatter(FORMAT)
     if stderr:
         sh = logging.StreamHandler(sys.stderr)
@@ -61,7 +60,12 @@ def setup_logging(
             path, maxBytes=storage.log_max_bytes, backupCount=storage.log_backups, encoding="utf-8"
         )
     except OSError as exc:
-        logging.getLogger(__name__).warning("log file %s cannot be opened: %s", path, exc)
+        reason = (exc.strerror or type(exc).__name__).lower()
+        if exc.filename and Path(exc.filename) != path:  # its folder is the problem
+            reason = f"{exc.filename}: {reason}"
+        logging.getLogger(__name__).warning(
+            "log file %s cannot be written (%s); logging to stderr only.", path, reason
+        )
         return None
     fh.setFormatter(fmt)
     setattr(fh, _MARK, True)

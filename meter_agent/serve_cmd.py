@@ -10,9 +10,11 @@ from __future__ import annotations
 import argparse
 import asyncio
 import logging
+import os
 import signal
 import sys
 import threading
+from collections.abc import Mapping
 from pathlib import Path
 
 from meter_agent.config import AgentConfig, AgentConfigError, load_agent_config
@@ -26,14 +28,17 @@ def add_serve_parser(subparsers: argparse._SubParsersAction) -> None:
         "serve",
         help="read the meter on a schedule and serve /meter, /readings, /health, /frame.jpg …",
         description=(
-            "Capture and read the meter every ocr.interval_s seconds, keep a history, push "
-            "accepted readings to the hub, and serve the HTTP API."
+            "Capture and read the meter every ocr.interval_s (the seed's upload.interval_seconds) "
+            "seconds, keep a history, push accepted readings to the hub, and serve the HTTP API."
         ),
     )
     p.add_argument("--config", "-c", required=True, metavar="FILE", help="meter-agent JSON config")
     p.add_argument("--host", help="address to listen on (default: server.host from the config)")
     p.add_argument("--port", type=int, help="port to listen on (default: server.port)")
-    p.add_argument("--log-level", help="debug, info, warning or error (default: LOG_LEVEL or info)")
+    p.add_argument(
+        "--log-level",
+        help="debug, info, warning or error (default: LOG_LEVEL, else logging.level, else info)",
+    )
     p.set_defaults(func=run_serve, handler=run_serve)
 
 
@@ -71,7 +76,9 @@ async def serve(
 
     base = config_path.resolve().parent if config_path else Path.cwd()
     log_file = resolve_path(base, config.storage.log_file) if config.storage.log_file else None
-    setup_logging(config.storage, log_file, log_level)
+    setup_logging(config.storage, log_file, chosen_log_level(log_level, config, os.environ))
+    for key in config.overridden_seed_keys:
+        log.warning("%s is ignored: the config also sets energytui's key for it", key)
     try:
         service = MeterService(config, config_path)
     except OSError as exc:
@@ -111,6 +118,14 @@ async def serve(
         )
         return 1
     return 0
+
+
+def chosen_log_level(
+    flag: str | None, config: AgentConfig, environ: Mapping[str, str]
+) -> str | None:
+    """``--log-level``, else LOG_LEVEL, else the config's ``logging.level`` (the seed's key):
+    the nearer to this one run, the stronger, as for energytui's own settings."""
+    return flag or environ.get("LOG_LEVEL") or config.logging.level or None
 
 
 def _quiet_signals() -> None:

@@ -1,10 +1,15 @@
-"""The utility meter, read from a meter_agent over HTTP (``GET /meter``)."""
+"""The utility meter, read from a meter_agent over HTTP (``GET /meter``).
+
+``endpoint`` is the agent's base URL or the seed's full ``…/meter`` URL; both poll the
+same ``GET /meter`` (see :func:`energytui.config.agent_base_url`).
+"""
 
 from __future__ import annotations
 
 import httpx
 from pydantic import ValidationError
 
+from energytui.config import agent_base_url
 from energytui.sources.base import Cause, SourceError
 from meter_agent.schema import MeterReading, MeterStatus
 
@@ -23,7 +28,7 @@ class MeterSource:
         interval_s: float = 30.0,
         timeout_s: float = 5.0,
     ) -> None:
-        self.endpoint = endpoint.rstrip("/")
+        self.endpoint = agent_base_url(endpoint)
         self.name = name
         self.interval_s = interval_s
         self.timeout_s = timeout_s
