@@ -115,10 +115,8 @@ class MeterConfig(_Section):
     token: str = Field(default="", repr=False)
     interval_s: float = Field(default=30.0, ge=1.0, le=86400.0)
     timeout_s: float = Field(default=5.0, gt=0.0, le=120.0)
-    #: a reading (polled or posted) less sure than this is refused; the seed's default
-    confidence_threshold: float = Field(
-        default=meter_rules.SEED_CONFIDENCE_THRESHOLD, ge=0.0, le=1.0
-    )
+    #: a reading (polled or posted) less sure than this is refused; the agent's default
+    confidence_threshold: float = Field(default=meter_rules.CONFIDENCE_THRESHOLD, ge=0.0, le=1.0)
     #: a reading more than this many kWh per elapsed day above the last accepted one is
     #: refused as a misread; the seed's default
     max_daily_increase_kwh: float = Field(

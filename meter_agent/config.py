@@ -26,6 +26,8 @@ from pydantic import (
     model_validator,
 )
 
+from meter_agent import rules
+
 
 class AgentConfigError(Exception):
     """A configuration problem, worded as one sentence."""
@@ -76,7 +78,7 @@ class LightingConfig(_Section):
 class OcrConfig(_Section):
     expected_digits: int = Field(default=6, ge=1, le=12)
     decimals: int = Field(default=0, ge=0, le=6)
-    confidence_threshold: float = Field(default=0.8, ge=0.0, le=1.0)
+    confidence_threshold: float = Field(default=rules.CONFIDENCE_THRESHOLD, ge=0.0, le=1.0)
     monotonic: bool = True
     max_increase_per_day: float = Field(default=200.0, gt=0.0)
     threshold: int = Field(default=0, ge=0, le=255)  # 0 = automatic (Otsu)

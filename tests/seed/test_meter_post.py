@@ -197,7 +197,7 @@ async def test_seed_bug_a_low_confidence_reading_is_refused_not_stored(site):
     assert r.status_code == 400, "the seed accepted a 0.5-confidence reading"
     got = r.json()
     assert got["status"] == "rejected" and got["code"] == "low_confidence"
-    assert "0.50 is below the threshold 0.85" in got["reason"]
+    assert "0.50 is below the threshold 0.80" in got["reason"]
     assert site.stored() == [] and site.hub.latest_meter is None
     [kept] = site.stored("meter_rejected")
     assert (kept["reading_kwh"], kept["code"]) == (1500.0, "low_confidence")
@@ -251,7 +251,7 @@ async def test_our_strict_route_refuses_the_same_readings_in_its_own_shape(site)
             json={"reading_kwh": 7.0, "timestamp": now_z(), "confidence": 0.9, "id": "s1"},
         )
     assert unsure.status_code == 422
-    assert unsure.json()["detail"].endswith("below the threshold 0.85, so it was not stored.")
+    assert unsure.json()["detail"].endswith("below the threshold 0.80, so it was not stored.")
     assert sure.status_code == 201 and sure.json()["status"] == "stored"
     assert [row["id"] for row in site.stored()] == ["s1"]
 
