@@ -180,7 +180,7 @@ async def test_a_reading_the_hub_rejects_is_set_aside_once_with_its_reason(tmp_p
             ("unsure", "HTTP 400"),
         ]
         assert "above the last accepted 1314 kWh" in refused[0]["refused"]
-        assert "below the threshold 0.85" in refused[1]["refused"]
+        assert "below the threshold 0.80" in refused[1]["refused"]
         logged = [rec.getMessage() for rec in caplog.records]
         assert len(logged) == 2 and "jump" in logged[0] and "unsure" in logged[1]
         assert up.status.pending == 0 and "below the threshold" in up.status.last_error
