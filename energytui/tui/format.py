@@ -4,6 +4,11 @@ from __future__ import annotations
 
 from datetime import datetime
 
+#: Which battery percentage the screens show: the Tesla app's (the gateway's own figure,
+#: pypowerwall ``level()``, reads 5 % higher at empty; the seed's API fields keep that
+#: one, see docs/api.md), said next to every battery percentage on screen.
+SOE_SCALE = "Tesla app"
+
 
 def kw(watts: float | None) -> str:
     """Watts as kW with two decimals ("3.42 kW"), or W below 1 kW ("450 W")."""

@@ -28,7 +28,7 @@ from energytui.model import describe_battery
 from energytui.sources.base import SourceError
 from energytui.sources.powerwall_details import MODE_LABELS, PowerwallDetails
 from energytui.sources.simulated import SimulatedSite
-from energytui.tui.format import kw
+from energytui.tui.format import SOE_SCALE, kw
 from energytui.tui.screens.base import HubScreen
 from energytui.tui.screens.dialogs import InputDialog
 
@@ -156,7 +156,8 @@ def render_summary(d: PowerwallDetails, where: str, fetched: str) -> Text:
     label = d.operation_mode_label
     t.append(f"{label} ({d.operation_mode})\n" if label else "—\n")
     t.append("Reserve     ", style="bold")
-    t.append(f"{_fmt(d.reserve_pct, '%', 0)}\n")
+    reserve = _fmt(d.reserve_pct, "%", 0)
+    t.append(f"{reserve} ({SOE_SCALE} scale)\n" if d.reserve_pct is not None else f"{reserve}\n")
     t.append("Updated     ", style="bold")
     t.append(fetched)
     if d.can_control:
@@ -182,7 +183,8 @@ def render_batteries(d: PowerwallDetails) -> Table | Text:
     if not d.battery_blocks:
         return Text("No battery blocks reported.")
     table = Table(box=None, pad_edge=False, expand=False)
-    for col in ("Serial", "Charge", "Energy", "Power", "Temp", "State", "Backup"):
+    # a block's own charge: energy left over its full pack, not the app's site figure
+    for col in ("Serial", "Pack charge", "Energy", "Power", "Temp", "State", "Backup"):
         table.add_column(col)
     for b in d.battery_blocks:
         power = "—" if b.power_w is None else f"{kw(b.power_w)} {describe_battery(b.power_w)}"
@@ -246,7 +248,7 @@ def render_simulated(site: SimulatedSite) -> Text:
     t = Text()
     t.append("This is the simulated site, not a Powerwall.\n\n", style="bold")
     t.append(f"Battery      {spec.battery_kwh:g} kWh, up to {kw(spec.battery_max_w)}\n")
-    soe = "—" if s is None or s.soe_pct is None else f"{s.soe_pct:.0f} %"
+    soe = "—" if s is None or s.soe_pct is None else f"{s.soe_pct:.0f} % ({SOE_SCALE} scale)"
     t.append(f"Charge       {soe}\n")
     t.append(f"Reserve      {spec.reserve_pct:g} %\n")
     t.append(f"Solar peak   {kw(spec.solar_peak_w)}\n")

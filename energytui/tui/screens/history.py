@@ -22,6 +22,7 @@ from textual.containers import Vertical
 from textual.widgets import Footer, Header, Static
 
 from energytui.model import DailyEnergy, parse_iso
+from energytui.tui.format import SOE_SCALE
 from energytui.tui.screens.base import HubScreen
 from energytui.tui.widgets.chart import CYAN, GREEN, RED, YELLOW, Chart, ChartSpec, Series
 
@@ -294,7 +295,7 @@ class HistoryScreen(HubScreen):
             empty=empty,
         )
         soe = ChartSpec(
-            series=(series("soe_pct", "battery charge", GREEN, 1.0),),
+            series=(series("soe_pct", f"battery charge, {SOE_SCALE} %", GREEN, 1.0),),
             x_lim=x_lim,
             x_ticks=ticks,
             y_lim=(0.0, 100.0),

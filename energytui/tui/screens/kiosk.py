@@ -13,7 +13,7 @@ from textual.containers import Grid, Vertical
 from textual.widgets import Digits, Label, Static
 
 from energytui.model import describe_battery, describe_grid
-from energytui.tui.format import age
+from energytui.tui.format import SOE_SCALE, age
 from energytui.tui.screens.base import ViewScreen
 from energytui.view import HubView
 
@@ -40,7 +40,7 @@ class KioskScreen(ViewScreen):
         ("home", "Home kW"),
         ("grid", "Grid kW"),
         ("battery", "Battery kW"),
-        ("soe", "Battery %"),
+        ("soe", f"Battery % · {SOE_SCALE}"),
         ("today", "Solar today kWh"),
     )
 
@@ -76,7 +76,9 @@ class KioskScreen(ViewScreen):
             self._set(
                 "battery", _kw_digits(s.battery_w), f"Battery kW · {describe_battery(s.battery_w)}"
             )
-            self._set("soe", "--" if s.soe_pct is None else f"{s.soe_pct:.0f}", "Battery %")
+            self._set(
+                "soe", "--" if s.soe_pct is None else f"{s.soe_pct:.0f}", f"Battery % · {SOE_SCALE}"
+            )
             self._set("today", f"{view.energy.solar_kwh:.1f}", "Solar today kWh")
             prefix = "STALE — " if not live else ""
             self.query_one("#kiosk-mode", Static).update(f"{prefix}{s.mode.label}")

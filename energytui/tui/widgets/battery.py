@@ -7,7 +7,7 @@ from textual.content import Content
 from textual.widgets import Static
 
 from energytui.model import PowerSample, battery_eta_hours, describe_battery
-from energytui.tui.format import duration, kw
+from energytui.tui.format import SOE_SCALE, duration, kw
 from energytui.tui.glyphs import UNICODE, Glyphs
 
 
@@ -28,6 +28,7 @@ def render_battery(
     if not live:
         color = "grey50"
     t.append(f"{pct:5.1f} %", style=f"bold {color}")
+    t.append(f"  {SOE_SCALE}", style="grey50")
     t.append("\n")
     cells = max(10, width)
     filled = int(round(cells * pct / 100))
