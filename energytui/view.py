@@ -17,9 +17,10 @@ No Textual import here: the TUI is one reader among others.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date, datetime
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any, Protocol
 
 from energytui.model import PowerSample
 from energytui.sources.base import Cause, SourceState
@@ -135,6 +136,58 @@ class StoreView:
     error: str | None = None  # the last write that failed, until one succeeds
 
 
+class SinkReport(Protocol):
+    """What a sink tells about itself (``InfluxStatus`` is one): the hub asks for it on
+    every view, once a second, so making one must be cheap and touch memory only."""
+
+    @property
+    def state(self) -> str:
+        """ok, behind, error or stopped: anything but ok is worth a look."""
+        ...
+
+    @property
+    def points_pending(self) -> int:
+        """How many points wait to be sent (0: caught up)."""
+        ...
+
+    def line(self) -> str:
+        """A few words for a health line."""
+        ...
+
+    def to_dict(self) -> dict[str, Any]:
+        """The report as JSON (the API's ``/api/v1/health``)."""
+        ...
+
+
+#: what :meth:`energytui.hub.Hub.add_status_source` takes: a sink's cheap status call
+StatusSource = Callable[[], SinkReport]
+
+
+@dataclass(frozen=True, slots=True)
+class SinkView:
+    """One sink's state as the health line shows it: words and counts, no clock, so a
+    sink where nothing happened compares equal from view to view (the age of its oldest
+    waiting point is in ``line`` only as coarsely as it is shown)."""
+
+    name: str  # the name it was registered under, e.g. "influxdb"
+    state: str  # ok | behind | error | stopped
+    line: str  # e.g. "InfluxDB ok, 1,234 written"
+    pending: int = 0  # points behind
+
+    @property
+    def healthy(self) -> bool:
+        return self.state == "ok"
+
+    @classmethod
+    def of(cls, name: str, report: SinkReport) -> SinkView:
+        return cls(name, report.state, report.line(), report.points_pending)
+
+    @classmethod
+    def unreadable(cls, name: str) -> SinkView:
+        """A sink whose status call raised (a bug): shown as an error, not hidden."""
+        return cls(name, "error", f"{name}: its status cannot be read (see the log)")
+
+
 @dataclass(frozen=True, slots=True)
 class HubView:
     """Everything the hub knows, as of ``now``."""
@@ -149,6 +202,8 @@ class HubView:
     #: tuple object from view to view until a sample is added
     history: tuple[PowerSample, ...]
     store: StoreView
+    #: the sinks the runtime told the hub about (empty without any), in that order
+    sinks: tuple[SinkView, ...] = ()
 
     def source(self, name: str | None) -> SourceStatus | None:
         return next((s for s in self.sources if s.name == name), None)

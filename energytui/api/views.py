@@ -19,10 +19,12 @@ from energytui.api.schemas import (
     MeterPoint,
     PowerPoint,
     PowerwallReadings,
+    SinkStatusOut,
     SourceHealthOut,
 )
 from energytui.hub import Hub
 from energytui.model import PowerSample, iso_z, parse_iso, utcnow
+from energytui.view import SinkView
 from energytui.wire import api as wire_api
 from meter_agent.schema import MeterReading
 
@@ -35,6 +37,17 @@ def source_health(hub: Hub) -> dict[str, SourceHealthOut]:
         d = h.to_dict()
         d["live"] = hub.is_live(name)
         out[name] = SourceHealthOut.model_validate(d)
+    return out
+
+
+def sink_status(hub: Hub) -> dict[str, SinkStatusOut]:
+    """Each sink the runtime registered with the hub, as it reports itself now."""
+    out = {}
+    for name, report in hub.sink_reports().items():
+        if report is None:
+            out[name] = SinkStatusOut(state="error", line=SinkView.unreadable(name).line)
+        else:
+            out[name] = SinkStatusOut.model_validate({**report.to_dict(), "line": report.line()})
     return out
 
 

@@ -320,3 +320,35 @@ async def test_commands_go_through_the_hub():
     meter_only = Hub([MeterSource("http://127.0.0.1:9")])
     with pytest.raises(SourceError, match="only be simulated"):
         meter_only.set_outage(True)
+
+
+async def test_a_sinks_status_is_in_every_view_until_it_is_unregistered(tmp_path):
+    """The runtime owns the sinks; the hub only asks a registered status call, once per
+    view, so the health line follows the writer without the hub knowing what it is."""
+    from energytui.config import InfluxConfig
+    from energytui.sinks.influx import InfluxSink
+    from energytui.view import SinkView
+
+    hub = Hub([SimulatedSource(interval_s=999)])
+    views = []
+    hub.subscribe_view(views.append)
+    sink = InfluxSink(None, InfluxConfig(url="http://127.0.0.1:9"), tmp_path / "spool")
+    assert hub.publish_view().sinks == ()
+    remove = hub.add_status_source("influxdb", sink.status)
+    # registering shows it at once, as the writer reports itself (not started: stopped)
+    assert views[-1].sinks == (SinkView("influxdb", "stopped", "InfluxDB off", 0),)
+    with pytest.raises(ValueError, match="influxdb"):
+        hub.add_status_source("influxdb", sink.status)
+    assert list(hub.sink_reports()) == ["influxdb"]
+
+    def broken():
+        raise RuntimeError("a bug in a sink")
+
+    remove_broken = hub.add_status_source("broken", broken)
+    view = hub.publish_view()  # a status call that raises does not stop the views
+    assert [s.name for s in view.sinks] == ["influxdb", "broken"]
+    assert view.sinks[1].state == "error" and "cannot be read" in view.sinks[1].line
+    remove_broken()
+    remove()
+    remove()  # twice is harmless
+    assert views[-1].sinks == () and hub.sink_reports() == {}
