@@ -38,6 +38,7 @@ from energytui.view import (
     HubView,
     MeterView,
     PowerView,
+    RejectedReading,
     SinkReport,
     SinkView,
     SourceStatus,
@@ -71,6 +72,12 @@ class MeterRejection:
     reading: MeterReading
     refused: meter_rules.Refused
     received: datetime
+
+    def view(self) -> RejectedReading:
+        """The frozen copy the hub's views carry."""
+        return RejectedReading(
+            self.reading, self.refused.code.value, self.refused.text, self.received
+        )
 
     def to_record(self) -> dict:
         rec = meter_record(self.reading)
@@ -360,6 +367,7 @@ class Hub:
                 live=msrc is not None and statuses[msrc.name].live,
                 corrections=state.meter_corrections,
                 history=self._meter_history_view,
+                rejected=None if state.meter_rejected is None else state.meter_rejected.view(),
             ),
             history=self._history_view,
             store=StoreView(

@@ -117,6 +117,18 @@ class EnergyView:
 
 
 @dataclass(frozen=True, slots=True)
+class RejectedReading:
+    """The latest reading the hub's plausibility checks refused (a copy of the hub's
+    ``MeterRejection``): without it a refused reading would only be in the store and the
+    log, and the meter screen would just show an older reading."""
+
+    reading: MeterReading
+    code: str  # low_confidence | not_monotonic | increase_too_large
+    reason: str  # one sentence, no full stop
+    at: datetime  # when the hub refused it (its clock)
+
+
+@dataclass(frozen=True, slots=True)
 class MeterView:
     """The utility meter as the hub knows it."""
 
@@ -127,6 +139,8 @@ class MeterView:
     live: bool = False  # a polled meter source's data is live (False when only pushed)
     corrections: int = 0  # readings set lower by hand since start
     history: tuple[MeterReading, ...] = ()  # accepted readings kept in memory, oldest first
+    #: the latest reading the plausibility checks refused, with why; None before any
+    rejected: RejectedReading | None = None
 
 
 @dataclass(frozen=True, slots=True)

@@ -164,6 +164,7 @@ def create_api(hub: Hub, config: Config) -> FastAPI:
             powerwall_connected=power_live,
             meter_connected=meter_live,
             meter_refused_lower_kwh=None if refused is None else refused.reading_kwh,
+            meter_rejected=views.meter_rejected(hub),
             store=StoreStatus(
                 enabled=hub.store is not None,
                 readonly=bool(getattr(hub.store, "readonly", False)),

@@ -185,6 +185,17 @@ class SinkStatusOut(_Out):
     last_write: str | None = Field(default=None, description="when a batch was last taken")
 
 
+class MeterRejectedOut(_Out):
+    """The latest reading the hub's plausibility checks refused."""
+
+    reading_kwh: float
+    confidence: float | None = None
+    timestamp: str = Field(description="when the meter was read (the reading's own time)")
+    code: Literal["low_confidence", "not_monotonic", "increase_too_large"]
+    reason: str = Field(description="why, in one sentence")
+    at: str = Field(description="when the hub refused it")
+
+
 class HealthOut(_Out):
     """``GET /health``: healthy (Powerwall live), degraded (something stale) or unhealthy (no power data)."""
 
@@ -199,6 +210,12 @@ class HealthOut(_Out):
         description="the meter agent's latest reading when it is lower than the accepted one"
         " and so refused (the agent started over, or the meter was replaced: set the reading"
         " by hand at the agent); null otherwise",
+    )
+    meter_rejected: MeterRejectedOut | None = Field(
+        default=None,
+        description="the latest reading the plausibility checks refused (too low a confidence,"
+        " lower than the last and not set by hand, or too large a rise), kept until the next"
+        " one is refused; null before any. It does not make status degraded",
     )
     store: StoreStatus
     sources: dict[str, SourceHealthOut]

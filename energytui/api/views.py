@@ -17,6 +17,7 @@ from energytui.api.schemas import (
     EnergyTodayOut,
     MeterOut,
     MeterPoint,
+    MeterRejectedOut,
     PowerPoint,
     PowerwallReadings,
     SinkStatusOut,
@@ -49,6 +50,23 @@ def sink_status(hub: Hub) -> dict[str, SinkStatusOut]:
         else:
             out[name] = SinkStatusOut.model_validate({**report.to_dict(), "line": report.line()})
     return out
+
+
+def meter_rejected(hub: Hub) -> MeterRejectedOut | None:
+    """The latest reading the hub refused, with why and when; None before any."""
+    r = hub.state.meter_rejected
+    if r is None:
+        return None
+    return MeterRejectedOut.model_validate(
+        {
+            "reading_kwh": r.reading.reading_kwh,
+            "confidence": r.reading.confidence,
+            "timestamp": iso_z(r.reading.timestamp),
+            "code": r.refused.code.value,
+            "reason": r.refused.text,
+            "at": iso_z(r.received),
+        }
+    )
 
 
 def powerwall_readings(hub: Hub, now: datetime) -> PowerwallReadings | None:
