@@ -33,7 +33,18 @@ from energytui.energy import EnergyToday, local_midnight
 from energytui.model import PowerSample
 from energytui.sources.base import Cause, DeviceSource, Source, SourceError, SourceState
 from energytui.sources.simulated import SimulatedSite, SimulatedSource
-from energytui.view import EnergyView, HubView, MeterView, PowerView, SourceStatus, StoreView
+from energytui.view import (
+    EnergyView,
+    HubView,
+    MeterView,
+    PowerView,
+    RejectedReading,
+    SinkReport,
+    SinkView,
+    SourceStatus,
+    StatusSource,
+    StoreView,
+)
 from meter_agent import rules as meter_rules
 from meter_agent.schema import MeterReading, iso_z
 
@@ -61,6 +72,12 @@ class MeterRejection:
     reading: MeterReading
     refused: meter_rules.Refused
     received: datetime
+
+    def view(self) -> RejectedReading:
+        """The frozen copy the hub's views carry."""
+        return RejectedReading(
+            self.reading, self.refused.code.value, self.refused.text, self.received
+        )
 
     def to_record(self) -> dict:
         rec = meter_record(self.reading)
@@ -203,6 +220,8 @@ class Hub:
         self._pending_rejections: deque[MeterRejection] = deque()
         self.started = False
         self.store_error: str | None = None
+        #: the sinks' status calls, by name (see :meth:`add_status_source`)
+        self._status_sources: dict[str, StatusSource] = {}
 
     # -- public reads ------------------------------------------------------
     @property
@@ -244,6 +263,37 @@ class Hub:
                 self._subs.remove(callback)
 
         return unsubscribe
+
+    # -- sinks' status ----------------------------------------------------------
+    def add_status_source(self, name: str, status: StatusSource) -> Callable[[], None]:
+        """Show a sink's status in every view (and ``/api/v1/health``) until the returned
+        callable is called. The hub does not own the sinks (the runtime starts and stops
+        them), yet the health line is drawn from the hub's view: this is how it learns of
+        them. ``status`` is called on the event loop for every view, once a second, so it
+        must be cheap and read memory only (as ``InfluxSink.status`` does)."""
+        if name in self._status_sources:
+            raise ValueError(f"a status source named {name!r} is already registered")
+        self._status_sources[name] = status
+
+        def remove() -> None:
+            if self._status_sources.get(name) is status:
+                del self._status_sources[name]
+                self._changed()
+
+        self._changed()
+        return remove
+
+    def sink_reports(self) -> dict[str, SinkReport | None]:
+        """Each registered sink's report now, in the order they were registered; None for
+        one whose status call failed (a bug in a sink must not stop the views)."""
+        reports: dict[str, SinkReport | None] = {}
+        for name, status in list(self._status_sources.items()):
+            try:
+                reports[name] = status()
+            except Exception:
+                log.exception("status of sink %s failed", name)
+                reports[name] = None
+        return reports
 
     # -- the read model ------------------------------------------------------
     @property
@@ -317,12 +367,17 @@ class Hub:
                 live=msrc is not None and statuses[msrc.name].live,
                 corrections=state.meter_corrections,
                 history=self._meter_history_view,
+                rejected=None if state.meter_rejected is None else state.meter_rejected.view(),
             ),
             history=self._history_view,
             store=StoreView(
                 present=self.store is not None,
                 readonly_reason=getattr(self.store, "readonly_reason", None),
                 error=self.store_error,
+            ),
+            sinks=tuple(
+                SinkView.unreadable(name) if report is None else SinkView.of(name, report)
+                for name, report in self.sink_reports().items()
             ),
         )
 

@@ -235,6 +235,8 @@ class Runtime:
         self.sinks: list[Sink] = []
         #: the InfluxDB writer, when configured: its status is shown on the health line
         self.influx: InfluxSink | None = None
+        #: undo the hub's registration of the sinks' status calls (see _start_sinks)
+        self._unregister: list[Callable[[], None]] = []
         self._socket = api_socket
         self._owns_hub = False
 
@@ -290,6 +292,8 @@ class Runtime:
     async def stop(self) -> None:
         """Stop the sinks, then the API, then the hub (which closes the store). Safe to call
         again, and after a start that failed half-way."""
+        while self._unregister:  # a stopped sink is no longer on the health line
+            self._unregister.pop()()
         self.influx = None
         while self.sinks:
             sink = self.sinks.pop()
@@ -364,3 +368,4 @@ class Runtime:
             else:
                 self.sinks.append(influx)
                 self.influx = influx
+                self._unregister.append(self.hub.add_status_source("influxdb", influx.status))

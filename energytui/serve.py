@@ -125,6 +125,10 @@ async def serve_api_on(hub: Hub, config: Config, sock: socket.socket) -> ApiHand
         log_config=None,  # keep the caller's logging (the TUI logs to a file)
         access_log=False,
         server_header=False,
+        # uvicorn believes X-Forwarded-For from a loopback peer by default: any process on
+        # this machine could then claim an address in api.trusted_networks and write
+        # without the token. The writer's address is the TCP peer's (energytui.api.auth)
+        proxy_headers=False,
         timeout_graceful_shutdown=3,
     )
     server = _Server(uv_config)

@@ -17,9 +17,10 @@ No Textual import here: the TUI is one reader among others.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date, datetime
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any, Protocol
 
 from energytui.model import PowerSample
 from energytui.sources.base import Cause, SourceState
@@ -116,6 +117,18 @@ class EnergyView:
 
 
 @dataclass(frozen=True, slots=True)
+class RejectedReading:
+    """The latest reading the hub's plausibility checks refused (a copy of the hub's
+    ``MeterRejection``): without it a refused reading would only be in the store and the
+    log, and the meter screen would just show an older reading."""
+
+    reading: MeterReading
+    code: str  # low_confidence | not_monotonic | increase_too_large
+    reason: str  # one sentence, no full stop
+    at: datetime  # when the hub refused it (its clock)
+
+
+@dataclass(frozen=True, slots=True)
 class MeterView:
     """The utility meter as the hub knows it."""
 
@@ -126,6 +139,8 @@ class MeterView:
     live: bool = False  # a polled meter source's data is live (False when only pushed)
     corrections: int = 0  # readings set lower by hand since start
     history: tuple[MeterReading, ...] = ()  # accepted readings kept in memory, oldest first
+    #: the latest reading the plausibility checks refused, with why; None before any
+    rejected: RejectedReading | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -133,6 +148,58 @@ class StoreView:
     present: bool = False
     readonly_reason: str | None = None  # why this process only reads the store
     error: str | None = None  # the last write that failed, until one succeeds
+
+
+class SinkReport(Protocol):
+    """What a sink tells about itself (``InfluxStatus`` is one): the hub asks for it on
+    every view, once a second, so making one must be cheap and touch memory only."""
+
+    @property
+    def state(self) -> str:
+        """ok, behind, error or stopped: anything but ok is worth a look."""
+        ...
+
+    @property
+    def points_pending(self) -> int:
+        """How many points wait to be sent (0: caught up)."""
+        ...
+
+    def line(self) -> str:
+        """A few words for a health line."""
+        ...
+
+    def to_dict(self) -> dict[str, Any]:
+        """The report as JSON (the API's ``/api/v1/health``)."""
+        ...
+
+
+#: what :meth:`energytui.hub.Hub.add_status_source` takes: a sink's cheap status call
+StatusSource = Callable[[], SinkReport]
+
+
+@dataclass(frozen=True, slots=True)
+class SinkView:
+    """One sink's state as the health line shows it: words and counts, no clock, so a
+    sink where nothing happened compares equal from view to view (the age of its oldest
+    waiting point is in ``line`` only as coarsely as it is shown)."""
+
+    name: str  # the name it was registered under, e.g. "influxdb"
+    state: str  # ok | behind | error | stopped
+    line: str  # e.g. "InfluxDB ok, 1,234 written"
+    pending: int = 0  # points behind
+
+    @property
+    def healthy(self) -> bool:
+        return self.state == "ok"
+
+    @classmethod
+    def of(cls, name: str, report: SinkReport) -> SinkView:
+        return cls(name, report.state, report.line(), report.points_pending)
+
+    @classmethod
+    def unreadable(cls, name: str) -> SinkView:
+        """A sink whose status call raised (a bug): shown as an error, not hidden."""
+        return cls(name, "error", f"{name}: its status cannot be read (see the log)")
 
 
 @dataclass(frozen=True, slots=True)
@@ -149,6 +216,8 @@ class HubView:
     #: tuple object from view to view until a sample is added
     history: tuple[PowerSample, ...]
     store: StoreView
+    #: the sinks the runtime told the hub about (empty without any), in that order
+    sinks: tuple[SinkView, ...] = ()
 
     def source(self, name: str | None) -> SourceStatus | None:
         return next((s for s in self.sources if s.name == name), None)

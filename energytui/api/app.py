@@ -134,13 +134,15 @@ def create_api(hub: Hub, config: Config) -> FastAPI:
 
     @v1.get("/health", response_model=HealthOut, tags=["status"])
     async def health() -> HealthOut:
-        """Healthy when the Powerwall data is live; degraded when anything is stale."""
+        """Healthy when the Powerwall data is live; degraded when anything is stale, or a
+        sink (the InfluxDB writer) is in error or behind."""
         now = hub.clock.now()
         power_live = hub.power_is_live
         meter_name = views.meter_source_name(hub)
         meter_live = views.meter_is_live(hub, now, meter_stale_s)
         all_live = all(hub.is_live(n) for n in hub.sources)
         refused = hub.state.meter_refused
+        sinks = views.sink_status(hub)
         state: Literal["healthy", "degraded", "unhealthy"]
         if not power_live:
             state = "unhealthy"
@@ -148,6 +150,7 @@ def create_api(hub: Hub, config: Config) -> FastAPI:
             not all_live
             or hub.store_error
             or refused is not None
+            or any(s.state != "ok" for s in sinks.values())
             or (meter_name is None and hub.latest_meter and not meter_live)
         ):
             state = "degraded"
@@ -161,12 +164,14 @@ def create_api(hub: Hub, config: Config) -> FastAPI:
             powerwall_connected=power_live,
             meter_connected=meter_live,
             meter_refused_lower_kwh=None if refused is None else refused.reading_kwh,
+            meter_rejected=views.meter_rejected(hub),
             store=StoreStatus(
                 enabled=hub.store is not None,
                 readonly=bool(getattr(hub.store, "readonly", False)),
                 error=hub.store_error,
             ),
             sources=views.source_health(hub),
+            sinks=sinks,
         )
 
     @v1.get(

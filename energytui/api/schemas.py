@@ -164,6 +164,38 @@ class StoreStatus(_Out):
     error: str | None = None
 
 
+class SinkStatusOut(_Out):
+    """A publisher's state (today the InfluxDB writer: ``InfluxStatus``)."""
+
+    state: Literal["ok", "behind", "error", "stopped"] = Field(
+        description="ok: caught up; behind: points wait longer than two flush intervals;"
+        " error: the last write failed (points are kept in the spool and sent later)"
+    )
+    line: str = Field(description="the health line's words, e.g. 'InfluxDB ok, 1,234 written'")
+    enabled: bool = True
+    url: str | None = Field(default=None, description="where it writes (no password)")
+    points_written: int = Field(default=0, description="points the database took since start")
+    points_pending: int = Field(default=0, description="points waiting to be sent")
+    oldest_unsent_age_s: float | None = Field(
+        default=None, description="age of the oldest waiting point, s; null when none waits"
+    )
+    dropped: int = Field(default=0, description="oldest points dropped because the spool was full")
+    rejected: int = Field(default=0, description="points the database refused as malformed")
+    last_error: str | None = None
+    last_write: str | None = Field(default=None, description="when a batch was last taken")
+
+
+class MeterRejectedOut(_Out):
+    """The latest reading the hub's plausibility checks refused."""
+
+    reading_kwh: float
+    confidence: float | None = None
+    timestamp: str = Field(description="when the meter was read (the reading's own time)")
+    code: Literal["low_confidence", "not_monotonic", "increase_too_large"]
+    reason: str = Field(description="why, in one sentence")
+    at: str = Field(description="when the hub refused it")
+
+
 class HealthOut(_Out):
     """``GET /health``: healthy (Powerwall live), degraded (something stale) or unhealthy (no power data)."""
 
@@ -179,8 +211,18 @@ class HealthOut(_Out):
         " and so refused (the agent started over, or the meter was replaced: set the reading"
         " by hand at the agent); null otherwise",
     )
+    meter_rejected: MeterRejectedOut | None = Field(
+        default=None,
+        description="the latest reading the plausibility checks refused (too low a confidence,"
+        " lower than the last and not set by hand, or too large a rise), kept until the next"
+        " one is refused; null before any. It does not make status degraded",
+    )
     store: StoreStatus
     sources: dict[str, SourceHealthOut]
+    sinks: dict[str, SinkStatusOut] = Field(
+        default_factory=dict,
+        description="the publishers this process runs, by name ('influxdb'); empty without any",
+    )
 
 
 class PowerwallStatus(_Out):

@@ -17,12 +17,15 @@ from energytui.api.schemas import (
     EnergyTodayOut,
     MeterOut,
     MeterPoint,
+    MeterRejectedOut,
     PowerPoint,
     PowerwallReadings,
+    SinkStatusOut,
     SourceHealthOut,
 )
 from energytui.hub import Hub
 from energytui.model import PowerSample, iso_z, parse_iso, utcnow
+from energytui.view import SinkView
 from energytui.wire import api as wire_api
 from meter_agent.schema import MeterReading
 
@@ -36,6 +39,34 @@ def source_health(hub: Hub) -> dict[str, SourceHealthOut]:
         d["live"] = hub.is_live(name)
         out[name] = SourceHealthOut.model_validate(d)
     return out
+
+
+def sink_status(hub: Hub) -> dict[str, SinkStatusOut]:
+    """Each sink the runtime registered with the hub, as it reports itself now."""
+    out = {}
+    for name, report in hub.sink_reports().items():
+        if report is None:
+            out[name] = SinkStatusOut(state="error", line=SinkView.unreadable(name).line)
+        else:
+            out[name] = SinkStatusOut.model_validate({**report.to_dict(), "line": report.line()})
+    return out
+
+
+def meter_rejected(hub: Hub) -> MeterRejectedOut | None:
+    """The latest reading the hub refused, with why and when; None before any."""
+    r = hub.state.meter_rejected
+    if r is None:
+        return None
+    return MeterRejectedOut.model_validate(
+        {
+            "reading_kwh": r.reading.reading_kwh,
+            "confidence": r.reading.confidence,
+            "timestamp": iso_z(r.reading.timestamp),
+            "code": r.refused.code.value,
+            "reason": r.refused.text,
+            "at": iso_z(r.received),
+        }
+    )
 
 
 def powerwall_readings(hub: Hub, now: datetime) -> PowerwallReadings | None:

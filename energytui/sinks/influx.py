@@ -98,11 +98,14 @@ class InfluxStatus:
         return d
 
     def line(self) -> str:
-        """A few words for a health line: how far behind, and what is wrong."""
+        """A few words for a health line: how far behind, and what is wrong. While the
+        writer keeps up (``ok``) the points of the batch being filled are not "waiting":
+        at the default 10 s flush interval some nearly always are, and the line would
+        never say how much was written."""
         if self.state == "stopped":
             return f"InfluxDB stopped: {self.last_error}" if self.last_error else "InfluxDB off"
         parts = []
-        if self.points_pending:
+        if self.points_pending and self.state != "ok":
             age = _age(self.oldest_unsent_age_s)
             parts.append(f"{self.points_pending:,} points waiting" + (f" ({age})" if age else ""))
         if self.dropped:
@@ -117,6 +120,8 @@ class InfluxStatus:
             )
         else:
             head = f"InfluxDB {self.state}"
+        if self.state == "ok":
+            return ", ".join([f"{head}, {self.points_written:,} written", *parts])
         return head + (": " + ", ".join(parts) if parts else f", {self.points_written:,} written")
 
 

@@ -320,3 +320,67 @@ async def test_commands_go_through_the_hub():
     meter_only = Hub([MeterSource("http://127.0.0.1:9")])
     with pytest.raises(SourceError, match="only be simulated"):
         meter_only.set_outage(True)
+
+
+async def test_a_sinks_status_is_in_every_view_until_it_is_unregistered(tmp_path):
+    """The runtime owns the sinks; the hub only asks a registered status call, once per
+    view, so the health line follows the writer without the hub knowing what it is."""
+    from energytui.config import InfluxConfig
+    from energytui.sinks.influx import InfluxSink
+    from energytui.view import SinkView
+
+    hub = Hub([SimulatedSource(interval_s=999)])
+    views = []
+    hub.subscribe_view(views.append)
+    sink = InfluxSink(None, InfluxConfig(url="http://127.0.0.1:9"), tmp_path / "spool")
+    assert hub.publish_view().sinks == ()
+    remove = hub.add_status_source("influxdb", sink.status)
+    # registering shows it at once, as the writer reports itself (not started: stopped)
+    assert views[-1].sinks == (SinkView("influxdb", "stopped", "InfluxDB off", 0),)
+    with pytest.raises(ValueError, match="influxdb"):
+        hub.add_status_source("influxdb", sink.status)
+    assert list(hub.sink_reports()) == ["influxdb"]
+
+    def broken():
+        raise RuntimeError("a bug in a sink")
+
+    remove_broken = hub.add_status_source("broken", broken)
+    view = hub.publish_view()  # a status call that raises does not stop the views
+    assert [s.name for s in view.sinks] == ["influxdb", "broken"]
+    assert view.sinks[1].state == "error" and "cannot be read" in view.sinks[1].line
+    remove_broken()
+    remove()
+    remove()  # twice is harmless
+    assert views[-1].sinks == () and hub.sink_reports() == {}
+
+
+async def test_the_latest_refused_reading_is_in_the_view_with_its_reason():
+    from meter_agent.rules import Limits
+
+    hub = Hub([SimulatedSource(interval_s=999)], meter_limits=Limits())
+    views = []
+    hub.subscribe_view(views.append)
+    assert hub.publish_view().meter.rejected is None
+    unsure = MeterReading(
+        reading_kwh=1234.5, timestamp="2026-06-01T12:00:00Z", confidence=0.5, id="u1"
+    )
+    assert await hub.ingest_meter(unsure) == "low_confidence"
+    rejected = views[-1].meter.rejected
+    assert rejected is not None and rejected.reading == unsure
+    assert (rejected.code, rejected.reason) == (
+        "low_confidence",
+        "The confidence 0.50 is below the threshold 0.80",
+    )
+    assert rejected.at == hub.state.meter_rejected.received
+    assert hub.publish_view().meter == views[-2].meter  # unchanged: equal, no redraw
+    good = MeterReading(
+        reading_kwh=1314.0, timestamp="2026-06-01T12:05:00Z", confidence=0.95, id="g1"
+    )
+    jump = MeterReading(
+        reading_kwh=473188.0, timestamp="2026-06-01T12:10:00Z", confidence=0.95, id="j1"
+    )
+    assert await hub.ingest_meter(good) == "stored"
+    assert views[-1].meter.rejected == rejected  # an accepted reading does not clear it
+    assert await hub.ingest_meter(jump) == "increase_too_large"
+    latest = views[-1].meter.rejected
+    assert latest is not None and latest.reading == jump and latest.code == "increase_too_large"

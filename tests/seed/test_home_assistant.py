@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Any
 
 import jinja2
+import pytest
 import yaml
 
 from energytui.model import SeedMode
@@ -85,3 +86,22 @@ def test_the_automations_watch_sensors_the_templates_make(seed_dir: Path):
     made = {entity_id("sensor", s["name"]) for s in config["template"][0]["sensor"]}
     for auto in config["automation"]:
         assert auto["trigger"]["entity_id"] in made, auto["alias"]
+
+
+def test_without_system_summary_the_system_mode_template_cannot_render(
+    served: Served, seed_dir: Path
+):
+    """The one line docs/migrating.md adds: the seed's REST sensor keeps only the
+    attributes it lists, and ``system_summary`` is not among them."""
+    config = load(seed_dir)
+    (rest,) = [s for s in config["sensor"] if s["platform"] == "rest"]
+    assert "system_summary" not in rest["json_attributes"]
+    value_json = served.get("/current_readings").json()
+    kept = {k: value_json[k] for k in rest["json_attributes"]}
+    env = jinja2.Environment(undefined=jinja2.StrictUndefined)
+    env.globals["state_attr"] = lambda entity, attr: kept.get(attr)
+    (mode,) = [s for s in config["template"][0]["sensor"] if s["name"] == "System Mode"]
+    with pytest.raises(jinja2.UndefinedError):
+        env.from_string(mode["value_template"]).render()
+    kept["system_summary"] = value_json["system_summary"]
+    assert env.from_string(mode["value_template"]).render().strip() in {m.value for m in SeedMode}

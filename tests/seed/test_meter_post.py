@@ -288,6 +288,21 @@ async def test_without_a_token_configured_only_trusted_networks_write(tmp_path):
     assert taken.status_code == 200 and hub.latest_meter.reading_kwh == 1.0
 
 
+async def test_a_proxy_header_naming_a_trusted_address_is_not_believed(site):
+    """Only the TCP peer's address counts: a header is whatever the client says."""
+    lie = {"X-Forwarded-For": "127.0.0.1", "X-Real-IP": "127.0.0.1", "Forwarded": "for=127.0.0.1"}
+    r = await post(site.v6, {"reading_kwh": 100.0}, headers=lie)
+    assert r.status_code == 401 and site.stored() == []
+
+
+def test_a_trusted_network_with_host_bits_is_the_whole_network():
+    config = load_config(environ={}, overrides={"api": {"trusted_networks": [" 192.168.1.7/24"]}})
+    assert config.api.trusted_networks == ["192.168.1.7/24"]
+    assert config.api.trusted == (ipaddress.ip_network("192.168.1.0/24"),)
+    assert is_trusted("192.168.1.200", config.api.trusted)
+    assert not is_trusted("192.168.2.7", config.api.trusted)
+
+
 def test_a_trusted_network_that_is_not_one_is_named_at_load():
     with pytest.raises(ConfigError) as err:
         load_config(

@@ -105,8 +105,9 @@ class DashboardScreen(ViewScreen):
             if old is None or rows != energy_rows(old.energy):
                 self.query_one("#energy", EnergyPanel).show(rows)
         lines = health_lines(view)
-        if old is None or (lines, view.store.error) != (health_lines(old), old.store.error):
-            self.query_one("#health", HealthPanel).show(lines, view.store.error)
+        shown = (lines, view.store.error, view.sinks)
+        if old is None or shown != (health_lines(old), old.store.error, old.sinks):
+            self.query_one("#health", HealthPanel).show(lines, view.store.error, view.sinks)
         self.sub_title = app.subtitle_text(view)
 
 

@@ -66,6 +66,7 @@ class MeterScreen(ViewScreen):
     MeterScreen #meter-latest, MeterScreen #meter-usage { width: 1fr; border: round $primary; padding: 0 1; height: 6; }
     MeterScreen #meter-tables { height: 1fr; }
     MeterScreen DataTable { width: 1fr; height: 1fr; border: round $primary; }
+    MeterScreen #meter-hub-rejected { height: auto; padding: 0 1; color: $error; display: none; }
     MeterScreen #meter-status { height: auto; padding: 0 1; color: $warning; }
     """
 
@@ -90,6 +91,7 @@ class MeterScreen(ViewScreen):
         with Horizontal(id="meter-tables"):
             yield DataTable(id="meter-recent", cursor_type="row", zebra_stripes=True)
             yield DataTable(id="meter-rejected", cursor_type="row", zebra_stripes=True)
+        yield Static("", id="meter-hub-rejected")
         yield Static("", id="meter-status")
         yield Footer()
 
@@ -213,6 +215,8 @@ class MeterScreen(ViewScreen):
                 self._show_usage(view)
         elif _usage_inputs(view, self.app.config.zone) != _usage_inputs(old, self.app.config.zone):
             self._show_usage(view)
+        if old is None or view.meter.rejected != old.meter.rejected:
+            self._show_hub_rejected(view)
 
     def _show_latest(self, view: HubView | None = None) -> None:
         view = view or self.app.view
@@ -244,6 +248,14 @@ class MeterScreen(ViewScreen):
                 if status.last_error:
                     box.append(f" · {status.last_error}", style="red")
         self.query_one("#meter-latest", Static).update(box)
+
+    def _show_hub_rejected(self, view: HubView) -> None:
+        """One line for the latest reading the hub's own checks refused: the agent's table
+        beside shows only what the agent refused, and a reading the hub refused (the seed's
+        Pi sends whatever it reads) would otherwise just leave an older reading shown."""
+        line = self.query_one("#meter-hub-rejected", Static)
+        line.display = view.meter.rejected is not None
+        line.update(hub_rejected_line(view, self.app.config.zone))
 
     def _show_usage(self, view: HubView | None = None) -> None:
         view = view or self.app.view
@@ -283,6 +295,19 @@ class MeterScreen(ViewScreen):
 
     def _show_status(self) -> None:
         self.query_one("#meter-status", Static).update(self.agent_error or self.set_error or "")
+
+
+def hub_rejected_line(view: HubView, zone: tzinfo) -> str:
+    """Which reading the hub refused last, and why, in one line ("" before any)."""
+    rejected = view.meter.rejected
+    if rejected is None:
+        return ""
+    read_at = rejected.reading.timestamp.astimezone(zone).strftime("%d %b %H:%M")
+    reason = rejected.reason[:1].lower() + rejected.reason[1:]
+    return (
+        f"The hub refused {rejected.reading.reading_kwh:,.2f} kWh "
+        f"(read {read_at}, confidence {rejected.reading.confidence:.0%}): {reason}."
+    )
 
 
 def _memory_readings(view: HubView | None) -> list[tuple]:

@@ -1,4 +1,5 @@
-"""Source health: state, age of the last good reading, latency, and the cause of a failure."""
+"""Source health: state, age of the last good reading, latency, and the cause of a failure;
+then one line per sink (the InfluxDB writer), only when one runs."""
 
 from __future__ import annotations
 
@@ -9,7 +10,7 @@ from textual.widgets import Static
 
 from energytui.sources.base import SourceState
 from energytui.tui.format import age
-from energytui.view import HubView
+from energytui.view import HubView, SinkView
 
 STATE_STYLE = {
     SourceState.OK: "bold green",
@@ -18,6 +19,9 @@ STATE_STYLE = {
     SourceState.ERROR: "bold red",
     SourceState.BACKOFF: "bold magenta",
 }
+
+#: a sink that is caught up is quiet; one that lags or fails says so in colour
+SINK_STYLE = {"ok": "green", "behind": "yellow", "error": "bold red", "stopped": "red"}
 
 
 @dataclass(frozen=True, slots=True)
@@ -48,7 +52,11 @@ def health_lines(view: HubView) -> tuple[HealthLine, ...]:
     return tuple(lines)
 
 
-def render_health(lines: tuple[HealthLine, ...], store_note: str | None = None) -> Text:
+def render_health(
+    lines: tuple[HealthLine, ...],
+    store_note: str | None = None,
+    sinks: tuple[SinkView, ...] = (),
+) -> Text:
     t = Text()
     for i, h in enumerate(lines):
         if i:
@@ -63,9 +71,17 @@ def render_health(lines: tuple[HealthLine, ...], store_note: str | None = None) 
     if store_note:
         t.append("\n")
         t.append(store_note, style="yellow")
+    for sink in sinks:
+        t.append("\n")
+        t.append(sink.line, style=SINK_STYLE.get(sink.state, "yellow"))
     return t
 
 
 class HealthPanel(Static):
-    def show(self, lines: tuple[HealthLine, ...], store_note: str | None = None) -> None:
-        self.update(render_health(lines, store_note))
+    def show(
+        self,
+        lines: tuple[HealthLine, ...],
+        store_note: str | None = None,
+        sinks: tuple[SinkView, ...] = (),
+    ) -> None:
+        self.update(render_health(lines, store_note, sinks))

@@ -560,6 +560,9 @@ def test_the_health_line_says_how_far_behind_and_what_is_wrong():
         return InfluxStatus(**base)
 
     assert st().line() == "InfluxDB ok, 12,345 written"
+    # keeping up, the batch being filled is not "waiting"; what was lost still shows
+    assert st(points_pending=40, oldest_unsent_age_s=8.0).line() == "InfluxDB ok, 12,345 written"
+    assert st(rejected=5).line() == "InfluxDB ok, 12,345 written, 5 refused"
     assert st(state="behind", points_pending=1500, oldest_unsent_age_s=600).line() == (
         "InfluxDB behind: 1,500 points waiting (oldest 10 min)"
     )

@@ -200,3 +200,62 @@ async def test_meter_screen_says_why_a_lower_agent_reading_is_refused(agent):
     )
     assert await hub.ingest_meter(manual) == "stored"
     assert hub.state.meter_refused is None
+
+
+async def test_a_reading_the_hub_refused_is_in_health_and_on_the_meter_screen(tmp_path):
+    """The seed's Pi posts whatever it reads; the hub's checks refuse a 0.5-confidence
+    reading, and /api/v1/health and the meter screen say which reading and why."""
+    import httpx
+
+    from energytui.config import load_config
+    from energytui.runtime import build_hub
+
+    token = "t0ken-for-tests"
+    cfg = load_config(
+        environ={},
+        overrides={
+            "general": {"data_dir": str(tmp_path / "data"), "timezone": "UTC"},
+            "simulated": {"interval_s": 0.5},
+            "api": {"port": 0, "token": token},
+        },
+    )
+    hub = build_hub(cfg)
+    app = EnergyApp(cfg, hub)
+    auth = {"Authorization": f"Bearer {token}"}
+    async with app.run_test(size=(120, 36)) as pilot:
+        for _ in range(200):
+            if app.runtime.api is not None:
+                break
+            await pilot.pause(0.05)
+        assert app.runtime.api is not None
+        url = app.runtime.api.url
+        await pilot.press("m")
+        screen = app.screen
+        assert isinstance(screen, MeterScreen)
+        line = screen.query_one("#meter-hub-rejected")
+        await pilot.pause()
+        assert not line.display  # nothing refused yet: no line at all
+        async with httpx.AsyncClient(base_url=url, headers=auth) as client:
+            assert (await client.get("/api/v1/health")).json()["meter_rejected"] is None
+            r = await client.post("/meter_reading", json={"reading_kwh": 1234.5, "confidence": 0.5})
+            assert r.status_code == 400 and r.json()["status"] == "rejected"
+            health = (await client.get("/api/v1/health")).json()
+        rejected = health["meter_rejected"]
+        assert rejected["reading_kwh"] == 1234.5 and rejected["confidence"] == 0.5
+        assert rejected["code"] == "low_confidence"
+        assert rejected["reason"] == "The confidence 0.50 is below the threshold 0.80"
+        refused_at = datetime.fromisoformat(rejected["at"].replace("Z", "+00:00"))
+        assert abs((datetime.now(UTC) - refused_at).total_seconds()) < 30
+        assert hub.latest_meter is None  # refused means not stored
+
+        for _ in range(100):
+            if line.display:
+                break
+            await pilot.pause(0.05)
+        text = str(line.render())
+        assert line.display and text.startswith("The hub refused 1,234.50 kWh (read ")
+        assert text.endswith("confidence 50%): the confidence 0.50 is below the threshold 0.80."), (
+            text
+        )
+        shot = app.export_screenshot().replace("\u00a0", " ").replace("&#160;", " ")
+        assert "The hub refused 1,234.50" in shot
