@@ -8,29 +8,23 @@ copy, so they run the file users actually have.
 from __future__ import annotations
 
 import json
-import re
 from pathlib import Path
 from typing import Any
 
 from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse
 
+from tests.seed.seed_files import seed_files
 from tests.support import REPO
 
-SEED_DIR = REPO.parent / "shared" / "seed"
-_CONFIG_BLOCK = re.compile(r"### /home/pi/meter-reader/config\.json\s*```json\n(.*?)```", re.S)
-
-
-def seed_document() -> str:
-    (doc,) = sorted(SEED_DIR.glob("000_*.txt"))
-    return doc.read_text(encoding="utf-8")
+SHARED = REPO.parent / "shared"
 
 
 def seed_pi_config() -> dict[str, Any]:
     """The Pi's config.json exactly as the seed wrote it."""
-    match = _CONFIG_BLOCK.search(seed_document())
-    assert match, "the seed's document has no config.json block"
-    data = json.loads(match.group(1))
+    files = seed_files(SHARED)
+    assert "config.json" in files, "the seed's document has no config.json block"
+    data = json.loads(files["config.json"])
     assert isinstance(data, dict)
     return data
 
