@@ -232,13 +232,17 @@ class Hub:
     def latest_meter(self) -> MeterReading | None:
         return self.state.latest_meter
 
+    def source_of(self, kind: str) -> Source | None:
+        """The first source of ``kind`` ("power" or "meter"), if the hub has one."""
+        return next((s for s in self.sources.values() if s.kind == kind), None)
+
     @property
     def power_source(self) -> Source | None:
-        return next((s for s in self.sources.values() if s.kind == "power"), None)
+        return self.source_of("power")
 
     @property
     def meter_source(self) -> Source | None:
-        return next((s for s in self.sources.values() if s.kind == "meter"), None)
+        return self.source_of("meter")
 
     @property
     def power_is_live(self) -> bool:
@@ -713,7 +717,7 @@ class Hub:
                 self._changed()
 
     def _power_interval(self) -> float:
-        src = next((s for s in self.sources.values() if s.kind == "power"), None)
+        src = self.power_source
         return src.interval_s if src else 5.0
 
     def _publish(self, event: HubEvent) -> None:

@@ -18,7 +18,7 @@ No Textual import here: the TUI is one reader among others.
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, fields
 from datetime import date, datetime
 from typing import TYPE_CHECKING, Any, Protocol
 
@@ -55,23 +55,9 @@ class SourceStatus:
 
     @classmethod
     def of(cls, h: SourceHealth, *, live: bool) -> SourceStatus:
-        return cls(
-            name=h.name,
-            kind=h.kind,
-            interval_s=h.interval_s,
-            state=h.state,
-            last_success=h.last_success,
-            last_attempt=h.last_attempt,
-            last_error=h.last_error,
-            error_cause=h.error_cause,
-            consecutive_errors=h.consecutive_errors,
-            latency_ms=h.latency_ms,
-            next_poll_at=h.next_poll_at,
-            polls=h.polls,
-            failures=h.failures,
-            last_success_mono=h.last_success_mono,
-            live=live,
-        )
+        """Every field of ``h``, by name: a field added there and not here fails at once
+        (every view is built from one) instead of going silently missing from the screens."""
+        return cls(**{f.name: getattr(h, f.name) for f in fields(h)}, live=live)
 
 
 @dataclass(frozen=True, slots=True)

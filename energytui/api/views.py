@@ -83,7 +83,8 @@ def powerwall_readings(hub: Hub, now: datetime) -> PowerwallReadings | None:
 
 
 def meter_source_name(hub: Hub) -> str | None:
-    return next((n for n, s in hub.sources.items() if s.kind == "meter"), None)
+    src = hub.meter_source
+    return None if src is None else src.name
 
 
 def meter_last_update(hub: Hub) -> datetime | None:
