@@ -26,13 +26,13 @@ from tests.support import free_port
 MOSQUITTO = shutil.which("mosquitto") or "/usr/sbin/mosquitto"
 
 
-async def wait_for(pred: Callable[[], bool], timeout: float = 10.0) -> None:
+async def wait_for(pred: Callable[[], bool], timeout: float = 10.0, what: str = "") -> None:
     end = time.monotonic() + timeout
     while time.monotonic() < end:
         if pred():
             return
         await asyncio.sleep(0.02)
-    raise AssertionError("condition not met in time")
+    raise AssertionError(f"condition not met in time: {what or pred}")
 
 
 def sample(**kw) -> PowerSample:

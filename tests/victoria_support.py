@@ -8,8 +8,8 @@ back as the series ``m_f`` with the point's tags as labels; timestamps are in ms
 
 from __future__ import annotations
 
-import asyncio
 import contextlib
+import functools
 import json
 import shutil
 import socket
@@ -22,6 +22,7 @@ from pathlib import Path
 import httpx
 import pytest
 
+from tests.hub_support import wait_for
 from tests.support import free_port
 
 VICTORIA = shutil.which("victoria-metrics") or "/usr/bin/victoria-metrics"
@@ -221,10 +222,5 @@ class StallProxy:
         self._srv.close()
 
 
-async def wait_until(pred: Callable[[], bool], timeout: float = 20.0, what: str = "") -> None:
-    end = time.monotonic() + timeout
-    while time.monotonic() < end:
-        if pred():
-            return
-        await asyncio.sleep(0.05)
-    raise AssertionError(f"not in time: {what or pred}")
+#: the shared poller, with the longer default a database round trip wants
+wait_until = functools.partial(wait_for, timeout=20.0)
