@@ -27,6 +27,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from energytui import __version__
 from energytui.api import views
 from energytui.api.metrics import ServerErrors, make_registry
+from energytui.api.problems import problem_sentence
 from energytui.api.routes_meter import meter_router
 from energytui.api.routes_powerwall import router as powerwall_router
 from energytui.api.routes_seed import router as seed_router
@@ -49,31 +50,10 @@ ERR = {"model": ErrorResponse}
 V1 = "/api/v1"
 
 
-def _sentence(exc: RequestValidationError) -> str:
-    """The first validation problem as one sentence naming the field."""
-    errors = exc.errors()
-    if not errors:
-        return "The request is not valid."
-    err = errors[0]
-    if err.get("type") == "json_invalid":
-        return "The request body is not valid JSON."
-    loc = [str(p) for p in err.get("loc", ()) if p not in ("body", "query", "path", "header")]
-    where = ".".join(loc)
-    msg = str(err.get("msg", "is not valid"))
-    msg = msg.removeprefix("Value error, ")
-    text = f"{where}: {msg[0].lower() + msg[1:]}" if where else msg
-    more = (
-        f" (and {len(errors) - 1} more problem{'s' if len(errors) > 2 else ''})"
-        if len(errors) > 1
-        else ""
-    )
-    return text.rstrip(".") + more + "."
-
-
 def _install_error_handlers(app: FastAPI) -> None:
     @app.exception_handler(RequestValidationError)
     async def _invalid(request: Request, exc: RequestValidationError) -> JSONResponse:
-        return JSONResponse({"detail": _sentence(exc)}, status_code=422)
+        return JSONResponse({"detail": problem_sentence(exc.errors())}, status_code=422)
 
     @app.exception_handler(StarletteHTTPException)
     async def _http(request: Request, exc: StarletteHTTPException) -> JSONResponse:

@@ -29,6 +29,7 @@ from fastapi.responses import JSONResponse
 from pydantic import ValidationError
 
 from energytui.api.auth import make_write_guard
+from energytui.api.problems import problem_sentence
 from energytui.api.schemas import (
     ErrorResponse,
     MeterPostResult,
@@ -70,15 +71,6 @@ async def read_capped(request: Request, limit: int = MAX_BODY_BYTES) -> bytes:
             raise BodyTooLarge
         chunks.append(chunk)
     return b"".join(chunks)
-
-
-def _problem(errors: list[Any]) -> str:
-    """The first validation problem as one sentence naming the field."""
-    err = errors[0]
-    where = ".".join(str(p) for p in err.get("loc", ()))
-    msg = str(err.get("msg", "is not valid")).removeprefix("Value error, ")
-    text = f"{where}: {msg[0].lower() + msg[1:]}" if where else msg
-    return text.rstrip(".") + "."
 
 
 def _refusal_text(hub: Hub, reading: MeterReading, outcome: str) -> str:
@@ -147,7 +139,7 @@ def meter_router(hub: Hub, config: Config) -> APIRouter:
         try:
             reading = SeedMeterIn.model_validate(data).to_reading(hub.clock.now())
         except ValidationError as exc:
-            return _seed_rejected(_problem(exc.errors()), "invalid")
+            return _seed_rejected(problem_sentence(exc.errors(), count_others=False), "invalid")
         outcome = await hub.ingest_meter(reading)
         if outcome not in ("stored", "duplicate"):
             code = meter_rules.Refusal.NOT_MONOTONIC.value if outcome == "lower" else outcome
