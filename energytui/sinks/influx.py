@@ -47,7 +47,7 @@ from influxdb_client.rest import ApiException
 
 from energytui.config import Config, InfluxConfig
 from energytui.hub import HubEvent, SampleEvent
-from energytui.sinks.influx_spool import Batch, Spool, SpoolBusy
+from energytui.sinks.influx_spool import Batch, Spool, SpoolBusy, SpoolWriteError
 from energytui.wire.influx import MS, to_lines
 
 log = logging.getLogger(__name__)
@@ -263,7 +263,6 @@ class InfluxSink:
         self._qlock = threading.Lock()
         self._queue: deque[str] = deque()
         self._queue_dropped = 0
-        self._in_transit = 0  # taken from the queue, being appended to the spool
         self._wake = threading.Event()  # points queued, or stop
         #: the threads' side: back-off, errors and stop (never held during I/O either)
         self._cond = threading.Condition()
@@ -376,29 +375,27 @@ class InfluxSink:
         self._wake.set()
 
     def _queued(self) -> int:
+        """Points still in memory (those being appended already count in the spool)."""
         with self._qlock:
-            return len(self._queue) + self._in_transit
+            return len(self._queue)
 
     # -- the spooler thread ------------------------------------------------------
     def _drain_queue(self) -> None:
-        with self._qlock:
+        with self._qlock:  # hand over under the lock: a status counts each point once
             lines = list(self._queue)
             self._queue.clear()
-            self._in_transit = len(lines)  # still counted as pending while appended
+            self.spool.expect(len(lines))
         if not lines:
             return
         try:
             self.spool.append(lines)
-        except OSError as exc:
-            self.last_error = f"cannot write the InfluxDB spool in {self.spool.dir} ({exc})."
+        except SpoolWriteError as exc:
+            self.last_error = f"cannot write the InfluxDB spool in {self.spool.dir} ({exc.cause})."
             log.error("InfluxDB: %s", self.last_error)
-            with self._qlock:  # keep them in memory and try again
-                self._queue.extendleft(reversed(lines))
-                self._in_transit = 0
+            with self._qlock:  # keep the unwritten ones in memory and try again
+                self._queue.extendleft(reversed(lines[exc.written :]))
             time.sleep(1.0)
             return
-        with self._qlock:
-            self._in_transit = 0
         self._tell_dropped()
 
     def _tell_dropped(self) -> None:
@@ -503,10 +500,10 @@ class InfluxSink:
 
     def status(self) -> InfluxStatus:
         """A snapshot from memory only: cheap and safe to call on the event loop."""
-        with self._qlock:
-            queued = len(self._queue) + self._in_transit
+        with self._qlock:  # one snapshot of queue and spool: see _drain_queue
+            queued = len(self._queue)
             queue_dropped = self._queue_dropped
-        st = self.spool.state()
+            st = self.spool.state()
         age = None if st.oldest_ms is None else max(0.0, self._wall() - st.oldest_ms / 1000.0)
         if not self._running:
             state = "stopped"

@@ -116,6 +116,15 @@ def _split_lines(data: bytes) -> tuple[list[str], int]:
     return good, bad
 
 
+class SpoolWriteError(OSError):
+    """Appending failed part-way: ``written`` lines are in the spool, the rest are not."""
+
+    def __init__(self, written: int, cause: OSError) -> None:
+        super().__init__(cause.errno, cause.strerror or str(cause))
+        self.written = written
+        self.cause = cause
+
+
 class Spool:
     """A bounded directory of line-protocol files, safe to use from two threads."""
 
@@ -144,6 +153,9 @@ class Spool:
         self._lock_fd: int | None = None
         self.dropped = 0
         self.sent = 0
+        #: points announced by :meth:`expect` and not yet in a file: counted as pending
+        #: so a status never shows a point twice (queue and file) or not at all
+        self._incoming = 0
 
     # -- lifecycle ---------------------------------------------------------------
     def open(self) -> list[str]:
@@ -248,29 +260,51 @@ class Spool:
                 self._lock_fd = None
 
     # -- the spooler's side (one thread; I/O outside the state lock) -----------------
+    def expect(self, n: int) -> None:
+        """Count ``n`` points about to be appended as pending from now on.
+
+        The sink takes them off its queue and calls this under its queue's lock, so a
+        status read under that lock sees each point exactly once.
+        """
+        with self._lock:
+            self._incoming += n
+
     def append(self, lines: Sequence[str]) -> None:
-        """Spool points; seal a full batch; drop the oldest files past the bound."""
+        """Spool points; seal a full batch; drop the oldest files past the bound.
+
+        Announced lines move from incoming to the open file chunk by chunk. On a disk
+        error :class:`SpoolWriteError` says how many were written; the rest stop being
+        counted here, because the caller keeps them.
+        """
         if not lines:
             return
-        with self._write_lock:
-            rest = list(lines)
-            while rest:
-                if self._fh is None:
-                    ms = self._wall_ms()
-                    path = self.dir / f"open-{ms:013d}.lp"
-                    self._fh = open(path, "a", encoding="utf-8", newline="\n")  # noqa: SIM115
+        written = 0
+        try:
+            with self._write_lock:
+                rest = list(lines)
+                while rest:
+                    if self._fh is None:
+                        ms = self._wall_ms()
+                        path = self.dir / f"open-{ms:013d}.lp"
+                        self._fh = open(path, "a", encoding="utf-8", newline="\n")  # noqa: SIM115
+                        with self._lock:
+                            self._open = SpoolFile(path, 0, ms, 0)
+                    assert self._open is not None
+                    room = self.batch_size - self._open.points
+                    chunk, rest = rest[:room], rest[room:]
+                    self._fh.write("".join(line + "\n" for line in chunk))
+                    self._fh.flush()
                     with self._lock:
-                        self._open = SpoolFile(path, 0, ms, 0)
-                assert self._open is not None
-                room = self.batch_size - self._open.points
-                chunk, rest = rest[:room], rest[room:]
-                self._fh.write("".join(line + "\n" for line in chunk))
-                self._fh.flush()
-                with self._lock:
-                    self._open.points += len(chunk)
-                if self._open.points >= self.batch_size:
-                    self._seal()
-            self._unlink(self._over_bound())
+                        self._open.points += len(chunk)
+                        self._incoming = max(0, self._incoming - len(chunk))
+                    written += len(chunk)
+                    if self._open.points >= self.batch_size:
+                        self._seal()
+                self._unlink(self._over_bound())
+        except OSError as exc:
+            with self._lock:
+                self._incoming = max(0, self._incoming - (len(lines) - written))
+            raise SpoolWriteError(written, exc) from exc
 
     def seal(self) -> bool:
         """Make the open file sendable; False when there was nothing to seal."""
@@ -382,7 +416,7 @@ class Spool:
             if self._open is not None and self._open.points:
                 times.append(self._open.spooled_ms)
             return SpoolState(
-                pending=self._pending(),
+                pending=self._pending() + self._incoming,
                 sent=self.sent,
                 dropped=self.dropped,
                 sealed_files=len(self._sealed),
@@ -393,3 +427,9 @@ class Spool:
     @property
     def pending(self) -> int:
         return self.state().pending
+
+    @property
+    def incoming(self) -> int:
+        """Points announced by :meth:`expect` that are not in a file yet."""
+        with self._lock:
+            return self._incoming
