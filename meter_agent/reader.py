@@ -20,7 +20,7 @@ from __future__ import annotations
 
 import math
 from collections import Counter
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -62,31 +62,24 @@ SEG_VETO = 0.7
 #: one nearly turned, a question an LCD digit never raises. On the clean held-out crops
 #: (both splits, all kinds) the model was never wrong at p >= 0.8.
 MODEL_OVERRIDES_VETO = 0.85
-#: the last drum the model places at least this far below its (sure) class is nearly
-#: turned, not settled: refused (floor convention; bench/ocr.py rollover tenths 8-9)
-NEARLY_TURNED = 0.05
+#: an LCD digit never sits between two: a cell the model places farther than this from
+#: a digit is a turning drum (display detection)
+LCD_SETTLED = 0.05
 #: a settled-looking last drum whose digit sits this far (share of the cell height)
 #: off the other drums' line is turning (0.9 turned ≈ 0.08 low on the synthetic drums,
 #: 0.94 ≈ 0.03, settled ≤ 0.01)
 LAST_DRUM_OFFSET = 0.02
-#: the last drum with no other drums to compare its height with (a one-digit window) is
-#: taken as settled only when the model's top class is at least this likely (the CLEAN
-#: bar: a drum 8-9 tenths turned that the model takes for the settled next digit, which
-#: only a neighbour's line can expose, is not made rarer by a higher bar — it sits at
-#: p ≥ 0.98 — while settled digits of unseen makers are refused at 0.95-0.97)
-SOLO_SURE = CLEAN
-#: a settled higher drum the model alone holds under CLEAN: confidence scaled by this
-UNCONFIRMED_FACTOR = 0.5
-#: the last drum caught mid-roll at least this far from both digits is clearly between
-#: them: its lower digit is read when the model puts ≥ 0.9 of its belief on the two
-#: (MID_ROLL_FACTOR × 0.9 passes the default threshold 0.8). About twice the model's
-#: mean position error on real rollover crops (0.12 digit); on the held-out rollover
-#: crops no floor was wrong at a two-digit mass ≥ 0.8, the wrong ones were all ≤ 0.61
-MID_ROLL_CLEAR = 0.25
-MID_ROLL_FACTOR = 0.89
-#: mid-roll but nearer a digit than MID_ROLL_CLEAR: only a certain model passes (an
-#: unseen water meter's settled red 6 was placed 0.77 of the way from 5 at mass 1.0)
-NEAR_DIGIT_FACTOR = 0.8
+#: a last drum within this much under the next digit is either nearly turned or that
+#: digit settled and placed a hair low (labels to a tenth, framing of unseen makers):
+#: the model cannot tell them apart there, the drums' line can
+NEAR_NEXT = 0.15
+#: a last drum within this much of a digit looks settled
+SETTLED_BAND = 0.1
+#: the confidence a reading gets when it cannot be decided: under any sane threshold
+AMBIGUOUS = 0.5
+#: share of the model's doubt about a drum's digit that another engine voting for the
+#: same digit takes away (the meter's own examples, Tesseract): a confirmation, bounded
+CONFIRM_SHARE = 0.5
 #: Tesseract calls per frame at most (one process start each, ~70 ms)
 MAX_TESSERACT_CELLS = 2
 
@@ -184,6 +177,8 @@ class CellResult:
     methods: tuple[str, ...] = ()
     dot_before: bool = False
     p_top: float | None = None
+    #: the model's drum position distribution (100 tenths), when it read the cell
+    positions: tuple[float, ...] | None = field(default=None, repr=False)
 
 
 def combine_cell(guesses: dict[str, DigitGuess], blank: bool) -> CellResult:
@@ -247,6 +242,7 @@ def combine_cell(guesses: dict[str, DigitGuess], blank: bool) -> CellResult:
         methods=tuple(n for n, _ in voters[win]),
         dot_before=dot_before,
         p_top=p_top,
+        positions=cnn.positions if cnn is not None and cnn.char is not None else None,
     )
 
 
@@ -303,38 +299,59 @@ def last_drum_offset(cells: list[Cell]) -> float | None:
     return float(last - expected)
 
 
+def _digit_mass(positions: tuple[float, ...], shift: float, floor: bool) -> np.ndarray:
+    """Each digit's probability from a position distribution moved down by ``shift``
+    steps: the ten tenths of each digit (``floor``, the last drum), or the tenths
+    within half a step of it (a drum that must stand on its digit)."""
+    q = np.asarray(positions, np.float64)
+    k = int(round(shift * 10))
+    if k:
+        q = np.roll(q, -k)  # position b/10 - shift
+    if floor:
+        return q.reshape(10, 10).sum(axis=1)
+    # d-0.4 … d+0.4, and half of each half step (a drum there belongs to neither)
+    inner = np.roll(q, 4).reshape(10, 10)[:, :9].sum(axis=1)
+    half = q[5::10]  # the positions d+0.5
+    return inner + 0.5 * half + 0.5 * np.roll(half, 1)
+
+
+def _confirmed(c: CellResult, digit: int, p: float) -> float:
+    """The model's probability for the digit read, raised when another engine (the
+    meter's own learnt digits, Tesseract) voted for that same digit — half the doubt
+    left is taken away — but never when the model leans elsewhere (p < 0.5): other
+    engines confirm the model, they never overrule it."""
+    if p >= 0.5 and c.char == str(digit) and CONFIRMERS & set(c.methods):
+        return p + (1.0 - p) * CONFIRM_SHARE
+    return p
+
+
 def resolve_drums(
     cells: list[CellResult], *, last_rolls: bool = True, last_offset: float | None = None
 ) -> list[CellResult]:
-    """Odometer carry logic, right to left, on the model's continuous drum positions.
+    """Read a drum counter right to left from the model's drum positions, as it turns.
 
-    The last drum reads as its lower digit (a drum between 4 and 5 is still 4), and a
-    last drum the model places just below a digit (nearly turned: 7.9 looks like 8) is
-    refused, never rounded up — nothing below it can show the carry. A higher drum's
-    position is corrected by how far the drum below it is into its own 9 → 0 roll (an
-    odometer turns the higher drum only then) and rounded; what stays near a half step
-    is ambiguous and becomes None rather than a guess.
+    The last drum reads as its **lower digit** until the next digit is in place (a drum
+    between 4 and 5 is 4, and 8.9 is still 8): its confidence is the model's calibrated
+    probability that the drum stands within that digit's ten tenths, so a drum nearly
+    turned and one at rest are told apart by the model, not by margins set by hand.
 
-    A last drum that looks settled is only taken as settled when its digit sits level
-    with the other drums' (``last_offset``, see :func:`last_drum_offset`): a drum 8-9
-    tenths turned shows the next digit a little low in its window. Without that
-    comparison (no neighbours) the model alone must be SOLO_SURE of the digit. A last
-    drum the model is not CLEAN-sure of counts as settled only when the meter's own
-    digit examples confirm it *and* it is level with the other drums (an example of the
-    next digit would match a drum nearly turned just as well).
+    A higher drum turns only while the drum below it rolls from 9 to 0 (an odometer's
+    carry): its position, less how far the drum below is into that roll, must stand
+    within half a step of a digit, and the confidence is the model's probability of it.
+    A drum whose lower neighbour is unreadable is read the same with no carry: one
+    caught mid-carry then has its probability split between two digits and is refused.
+
+    ``last_offset`` (how far the last drum's digit sits off the other drums' line, see
+    :func:`last_drum_offset`) is a second opinion on a last drum that looks settled:
+    a drum 8-9 tenths turned shows the next digit a little low. When the line is known
+    and the digit is off it, the reading is refused; it never makes a drum readable.
 
     ``last_rolls=False`` reads the last cell like a higher drum whose lower neighbour is
     unknown: for a single settled digit (a crop of a drum that is not the meter's
-    turning last drum); it must then be settled and sure on its own.
+    turning last drum).
     """
     out = list(cells)
     lower: float | None = None
-
-    def position(v: float, digit: int) -> float:
-        # where this drum physically is, for the drum above: its raw position when it was
-        # read as its lower digit, else the settled digit it was rounded up to
-        return v if digit == math.floor(v) % 10 else float(digit)
-
     last = len(cells) - 1
     for i in range(last, -1, -1):
         c = cells[i]
@@ -342,69 +359,38 @@ def resolve_drums(
             lower = None
             continue
         v = c.value % 10.0
-        conf = c.confidence
+        if c.positions is None:
+            # no model opinion (the model is off): the engines' digit, settled
+            out[i] = replace(c, value=float(c.char))
+            lower = float(c.char)
+            continue
         if i == last and last_rolls:
-            base = math.floor(v)
-            frac = v - base
-            below = (int(c.char) - v) % 10.0  # how far the drum sits under its class
+            mass = _digit_mass(c.positions, 0.0, floor=True)
+            digit = int(np.argmax(mass))
+            conf = _confirmed(c, digit, float(mass[digit]))
+            below_next = (digit + 1 - v) % 10.0  # how far under the next digit it stands
+            low = last_offset is not None and last_offset >= LAST_DRUM_OFFSET
             level = last_offset is not None and abs(last_offset) < LAST_DRUM_OFFSET
-            settled = c.p_top is None or c.p_top >= CLEAN or ("refs" in c.methods and level)
-            if c.p_top is not None and settled and NEARLY_TURNED <= below < 0.5:
-                # the next digit nearly in place (8-9 tenths turned) looks settled; the
-                # floor convention says the lower digit, and only a lower drum could
-                # confirm the carry: refuse rather than round up
-                digit = base % 10
-                conf *= 0.5
-            elif settled:
-                digit = int(c.char)  # a settled digit (its value may sit a hair low)
-                v = float(digit)
-                if last_offset is None:
-                    # nothing to compare its height with (a one-digit window, or the
-                    # other drums unreadable): only a model this sure that the drum is
-                    # settled, not the next digit nearly turned in, may confirm it
-                    if c.p_top is None or c.p_top < SOLO_SURE:
-                        conf *= 0.5
-                elif not level:
-                    # not level with the other drums: it may be the next digit nearly
-                    # turned in, so it cannot be confirmed
-                    conf *= 0.5
-            elif frac <= 0.15 or frac >= 0.85:
-                # just turning, or nearly turned, or a settled digit read a hair off: the
-                # model is not sure which, so the reading is refused; the nearest digit
-                # keeps the carry of the drums above sane
-                digit = round(v) % 10
-                v = float(digit)
-                conf *= 0.5
-            else:
-                # mid-roll: the lower digit. Well between two digits the floor holds even
-                # when the model's position is a little off; nearer a digit, an error of
-                # its usual size flips it, so only a certain model may decide there
-                digit = base % 10
-                clear = MID_ROLL_CLEAR <= frac <= 1.0 - MID_ROLL_CLEAR
-                conf *= MID_ROLL_FACTOR if clear else NEAR_DIGIT_FACTOR
+            if below_next < NEAR_NEXT and not low:
+                # nearly turned, or the next digit settled and seen a hair low (unseen
+                # makers' crops labelled settled sit up to 0.12 under): only the drum
+                # sitting visibly under the others' line tells them apart
+                conf = min(conf, AMBIGUOUS)
+            elif (v - digit) % 10.0 < SETTLED_BAND and not level and last_offset is not None:
+                # looks settled but is off the others' line: the next digit nearly in?
+                conf = min(conf, AMBIGUOUS)
         else:
             shift = 0.0 if lower is None else max(0.0, lower - 9.0)
-            if shift == 0.0 and c.p_top is not None and not CONFIRMERS & set(c.methods):
-                # no carry under way, so this drum must be settled: its own class
-                # probability, not the two-neighbour mass, is the confidence; and, as
-                # for the last drum, settled means the model is CLEAN-sure unless
-                # another engine confirms the digit (a maker's 7 read as 1 at p 0.8-0.93
-                # was the only wrong acceptance on the held-out clean drums)
-                conf = min(conf, max(c.p_top, 0.0))
-                if c.p_top < CLEAN and len(c.methods) < 2:
-                    conf *= UNCONFIRMED_FACTOR
-            x = v - shift
-            r = round(x)
-            amb = abs(x - r)
-            if lower is None and amb >= 0.2:
-                conf *= 0.3  # mid-roll with the drum below unknown: cannot carry
-            elif amb > 0.3:
-                conf *= 0.3
-            elif amb > 0.2:
-                conf *= 0.75
-            digit = r % 10
-        out[i] = CellResult(str(digit), conf, "digit", v, c.dot, c.methods, c.dot_before)
-        lower = position(v, digit)
+            mass = _digit_mass(c.positions, shift, floor=False)
+            digit = int(np.argmax(mass))
+            conf = _confirmed(c, digit, float(mass[digit]))
+        # the engines' doubts (a Tesseract or decoder voting otherwise) still count
+        if c.p_top and c.confidence < c.p_top and c.char == str(digit):
+            conf *= c.confidence / c.p_top
+        out[i] = CellResult(
+            str(digit), conf, "digit", v, c.dot, c.methods, c.dot_before, c.p_top, c.positions
+        )
+        lower = v
     return out
 
 
@@ -515,7 +501,7 @@ class MeterReader:
             # is a turning drum, however clean a segment pattern its nearer digit makes
             model = [
                 g.char
-                if g.value is not None and abs(g.value - round(g.value)) < NEARLY_TURNED
+                if g.value is not None and abs(g.value - round(g.value)) < LCD_SETTLED
                 else None
                 for g in self.cnn.read(imgs, rolling=True)
             ]

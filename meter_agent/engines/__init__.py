@@ -7,7 +7,7 @@ against each other; no engine on its own decides a reading.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Literal
 
 GuessKind = Literal["digit", "blank", "other", "unknown"]
@@ -33,6 +33,8 @@ class DigitGuess:
     dot: bool = False
     dot_before: bool = False
     p_top: float | None = None  # the model's probability of its single best class
+    #: the model's distribution over the drum positions 0.0-9.9 (tenths), for drums
+    positions: tuple[float, ...] | None = field(default=None, repr=False)
 
     def as_tuple(self) -> tuple[str | None, float]:
         return (self.char, round(float(self.confidence), 4))

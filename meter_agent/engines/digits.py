@@ -11,10 +11,20 @@ credit kept in ``meter_agent/models/NOTICE`` and in the model's ``info``) plus s
 LCD and drum cells, with heavy camera-like augmentation (either polarity, neighbouring
 digits in the margins, blur, noise, JPEG, perspective).
 
-Classes 0–9 are digits; class 10 is "N", not a digit (blank, letter, occluded). Drum
-digits caught mid-roll were trained with soft labels (a 7 turned 3 tenths = 0.7 of class
-7 and 0.3 of class 8), so the two strongest neighbouring outputs give the drum position,
-as AI-on-the-edge's dig-cont models do.
+The network reads **where a drum stands**, to a tenth of a step: 100 outputs for the
+positions 0.0, 0.1 … 9.9 (7.3 = the 7 turned three tenths toward 8; an LCD digit or a
+settled drum is d.0) and one more, "N", for not a digit (blank, letter, occluded) — like
+haverland's dig-class100, trained on the collection's drums labelled to a tenth. From the
+position distribution come both questions the reader asks:
+
+* a settled digit (an LCD, a higher drum): the mass within half a step of each digit
+  (:func:`fold_round`);
+* the last drum of a counter, read as its lower digit until the next one is in place:
+  the mass of each digit's ten tenths (:func:`fold_floor`), so a drum 8.9 turned and one
+  at 9.0 are told apart by the model's own probabilities, not by a hand-set margin.
+
+The logits are divided by a temperature fitted on makers kept out of training (the
+model's ``info["temperature"]``), so a probability of 0.9 is right about nine times in ten.
 """
 
 from __future__ import annotations
@@ -34,6 +44,11 @@ from meter_agent.engines import DigitGuess
 MODEL_PATH = Path(__file__).resolve().parent.parent / "models" / "digits.npz"
 #: network input, height × width: a digit cell stretched to this size
 IMG_H, IMG_W = 32, 20
+#: the network's outputs: positions 0.0-9.9 in tenths, then "not a digit"
+N_BINS = 100
+N_OUT = N_BINS + 1
+NOT_DIGIT = N_BINS
+#: digit probabilities folded from the positions: 0-9, then N
 N_CLASSES = 11
 N_CLASS = 10
 #: floor of the per-image standard deviation, on a 0–255 scale: a blank cell stays flat
@@ -58,6 +73,37 @@ def drum_value(probs: np.ndarray) -> float:
     up, down = p[(c + 1) % 10], p[(c - 1) % 10]
     v = c + up / (p[c] + up + 1e-09) if up >= down else c - down / (p[c] + down + 1e-09)
     return float(v % 10.0)
+
+
+def fold_round(q: np.ndarray) -> np.ndarray:
+    """Position distributions (… × 101) as digit probabilities (… × 11): digit d takes
+    the positions within half a step of it (d-0.4 … d+0.4, and half of d±0.5, which
+    belong to neither digit; wrapping 9 → 0), N stays N."""
+    p = q[..., :N_BINS]
+    inner = np.roll(p, 4, axis=-1).reshape(*q.shape[:-1], 10, 10)[..., :9].sum(axis=-1)
+    half = p[..., 5::10]  # the positions d+0.5
+    digits = inner + 0.5 * half + 0.5 * np.roll(half, 1, axis=-1)
+    return np.concatenate([digits, q[..., N_BINS:]], axis=-1)
+
+
+def fold_floor(q: np.ndarray) -> np.ndarray:
+    """Position distributions as *lower*-digit probabilities (… × 11): digit d takes
+    d.0 … d.9, the way the last drum of a counter is read."""
+    digits = q[..., :N_BINS].reshape(*q.shape[:-1], 10, 10).sum(axis=-1)
+    return np.concatenate([digits, q[..., N_BINS:]], axis=-1)
+
+
+def position(q: np.ndarray) -> float:
+    """The drum position 0 ≤ v < 10 of one distribution: the probability-weighted
+    circular mean of the positions within a step of the strongest (a second peak far
+    away, a confusion, does not drag the mean between the two)."""
+    p = q[:N_BINS]
+    smooth = p + np.roll(p, 1) + np.roll(p, -1)
+    c = int(np.argmax(smooth))
+    offs = np.arange(-10, 11)
+    w = p[(c + offs) % N_BINS]
+    v = c + float((w * offs).sum() / max(float(w.sum()), 1e-9))
+    return (v / 10.0) % 10.0
 
 
 #: OpenBLAS spreads a matrix product over threads above about 2.6e5 multiply-adds
@@ -167,26 +213,48 @@ class DigitModel:
             members.append(_member(z, len(members)))
         if not members:
             raise ValueError(f"digit model {path} holds no CNN (no array m0_conv0_w).")
+        outputs = members[0].dense[-1][0].shape[1]
+        if outputs != N_OUT:
+            raise ValueError(
+                f"digit model {path} has {outputs} outputs, not the {N_OUT} drum positions "
+                "this version reads; train it again with meter_agent.training.train_digits."
+            )
         return cls(members, info)
 
-    def probabilities(self, x: np.ndarray) -> np.ndarray:
-        """Class probabilities for prepared inputs (N × IMG_H × IMG_W)."""
-        return self.probabilities_and_embeddings(x)[0]
+    @property
+    def temperature(self) -> float:
+        """The logits' divisor fitted on held-out makers (1.0 when the file has none)."""
+        return float(self.info.get("temperature", 1.0))
 
-    def probabilities_and_embeddings(self, x: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        """Class probabilities, and each input's embedding: every member's last hidden
+    def positions(self, x: np.ndarray) -> np.ndarray:
+        """Position distributions (N × 101: 0.0-9.9 in tenths, then N) for prepared inputs."""
+        return self.positions_and_embeddings(x)[0]
+
+    def probabilities(self, x: np.ndarray) -> np.ndarray:
+        """Digit probabilities (N × 11: 0-9, then N) for prepared inputs (N × IMG_H × IMG_W):
+        the positions folded to the nearest digit (:func:`fold_round`)."""
+        return fold_round(self.positions(x))
+
+    def positions_and_embeddings(self, x: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """Position distributions, and each input's embedding: every member's last hidden
         layer scaled to unit length, side by side, over √members — so the dot product
         of two embeddings is the members' mean cosine similarity (1 = the networks see
         the same thing). :mod:`meter_agent.references` compares cells of one meter by it.
         """
-        out = np.zeros((x.shape[0], N_CLASSES), np.float32)
+        out = np.zeros((x.shape[0], N_OUT), np.float32)
         parts = []
+        t = self.temperature
         for m in self.members:
             f = m.features(x)
-            out += softmax(m.logits_from(f))
+            out += softmax(m.logits_from(f) / t)
             parts.append(f / (np.linalg.norm(f, axis=1, keepdims=True) + 1e-6))
         emb = np.concatenate(parts, axis=1) / np.sqrt(len(self.members))
         return out / len(self.members), emb.astype(np.float32)
+
+    def probabilities_and_embeddings(self, x: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """:meth:`probabilities` and the embeddings, from one forward pass."""
+        q, emb = self.positions_and_embeddings(x)
+        return fold_round(q), emb
 
     @functools.cached_property
     def fingerprint(self) -> str:
@@ -204,23 +272,29 @@ def load_model(path: str = str(MODEL_PATH)) -> DigitModel:
     return DigitModel.load(path)
 
 
-def guess_from_probs(p: np.ndarray, rolling: bool = True) -> DigitGuess:
-    """Turn one probability row into a guess.
+def guess_from_positions(q: np.ndarray, rolling: bool = True) -> DigitGuess:
+    """Turn one position distribution (101) into a guess.
 
-    For drums (``rolling``) the confidence is the mass of the two digits the drum sits
-    between, so a mid-roll drum (0.5 / 0.5) is not mistaken for an uncertain one; the
-    reader's carry logic decides between them using ``value``. For LCDs nothing rolls,
-    and the confidence is the winning class's own probability.
+    ``char`` is the digit nearest the position (what a settled drum or an LCD shows) and
+    ``confidence`` its probability. For drums (``rolling``) the guess also carries the
+    position and both foldings, so the reader can read the last drum as its lower digit
+    and carry the drums above it (:func:`meter_agent.reader.resolve_drums`).
     """
-    if p[N_CLASS] >= 0.5:
-        return DigitGuess(None, float(p[N_CLASS]), "other")
-    v = drum_value(p)
-    c = int(np.argmax(p[:10]))
+    n = float(q[NOT_DIGIT])
+    if n >= 0.5:
+        return DigitGuess(None, n, "other")
+    r = fold_round(q)
+    c = int(np.argmax(r[:10]))
     if not rolling:
-        return DigitGuess(str(c), float(p[c]), "digit", value=float(c), p_top=float(p[c]))
-    lo = int(np.floor(v)) % 10
-    pair = float(p[lo] + p[(lo + 1) % 10])
-    return DigitGuess(str(c), min(1.0, pair), "digit", value=v, p_top=float(p[c]))
+        return DigitGuess(str(c), float(r[c]), "digit", value=float(c), p_top=float(r[c]))
+    return DigitGuess(
+        str(c),
+        float(r[c]),
+        "digit",
+        value=position(q),
+        p_top=float(r[c]),
+        positions=tuple(float(v) for v in q[:N_BINS]),
+    )
 
 
 class DigitsEngine:
@@ -246,7 +320,5 @@ class DigitsEngine:
         """:meth:`read`, plus each image's embedding (one forward pass for both)."""
         if not images:
             return [], np.zeros((0, 0), np.float32)
-        probs, emb = self.model.probabilities_and_embeddings(
-            np.stack([prepare(im) for im in images])
-        )
-        return [guess_from_probs(p, rolling) for p in probs], emb
+        probs, emb = self.model.positions_and_embeddings(np.stack([prepare(im) for im in images]))
+        return [guess_from_positions(q, rolling) for q in probs], emb

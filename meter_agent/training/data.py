@@ -1,8 +1,8 @@
 """The training data of the digit model: the real labelled crops, the held-out split by
 maker, synthetic cells cut by the real pipeline, and the per-kind evaluation.
 
-Shared by ``train_digits`` (which trains) and ``compare_models`` (which scores an old and
-a new model on the very same held-out crops), so both always agree on what is held out.
+Shared by ``train_digits`` (which trains) and ``bench/ocr.py`` (which measures), so both
+always agree on what is held out.
 """
 
 from __future__ import annotations
@@ -16,7 +16,7 @@ from typing import cast
 import cv2
 import numpy as np
 
-from meter_agent.engines.digits import N_CLASS, N_CLASSES, drum_value
+from meter_agent.engines.digits import N_BINS, N_OUT, NOT_DIGIT, fold_floor, fold_round, position
 
 
 @dataclass
@@ -31,35 +31,78 @@ class Sample:
 
     @property
     def blank(self) -> bool:
-        return self.note.startswith("blank")
+        """Not a digit: the tests' set marks blank positions in its note, the larger set
+        has a ``notdigit`` category."""
+        return self.note.startswith("blank") or self.category == "notdigit"
+
+    @property
+    def position(self) -> float:
+        """Where the drum stands, in steps: 7.3 = the 7 turned three tenths toward 8."""
+        return self.digit + self.tenth / 10.0
 
     def target(self) -> np.ndarray:
-        t = np.zeros(N_CLASSES, np.float32)
         if self.blank:
-            t[N_CLASS] = 1.0
-        else:
-            f = self.tenth / 10.0
-            t[self.digit] += 1.0 - f
-            t[(self.digit + 1) % 10] += f
+            return position_target(None)
+        settled = self.kind == "lcd" or self.category == "clean"
+        return position_target(self.position, settled=settled)
+
+
+def position_target(pos: float | None, *, settled: bool = False) -> np.ndarray:
+    """The training target over the 101 outputs: "not a digit" for None; else the
+    position's tenth, with some weight on the neighbouring tenths (the labels are
+    rounded to a tenth). A settled digit (an LCD, a drum at rest) spreads only upward:
+    it has not yet to reach its digit, so none of its weight may say "still the digit
+    below", which is how the last drum of a counter is read."""
+    t = np.zeros(N_OUT, np.float32)
+    if pos is None:
+        t[NOT_DIGIT] = 1.0
         return t
+    b = int(round(pos * 10)) % N_BINS
+    if settled:
+        t[b] = 0.9
+        t[(b + 1) % N_BINS] = 0.1
+    else:
+        t[b] = 0.8
+        t[(b - 1) % N_BINS] = 0.1
+        t[(b + 1) % N_BINS] = 0.1
+    return t
 
 
 def default_data_dir() -> Path:
     return Path(__file__).resolve().parents[2].parent / "shared" / "data" / "meter-digits"
 
 
-def load_samples(data: Path) -> list[Sample]:
+def default_data_dirs() -> list[Path]:
+    """The tests' set, then the larger rest of the collection beside it."""
+    base = default_data_dir()
+    return [base, base.parent / "meter-digits-more"]
+
+
+def load_collection(dirs: list[Path]) -> list[Sample]:
+    """Every folder's crops, each ``file`` a path relative to the first folder (so the
+    held-out lists stay valid paths from the tests' set: ``../meter-digits-more/…``)."""
+    out: list[Sample] = []
+    base = dirs[0].resolve()
+    for d in dirs:
+        if not (d / "labels.csv").is_file():
+            continue
+        rel = "" if d.resolve() == base else f"../{d.resolve().name}/"
+        out += load_samples(d, prefix=rel)
+    return out
+
+
+def load_samples(data: Path, prefix: str = "") -> list[Sample]:
     with open(data / "labels.csv", newline="", encoding="utf-8") as fh:
         rows = list(csv.DictReader(fh))
     out = []
     for r in rows:
         out.append(
             Sample(
-                file=r["file"],
+                file=prefix + r["file"],
                 kind=r["kind"],
                 category=r["category"],
                 maker=r["maker"],
-                digit=int(r["digit"]),
+                digit=int(r["digit"] or 0),
                 tenth=int(r["tenth"] or 0),
                 note=r["note"],
             )
@@ -167,91 +210,104 @@ def synthetic_cells(n_frames: int, seed: int) -> tuple[list[np.ndarray], list[np
             shown = list(digits)
         pos = drum_positions(digits, roll) if kind == "drum" else [(0, 0.0)] * n
         for j, cell in enumerate(win.cells):
-            t = np.zeros(N_CLASSES, np.float32)
             ch = shown[j]
             if occlude == j or ch in (" ", "X"):
-                t[N_CLASS] = 1.0
+                t = position_target(None)
             elif ch == "?":
                 continue
             elif kind == "drum":
                 d, fr = pos[j]
-                t[d] += 1 - fr
-                t[(d + 1) % 10] += fr
+                t = position_target(d + fr, settled=fr == 0)
             else:
-                t[int(ch)] = 1.0
+                t = position_target(float(ch), settled=True)
             assert cell.raw is not None  # process_window keeps every cell's camera grey
             imgs.append(cell.raw)
             targets.append(t)
     return imgs, targets
 
 
-#: the reader accepts a model digit alone only when its top class is at least this sure
-SURE = 0.95
+#: the reader's default confidence threshold (meter_agent.rules.CONFIDENCE_THRESHOLD)
+THRESHOLD = 0.8
 KINDS = ("powermeter", "lcd", "watermeter", "gasmeter")
 
 
-def _clean_report(probs: np.ndarray, samples: list[Sample], idx: list[int]) -> dict[str, float]:
-    """Argmax accuracy, and what the reader's p >= SURE gate lets through: the share of
-    crops accepted and right ("coverage") and the count accepted and wrong (want 0)."""
-    ok = sure_right = sure_wrong = 0
-    for i in idx:
-        p = probs[i]
-        c = int(np.argmax(p[:10]))
-        right = c == samples[i].digit and p[N_CLASS] < 0.5
-        ok += int(right)
-        if p[c] >= SURE:
-            sure_right += int(right)
-            sure_wrong += int(not right)
-    n = len(idx)
-    return {"n": n, "accuracy": ok / n, "coverage": sure_right / n, "sure_wrong": sure_wrong}
+def _circ(a: float, b: float) -> float:
+    """Distance of two drum positions in steps, the short way round."""
+    return abs((a - b + 5.0) % 10.0 - 5.0)
 
 
-def _rollover_report(probs: np.ndarray, samples: list[Sample], idx: list[int]) -> dict:
-    """Drums caught mid-roll: the lower digit (floor of the drum position, as an odometer
-    is read), the position error, and the two dangerous kinds of certainty: p >= SURE on
-    a digit that is neither of the two shown, and, with the drum 8-9 tenths on, p >= SURE
-    on the next digit (a reader taking it alone would jump a digit early; the reader
-    refuses such a drum when its position is 0.05-0.5 under the next digit, so the rest,
-    "settled", is what could get through)."""
-    lower = sure_other = late = late_next_sure = late_settled = 0
-    err = []
-    for i in idx:
-        p, s = probs[i], samples[i]
-        val = drum_value(p)
-        lower += int(int(np.floor(val)) % 10 == s.digit)
-        err.append(abs((val - (s.digit + s.tenth / 10) + 5) % 10 - 5))
-        c = int(np.argmax(p[:10]))
-        nxt = (s.digit + 1) % 10
-        sure_other += int(p[c] >= SURE and c not in (s.digit, nxt))
-        if s.tenth >= 8:
-            late += 1
-            late_next_sure += int(c == nxt and p[c] >= SURE)
-            # and not 0.05-0.5 under it, which the reader refuses: it would take it as settled
-            below = (nxt - val) % 10
-            late_settled += int(c == nxt and p[c] >= SURE and not 0.05 <= below < 0.5)
-    return {
-        "n": len(idx),
-        "lower_digit_accuracy": lower / len(idx),
-        "mean_abs_error_digits": float(np.mean(err)),
-        "sure_on_neither_digit": sure_other,
-        "n_tenth_8_9": late,
-        "tenth_8_9_next_sure": late_next_sure,
-        "tenth_8_9_next_settled": late_settled,
-    }
+def evaluate(q: np.ndarray, samples: list[Sample]) -> dict[str, dict]:
+    """The model alone on held-out crops, per kind and category, as the reader uses it.
 
-
-def evaluate(probs: np.ndarray, samples: list[Sample]) -> dict[str, dict[str, float]]:
-    """Per kind on clean digits, and on rollover drums; see the two helpers."""
+    * clean: the digit nearest the position (``accuracy``); read as a settled digit,
+      accepted when its probability reaches THRESHOLD (``accepted_right``,
+      ``accepted_wrong``); read as a counter's last drum (lower digit), the same
+      (``last_right``, ``last_wrong``).
+    * rollover: the lower digit (``lower_digit_accuracy``), accepted at THRESHOLD as the
+      last drum (``last_right``, ``last_wrong``), the position within a tenth of a step
+      (``within_0_1``), the mean position error, and the nearly turned (8-9 tenths).
+    """
+    rf, ff = fold_round(q), fold_floor(q)
     res: dict[str, dict] = {}
     for kind in KINDS:
-        idx = [
-            i
-            for i, s in enumerate(samples)
-            if s.kind == kind and s.category == "clean" and not s.blank
-        ]
-        if idx:
-            res[f"clean/{kind}"] = _clean_report(probs, samples, idx)
-    idx = [i for i, s in enumerate(samples) if s.category == "rollover"]
-    if idx:
-        res["rollover"] = _rollover_report(probs, samples, idx)
+        for cat in ("clean", "rollover"):
+            idx = [
+                i
+                for i, s in enumerate(samples)
+                if s.kind == kind and s.category == cat and not s.blank
+            ]
+            if not idx:
+                continue
+            r: dict = {"n": len(idx)}
+            if cat == "clean":
+                top = [int(np.argmax(rf[i, :10])) for i in idx]
+                r["accuracy"] = float(
+                    np.mean([t == samples[i].digit for t, i in zip(top, idx, strict=False)])
+                )
+                ok = [rf[i, t] >= THRESHOLD for t, i in zip(top, idx, strict=False)]
+                r["accepted_right"] = sum(
+                    o and t == samples[i].digit for o, t, i in zip(ok, top, idx, strict=False)
+                ) / len(idx)
+                r["accepted_wrong"] = sum(
+                    o and t != samples[i].digit for o, t, i in zip(ok, top, idx, strict=False)
+                )
+            fl = [int(np.argmax(ff[i, :10])) for i in idx]
+            acc = [ff[i, f] >= THRESHOLD for f, i in zip(fl, idx, strict=False)]
+            r["last_right"] = sum(
+                a and f == samples[i].digit for a, f, i in zip(acc, fl, idx, strict=False)
+            ) / len(idx)
+            r["last_wrong"] = sum(
+                a and f != samples[i].digit for a, f, i in zip(acc, fl, idx, strict=False)
+            )
+            if cat == "rollover":
+                pos = [position(q[i]) for i in idx]
+                err = [_circ(p, samples[i].position) for p, i in zip(pos, idx, strict=False)]
+                r["lower_digit_accuracy"] = float(
+                    np.mean(
+                        [
+                            int(np.floor(p)) % 10 == samples[i].digit
+                            for p, i in zip(pos, idx, strict=False)
+                        ]
+                    )
+                )
+                r["within_0_1"] = float(np.mean([e <= 0.1 + 1e-6 for e in err]))
+                r["mean_abs_error_digits"] = float(np.mean(err))
+                late = [j for j, i in enumerate(idx) if samples[i].tenth >= 8]
+                r["n_tenth_8_9"] = len(late)
+                r["tenth_8_9_last_wrong"] = sum(
+                    acc[j] and fl[j] != samples[idx[j]].digit for j in late
+                )
+            res[f"{cat}/{kind}"] = r
     return res
+
+
+def calibration_error(conf: np.ndarray, right: np.ndarray, bins: int = 10) -> float:
+    """Expected calibration error: the gap between confidence and accuracy, averaged
+    over equal-width confidence bins weighted by their share of the crops."""
+    e = 0.0
+    edges = np.linspace(0.0, 1.0, bins + 1)
+    for lo, hi in zip(edges[:-1], edges[1:], strict=False):
+        m = (conf > lo) & (conf <= hi)
+        if m.any():
+            e += m.mean() * abs(float(conf[m].mean()) - float(right[m].mean()))
+    return float(e)

@@ -23,22 +23,26 @@ variants (see :mod:`meter_agent.training.augment`).
 from __future__ import annotations
 
 import argparse
+import importlib
 import json
 import sys
 import time
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import cv2
 import numpy as np
 
-from meter_agent.engines.digits import MODEL_PATH, N_CLASS, N_CLASSES, DigitModel, prepare
+from meter_agent.engines.digits import MODEL_PATH, N_OUT, DigitModel, prepare, softmax
 from meter_agent.training import augment as aug
 from meter_agent.training.data import (
     Sample,
-    default_data_dir,
+    calibration_error,
+    default_data_dirs,
     evaluate,
-    load_samples,
+    load_collection,
+    position_target,
     read_crop,
     split_by_maker,
     split_by_photo,
@@ -56,7 +60,7 @@ NOTICE = (
 )
 #: channels of the three conv blocks, and the hidden dense width
 CHANNELS = (16, 32, 64)
-HIDDEN = 64
+HIDDEN = 128
 #: networks trained from different seeds; their probabilities are averaged
 MEMBERS = 3
 
@@ -106,16 +110,11 @@ class Pool:
 
 
 def soft(d: int, frac: float) -> np.ndarray:
-    t = np.zeros(N_CLASSES, np.float32)
-    t[d] += 1.0 - frac
-    t[(d + 1) % 10] += frac
-    return t
+    return position_target(d + frac)
 
 
 def not_a_digit() -> np.ndarray:
-    t = np.zeros(N_CLASSES, np.float32)
-    t[N_CLASS] = 1.0
-    return t
+    return position_target(None)
 
 
 def real_variant(r: Real, pool: Pool, rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray]:
@@ -124,7 +123,7 @@ def real_variant(r: Real, pool: Pool, rng: np.random.Generator) -> tuple[np.ndar
     u = rng.random()
     if not r.sample.blank and u < 0.04:
         img, target = aug.between_digits(img, pool.neighbour(r, rng), rng), not_a_digit()
-    elif r.drum and r.sample.category == "clean" and u < 0.24:
+    elif r.drum and r.sample.category == "clean" and u < 0.12:
         nxt = pool.next_digit(r, rng)
         if nxt is not None:
             # half of them nearly turned: there the next digit must not look settled
@@ -195,7 +194,7 @@ def build_net():  # -> torch.nn.Module (torch is imported lazily: training only)
         nn.Linear(flat, HIDDEN),
         nn.ReLU(),
         nn.Dropout(0.1),
-        nn.Linear(HIDDEN, N_CLASSES),
+        nn.Linear(HIDDEN, N_OUT),
     ]
     return nn.Sequential(*layers)
 
@@ -245,7 +244,8 @@ def export_member(net, k: int) -> dict[str, np.ndarray]:
     out: dict[str, np.ndarray] = {}
     mods = list(net)
     convs = [m for m in mods if isinstance(m, nn.Conv2d)]
-    bns = [m for m in mods if isinstance(m, nn.BatchNorm2d)]
+    # Any: torch types running statistics as optional, and torch may not be installed
+    bns: list[Any] = [m for m in mods if isinstance(m, nn.BatchNorm2d)]
     for j, (cv, bn) in enumerate(zip(convs, bns, strict=True)):
         s = (bn.weight / (bn.running_var + bn.eps).sqrt()).detach().numpy()
         w = cv.weight.detach().numpy() * s[:, None, None, None]
@@ -284,30 +284,122 @@ def train_model(
     return arrays
 
 
+def _plain(o: object) -> object:
+    """numpy scalars in the report as plain JSON numbers."""
+    if isinstance(o, np.generic):
+        return o.item()
+    raise TypeError(f"{type(o).__name__} is not JSON")
+
+
 def save(path: Path, arrays: dict[str, np.ndarray], info: dict) -> DigitModel:
     path.parent.mkdir(parents=True, exist_ok=True)
     # numpy's stub lets **arrays fill allow_pickle: bool; the keys are the members' array names
-    np.savez_compressed(path, info=np.array(json.dumps(info)), **arrays)  # type: ignore[arg-type]
+    np.savez_compressed(path, info=np.array(json.dumps(info, default=_plain)), **arrays)  # type: ignore[arg-type]
     print(f"wrote {path} ({path.stat().st_size // 1024} KB)")
     return DigitModel.load(path)
 
 
-def held_out_probs(model: DigitModel, data: Path, test: list[Sample]) -> np.ndarray:
+def held_out_logits(model: DigitModel, data: Path, test: list[Sample]) -> np.ndarray:
+    """Each member's raw logits on the held-out crops: members × N × 101."""
     x = np.stack([prepare(read_crop(data / s.file)) for s in test])
-    return model.probabilities(x)
+    return np.stack([m.logits(x) for m in model.members])
+
+
+def ensemble(logits: np.ndarray, t: float) -> np.ndarray:
+    """The ensemble's positions at temperature ``t``, as DigitModel computes them."""
+    return np.mean([softmax(z / t) for z in logits], axis=0)
+
+
+def fit_temperature(logits: np.ndarray, targets: np.ndarray) -> float:
+    """The temperature minimising the cross-entropy against the targets (a grid: one
+    parameter, and the curve is smooth)."""
+    grid = np.exp(np.linspace(np.log(0.5), np.log(4.0), 61))
+    nll = [float(-(targets * np.log(ensemble(logits, t) + 1e-9)).sum(axis=1).mean()) for t in grid]
+    return float(grid[int(np.argmin(nll))])
+
+
+def _decision_ece(q: np.ndarray, test: list[Sample]) -> float:
+    """Calibration error of the confidences the reader decides on: the nearest digit for
+    LCDs, the lower digit (last drum) for drums."""
+    from meter_agent.engines.digits import fold_floor, fold_round
+
+    conf, right = [], []
+    for qi, s in zip(q, test, strict=True):
+        if s.blank:
+            continue
+        f = fold_round(qi) if s.kind == "lcd" else fold_floor(qi)
+        d = int(np.argmax(f[:10]))
+        conf.append(float(f[d]))
+        right.append(d == s.digit)
+    return calibration_error(np.array(conf), np.array(right, dtype=float))
+
+
+def calibrate(logits: np.ndarray, test: list[Sample]) -> dict:
+    """Temperature scaling on the held-out makers. The calibration error is measured
+    cross-fitted (the temperature fitted on half the makers, measured on the other half,
+    and back), so the figure is not flattered by fitting and measuring on the same
+    crops; the temperature kept is fitted on all of them."""
+    targets = np.stack([s.target() for s in test])
+    halves = [np.array([hash_half(s) == k for s in test]) for k in (0, 1)]
+    before, after = [], []
+    for fit, measure in ((halves[0], halves[1]), (halves[1], halves[0])):
+        if fit.sum() == 0 or measure.sum() == 0:
+            continue
+        t = fit_temperature(logits[:, fit], targets[fit])
+        sub = [s for s, m in zip(test, measure, strict=True) if m]
+        before.append(_decision_ece(ensemble(logits[:, measure], 1.0), sub))
+        after.append(_decision_ece(ensemble(logits[:, measure], t), sub))
+    t_all = fit_temperature(logits, targets)
+    return {
+        "temperature": round(t_all, 4),
+        "ece_before": round(float(np.mean(before)), 4) if before else None,
+        "ece_after": round(float(np.mean(after)), 4) if after else None,
+    }
+
+
+def hash_half(s: Sample) -> int:
+    """0 or 1, stable per maker (per file when the maker is unknown)."""
+    import hashlib
+
+    key = f"{s.kind}/{s.maker.strip() or s.file}"
+    return hashlib.sha1(key.encode()).digest()[0] & 1
+
+
+def extra_cells(n: int, seed: int) -> tuple[list[np.ndarray], list[np.ndarray]]:
+    """Digits rendered from the training fonts (meter_agent.training.fonts), when its
+    fonts are installed: so a clean digit in a face no meter here uses is read."""
+    try:
+        fonts: Any = importlib.import_module("meter_agent.training.fonts")
+    except ImportError:
+        return [], []
+    faces = fonts.TRAIN_FONTS if hasattr(fonts, "TRAIN_FONTS") else []
+    present = [f for f in faces if Path(f).is_file()]
+    if not present or n <= 0:
+        print("  no training fonts installed: rendered digits left out", flush=True)
+        return [], []
+    imgs, pos = fonts.font_cells(n, seed, present)
+    targets = [
+        position_target(None if p < 0 else float(p), settled=float(p).is_integer()) for p in pos
+    ]
+    return list(imgs), targets
 
 
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    ap.add_argument("--data", type=Path, default=default_data_dir())
+    ap.add_argument(
+        "--data",
+        type=Path,
+        nargs="+",
+        default=default_data_dirs(),
+        help="labelled crop folders; the first is the tests' set (held-out paths are relative to it)",
+    )
     ap.add_argument("--out", type=Path, default=MODEL_PATH, help="the shipped model")
     ap.add_argument("--heldout-out", type=Path, default=None, help="the held-out model")
     ap.add_argument(
         "--split",
         choices=("maker", "photo"),
         default="maker",
-        help="hold out whole makers (unseen meters) or single photos (seen meters); "
-        "photo trains only that held-out model, for bench/ocr.py",
+        help="hold out whole makers (unseen meters) or single photos (seen meters)",
     )
     ap.add_argument(
         "--heldout-only", action="store_true", help="train only the held-out model (faster)"
@@ -316,24 +408,26 @@ def main(argv: list[str] | None = None) -> int:
         "--shipped-only",
         action="store_true",
         help="train only the shipped model; the held-out model already at --heldout-out "
-        "(same recipe) gives its info and report",
+        "(same recipe) gives its info, temperature and report",
     )
-    ap.add_argument("--synthetic-frames", type=int, default=1000)
+    ap.add_argument("--synthetic-frames", type=int, default=600)
     ap.add_argument("--synthetic-per-epoch", type=int, default=1500)
+    ap.add_argument("--font-cells", type=int, default=6000, help="rendered digits (pool)")
     ap.add_argument("--blanks", type=int, default=150, help="drawn blank cells per epoch")
-    ap.add_argument("--copies", type=int, default=5, help="variants of each real crop per epoch")
-    ap.add_argument("--epochs", type=int, default=60)
+    ap.add_argument("--copies", type=int, default=1, help="variants of each real crop per epoch")
+    ap.add_argument("--epochs", type=int, default=24)
     ap.add_argument("--lr", type=float, default=3e-3)
-    ap.add_argument("--members", type=int, default=MEMBERS)
+    ap.add_argument("--members", type=int, default=2)
     args = ap.parse_args(argv)
-    if not (args.data / "labels.csv").exists():
-        print(f"train_digits: no labels.csv in {args.data}.", file=sys.stderr)
+    data = args.data[0]
+    if not (data / "labels.csv").exists():
+        print(f"train_digits: no labels.csv in {data}.", file=sys.stderr)
         return 2
     import torch
 
     torch.set_num_threads(2)
     t0 = time.time()
-    samples = load_samples(args.data)
+    samples = load_collection(args.data)
     by_photo = args.split == "photo"
     test_files = split_by_photo(samples) if by_photo else split_by_maker(samples)
     if args.heldout_out is None:
@@ -341,17 +435,22 @@ def main(argv: list[str] | None = None) -> int:
     args.heldout_only = args.heldout_only or by_photo
     train = [s for s in samples if s.file not in test_files]
     test = [s for s in samples if s.file in test_files]
-    synth = synthetic_cells(args.synthetic_frames, SEED + 1)
+    simgs, stargets = synthetic_cells(args.synthetic_frames, SEED + 1)
+    fimgs, ftargets = extra_cells(args.font_cells, SEED + 2)
+    synth = (simgs + fimgs, stargets + ftargets)
     print(
         f"{len(train)} real crops to train on, {len(test)} held out, "
-        f"{len(synth[0])} synthetic cells ({time.time() - t0:.0f} s)",
+        f"{len(simgs)} synthetic cells, {len(fimgs)} rendered digits ({time.time() - t0:.0f} s)",
         flush=True,
     )
     info = {
-        "trained_on": "haverland/Tenth-of-step-of-a-meter-digit (Apache-2.0) + synthetic cells",
+        "trained_on": "haverland/Tenth-of-step-of-a-meter-digit (Apache-2.0) + synthetic cells"
+        + (" + digits rendered from free fonts" if fimgs else ""),
         "notice": NOTICE,
-        "model": f"CNN ensemble: {args.members} × conv{list(CHANNELS)} + dense {HIDDEN}",
+        "model": f"CNN ensemble: {args.members} × conv{list(CHANNELS)} + dense {HIDDEN} → "
+        f"{N_OUT} (drum positions 0.0-9.9 and not-a-digit)",
         "input": "grey 32×20, per-image mean/std",
+        "outputs": "positions100+N",
         "seed": SEED,
         "held_out_by": (
             "photo (a quarter of each kind and category; their makers are seen in training)"
@@ -361,25 +460,28 @@ def main(argv: list[str] | None = None) -> int:
         "held_out_files": sorted(test_files),
         "n_train_real": len(train),
         "n_test_real": len(test),
+        "n_rendered": len(fimgs),
         "members": args.members,
         "epochs": args.epochs,
         "copies": args.copies,
-        # the keys of the MLP model's info, kept for whoever reads them
-        "augment": args.copies,
-        "synthetic_weight": 1.0,
         "trained_on_all": False,
     }
     if args.shipped_only:
         info = dict(DigitModel.load(args.heldout_out).info)
     else:
-        arrays = train_model(read_reals(args.data, train), synth, args, "held-out model")
+        arrays = train_model(read_reals(data, train), synth, args, "held-out model")
         model = save(args.heldout_out, arrays, info)
-        info["held_out_report"] = evaluate(held_out_probs(model, args.data, test), test)
+        logits = held_out_logits(model, data, test)
+        cal = calibrate(logits, test)
+        info.update(cal)
+        q = ensemble(logits, cal["temperature"])
+        info["held_out_report"] = evaluate(q, test)
         save(args.heldout_out, arrays, info)
-        print(json.dumps(info["held_out_report"], indent=2))
+        print(json.dumps({k: info[k] for k in ("temperature", "ece_before", "ece_after")}))
+        print(json.dumps(info["held_out_report"], indent=2, default=_plain))
         print(f"held-out model done in {time.time() - t0:.0f} s", flush=True)
     if not args.heldout_only:
-        arrays = train_model(read_reals(args.data, samples), synth, args, "shipped model")
+        arrays = train_model(read_reals(data, samples), synth, args, "shipped model")
         info["n_train_real"] = len(samples)
         info["trained_on_all"] = True
         info["held_out_report_of"] = "bench/models/digits-heldout.npz (same recipe and seeds)"

@@ -16,11 +16,15 @@ import pytest
 from read_support import REPO, digit_rows, shared_digits
 
 from meter_agent.engines.digits import (
+    N_OUT,
     DigitsEngine,
     conv3x3_relu,
-    drum_value,
+    fold_floor,
+    fold_round,
     matmul,
     max_pool2,
+    position,
+    prepare,
 )
 from meter_agent.engines.seven_segment import SevenSegmentEngine, decode_cell
 from meter_agent.engines.tesseract import TesseractEngine, available
@@ -28,6 +32,8 @@ from meter_agent.synth import SEGMENTS, draw_drum_cell, draw_lcd_cell
 from meter_agent.vision import binarise, cell_from_crop
 
 HELDOUT_MODEL = REPO / "bench" / "models" / "digits-heldout.npz"
+#: a few points under what the held-out model measured (see docs/meter-reading.md)
+FLOORS = {"rollover_lower": 0.95, "rollover_error": 0.15}
 
 
 @pytest.fixture(scope="module")
@@ -46,7 +52,8 @@ def test_models_ship_their_credit_and_their_held_out_split() -> None:
         assert "haverland/Tenth-of-step-of-a-meter-digit" in info["notice"]
         assert "Apache" in info["notice"]
         assert len(info["held_out_files"]) > 200
-        assert "rollover" in info["held_out_report"]
+        assert "rollover/powermeter" in info["held_out_report"]
+        assert 0.3 < info["temperature"] < 4.0
     assert shipped["trained_on_all"] and not held["trained_on_all"]
     assert shipped["held_out_files"] == held["held_out_files"]
     assert shipped["held_out_report"] == held["held_out_report"]
@@ -82,16 +89,29 @@ def test_model_is_rarely_sure_and_wrong_on_unseen_makers(held_out) -> None:
 def test_model_reads_the_lower_digit_of_rolling_drums(held_out) -> None:
     engine, rows, imgs = held_out
     rs = [r for r in rows if r["category"] == "rollover"]
-    probs = engine.probabilities([imgs[r["file"]] for r in rs])
-    lower = [
-        math.floor(drum_value(p)) % 10 == int(r["digit"]) for p, r in zip(probs, rs, strict=True)
-    ]
-    err = [
-        abs((drum_value(p) - (int(r["digit"]) + int(r["tenth"]) / 10) + 5) % 10 - 5)
-        for p, r in zip(probs, rs, strict=True)
-    ]
-    assert sum(lower) / len(rs) >= 0.88  # measured 0.94 (the MLPs before: 0.81)
-    assert float(np.mean(err)) <= 0.25  # measured 0.13 digit (before: 0.26)
+    x = np.stack([prepare(imgs[r["file"]]) for r in rs])
+    pos = [position(q) for q in engine.model.positions(x)]
+    truth = [int(r["digit"]) + int(r["tenth"]) / 10 for r in rs]
+    lower = [math.floor(v) % 10 == int(r["digit"]) for v, r in zip(pos, rs, strict=True)]
+    err = [abs((v - t + 5) % 10 - 5) for v, t in zip(pos, truth, strict=True)]
+    assert sum(lower) / len(rs) >= FLOORS["rollover_lower"], sum(lower) / len(rs)
+    assert float(np.mean(err)) <= FLOORS["rollover_error"], float(np.mean(err))
+
+
+def test_position_folds_and_the_drum_position() -> None:
+    """The 100 tenths fold to digits two ways: the nearest digit (half steps shared) and
+    the lower digit (a last drum); the position is the local circular mean."""
+    q = np.zeros(N_OUT)
+    q[35] = 1.0  # 3.5: between 3 and 4
+    assert fold_round(q)[3] == fold_round(q)[4] == 0.5
+    assert fold_floor(q)[3] == 1.0
+    q = np.zeros(N_OUT)
+    q[[98, 99, 0]] = [0.25, 0.5, 0.25]  # around 9.9, wrapping
+    assert abs(position(q) - 9.9) < 1e-6
+    assert fold_floor(q)[9] == 0.75 and fold_round(q)[0] == 1.0
+    q = np.zeros(N_OUT)
+    q[N_OUT - 1] = 1.0
+    assert fold_round(q)[10] == 1.0
 
 
 def test_numpy_convolution_matches_the_definition() -> None:

@@ -125,20 +125,86 @@ def test_a_last_drum_well_between_two_digits_reads_as_the_lower_one() -> None:
     assert accepted >= 14
 
 
-def test_mid_roll_is_certain_only_well_between_two_digits() -> None:
-    """Near a digit a position error of the model's usual size flips the floor: there a
-    model that is not certain is refused; well between two digits it is read."""
-    from meter_agent.reader import MID_ROLL_CLEAR, CellResult, resolve_drums
+def drum(pos: float, spread: float = 0.3, methods: tuple[str, ...] = ("cnn",)):
+    """A drum cell as the model would report it: a position distribution around ``pos``
+    (a discretised normal, ``spread`` in tenths), the nearest digit and its probability."""
+    from meter_agent.engines.digits import N_BINS, fold_round, position
+    from meter_agent.reader import CellResult
 
-    def last(value: float, mass: float) -> CellResult:
-        return CellResult(str(round(value) % 10), mass, "digit", value=value, p_top=0.6)
+    b = np.arange(N_BINS)
+    d = (b - pos * 10 + N_BINS / 2) % N_BINS - N_BINS / 2
+    q = np.exp(-0.5 * (d / spread) ** 2)
+    q = np.append(q / q.sum(), 0.0)
+    r = fold_round(q)
+    c = int(np.argmax(r[:10]))
+    return CellResult(
+        str(c),
+        float(r[c]),
+        "digit",
+        value=position(q),
+        methods=methods,
+        p_top=float(r[c]),
+        positions=tuple(q[:N_BINS]),
+    )
 
-    assert resolve_drums([last(5.5, 0.92)])[0].char == "5"
-    assert resolve_drums([last(5.5, 0.92)])[0].confidence >= 0.8
-    assert resolve_drums([last(5.5, 0.85)])[0].confidence < 0.8
-    near = 5.0 + MID_ROLL_CLEAR - 0.05
-    assert resolve_drums([last(near, 0.95)])[0].confidence < 0.8
-    assert resolve_drums([last(6.0 - MID_ROLL_CLEAR + 0.05, 0.95)])[0].confidence < 0.8
+
+def test_the_last_drum_reads_its_lower_digit_with_the_models_probability() -> None:
+    """Between two digits the lower one is read, as sure as the model's mass on its ten
+    tenths; a model torn across the boundary is refused, never rounded."""
+    from meter_agent.reader import resolve_drums
+
+    got = resolve_drums([drum(5.5)])[0]
+    assert got.char == "5" and got.confidence > 0.99
+    assert resolve_drums([drum(5.2)])[0].char == "5"
+    torn = resolve_drums([drum(5.02, spread=1.5)])[0]  # half its mass under 5.0
+    assert torn.confidence < 0.8
+
+
+def test_a_last_drum_just_under_the_next_digit_needs_the_drums_line() -> None:
+    """8.9 turned and a settled 9 seen a hair low look alike: alone, or level with the
+    other drums, such a drum is refused; visibly under their line it is the lower digit."""
+    from meter_agent.reader import LAST_DRUM_OFFSET, NEAR_NEXT, resolve_drums
+
+    nearly = drum(6.0 - NEAR_NEXT + 0.05)
+    assert resolve_drums([nearly])[0].confidence < 0.8
+    assert resolve_drums([nearly], last_offset=0.0)[0].confidence < 0.8
+    below = resolve_drums([nearly], last_offset=LAST_DRUM_OFFSET + 0.04)[0]
+    assert below.char == "5" and below.confidence >= 0.8
+    settled = drum(6.0)
+    assert resolve_drums([settled])[0].char == "6"
+    assert resolve_drums([settled])[0].confidence >= 0.8
+    assert resolve_drums([settled], last_offset=0.0)[0].confidence >= 0.8
+    assert resolve_drums([settled], last_offset=0.08)[0].confidence < 0.8
+
+
+def test_a_higher_drum_follows_the_carry_of_the_drum_below() -> None:
+    """An odometer turns a drum only while the one below rolls from 9 to 0: 3.5 above a
+    9.5 is the 3 being carried, read 3; 3.5 above a settled 4 is refused; and with no
+    readable drum below a drum mid-carry cannot be placed."""
+    from meter_agent.reader import CellResult, resolve_drums
+
+    got = resolve_drums([drum(3.5), drum(9.5)])
+    assert [c.char for c in got] == ["3", "9"]
+    assert min(c.confidence for c in got) > 0.95
+    got = resolve_drums([drum(3.5), drum(4.0)])
+    assert got[0].confidence < 0.8
+    unreadable = CellResult(None, 0.0, "unknown")
+    assert resolve_drums([drum(3.5), unreadable])[0].confidence < 0.8
+    # a settled higher drum reads its digit whatever the last drum does
+    assert resolve_drums([drum(7.0), drum(2.4)])[0].char == "7"
+
+
+def test_other_engines_confirm_the_model_but_never_overrule_it() -> None:
+    from meter_agent.reader import resolve_drums
+
+    unsure = drum(4.0, spread=2.2)  # the model alone under the bar
+    alone = resolve_drums([unsure], last_rolls=False)[0]
+    confirmed = resolve_drums([drum(4.0, spread=2.2, methods=("cnn", "refs"))], last_rolls=False)[0]
+    assert alone.char == confirmed.char == "4"
+    assert alone.confidence < confirmed.confidence <= 1.0
+    leaning_elsewhere = drum(4.5, spread=4.0, methods=("cnn", "refs"))
+    out = resolve_drums([leaning_elsewhere], last_rolls=False)[0]
+    assert out.confidence < 0.8
 
 
 def test_a_burst_agrees_and_a_disagreeing_burst_is_refused() -> None:
@@ -240,24 +306,6 @@ def test_a_nearly_turned_last_drum_is_never_rounded_up() -> None:
         f = render_frame("drum", digits, seed=seed, roll=0.85)
         res = MeterReader(config_for(f, display="drum")).read_frames([f.image], T0)
         assert not res.accepted or res.digits == digits, (digits, res.per_digit)
-
-
-def test_a_lone_last_drum_needs_a_very_sure_model() -> None:
-    """With no other drum to compare its line with, only the model can tell a settled
-    last drum from the next digit nearly turned in: it must be SOLO_SURE of the digit.
-    Beside other drums it must be as sure, and level with them."""
-    from meter_agent.reader import SOLO_SURE, CellResult, resolve_drums
-
-    sure = CellResult("7", 0.99, "digit", value=7.0, p_top=SOLO_SURE + 0.01)
-    unsure = CellResult("7", 0.99, "digit", value=7.0, p_top=SOLO_SURE - 0.01)
-    assert resolve_drums([sure])[0].confidence >= 0.8
-    assert resolve_drums([unsure])[0].confidence < 0.8
-    assert resolve_drums([unsure], last_offset=0.0)[0].confidence < 0.8
-    assert resolve_drums([sure], last_offset=0.0)[0].confidence >= 0.8
-    assert resolve_drums([sure], last_offset=0.08)[0].confidence < 0.8
-    assert resolve_drums([sure], last_rolls=False)[0].char == "7"
-    assert resolve_drums([sure], last_rolls=False)[0].confidence >= 0.8
-    assert resolve_drums([unsure], last_rolls=False)[0].confidence < 0.8
 
 
 def test_an_lcd_digit_the_decoder_cannot_see_rests_on_a_sure_model() -> None:
