@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
 # Install what energytui needs on a fresh Debian/Raspberry Pi OS machine, idempotently:
-# Debian packages (tesseract-ocr, tmux, mosquitto, victoria-metrics) when missing, then a
-# virtualenv in .venv with the project and its dev tools. Safe to run again; does nothing
-# that is already done.
+# Debian packages (tesseract-ocr, tmux, mosquitto, victoria-metrics, font faces) when
+# missing, then a virtualenv in .venv with the project and its dev tools. Safe to run
+# again; does nothing that is already done.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -13,6 +13,14 @@ command -v mosquitto >/dev/null 2>&1 || [ -x /usr/sbin/mosquitto ] || need+=(mos
 # the InfluxDB writer's tests read their points back from a real VictoriaMetrics; they run
 # /usr/bin/victoria-metrics themselves, so the package's own service is switched off below
 command -v victoria-metrics >/dev/null 2>&1 || need+=(victoria-metrics)
+# font faces the digit model trains on and the frame bench draws in
+# (meter_agent/training/fonts.py; a face that is missing is only skipped)
+fonts=/usr/share/fonts/truetype
+[ -f $fonts/dejavu/DejaVuSans.ttf ] || need+=(fonts-dejavu-core)
+[ -f $fonts/liberation/LiberationSans-Regular.ttf ] || need+=(fonts-liberation)
+[ -f $fonts/freefont/FreeSans.ttf ] || need+=(fonts-freefont-ttf)
+[ -f $fonts/dseg/DSEG7Classic-Regular.ttf ] || need+=(fonts-dseg)
+[ -f $fonts/noto/NotoSansMono-Regular.ttf ] || need+=(fonts-noto-mono)
 if [ ${#need[@]} -gt 0 ]; then
   SUDO=""
   [ "$(id -u)" -eq 0 ] || SUDO="sudo"

@@ -1,0 +1,106 @@
+"""Digit cells rendered from Debian's font faces (meter_agent/training/fonts.py): real
+rendering with Pillow and OpenCV, read by the shipped digit model."""
+
+from __future__ import annotations
+
+import random
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from meter_agent.engines.digits import DigitsEngine
+from meter_agent.training import fonts as F
+
+DEJAVU_SANS = F.FONT_ROOT / "dejavu" / "DejaVuSans.ttf"
+needs_fonts = pytest.mark.skipif(
+    not F.present_fonts([DEJAVU_SANS]) or not F.present_fonts(F.HELDOUT_FONTS),
+    reason="the Debian font packages are not installed (scripts/bootstrap.sh installs them)",
+)
+
+
+def test_split_is_disjoint_by_family_and_has_both_kinds_on_each_side() -> None:
+    train = {F.family(f) for f in F.TRAIN_FACES}
+    held = {F.family(f) for f in F.HELDOUT_FACES}
+    assert not train & held
+    assert set(F.TRAIN_FACES) | set(F.HELDOUT_FACES) == set(F.FACES)
+    for side in (F.TRAIN_FACES, F.HELDOUT_FACES):
+        kinds = {F.face_kind(f) for f in side}
+        assert {"seven", "printed"} <= kinds
+    # about a quarter of the faces
+    assert 0.15 <= len(F.HELDOUT_FACES) / len(F.FACES) <= 0.45
+
+
+def test_split_is_stable() -> None:
+    # the families held out are part of the bench's meaning: a change here must be deliberate
+    assert {F.family(f) for f in F.HELDOUT_FACES} == {
+        "DSEG14Classic",
+        "DSEG7Modern",
+        "DejaVuSans",
+        "LiberationMono",
+    }
+    shuffled = list(F.FACES)
+    random.Random(3).shuffle(shuffled)
+    train, held = F.split_faces(shuffled)
+    assert set(train) == set(F.TRAIN_FACES) and set(held) == set(F.HELDOUT_FACES)
+
+
+def test_a_missing_font_dir_gives_no_fonts_and_cells_still_come(tmp_path: Path) -> None:
+    assert F.fonts_under(tmp_path / "no-such-dir") == []
+    assert F.fonts_under(tmp_path / "no-such-dir", heldout=True) == []
+    junk = tmp_path / "junk.ttf"
+    junk.write_bytes(b"not a font")
+    assert F.present_fonts([junk, tmp_path / "missing.ttf"]) == []
+    # no face present: the drawn styles stand in, so training still gets cells
+    cells, pos = F.font_cells(20, 1, fonts=[tmp_path / "missing.ttf"])
+    assert len(cells) == 20 and pos.shape == (20,)
+
+
+@needs_fonts
+def test_cells_and_positions_are_in_range() -> None:
+    cells, pos = F.font_cells(400, 11)
+    assert len(cells) == 400 and pos.shape == (400,)
+    for c in cells:
+        assert c.dtype == np.uint8 and c.ndim == 2
+        assert 24 <= c.shape[0] <= 80 and c.shape[1] >= 6
+        assert float(c.std()) > 0.5  # something was drawn, not an empty plane
+    digit = pos[pos != F.NOT_A_DIGIT]
+    assert np.all((digit >= 0.0) & (digit <= 9.9))
+    assert np.allclose(digit * 10, np.round(digit * 10))  # whole tenths
+    # the mix: settled digits, rolling drums, and a few cells that are not a digit
+    n_not = int(np.sum(pos == F.NOT_A_DIGIT))
+    rolling = digit[digit != np.round(digit)]
+    assert 5 <= n_not <= 45
+    assert len(rolling) >= 60
+    assert len(set(np.round(digit).astype(int) % 10)) == 10
+
+
+@needs_fonts
+def test_cells_are_deterministic_per_seed() -> None:
+    a, pa = F.font_cells(40, 5)
+    b, pb = F.font_cells(40, 5)
+    c, pc = F.font_cells(40, 6)
+    assert np.array_equal(pa, pb)
+    assert all(np.array_equal(x, y) for x, y in zip(a, b, strict=True))
+    assert not np.array_equal(pa, pc)
+
+
+@needs_fonts
+def test_given_fonts_are_the_only_faces_drawn() -> None:
+    # one segment face only: it draws settled digits only (a segment face is no drum)
+    seven = [f for f in F.present_fonts(F.HELDOUT_FONTS) if F.face_kind(f) == "seven"]
+    _, pos = F.font_cells(150, 2, fonts=seven[:1])
+    digit = pos[pos != F.NOT_A_DIGIT]
+    assert np.array_equal(digit, np.round(digit))
+
+
+@needs_fonts
+@pytest.mark.parametrize("light_on_dark", [False, True])
+def test_the_shipped_model_reads_clean_renders_of_a_common_face(light_on_dark: bool) -> None:
+    cells = [F.clean_cell(DEJAVU_SANS, d, light_on_dark=light_on_dark) for d in F.DIGITS]
+    guesses = DigitsEngine().read(cells)
+    right = sum(g.char == d for g, d in zip(guesses, F.DIGITS, strict=True))
+    assert right >= 8, [g.char for g in guesses]
+    # and a letter in the same face is not read as a confident digit
+    letter = DigitsEngine().read([F.clean_cell(DEJAVU_SANS, "H", light_on_dark=light_on_dark)])
+    assert letter[0].char is None or letter[0].confidence < 0.95
