@@ -24,7 +24,8 @@ import os
 import statistics
 import sys
 import time
-from dataclasses import dataclass
+from collections import Counter
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -36,7 +37,12 @@ import numpy as np  # noqa: E402
 from meter_agent.config import AgentConfig  # noqa: E402
 from meter_agent.reader import MeterReader  # noqa: E402
 from meter_agent.synth import Kind, SynthFrame, render_frame  # noqa: E402
-from meter_agent.training.fonts import HELDOUT_FONTS, face_kind, present_fonts  # noqa: E402
+from meter_agent.training.fonts import (  # noqa: E402
+    HELDOUT_FONTS,
+    face_kind,
+    family,
+    present_fonts,
+)
 
 FRAME = (1280, 720)
 CONDITIONS = ("careful", "loose", "moved")
@@ -54,7 +60,7 @@ class Case:
     frame: SynthFrame
     image: np.ndarray
     roi: list[int]
-    font: Path
+    font: Path | None
     reference: np.ndarray | None = None
 
 
@@ -73,7 +79,7 @@ def draw(
     *,
     style_seed: int,
     nuisance_seed: int,
-    font: Path,
+    font: Path | None,
     roll: float = 0.0,
 ) -> SynthFrame:
     """One meter (its look and place set by ``style_seed``) showing ``digits`` in ``font``;
@@ -125,15 +131,18 @@ def _reading(kind: Kind, rng: np.random.Generator, n: int | None = None) -> tupl
     return digits, roll
 
 
-def cases(kind: Kind, condition: str, n: int, seed: int) -> list[Case]:
-    """``n`` frames of ``kind`` meters in held-out faces under one condition."""
+def cases(kind: Kind, condition: str, n: int, seed: int, own_style: bool = False) -> list[Case]:
+    """``n`` frames of ``kind`` meters in held-out faces under one condition (with
+    ``own_style``, the very same meters in synth's own segments and Hershey figures)."""
     faces = heldout_faces(kind)
     if not faces:
         return []
     rng = np.random.default_rng([seed, CONDITIONS.index(condition), int(kind == "drum")])
     out: list[Case] = []
     while len(out) < n:
-        font = faces[int(rng.integers(0, len(faces)))]
+        font: Path | None = faces[int(rng.integers(0, len(faces)))]
+        if own_style:
+            font = None
         style_seed = int(rng.integers(0, 2**31))
         digits, roll = _reading(kind, rng)
         f = draw(
@@ -178,10 +187,14 @@ class Tally:
     right: int = 0
     refused: int = 0
     wrong: int = 0
+    rolling: int = 0  # drums caught mid-roll among the frames
+    rolling_right: int = 0
+    reasons: Counter[str] = field(default_factory=Counter)
 
 
-def read_case(case: Case, times: list[float], aligned: list[bool]) -> tuple[bool, bool]:
-    """Read one case with a fresh reader calibrated as the case says: (accepted, right)."""
+def read_case(case: Case, times: list[float], aligned: list[bool]) -> tuple[bool, bool, str | None]:
+    """Read one case with a fresh reader calibrated as the case says: (accepted, right,
+    the refusal's code)."""
     cfg = AgentConfig()
     cfg.calibration.roi = case.roi
     cfg.calibration.rotate_degrees = case.frame.rotation
@@ -196,13 +209,20 @@ def read_case(case: Case, times: list[float], aligned: list[bool]) -> tuple[bool
     t = time.perf_counter()
     res = reader.read_frames([case.image], datetime(2026, 1, 1, tzinfo=UTC))
     times.append((time.perf_counter() - t) * 1000)
-    return res.accepted, res.accepted and res.digits == case.frame.digits
+    code = None if res.reason is None else str(res.reason.code)
+    return res.accepted, res.accepted and res.digits == case.frame.digits, code
 
 
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description="meter frames in font faces the model never saw")
     ap.add_argument("--frames", type=int, default=40, help="frames per kind and condition")
     ap.add_argument("--seed", type=int, default=13)
+    ap.add_argument(
+        "--own-style",
+        action="store_true",
+        help="draw the same meters in synth's own segments and Hershey figures instead "
+        "(a baseline: what the fonts cost)",
+    )
     args = ap.parse_args(argv)
     if args.frames < 1:
         print("--frames must be at least 1.", file=sys.stderr)
@@ -217,16 +237,26 @@ def main(argv: list[str] | None = None) -> int:
         )
         return 2
     print("== Meter frames in unseen font faces (1280x720) ==")
-    print(f"held-out faces present: {len(faces)} ({', '.join(sorted({f.stem for f in faces}))})")
+    if args.own_style:
+        print("BASELINE: the same meters in synth's own style, not in the held-out faces")
+    fams = Counter(family(f) for f in faces)
+    print(
+        f"held-out faces present: {len(faces)} ({', '.join(f'{k} ×{v}' for k, v in fams.items())})"
+    )
     times: list[float] = []
     aligned: list[bool] = []
     tallies: dict[tuple[str, str], Tally] = {}
     for kind in ("lcd7", "drum"):
         for condition in CONDITIONS:
             t = tallies[(kind, condition)] = Tally()
-            for case in cases(kind, condition, args.frames, args.seed):
-                accepted, right = read_case(case, times, aligned)
+            for case in cases(kind, condition, args.frames, args.seed, args.own_style):
+                accepted, right, code = read_case(case, times, aligned)
+                if not accepted:
+                    t.reasons[code or "?"] += 1
                 t.n += 1
+                if case.frame.roll > 0:
+                    t.rolling += 1
+                    t.rolling_right += int(right)
                 t.right += int(right)
                 t.refused += int(not accepted)
                 t.wrong += int(accepted and not right)
@@ -245,6 +275,16 @@ def main(argv: list[str] | None = None) -> int:
             f"{t.refused:>8} {t.wrong:>6}   ≥{100 * goal:.0f} % right, 0 wrong: "
             f"{'PASS' if ok else 'FAIL'}"
         )
+    for (kind, condition), t in tallies.items():
+        if t.rolling:
+            print(
+                f"  {kind} {condition}: mid-roll drums {t.rolling_right}/{t.rolling} right, "
+                f"settled {t.right - t.rolling_right}/{t.n - t.rolling} right"
+            )
+    print("refused, by reason:")
+    for (kind, condition), t in tallies.items():
+        top = ", ".join(f"{k} {v}" for k, v in t.reasons.most_common())
+        print(f"  {kind:<6}{condition:<10}{top or '–'}")
     total_wrong = sum(t.wrong for t in tallies.values())
     print(
         f"wrong accepted in total: {total_wrong} (goal 0): {'PASS' if not total_wrong else 'FAIL'}"
