@@ -571,6 +571,8 @@ def clean_cell(
     glyph at 70 % of the height, centred with a small margin. For checking a face reads
     at all, before any camera damage."""
     g = _face_glyphs(str(font))
+    if char not in DIGITS and char not in g.letters:
+        raise ValueError(f"the face {font} has no character {char!r} to draw")
     gh = int(round(_H * 0.7))
     gw = max(4, int(round(gh * g.aspect)))
     sc = g.scaled(gw, gh, char if char not in DIGITS else None)
