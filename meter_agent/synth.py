@@ -7,13 +7,16 @@ frame, with the nuisances a real camera brings (noise, blur, glare, uneven light
 small rotation) and the screens a smart meter shows that are *not* the reading
 (the all-8s segment test, a blank display, the date, another register).
 
-Everything is numpy/OpenCV and deterministic given the seed.
+Everything is numpy/OpenCV and deterministic given the seed. Digits can also be drawn in
+a TrueType face (``font=``; rendered with Pillow by :mod:`meter_agent.training.fonts`), so
+the reader can be measured on type it never trained on.
 """
 
 from __future__ import annotations
 
 import math
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Literal
 
 import cv2
@@ -57,7 +60,9 @@ class SynthFrame:
     ``digits`` is the reading the reader should accept (the lower digit for a drum
     caught mid-roll, as an odometer is read) or None for a screen it must reject.
     ``roi`` is [x, y, w, h] of the digit window in the frame *after* rotating it by
-    ``rotation`` degrees (the calibration convention of :mod:`meter_agent.vision`).
+    ``rotation`` degrees (the calibration convention of :mod:`meter_agent.vision`);
+    ``bezel`` is the display's dark frame around that window, in the same convention (a
+    user drawing a window loosely draws around that).
     """
 
     image: np.ndarray
@@ -69,6 +74,7 @@ class SynthFrame:
     roll: float = 0.0
     occluded: int | None = None
     notes: list[str] = field(default_factory=list)
+    bezel: list[int] | None = None
 
     def truth(self) -> dict:
         return {
@@ -95,6 +101,7 @@ class _Style:
     font: int
     thickness_frac: float
     red_last: bool
+    face: Path | None = None  # a TrueType face for the digits (None: drawn segments/Hershey)
 
 
 def _rgb(values: np.ndarray) -> tuple[int, int, int]:
@@ -202,10 +209,22 @@ def draw_lcd_cell(
     italic: float = 0.0,
     ghost: float = 0.06,
     dot: bool = False,
+    face: Path | None = None,
 ) -> np.ndarray:
-    """One 7-segment cell (BGR). ``ghost`` draws unlit segments faintly, as real LCDs show."""
+    """One 7-segment cell (BGR). ``ghost`` draws unlit segments faintly, as real LCDs show.
+
+    With a TrueType ``face`` the character is that face's glyph (a segment face's ghost
+    is its all-segments glyph); a character the face lacks is drawn as segments."""
     cell = np.empty((h, w, 3), np.uint8)
     cell[:] = bg
+    if face is not None:
+        faced = _face_cell(char, w, h, face, bg, ink, italic, ghost)
+        if faced is not None:
+            cell = faced
+            if dot:
+                r = max(2, int(w * 0.07))
+                cv2.circle(cell, (w - r - 1, int(h * 0.9) - r), r, ink, -1, cv2.LINE_AA)
+            return cell
     polys = _segment_polys(w, h, thickness_frac * w * 1.6, italic)
     lit = SEGMENTS.get(char, "")
     ghost_col = tuple(int(b + (i - b) * ghost) for b, i in zip(bg, ink, strict=True))
@@ -218,6 +237,42 @@ def draw_lcd_cell(
     return cell
 
 
+def _face_cell(
+    char: str,
+    w: int,
+    h: int,
+    face: Path,
+    bg: tuple[int, int, int],
+    ink: tuple[int, int, int],
+    italic: float,
+    ghost: float,
+) -> np.ndarray | None:
+    """A flat cell with ``char`` in a TrueType face (None if the face lacks the character)."""
+    from meter_agent.training.fonts import ghost_mask, glyph_mask
+
+    gw, gh = max(2, int(w * 0.78)), max(2, int(h * 0.8))
+    glyph = glyph_mask(face, char, gw, gh)
+    if glyph is None:
+        return None
+    lit = ghost_mask(face, gw, gh)
+    if lit is not None and ghost > 0:
+        glyph = np.maximum(glyph, lit * ghost)
+    mask = np.zeros((h, w), np.float32)
+    x0, y0 = (w - gw) // 2, (h - gh) // 2
+    mask[y0 : y0 + gh, x0 : x0 + gw] = glyph
+    if italic:
+        m = np.array([[1.0, -italic, italic * h / 2], [0.0, 1.0, 0.0]], np.float32)
+        mask = np.asarray(cv2.warpAffine(mask, m, (w, h)), np.float32)
+    return _ink(mask, bg, ink)
+
+
+def _ink(mask: np.ndarray, bg: tuple[int, int, int], ink: tuple[int, int, int]) -> np.ndarray:
+    """A BGR image: ``bg`` where the mask is 0, ``ink`` where it is 1."""
+    b = np.array(bg, np.float32)
+    i = np.array(ink, np.float32)
+    return np.clip(b + mask[..., None] * (i - b) + 0.5, 0, 255).astype(np.uint8)
+
+
 def draw_drum_cell(
     digit: int,
     frac: float,
@@ -228,17 +283,39 @@ def draw_drum_cell(
     ink: tuple[int, int, int] = (230, 230, 230),
     font: int = cv2.FONT_HERSHEY_SIMPLEX,
     thickness_frac: float = 0.1,
+    face: Path | None = None,
 ) -> np.ndarray:
     """One drum window: ``digit`` turned ``frac`` of the way toward ``digit + 1``.
 
     The drum surface scrolls upward as it turns, so mid-roll the lower half of the window
-    shows the top of the next digit, exactly as on a mechanical counter.
+    shows the top of the next digit, exactly as on a mechanical counter. ``face`` prints
+    the figures in a TrueType face instead of OpenCV's Hershey ``font``.
     """
     pitch = int(h * 0.95)
     strip_h = pitch * 4 + h
     strip = np.empty((strip_h, w, 3), np.uint8)
     strip[:] = bg
     glyph_h = h * 0.55
+    if face is not None:
+        from meter_agent.training.fonts import glyph_aspect, glyph_mask
+
+        gh = int(glyph_h)
+        gw = max(2, min(int(w * 0.86), int(round(gh * glyph_aspect(face)))))
+        mask = np.zeros((strip_h, w), np.float32)
+        for k in range(-1, 4):
+            glyph = glyph_mask(face, str((digit + k) % 10), gw, gh)
+            assert glyph is not None  # every face used draws all ten digits
+            top = h // 2 + (k + 1) * pitch - gh // 2
+            x0 = (w - gw) // 2
+            lo, hi = max(0, top), min(strip_h, top + gh)
+            mask[lo:hi, x0 : x0 + gw] = np.maximum(
+                mask[lo:hi, x0 : x0 + gw], glyph[lo - top : hi - top]
+            )
+        strip = _ink(mask, bg, ink)
+        off = pitch + int(round(frac * pitch))
+        cell = strip[off : off + h].copy()
+        shade = 1.0 - 0.35 * np.abs(np.linspace(-1.0, 1.0, h)) ** 2
+        return np.clip(cell * shade[:, None, None], 0, 255).astype(np.uint8)
     scale = cv2.getFontScaleFromHeight(font, int(glyph_h), 1)
     thick = max(1, int(round(thickness_frac * w)))
     for k in range(-1, 4):
@@ -299,6 +376,7 @@ def _window(
                 ink=style.ink,
                 thickness_frac=style.thickness_frac,
                 italic=style.italic,
+                face=style.face,
             )
         else:
             bg = style.bg
@@ -315,6 +393,7 @@ def _window(
                 ink=ink,
                 font=style.font,
                 thickness_frac=style.thickness_frac,
+                face=style.face,
             )
         win[my : my + style.cell_h, x : x + style.cell_w] = cell
         if kind == "lcd7" and i in dots:
@@ -360,6 +439,7 @@ def render_frame(
     occlude: int | None = None,
     jitter_degrees: float = 0.0,
     nuisance_seed: int | None = None,
+    font: Path | None = None,
 ) -> SynthFrame:
     """Draw one frame of a ``kind`` meter showing ``digits`` (or another ``screen``).
 
@@ -367,10 +447,14 @@ def render_frame(
     digit. ``occlude`` hides one cell (a finger, a cable, a spider) so that the reader
     must refuse. ``jitter_degrees`` tilts the meter beyond the calibrated rotation
     (the camera mount settling). Unspecified nuisances are drawn at random from the seed.
+    ``font`` draws the digits in that TrueType face; everything else about the frame is
+    the same as without it.
     """
     rng = np.random.default_rng(seed)
     n = len(digits)
     style = _style(kind, rng, n)
+    if font is not None:
+        style.face = Path(font)
     canvas_rng = np.random.default_rng(seed + 1)
     # what changes from frame to frame on one meter: light, glare, noise, screen content
     nrng = rng if nuisance_seed is None else np.random.default_rng(nuisance_seed)
@@ -467,6 +551,7 @@ def render_frame(
         roll=roll if kind == "drum" else 0.0,
         occluded=occlude,
         notes=notes,
+        bezel=[cx - pad, cy - pad, ww + 2 * pad, wh + 2 * pad],
     )
 
 
@@ -481,6 +566,7 @@ def make_stream(
     max_step: int = 3,
     screens: bool = True,
     roll_every: int = 3,
+    font: Path | None = None,
 ) -> list[SynthFrame]:
     """A sequence of frames from one meter (one geometry, one look) with a rising reading.
 
@@ -488,7 +574,7 @@ def make_stream(
     LCD streams mix in the screens a smart meter cycles through (test, blank, date,
     another register); drum streams catch the last drum mid-roll every ``roll_every``
     frames. Use the ``digits`` of each frame as the expected accepted value (None = must
-    be rejected).
+    be rejected). ``font`` draws the digits in that TrueType face.
     """
     rng = np.random.default_rng(seed)
     value = int(rng.integers(0, 10 ** (n_digits - 1))) if start is None else start
@@ -514,6 +600,7 @@ def make_stream(
                 roll,
                 decimals,
                 int(rng.integers(0, 2**31)),
+                font,
             )
         )
     return frames
@@ -528,6 +615,7 @@ def _render_styled(
     roll: float,
     decimals: int,
     nuisance_seed: int,
+    font: Path | None = None,
 ) -> SynthFrame:
     """Render with a fixed meter style/geometry (style_seed) and varying nuisances."""
     return render_frame(
@@ -539,4 +627,5 @@ def _render_styled(
         decimals=decimals,
         rotation=rotation,
         nuisance_seed=nuisance_seed,
+        font=font,
     )

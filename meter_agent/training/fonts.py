@@ -189,6 +189,10 @@ class Glyphs:
             parts.append(cv2.resize(ghost, (kw, kh), interpolation=cv2.INTER_AREA))
         self.sheet = np.hstack(parts)
         self.letter_masks = {c: keep[c] for c in self.letters}
+        # the full-size masks too, for whole frames (meter_agent.synth), where a glyph can
+        # be drawn larger than the training cells' working size
+        self.full = dict(masks)
+        self.full_ghost = ghost
 
     def scaled(self, gw: int, gh: int, letter: str | None = None) -> dict[str, np.ndarray]:
         """The digits (and ``letter``) as gh × gw masks; key "ghost": all segments lit."""
@@ -299,6 +303,28 @@ def _drawn_glyphs(style: str) -> Glyphs:
 
 def _face_glyphs(face: str) -> Glyphs:
     return _drawn_glyphs(face) if face.startswith("drawn:") else _glyphs(face)
+
+
+def glyph_mask(font: Path | str, char: str, w: int, h: int) -> np.ndarray | None:
+    """``char`` in ``font`` as an h × w ink mask (0–1) filling the face's digit box; an
+    empty mask for a space, None if the face has no such character."""
+    if char == " ":
+        return np.zeros((h, w), np.float32)
+    m = _face_glyphs(str(font)).full.get(char)
+    if m is None:
+        return None
+    return cv2.resize(m, (w, h), interpolation=cv2.INTER_AREA)
+
+
+def ghost_mask(font: Path | str, w: int, h: int) -> np.ndarray | None:
+    """Every segment of a segment face lit, as an h × w mask (None for a printed face)."""
+    g = _face_glyphs(str(font)).full_ghost
+    return None if g is None else cv2.resize(g, (w, h), interpolation=cv2.INTER_AREA)
+
+
+def glyph_aspect(font: Path | str) -> float:
+    """Width over height of the face's digit box."""
+    return _face_glyphs(str(font)).aspect
 
 
 # ---------------------------------------------------------------------------- cells
@@ -545,6 +571,8 @@ def clean_cell(
     glyph at 70 % of the height, centred with a small margin. For checking a face reads
     at all, before any camera damage."""
     g = _face_glyphs(str(font))
+    if char not in DIGITS and char not in g.letters:
+        raise ValueError(f"the face {font} has no character {char!r} to draw")
     gh = int(round(_H * 0.7))
     gw = max(4, int(round(gh * g.aspect)))
     sc = g.scaled(gw, gh, char if char not in DIGITS else None)

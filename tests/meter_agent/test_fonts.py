@@ -6,6 +6,7 @@ from __future__ import annotations
 import random
 from pathlib import Path
 
+import cv2
 import numpy as np
 import pytest
 
@@ -104,3 +105,41 @@ def test_the_shipped_model_reads_clean_renders_of_a_common_face(light_on_dark: b
     # and a letter in the same face is not read as a confident digit
     letter = DigitsEngine().read([F.clean_cell(DEJAVU_SANS, "H", light_on_dark=light_on_dark)])
     assert letter[0].char is None or letter[0].confidence < 0.95
+
+
+@needs_fonts
+@pytest.mark.parametrize("kind", ["lcd7", "drum"])
+def test_synth_frames_in_a_face_keep_their_geometry(kind: str) -> None:
+    from meter_agent.synth import make_stream, render_frame
+
+    face = F.HELDOUT_FONTS[0] if kind == "lcd7" else DEJAVU_SANS
+    plain = render_frame(kind, "093199", seed=8, roll=0.3 if kind == "drum" else 0.0)  # type: ignore[arg-type]
+    faced = render_frame(kind, "093199", seed=8, roll=0.3 if kind == "drum" else 0.0, font=face)  # type: ignore[arg-type]
+    assert faced.roi == plain.roi and faced.bezel == plain.bezel
+    assert faced.rotation == plain.rotation and faced.digits == plain.digits
+    # only the digits changed: the same frame outside the window
+    diff = np.abs(faced.image.astype(np.int16) - plain.image.astype(np.int16)).sum(axis=2)
+    m = cv2.getRotationMatrix2D((640, 360), plain.rotation, 1.0)
+    diff = cv2.warpAffine(diff.astype(np.float32), m, (1280, 720))
+    x, y, w, h = plain.roi
+    assert diff.sum() > 0
+    assert diff[y : y + h, x : x + w].sum() >= 0.97 * diff.sum()
+    stream = make_stream(kind, 4, seed=2, font=face)  # type: ignore[arg-type]
+    assert len({tuple(f.roi) for f in stream}) == 1
+
+
+@needs_fonts
+def test_a_character_the_face_lacks_falls_back_to_segments() -> None:
+    from meter_agent.synth import draw_lcd_cell
+
+    # a blank in a face is the plain background
+    blank = draw_lcd_cell(" ", 40, 70, face=DEJAVU_SANS, ghost=0.0)
+    assert np.array_equal(blank, np.broadcast_to(np.array((170, 180, 170), np.uint8), blank.shape))
+    # a face's own letter is its glyph, not the segment drawing
+    assert not np.array_equal(
+        draw_lcd_cell("r", 40, 70, face=DEJAVU_SANS), draw_lcd_cell("r", 40, 70)
+    )
+    # the dot matrix style has no "r": the segments are drawn instead
+    dots = Path("drawn:dots")
+    assert np.array_equal(draw_lcd_cell("r", 40, 70, face=dots), draw_lcd_cell("r", 40, 70))
+    assert not np.array_equal(draw_lcd_cell("4", 40, 70, face=dots), draw_lcd_cell("4", 40, 70))

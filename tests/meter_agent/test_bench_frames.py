@@ -1,0 +1,70 @@
+"""The unseen-font frame bench's generator (bench/frames.py): its frames are drawn in the
+held-out faces and its windows hold the digits (the bench itself is run by hand)."""
+
+from __future__ import annotations
+
+import cv2
+import numpy as np
+import pytest
+
+from bench import frames as B
+from meter_agent.training.fonts import HELDOUT_FONTS, TRAIN_FONTS, present_fonts
+
+pytestmark = pytest.mark.skipif(
+    not B.heldout_faces("lcd7") or not B.heldout_faces("drum"),
+    reason="the Debian font packages are not installed (scripts/bootstrap.sh installs them)",
+)
+
+
+def _unrotated(img: np.ndarray, rotation: float) -> np.ndarray:
+    """The frame turned back into the calibration's convention (where the ROI lives)."""
+    h, w = img.shape[:2]
+    m = cv2.getRotationMatrix2D((w / 2, h / 2), rotation, 1.0)
+    return np.asarray(cv2.warpAffine(img, m, (w, h)))
+
+
+@pytest.mark.parametrize("kind", ["lcd7", "drum"])
+def test_the_careful_window_holds_every_digit(kind: str) -> None:
+    # two readings of one meter under the same light differ only where the digits are
+    face = B.heldout_faces(kind)[0]  # type: ignore[arg-type]
+    for seed in (1, 2, 3):
+        a, b = (
+            B.draw(kind, digits, style_seed=seed, nuisance_seed=seed + 10, font=face)  # type: ignore[arg-type]
+            for digits in ("204857", "531690")
+        )
+        assert a.roi == b.roi and a.digits == "204857"
+        diff = np.abs(a.image.astype(np.int16) - b.image.astype(np.int16)).sum(axis=2)
+        diff = _unrotated(diff.astype(np.float32), a.rotation)
+        x, y, w, h = a.roi
+        inside = diff[y : y + h, x : x + w]
+        assert inside.sum() >= 0.97 * diff.sum()
+        # every digit's sixth of the window changed
+        for part in np.array_split(inside, 6, axis=1):
+            assert part.sum() >= 0.05 * inside.sum() / 6
+
+
+def test_cases_use_held_out_faces_and_sane_windows() -> None:
+    train = set(present_fonts(TRAIN_FONTS))
+    held = set(present_fonts(HELDOUT_FONTS))
+    for kind in ("lcd7", "drum"):
+        careful = B.cases(kind, "careful", 4, 5)
+        loose = B.cases(kind, "loose", 4, 5)
+        moved = B.cases(kind, "moved", 5, 5)
+        assert len(careful) == len(loose) == 4 and len(moved) == 5
+        for c in careful + loose + moved:
+            assert c.font in held and c.font not in train
+            x, y, w, h = c.roi
+            assert x >= 0 and y >= 0 and x + w <= 1280 and y + h <= 720
+        for c in loose:
+            # the loose window holds the whole display with its frame, with room to spare
+            x, y, w, h = c.roi
+            bx, by, bw, bh = c.frame.bezel or [0, 0, 0, 0]
+            assert x <= bx and y <= by and x + w >= min(1280, bx + bw)
+            assert w * h > 1.2 * bw * bh or x == 0 or y == 0
+        for c in moved:
+            assert c.reference is not None
+            assert not np.array_equal(c.image, c.frame.image)  # the camera did move
+    # deterministic for a seed
+    a = B.cases("drum", "moved", 3, 9)
+    b = B.cases("drum", "moved", 3, 9)
+    assert all(np.array_equal(x.image, y.image) for x, y in zip(a, b, strict=True))
