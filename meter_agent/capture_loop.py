@@ -16,9 +16,8 @@ import contextlib
 import logging
 from typing import TYPE_CHECKING
 
-import httpx
-
 from meter_agent.capture import CaptureError
+from meter_agent.memory import release_free_memory
 from meter_agent.recording import StorageError
 
 if TYPE_CHECKING:
@@ -71,6 +70,8 @@ async def _capture_loop(service: MeterService, stop: asyncio.Event) -> None:
             health.consecutive_errors += 1
             health.note_error(f"reading failed: {type(exc).__name__}: {exc}")
             log.exception("reading failed")
+        # the round's frames are garbage now: give their pages back for the rest
+        release_free_memory()
         delay = backoff_delay(service.config.ocr.interval_s, health.consecutive_errors)
         await _sleep_or_stop(stop, delay)
 
@@ -78,6 +79,8 @@ async def _capture_loop(service: MeterService, stop: asyncio.Event) -> None:
 async def _upload_loop(service: MeterService, stop: asyncio.Event, wake: asyncio.Event) -> None:
     if not service.config.upload.enabled:
         return
+    import httpx  # here, not at the top: an agent that does not upload never loads it
+
     uploader = service.uploader
     failures = 0
     async with httpx.AsyncClient(timeout=service.config.upload.timeout_s) as client:

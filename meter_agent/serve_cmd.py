@@ -18,6 +18,7 @@ from collections.abc import Mapping
 from pathlib import Path
 
 from meter_agent.config import AgentConfig, AgentConfigError, load_agent_config
+from meter_agent.memory import limit_arenas
 
 log = logging.getLogger(__name__)
 
@@ -54,6 +55,8 @@ def run_serve(args: argparse.Namespace) -> int:
     if not 0 <= port <= 65535:
         print(f"meter-agent: --port {port} is not a TCP port (0–65535).", file=sys.stderr)
         return 2
+    # before any worker thread allocates: see meter_agent.memory
+    limit_arenas(1)
     try:
         return asyncio.run(serve(config, Path(args.config), host, port, args.log_level))
     except KeyboardInterrupt:
