@@ -58,6 +58,7 @@ class Sample:
     rss_mb: float
     peak_rss_mb: float
     uss_mb: float | None
+    anon_mb: float
     threads: int
 
 
@@ -83,13 +84,19 @@ class Sampler:
     def stop(self) -> Sample:
         cpu = self._cpu() - self.c0
         wall = time.monotonic() - self.t0
-        rss = self.proc.memory_info().rss
+        mem = self.proc.memory_info()
+        rss = mem.rss
         self.peak = max(self.peak, rss)
         try:
             uss: float | None = self.proc.memory_full_info().uss / 1e6
         except (psutil.AccessDenied, AttributeError):
             uss = None
-        return Sample(100.0 * cpu / wall, rss / 1e6, self.peak / 1e6, uss, self.proc.num_threads())
+        # file pages (the .so files) come and go with the page cache; anonymous memory is
+        # what the process itself holds, so it is the steadier figure between runs
+        anon = (rss - getattr(mem, "shared", 0)) / 1e6
+        return Sample(
+            100.0 * cpu / wall, rss / 1e6, self.peak / 1e6, uss, anon, self.proc.num_threads()
+        )
 
 
 def free_port() -> int:
@@ -246,6 +253,9 @@ def main(argv: list[str] | None = None) -> int:
         print(
             f"  USS MB           {a.uss_mb:8.1f}   {r.uss_mb:8.1f}{'':29}{ratio(a.uss_mb, r.uss_mb)}"
         )
+    print(
+        f"  anon MB          {a.anon_mb:8.1f}   {r.anon_mb:8.1f}{'':29}{ratio(a.anon_mb, r.anon_mb)}"
+    )
     print(f"  threads          {a.threads:8d}   {r.threads:8d}")
     avg = a.cpu_pct * (1 - cap_cpu_s / INTERVAL_S) + 100.0 * cap_cpu_s / INTERVAL_S
     print(

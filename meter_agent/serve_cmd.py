@@ -74,6 +74,7 @@ async def serve(
     import uvicorn
 
     from meter_agent.logging_setup import setup_logging
+    from meter_agent.quiet_server import QuietServer
     from meter_agent.server import create_app
     from meter_agent.service import MeterService, resolve_path
 
@@ -94,7 +95,7 @@ async def serve(
     uv_config = uvicorn.Config(
         app, host=host, port=port, log_config=None, access_log=False, lifespan="off"
     )
-    server = uvicorn.Server(uv_config)
+    server = QuietServer(uv_config)
     stop = asyncio.Event()
     loop_task = asyncio.create_task(service.run(stop), name="meter-service")
     log.info(
