@@ -24,6 +24,7 @@ import sys
 import tempfile
 import time
 from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import httpx
@@ -32,6 +33,8 @@ import psutil
 CPU_GOAL = 1.0
 RSS_GOAL_MB = 120.0
 INTERVAL_S = 60.0
+#: the synthetic meter's first value (meter_agent.capture.SyntheticSource, 6 digits)
+SYNTH_START = 314159
 TOKEN = "bench-token"
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -105,6 +108,34 @@ def free_port() -> int:
         return int(s.getsockname()[1])
 
 
+def write_history(data_dir: Path, count: int, end: datetime) -> None:
+    """``count`` past readings a minute apart up to ``end``, as a week of running leaves
+    them (the default history_max_records is 10000): mostly accepted, rising 1 kWh per
+    10 minutes to the synthetic meter's value, so the agent's first reading is accepted."""
+    from meter_agent.history import HistoryRecord, new_reading_id
+
+    data_dir.mkdir(parents=True, exist_ok=True)
+    lines = []
+    for i in range(count):
+        ts = end - timedelta(seconds=INTERVAL_S * (count - i))
+        kwh = float(SYNTH_START - (count - 1 - i) // 10)
+        digits = f"{int(kwh):06d}"
+        ok = i % 25 != 7
+        rec = HistoryRecord(
+            id=new_reading_id(ts),
+            timestamp=ts,
+            accepted=ok,
+            reading_kwh=kwh if ok else None,
+            digits=digits if ok else None,
+            confidence=0.9991 if ok else 0.41,
+            method="cnn+seven_segment",
+            reason=None if ok else "low_confidence: digit 5 is unsure (0.41)",
+            per_digit=[(d, 0.9991) for d in digits],
+        )
+        lines.append(rec.model_dump_json())
+    (data_dir / "history.jsonl").write_text("".join(x + "\n" for x in lines), encoding="utf-8")
+
+
 def write_config(tmp: Path) -> Path:
     """A synthetic meter as a demo would run it; everything else the defaults."""
     cfg = {
@@ -119,17 +150,20 @@ def write_config(tmp: Path) -> Path:
     return path
 
 
-def wait_first_reading(url: str, proc: subprocess.Popen, timeout: float) -> str:
-    """The time of the agent's first capture, once it is done (polls /health)."""
+def wait_first_reading(
+    url: str, proc: subprocess.Popen, timeout: float, after: datetime
+) -> tuple[str, bool]:
+    """The id of the agent's first reading once it is recorded, and whether it was accepted."""
     deadline = time.monotonic() + timeout
+    params = {"include_rejected": "true", "limit": "1"}
     with httpx.Client(base_url=url, timeout=10) as c:
         while time.monotonic() < deadline:
             if proc.poll() is not None:
                 raise RuntimeError(f"the agent exited with code {proc.returncode}")
             with contextlib.suppress(httpx.TransportError):
-                last = c.get("/health").json().get("last_capture")
-                if last and c.get("/readings", params={"include_rejected": True}).json()["count"]:
-                    return str(last)
+                rows = c.get("/readings", params=params).json().get("readings") or []
+                if rows and datetime.fromisoformat(rows[-1]["timestamp"]) > after:
+                    return str(rows[-1]["id"]), bool(rows[-1]["accepted"])
             time.sleep(0.25)
     raise RuntimeError(f"no reading within {timeout:g} s")
 
@@ -165,6 +199,12 @@ def main(argv: list[str] | None = None) -> int:
     )
     ap.add_argument("--seconds", type=float, default=30.0, help="measuring window")
     ap.add_argument("--settle", type=float, default=3.0, help="pause after the first reading")
+    ap.add_argument(
+        "--history",
+        type=int,
+        default=10000,
+        help="past readings in the history when the agent starts (default: a full one)",
+    )
     args = ap.parse_args(argv)
     if args.seconds + args.settle > INTERVAL_S - 10:
         print(f"bench.agent: the window must end well before the next capture ({INTERVAL_S:g} s).")
@@ -173,6 +213,8 @@ def main(argv: list[str] | None = None) -> int:
     procs: list[subprocess.Popen] = []
     with tempfile.TemporaryDirectory() as tmp:
         cfg = write_config(Path(tmp))
+        started = datetime.now(UTC)
+        write_history(Path(tmp) / "data", args.history, started)
         port, ref_port = free_port(), free_port()
         url = f"http://127.0.0.1:{port}"
         try:
@@ -194,7 +236,7 @@ def main(argv: list[str] | None = None) -> int:
                 stderr=subprocess.DEVNULL,
             )
             procs.append(ref)
-            first = wait_first_reading(url, agent, timeout=60)
+            first, accepted = wait_first_reading(url, agent, timeout=60, after=started)
             t_first = time.monotonic() - t_start
             wait_listening(ref_port, ref, timeout=30)
             time.sleep(args.settle)
@@ -208,7 +250,8 @@ def main(argv: list[str] | None = None) -> int:
                     s.poll()
             a, r = (s.stop() for s in samplers)
             with httpx.Client(base_url=url, timeout=30) as c:
-                last = c.get("/health").json().get("last_capture")
+                params = {"include_rejected": "true", "limit": "1"}
+                last = c.get("/readings", params=params).json()["readings"][-1]["id"]
                 # one reading on demand: its cost, and the memory once it is over
                 cap = Sampler(psutil.Process(agent.pid))
                 cap.start()
@@ -237,7 +280,8 @@ def main(argv: list[str] | None = None) -> int:
 
     print(
         f"meter-agent serve, synthetic camera 1280x720, a reading every {INTERVAL_S:g} s; "
-        f"first reading done {t_first:.1f} s after start"
+        f"{args.history} readings in its history; first reading "
+        f"{'accepted' if accepted else 'REFUSED'} {t_first:.1f} s after start"
     )
     print(
         f"at rest: {args.seconds:g} s window from {args.settle:g} s after it "
