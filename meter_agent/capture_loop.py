@@ -17,6 +17,7 @@ import logging
 from typing import TYPE_CHECKING
 
 from meter_agent.capture import CaptureError
+from meter_agent.feed import LEARN_FRAME_AGE_S
 from meter_agent.memory import release_free_memory
 from meter_agent.recording import StorageError
 
@@ -73,7 +74,12 @@ async def _capture_loop(service: MeterService, stop: asyncio.Event) -> None:
         # the round's frames are garbage now: give their pages back for the rest
         release_free_memory()
         delay = backoff_delay(service.config.ocr.interval_s, health.consecutive_errors)
-        await _sleep_or_stop(stop, delay)
+        # the latest frame serves previews and learning for a few seconds; then it goes too
+        keep = min(delay, LEARN_FRAME_AGE_S)
+        await _sleep_or_stop(stop, keep)
+        if service.forget_stale_frame():
+            release_free_memory()
+        await _sleep_or_stop(stop, delay - keep)
 
 
 async def _upload_loop(service: MeterService, stop: asyncio.Event, wake: asyncio.Event) -> None:
