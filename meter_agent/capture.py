@@ -18,13 +18,15 @@ from abc import ABC, abstractmethod
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import cv2
-import httpx
 import numpy as np
 
 from meter_agent.config import CalibrationConfig, CameraConfig, LightingConfig, OcrConfig
+
+if TYPE_CHECKING:
+    import httpx
 
 log = logging.getLogger(__name__)
 
@@ -297,6 +299,8 @@ class UrlSource(FrameSource):
         self._client: httpx.Client | None = None
 
     def _grab(self) -> np.ndarray:
+        import httpx  # only snapshot cameras need it; the agent at rest is ~10 MB lighter
+
         url = self.camera.url
         if not url.startswith(("http://", "https://")):
             raise CaptureError("camera.url must be an http:// or https:// snapshot address.")

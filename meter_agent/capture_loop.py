@@ -16,9 +16,9 @@ import contextlib
 import logging
 from typing import TYPE_CHECKING
 
-import httpx
-
 from meter_agent.capture import CaptureError
+from meter_agent.feed import LEARN_FRAME_AGE_S
+from meter_agent.memory import release_free_memory
 from meter_agent.recording import StorageError
 
 if TYPE_CHECKING:
@@ -71,13 +71,22 @@ async def _capture_loop(service: MeterService, stop: asyncio.Event) -> None:
             health.consecutive_errors += 1
             health.note_error(f"reading failed: {type(exc).__name__}: {exc}")
             log.exception("reading failed")
+        # the round's frames are garbage now: give their pages back for the rest
+        release_free_memory()
         delay = backoff_delay(service.config.ocr.interval_s, health.consecutive_errors)
-        await _sleep_or_stop(stop, delay)
+        # the latest frame serves previews and learning for a few seconds; then it goes too
+        keep = min(delay, LEARN_FRAME_AGE_S)
+        await _sleep_or_stop(stop, keep)
+        if service.forget_stale_frame():
+            release_free_memory()
+        await _sleep_or_stop(stop, delay - keep)
 
 
 async def _upload_loop(service: MeterService, stop: asyncio.Event, wake: asyncio.Event) -> None:
     if not service.config.upload.enabled:
         return
+    import httpx  # here, not at the top: an agent that does not upload never loads it
+
     uploader = service.uploader
     failures = 0
     async with httpx.AsyncClient(timeout=service.config.upload.timeout_s) as client:

@@ -22,6 +22,10 @@ from meter_agent.health import HealthLog
 
 log = logging.getLogger(__name__)
 
+#: a frame older than this is not taken for the view a reading set by hand describes, the
+#: longest anyone reuses the latest frame; after it the frame is let go
+LEARN_FRAME_AGE_S = 5.0
+
 
 class CameraFeed:
     """One frame source and the latest frame it gave."""
@@ -69,6 +73,16 @@ class CameraFeed:
             raise
         self.last_frame, self.last_frame_at = frame, time.monotonic()
         return frame
+
+    def forget_older_than(self, max_age_s: float) -> bool:
+        """Let go of the latest frame once it is too old to stand in for a new one (a
+        1280×720 frame is 2.7 MB the resting agent need not hold). Returns whether it went."""
+        if self.last_frame is None or (
+            self.last_frame_at is not None and time.monotonic() - self.last_frame_at < max_age_s
+        ):
+            return False
+        self.last_frame = self.last_frame_at = None
+        return True
 
     def close(self) -> None:
         self.source.close()

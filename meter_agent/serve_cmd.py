@@ -18,6 +18,7 @@ from collections.abc import Mapping
 from pathlib import Path
 
 from meter_agent.config import AgentConfig, AgentConfigError, load_agent_config
+from meter_agent.memory import limit_arenas
 
 log = logging.getLogger(__name__)
 
@@ -54,6 +55,8 @@ def run_serve(args: argparse.Namespace) -> int:
     if not 0 <= port <= 65535:
         print(f"meter-agent: --port {port} is not a TCP port (0–65535).", file=sys.stderr)
         return 2
+    # before any worker thread allocates: see meter_agent.memory
+    limit_arenas(1)
     try:
         return asyncio.run(serve(config, Path(args.config), host, port, args.log_level))
     except KeyboardInterrupt:
@@ -71,6 +74,7 @@ async def serve(
     import uvicorn
 
     from meter_agent.logging_setup import setup_logging
+    from meter_agent.quiet_server import QuietServer
     from meter_agent.server import create_app
     from meter_agent.service import MeterService, resolve_path
 
@@ -91,7 +95,7 @@ async def serve(
     uv_config = uvicorn.Config(
         app, host=host, port=port, log_config=None, access_log=False, lifespan="off"
     )
-    server = uvicorn.Server(uv_config)
+    server = QuietServer(uv_config)
     stop = asyncio.Event()
     loop_task = asyncio.create_task(service.run(stop), name="meter-service")
     log.info(

@@ -28,6 +28,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from meter_agent import __version__
 from meter_agent.capture import CaptureError
 from meter_agent.config import CalibrationConfig, describe_validation_error
+from meter_agent.memory import release_free_memory
 from meter_agent.service import (
     CalibrationError,
     CalibrationUpdate,
@@ -40,6 +41,25 @@ from meter_agent.service import (
 log = logging.getLogger(__name__)
 
 STAGES = ("raw", "window", "processed")
+
+#: routes that grab or read frames; their buffers are handed back once they have answered
+HEAVY_ROUTES = frozenset({"/capture", "/frame.jpg", "/ocr", "/calibration", "/reading"})
+
+
+class ReleaseMemoryAfter:
+    """ASGI wrapper: after a route that worked on frames, give the freed pages back, so a
+    preview or an on-demand reading does not leave the resting agent bigger (see
+    :mod:`meter_agent.memory`)."""
+
+    def __init__(self, app: Any, paths: frozenset[str] = HEAVY_ROUTES) -> None:
+        self.app, self.paths = app, paths
+
+    async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
+        try:
+            await self.app(scope, receive, send)
+        finally:
+            if scope.get("type") == "http" and scope.get("path") in self.paths:
+                release_free_memory()
 
 
 class ApiError(Exception):
@@ -150,6 +170,7 @@ def create_app(service: MeterService) -> FastAPI:
         description="Reads the utility meter from a camera; never publishes a wrong value.",
     )
     app.state.service = service
+    app.add_middleware(ReleaseMemoryAfter)
 
     # --- errors: one sentence, never a traceback ----------------------------------------
     @app.exception_handler(ApiError)

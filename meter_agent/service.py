@@ -40,7 +40,7 @@ from meter_agent.capture import (
     open_source,
 )
 from meter_agent.config import AgentConfig, CalibrationConfig, OcrConfig, resolve_path
-from meter_agent.feed import CameraFeed
+from meter_agent.feed import LEARN_FRAME_AGE_S, CameraFeed
 from meter_agent.health import HealthLog, health_document
 from meter_agent.history import History, HistoryRecord, record_from_result
 from meter_agent.images import ImageStore
@@ -65,9 +65,6 @@ __all__ = [
 ]
 
 log = logging.getLogger(__name__)
-
-#: a frame older than this is not taken for the view a reading set by hand describes
-LEARN_FRAME_AGE_S = 5.0
 
 
 class MeterService:
@@ -184,6 +181,17 @@ class MeterService:
         """The latest frame if it is fresh enough, else a new one (blocking; CaptureError)."""
         with self._lock:
             return self.feed.current_frame(max_age_s)
+
+    def forget_stale_frame(self, max_age_s: float = LEARN_FRAME_AGE_S) -> bool:
+        """Drop the latest frame once nothing will take it any more (the longest anyone
+        reuses it is :data:`LEARN_FRAME_AGE_S`). Skipped, not waited for, while the camera
+        is busy: whoever holds it is making a newer frame anyway."""
+        if not self._lock.acquire(blocking=False):
+            return False
+        try:
+            return self.feed.forget_older_than(max_age_s)
+        finally:
+            self._lock.release()
 
     def capture_once(self) -> ReadResult:
         """Take one reading now: burst → read → record → queue for upload. Returns the ReadResult."""

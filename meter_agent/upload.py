@@ -19,14 +19,16 @@ import threading
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import httpx
 from pydantic import ValidationError
 
 from meter_agent.config import UploadConfig
 from meter_agent.history import append_line, read_json_lines, repair_torn_tail, rewrite_lines
 from meter_agent.schema import MeterReading, iso_z
+
+if TYPE_CHECKING:
+    import httpx
 
 log = logging.getLogger(__name__)
 
@@ -174,6 +176,8 @@ class Uploader:
         """Send every pending reading in order; stop at the first failure. Returns how many went."""
         import asyncio
 
+        import httpx  # only an agent that uploads needs it (it weighs ~10 MB with its CLI)
+
         if not self.config.enabled:
             return 0
         if not self.config.url.startswith(("http://", "https://")):
@@ -200,6 +204,8 @@ class Uploader:
             return sent
 
     async def _send_one(self, client: httpx.AsyncClient, reading: MeterReading) -> bool:
+        import httpx
+
         url = self.config.url
         now = datetime.now(UTC)
         self.status.last_attempt = now

@@ -107,3 +107,25 @@ def test_a_rejection_is_kept_as_its_code_colon_text(tmp_path: Path) -> None:
     line = (tmp_path / "history.jsonl").read_text()
     assert '"reason":"low_confidence: confidence 0.41 is below the threshold 0.80"' in line
     assert h.counts()["rejected"] == {"low_confidence": 1}
+
+
+def test_a_late_record_keeps_last_and_last_accepted_by_time(tmp_path: Path) -> None:
+    h = History(tmp_path, max_records=3)
+    h.add(rec(5, 1005.0))
+    h.add(rec(6, None, "low_confidence: digit 2"))
+    h.add(rec(3, 1003.0))  # older than the rest (a clock step back)
+    assert h.last().reason == "low_confidence: digit 2"
+    assert h.last_accepted().reading_kwh == 1005.0
+    h.add(rec(1, 1001.0))  # older than all and over the bound: pushed out at once
+    assert len(h) == 3 and h.last_accepted().reading_kwh == 1005.0
+    h.add(rec(7, 1007.0))  # the newest: the oldest kept one (minute 3) goes
+    assert [r.reading_kwh for r in h.query(include_rejected=True)] == [1005.0, None, 1007.0]
+    assert h.last_accepted().reading_kwh == 1007.0
+    r8 = rec(8, None, "not_monotonic: lower")
+    h.add(r8)
+    assert h.last().reason == "not_monotonic: lower" and h.last_accepted().reading_kwh == 1007.0
+    assert h.counts()["rejected"] == {"low_confidence": 1, "not_monotonic": 1}
+    # what the queries hand back equals what was added, field for field
+    again = History(tmp_path, max_records=3)
+    assert again.query(include_rejected=True) == h.query(include_rejected=True)
+    assert again.query(include_rejected=True)[-1] == r8 and again.last() == r8

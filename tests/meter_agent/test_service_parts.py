@@ -4,6 +4,7 @@ and what /health calls degraded."""
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -99,3 +100,20 @@ def test_health_says_degraded_while_rounds_fail_and_error_when_the_camera_does(
     )
     assert doc["status"] == "error" and doc["counts"]["capture_errors"] == 1
     assert HealthLog().uptime_s() >= 0.0
+
+
+def test_the_latest_frame_is_let_go_once_too_old_and_never_under_a_busy_camera(
+    service: MeterService,
+) -> None:
+    frame = service.current_frame()
+    assert service.forget_stale_frame() is False  # fresh: previews and learning may want it
+    assert service.current_frame(max_age_s=5.0) is frame  # reused, the camera not woken
+    result: list[bool] = []
+    asker = threading.Thread(target=lambda: result.append(service.forget_stale_frame(0.0)))
+    with service._lock:  # a reading in progress holds the camera; the lock is re-entrant,
+        asker.start()  # so ask from another thread, as the capture loop's event loop does
+        asker.join()
+    assert result == [False] and service.last_frame is frame
+    assert service.forget_stale_frame(0.0) is True
+    assert service.last_frame is None and service.last_frame_at is None
+    assert service.current_frame() is not frame  # a new one is grabbed when asked for
