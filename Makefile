@@ -23,3 +23,4 @@ screenshots: setup
 bench: setup
 	.venv/bin/python -m bench.store
 	.venv/bin/python -m bench.tui
+	.venv/bin/python -m bench.agent

@@ -149,10 +149,10 @@ HELD_OUT_MODEL = Path(__file__).resolve().parents[2] / "bench" / "models" / "dig
 def test_read_real_crops_of_unseen_meters(tmp_path: Path, kind: str) -> None:
     """Real single-digit crops as one-digit windows through the one-shot contract, read
     with ``ocr.digit_model`` set to the model that never saw these makers (the shipped
-    one has). One run, history checks off, so each crop stands alone. Clean digits are
-    never read wrongly; a rolling drum is its lower digit or refused — except a last drum
-    8-9 tenths turned, which shows the next digit nearly settled and cannot be told
-    from it without a neighbouring drum (docs/meter-reading.md)."""
+    one has). One run, history checks off, so each crop stands alone. Nothing is read
+    wrongly: a clean digit is its digit or refused, and a rolling drum is its lower digit
+    or refused — a lone drum just under the next digit (8-9 tenths turned, or a settled
+    digit seen a hair low) is refused, having no neighbouring drum to tell which."""
     from read_support import digit_rows, shared_digits
 
     from meter_agent.engines.digits import DigitsEngine
@@ -192,8 +192,6 @@ def test_read_real_crops_of_unseen_meters(tmp_path: Path, kind: str) -> None:
             continue
         if o["digits"] == r["digit"]:
             right += 1
-        elif kind == "rollover" and int(r["tenth"]) >= 8:
-            assert o["digits"] == str((int(r["digit"]) + 1) % 10), (r["file"], o)
         else:
             wrong += 1
     assert wrong == 0
