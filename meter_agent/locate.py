@@ -34,6 +34,9 @@ import numpy as np
 TIGHT_AREA = 0.8
 #: a row needs at least this many members below ``expected_digits`` (mid-roll drums)
 MISSING_AT_MOST = 2
+#: the frame shown above and below the drum faces, as a share of their height (what a
+#: window drawn tightly around the drums holds)
+FRAME_MARGIN = 0.12
 #: a member sits this close (share of the pitch) to its place on the regular row
 PITCH_TOLERANCE = 0.18
 
@@ -46,6 +49,7 @@ class Blob:
     y: int
     w: int
     h: int
+    area: int = 0  # its pixels (0: a merged blob, not counted)
 
     @property
     def cx(self) -> float:
@@ -77,15 +81,22 @@ def _blobs(gray: np.ndarray, dark: bool, block: int, max_w: float) -> list[Blob]
     H = gray.shape[0]
     # what is wider than a digit or nearly as tall as the window (the bezel, the glass)
     # is never part of one, and must not swallow the digits when segments are merged
-    boxes = [
-        [int(x), int(y), int(w), int(h)]
+    stats = [
+        (int(x), int(y), int(w), int(h), int(a))
         for x, y, w, h, a in st[1:]
         if a >= 6 and h >= 3 and w <= max_w and h < 0.95 * H
     ]
+    boxes = [list(b[:4]) for b in stats]
     # a drum's digit is one blob already, and merging could join it to the face's edge;
     # an LCD digit is whole only merged: both are offered to the row search
     merged = [b for b in _merge_columns([list(b) for b in boxes]) if b not in boxes]
-    return [Blob(*b) for b in boxes + merged]
+    return [Blob(*b) for b in stats] + [Blob(*b) for b in merged]
+
+
+def _bar(b: Blob) -> bool:
+    """A solid upright bar (the frame between two drums), not a digit: even a
+    seven-segment 1 has the notch between its two segments and their pointed ends."""
+    return b.area > 0 and b.w < 0.3 * b.h and b.area >= 0.88 * b.w * b.h
 
 
 def _merge_columns(boxes: list[list[int]]) -> list[list[int]]:
@@ -120,6 +131,7 @@ class _Candidate:
     pitch: float
     first: float  # the centre x of position 0 of the members' run
     index: list[int]  # each member's position on the regular row
+    spread: float = 0.0  # how far (pixels, rms) the members sit off the regular row
 
 
 def _centre(b: Blob) -> float:
@@ -195,13 +207,19 @@ def _on_grid(
         lo += best
     if len(mem) > n + 1:
         return None  # more digits than the meter has (or half the pitch): not this row
+    wide = max(b.w for b in mem)
+    if float(np.median([b.w for b in mem if b.w >= 0.6 * wide])) > 0.85 * pitch:
+        return None  # digits touching their neighbours: the bars between drums interleaved
     # the cells' centres: a seven-segment digit's right edge is half a full digit's
     # width right of its centre
-    wide = max(b.w for b in mem)
     shift = (
         0.0 if key is _centre else -float(np.median([b.w for b in mem if b.w >= 0.6 * wide])) / 2
     )
-    return _Candidate(mem, pitch, key(a) + shift + lo * pitch, idx)
+    # the row's start from every member, not from one: each is off by a pixel or two
+    starts = np.array([key(b) - i * pitch for b, i in zip(mem, idx, strict=True)])
+    start = float(np.median(starts))
+    spread = float(np.sqrt(np.mean((starts - start) ** 2)))
+    return _Candidate(mem, pitch, start + shift, idx, spread)
 
 
 def find_row(window_bgr: np.ndarray, n: int) -> Row | None:
@@ -223,7 +241,7 @@ def find_row(window_bgr: np.ndarray, n: int) -> Row | None:
             b
             for dark in (True, False)
             for b in _blobs(gray, dark, block, max_pitch)
-            if b.h >= 0.3 * min_pitch and b.h <= 0.95 * H and b.w <= max_pitch
+            if b.h >= 0.3 * min_pitch and b.h <= 0.95 * H and b.w <= max_pitch and not _bar(b)
         ]
         for c in _rows(blobs, n, min_pitch, max_pitch):
             cands.append(_trim(c, n))
@@ -246,12 +264,31 @@ def find_row(window_bgr: np.ndarray, n: int) -> Row | None:
     gh = float(np.median(hs))
     cy = float(np.median([b.cy for b in best.members]))
     # drum faces are the cells themselves (plus the frame's margin); digits need room
-    # above and below for a turning drum
+    # above and below for a turning drum. A drum's digit sits where its window is, not
+    # where the digit is (the model reads how far a drum has turned from that), so when
+    # the faces around the digits are seen, the cells take their height from them
     faces = _are_faces(best, every)
-    cell_h = 1.25 * gh if faces else max(1.55 * gh, 1.5 * best.pitch)
+    around = None if faces else _faces_around(best, cands)
+    if not faces and around is None and gh < 0.9 * best.pitch:
+        # small digits for their pitch, as in drum windows: the faces' edges above and
+        # below them
+        around = _face_edges(gray, best)
+    if faces or around is not None:
+        top, bottom = (
+            around
+            if around is not None
+            else (
+                float(np.median([b.y for b in best.members])),
+                float(np.median([b.y + b.h for b in best.members])),
+            )
+        )
+        margin = FRAME_MARGIN * (bottom - top)
+        y0, y1 = top - margin, bottom + margin
+    else:
+        cell_h = max(1.55 * gh, 1.5 * best.pitch)
+        y0, y1 = cy - cell_h / 2, cy + cell_h / 2
     x0 = first - 0.6 * best.pitch
     x1 = first + (n - 1) * best.pitch + 0.6 * best.pitch
-    y0, y1 = cy - cell_h / 2, cy + cell_h / 2
     if x0 < -0.35 * best.pitch or x1 > W + 0.35 * best.pitch:
         return None  # the row runs out of the window: cells would be cut off
     box = _clip(x0, y0, x1, y1, W, H)
@@ -284,7 +321,72 @@ def _trim(c: _Candidate, n: int) -> _Candidate:
         drop = lo if odd(mem[lo]) >= odd(mem[hi]) else hi
         del mem[drop], idx[drop]
     base = min(idx)
-    return _Candidate(mem, c.pitch, c.first + base * c.pitch, [i - base for i in idx])
+    return _Candidate(mem, c.pitch, c.first + base * c.pitch, [i - base for i in idx], c.spread)
+
+
+def _faces_around(best: _Candidate, cands: list[_Candidate]) -> tuple[float, float] | None:
+    """Top and bottom of the drum faces holding ``best``'s digits: a row of the same
+    pitch whose members are taller and hold the digits; None when there is none."""
+    gh = float(np.median([b.h for b in best.members]))
+    for c in sorted(cands, key=_score, reverse=True):
+        if abs(c.pitch - best.pitch) > 0.1 * best.pitch:
+            continue
+        held = [
+            f
+            for f in c.members
+            if f.h >= 1.3 * gh
+            and any(
+                f.x <= d.cx <= f.x + f.w and f.y < d.y and d.y + d.h < f.y + f.h
+                for d in best.members
+            )
+        ]
+        if len(held) * 2 > len(best.members):
+            return (
+                float(np.median([f.y for f in held])),
+                float(np.median([f.y + f.h for f in held])),
+            )
+    return None
+
+
+def _face_edges(gray: np.ndarray, best: _Candidate) -> tuple[float, float] | None:
+    """Top and bottom of the drum windows around ``best``'s digits: walking out from each
+    digit, the first clear change of brightness (the face meeting the frame; the bezel
+    beyond the frame changes more, but further out)."""
+    H = gray.shape[0]
+    tops: list[float] = []
+    bottoms: list[float] = []
+    for d in best.members:
+        band = gray[:, d.x : d.x + d.w].astype(np.float32).mean(axis=1)
+        band = cv2.GaussianBlur(band.reshape(-1, 1), (1, 3), 0).ravel()
+        grad = np.abs(np.diff(band))  # grad[i]: between rows i and i + 1
+        skip = max(2, int(0.2 * d.h))  # past the digit's own blurred edge
+        up = grad[int(max(0, d.y - 1.0 * d.h)) : max(0, d.y - skip)][::-1]
+        down = grad[min(H - 1, d.y + d.h + skip) : int(min(H - 1, d.y + 2.0 * d.h))]
+        t, b = _first_edge(up), _first_edge(down)
+        if t is None or b is None:
+            continue
+        tops.append(d.y - skip - t)
+        bottoms.append(d.y + d.h + skip + b + 1)
+    if len(tops) * 2 <= len(best.members):
+        return None
+    top, bottom = float(np.median(tops)), float(np.median(bottoms))
+    gh = float(np.median([b.h for b in best.members]))
+    if not 1.3 * gh <= bottom - top <= 3.0 * gh:
+        return None
+    return top, bottom
+
+
+def _first_edge(grad: np.ndarray) -> int | None:
+    """Index of the first peak of ``grad`` at least 40 % of its largest value."""
+    if len(grad) < 3 or grad.max() < 4.0:
+        return None
+    bar = 0.4 * float(grad.max())
+    for i in range(len(grad)):
+        if grad[i] >= bar:
+            while i + 1 < len(grad) and grad[i + 1] >= grad[i]:
+                i += 1
+            return i
+    return None
 
 
 def _are_faces(c: _Candidate, blobs: list[Blob]) -> bool:
@@ -306,10 +408,11 @@ def _are_faces(c: _Candidate, blobs: list[Blob]) -> bool:
 
 def _score(c: _Candidate) -> tuple[float, float]:
     """More members first; between equals, digit-shaped ones (the bars between drums
-    form a row too, but of thin bars), then the evenest heights."""
+    form a row too, but of thin bars), then the most regular (printed digits line up
+    by their centres, seven-segment digits by their right edges)."""
     aspect = float(np.median([b.w / b.h for b in c.members]))
     shaped = 0.5 if 0.3 <= aspect <= 1.0 else 0.0
-    return len(c.members) + shaped, -float(np.std([b.h for b in c.members]))
+    return len(c.members) + shaped, -c.spread - 0.1 * float(np.std([b.h for b in c.members]))
 
 
 def _clip(x0: float, y0: float, x1: float, y1: float, w: int, h: int) -> tuple[int, int, int, int]:
@@ -327,7 +430,10 @@ def _place(gray: np.ndarray, cand: _Candidate, n: int) -> float | None:
     H, W = gray.shape[:2]
     gh = float(np.median([b.h for b in cand.members]))
     cy = float(np.median([b.cy for b in cand.members]))
-    y0, y1 = int(max(0, cy - gh / 2)), int(min(H, cy + gh / 2))
+    # a drum between two digits shows them above and below the others' band: measure
+    # over the whole cell's height
+    reach = max(gh / 2, 0.6 * cand.pitch)
+    y0, y1 = int(max(0, cy - reach)), int(min(H, cy + reach))
     half = cand.pitch * 0.35
 
     def busy(k: int) -> float:

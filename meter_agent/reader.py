@@ -38,7 +38,15 @@ from meter_agent.engines.tesseract import TesseractEngine
 from meter_agent.engines.tesseract import available as tesseract_available
 from meter_agent.references import ReferenceBank
 from meter_agent.schema import iso_z
-from meter_agent.vision import Cell, DigitRowError, ImageError, Window, process_window, to_bgr
+from meter_agent.vision import (
+    Cell,
+    DigitRowError,
+    ImageError,
+    Window,
+    preview_images,
+    process_window,
+    to_bgr,
+)
 from meter_agent.vision import process_for_preview as _preview
 
 WEIGHTS = {"cnn": 1.0, "seven_segment": 0.9, "tesseract": 0.4, "refs": 0.9}
@@ -519,6 +527,11 @@ class MeterReader:
                 self._window(frame)
             except ImageError:
                 self._row = None
+
+    def process_for_preview(self, frame: np.ndarray) -> dict[str, np.ndarray]:
+        """``GET /frame.jpg``'s window and processed images, cut as a reading cuts them
+        (aligned to the reference, the digit row found); raises ImageError like a read."""
+        return preview_images(self._window(frame))
 
     def _row_key(self) -> tuple:
         cal, ocr = self.config.calibration, self.config.ocr

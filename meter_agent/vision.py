@@ -347,19 +347,42 @@ def cell_color(win: Window, cell: Cell) -> np.ndarray:
 
 
 def process_for_preview(
-    frame: np.ndarray, calibration: CalibrationConfig, ocr: OcrConfig
+    frame: np.ndarray,
+    calibration: CalibrationConfig,
+    ocr: OcrConfig,
+    *,
+    transform: np.ndarray | None = None,
+    locate: bool = False,
+    row: tuple[int, int, int, int] | None = None,
 ) -> dict[str, np.ndarray]:
     """Images for the calibration screen and ``GET /frame.jpg``.
 
-    ``window`` is the upright crop in camera colours; ``processed`` is the binary image
-    (ink white) as BGR with the cell boundaries drawn, so the user sees what the engines see.
-    """
-    win = process_window(frame, calibration, ocr)
+    ``window`` is the upright crop in camera colours (with the digit row and its cells
+    drawn when they were found inside a loose window); ``processed`` is the binary image
+    of the row (ink white) as BGR with the cell boundaries drawn, so the user sees what
+    the engines see. The keywords are :func:`process_window`'s."""
+    return preview_images(
+        process_window(frame, calibration, ocr, transform=transform, locate=locate, row=row)
+    )
+
+
+def preview_images(win: Window) -> dict[str, np.ndarray]:
+    """:func:`process_for_preview`'s images of an already processed window."""
     processed = cv2.cvtColor(win.binary, cv2.COLOR_GRAY2BGR)
     for cell in win.cells[1:]:
         x = cell.box[0]
         cv2.line(processed, (x, 0), (x, processed.shape[0] - 1), (0, 160, 255), 1)
-    return {"window": win.color.copy(), "processed": processed}
+    full = win.full if win.full is not None else win.color
+    window = full.copy()
+    fh, fw = full.shape[:2]
+    if win.row is not None and win.row != (0, 0, fw, fh):
+        rx, ry, _, _ = win.row
+        for cell in win.cells:
+            x, y, w, h = cell.box
+            cv2.rectangle(
+                window, (rx + x, ry + y), (rx + x + w - 1, ry + y + h - 1), (0, 160, 255), 1
+            )
+    return {"window": window, "processed": processed}
 
 
 def cell_from_crop(crop: np.ndarray, level: int = 0) -> Cell:
