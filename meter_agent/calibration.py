@@ -33,7 +33,7 @@ class CalibrationUpdate:
 
 
 #: the live frame kept as the reference when a window is saved is at most this old
-REFERENCE_FRAME_AGE_S = 2.0
+REFERENCE_FRAME_AGE_S = 0.5
 
 
 def moves_window(update: CalibrationUpdate) -> bool:

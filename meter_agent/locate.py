@@ -284,7 +284,9 @@ def find_row(window_bgr: np.ndarray, n: int) -> Row | None:
         )
         margin = FRAME_MARGIN * (bottom - top)
         y0, y1 = top - margin, bottom + margin
-    else:
+        if y1 - y0 < 1.6 * gh or not y0 < cy < y1:
+            faces, around = False, None  # not a window around these digits after all
+    if not faces and around is None:
         cell_h = max(1.55 * gh, 1.5 * best.pitch)
         y0, y1 = cy - cell_h / 2, cy + cell_h / 2
     x0 = first - 0.6 * best.pitch
@@ -335,6 +337,7 @@ def _faces_around(best: _Candidate, cands: list[_Candidate]) -> tuple[float, flo
             f
             for f in c.members
             if f.h >= 1.3 * gh
+            and f.area >= 0.7 * f.w * f.h
             and any(
                 f.x <= d.cx <= f.x + f.w and f.y < d.y and d.y + d.h < f.y + f.h
                 for d in best.members
@@ -393,6 +396,8 @@ def _are_faces(c: _Candidate, blobs: list[Blob]) -> bool:
     """The members are drum faces (each holds a digit-sized blob) rather than digits."""
     inside = 0
     for m in c.members:
+        if m.area < 0.7 * m.w * m.h:
+            continue  # a face is solid around its digit; a 0 around its counter is not
         for b in blobs:
             if (
                 b.x > m.x
