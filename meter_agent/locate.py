@@ -68,6 +68,9 @@ class Row:
     pitch: float  # digit to digit, in window pixels
     members: int  # digits seen whole (the rest were placed by the pitch)
     tight: bool  # the window already was tight: use it whole
+    #: the cells' height was measured (the drum faces, or digits that fill their
+    #: cells as on an LCD), not estimated from the pitch
+    sure: bool = True
 
 
 def _blobs(gray: np.ndarray, dark: bool, block: int, max_w: float) -> list[Blob]:
@@ -284,8 +287,8 @@ def find_row(window_bgr: np.ndarray, n: int) -> Row | None:
         )
         margin = FRAME_MARGIN * (bottom - top)
         y0, y1 = top - margin, bottom + margin
-        if y1 - y0 < 1.6 * gh or not y0 < cy < y1:
-            faces, around = False, None  # not a window around these digits after all
+        if around is not None and (y1 - y0 < 1.6 * gh or not y0 < cy < y1):
+            around = None  # not a window around these digits after all
     if not faces and around is None:
         cell_h = max(1.55 * gh, 1.5 * best.pitch)
         y0, y1 = cy - cell_h / 2, cy + cell_h / 2
@@ -297,7 +300,8 @@ def find_row(window_bgr: np.ndarray, n: int) -> Row | None:
     tight = box[2] * box[3] >= TIGHT_AREA * W * H
     if tight:
         box = (0, 0, W, H)
-    return Row(box=box, pitch=best.pitch, members=len(best.members), tight=tight)
+    sure = tight or faces or around is not None or gh >= 0.9 * best.pitch
+    return Row(box=box, pitch=best.pitch, members=len(best.members), tight=tight, sure=sure)
 
 
 def _trim(c: _Candidate, n: int) -> _Candidate:
@@ -394,6 +398,8 @@ def _first_edge(grad: np.ndarray) -> int | None:
 
 def _are_faces(c: _Candidate, blobs: list[Blob]) -> bool:
     """The members are drum faces (each holds a digit-sized blob) rather than digits."""
+    if float(np.median([m.w for m in c.members])) < 0.68 * c.pitch:
+        return False  # faces nearly touch (only the frame between them); digits do not
     inside = 0
     for m in c.members:
         if m.area < 0.7 * m.w * m.h:

@@ -462,7 +462,7 @@ class MeterReader:
         # the last frame's alignment, and the digit row last found for this calibration
         self.reference: Reference | None = None
         self.alignment: Alignment | None = None
-        self._row: tuple[tuple, tuple[int, int, int, int]] | None = None
+        self._row: tuple[tuple, tuple[int, int, int, int], bool] | None = None
         self.last_window: Window | None = None
         if state is not None:
             self._load_state(state)
@@ -553,7 +553,8 @@ class MeterReader:
                 raise self.alignment.refusal()
             transform = self.alignment.matrix
         key = self._row_key()
-        known = self._row[1] if self._row is not None and self._row[0] == key else None
+        cached = self._row if self._row is not None and self._row[0] == key else None
+        known = None if cached is None else cached[1]
         try:
             win = process_window(frame, cal, ocr, transform=transform, locate=True)
         except DigitRowError:
@@ -568,7 +569,13 @@ class MeterReader:
                 # this calibration's window showed before
                 win = process_window(frame, cal, ocr, transform=transform, row=known)
         else:
-            self._row = (key, win.row or (0, 0, 0, 0))
+            row = win.row or (0, 0, 0, 0)
+            if cached is not None and cached[2] and not win.row_sure and _same_span(cached[1], row):
+                # the same digits, but this frame's cells are only of an estimated
+                # height: the measured ones of before fit them better
+                win = process_window(frame, cal, ocr, transform=transform, row=cached[1])
+            elif cached is None or win.row_sure or not cached[2]:
+                self._row = (key, row, win.row_sure)
         self.last_window = win
         return win
 
@@ -934,6 +941,13 @@ class MeterReader:
             display=display,
             frames=frames,
         )
+
+
+def _same_span(a: tuple[int, int, int, int], b: tuple[int, int, int, int]) -> bool:
+    """Two rows over the same digits: their left and right ends within a tenth of the
+    row's width."""
+    tol = 0.1 * max(a[2], b[2])
+    return abs(a[0] - b[0]) <= tol and abs(a[0] + a[2] - b[0] - b[2]) <= tol
 
 
 def _image_rejection(errors: list[ImageError]) -> Rejection:

@@ -64,6 +64,8 @@ class Window:
     row: tuple[int, int, int, int] | None = None
     #: the calibrated window (camera colours) the row was found in
     full: np.ndarray | None = None
+    #: the row was found with its height measured (see meter_agent.locate.Row.sure)
+    row_sure: bool = True
 
 
 def to_bgr(frame: np.ndarray) -> np.ndarray:
@@ -270,6 +272,7 @@ def process_window(
     :class:`DigitRowError` when there is none. Without either, the whole window is the
     row, as always."""
     bgr = to_bgr(frame)
+    sure = True
     full = upright_window(bgr, calibration.rotate_degrees, calibration.roi, transform)
     fh, fw = full.shape[:2]
     if row is None and locate:
@@ -282,6 +285,7 @@ def process_window(
                 "draw it around the display, or check the digit count."
             )
         row = found.box
+        sure = found.sure
     if row is not None:
         x, y, w, h = row
         x, y = max(0, min(x, fw - 1)), max(0, min(y, fh - 1))
@@ -297,6 +301,7 @@ def process_window(
         color = full
     win = _process_color(color, ocr)
     win.row = row if row is not None else (0, 0, fw, fh)
+    win.row_sure = sure
     win.full = full
     return win
 
