@@ -32,6 +32,17 @@ class CalibrationUpdate:
     clear_roi: bool = False  # the body said "roi": null
 
 
+#: the live frame kept as the reference when a window is saved is at most this old
+REFERENCE_FRAME_AGE_S = 0.5
+
+
+def moves_window(update: CalibrationUpdate) -> bool:
+    """The update sets the window's geometry (drawn on the live picture), so the live
+    picture becomes the reference frames are aligned to; a change of threshold or digit
+    count alone keeps the reference."""
+    return update.roi is not None or update.rotate_degrees is not None or update.clear_roi
+
+
 class CalibrationError(ValueError):
     """A calibration that validates on its own but does not fit the camera picture."""
 

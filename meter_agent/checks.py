@@ -27,6 +27,8 @@ class RejectionCode(StrEnum):
     """Why a reading was refused, as counted and as written before the colon."""
 
     UNREADABLE_IMAGE = "unreadable_image"
+    CAMERA_MOVED = "camera_moved"
+    NO_DIGIT_ROW = "no_digit_row"
     BLANK = "blank_display"
     TEST_SCREEN = "test_screen"
     OTHER_SCREEN = "other_screen"
@@ -41,6 +43,8 @@ class RejectionCode(StrEnum):
 
 # the codes by their old names (a RejectionCode is a str: each equals its wire text)
 UNREADABLE_IMAGE = RejectionCode.UNREADABLE_IMAGE
+CAMERA_MOVED = RejectionCode.CAMERA_MOVED
+NO_DIGIT_ROW = RejectionCode.NO_DIGIT_ROW
 BLANK = RejectionCode.BLANK
 TEST_SCREEN = RejectionCode.TEST_SCREEN
 OTHER_SCREEN = RejectionCode.OTHER_SCREEN

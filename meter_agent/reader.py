@@ -28,6 +28,7 @@ import cv2
 import numpy as np
 
 from meter_agent import checks
+from meter_agent.align import Alignment, CameraMovedError, Reference
 from meter_agent.checks import LastGood, Rejection
 from meter_agent.config import AgentConfig, CalibrationConfig, OcrConfig
 from meter_agent.engines import DigitGuess
@@ -37,7 +38,15 @@ from meter_agent.engines.tesseract import TesseractEngine
 from meter_agent.engines.tesseract import available as tesseract_available
 from meter_agent.references import ReferenceBank
 from meter_agent.schema import iso_z
-from meter_agent.vision import Cell, ImageError, Window, process_window
+from meter_agent.vision import (
+    Cell,
+    DigitRowError,
+    ImageError,
+    Window,
+    preview_images,
+    process_window,
+    to_bgr,
+)
 from meter_agent.vision import process_for_preview as _preview
 
 WEIGHTS = {"cnn": 1.0, "seven_segment": 0.9, "tesseract": 0.4, "refs": 0.9}
@@ -435,6 +444,12 @@ class MeterReader:
         # and for every frame of the burst being read (learning needs them)
         self._last_cnn: tuple[list[DigitGuess], np.ndarray] | None = None
         self._burst_cnn: list[tuple[list[DigitGuess], np.ndarray]] = []
+        # the frame the calibration's window was drawn on (None: frames are not aligned),
+        # the last frame's alignment, and the digit row last found for this calibration
+        self.reference: Reference | None = None
+        self.alignment: Alignment | None = None
+        self._row: tuple[tuple, tuple[int, int, int, int], bool] | None = None
+        self.last_window: Window | None = None
         if state is not None:
             self._load_state(state)
 
@@ -481,6 +496,74 @@ class MeterReader:
         self._detected = None
         if ocr is not None:
             self.config.ocr = ocr
+        self._row = None
+
+    def set_reference(self, frame: np.ndarray | None) -> None:
+        """The frame the calibration's window was drawn on: every later frame is aligned
+        to it before the window is cut, and one that cannot be is refused as moved.
+        None forgets it (frames are then read where they are, as without one). A frame
+        that is not an image raises ImageError."""
+        self.reference = None if frame is None else Reference(to_bgr(frame))
+        self.alignment = None
+        self._row = None
+        if frame is not None:
+            # the digit row of the reference holds for every frame aligned to it, also
+            # for screens that show no digits (blank, a test pattern being drawn)
+            try:
+                self._window(frame)
+            except ImageError:
+                self._row = None
+
+    def process_for_preview(self, frame: np.ndarray) -> dict[str, np.ndarray]:
+        """``GET /frame.jpg``'s window and processed images, cut as a reading cuts them
+        (aligned to the reference, the digit row found); raises ImageError like a read."""
+        return preview_images(self._window(frame))
+
+    def _row_key(self) -> tuple:
+        cal, ocr = self.config.calibration, self.config.ocr
+        return (
+            None if cal.roi is None else tuple(cal.roi),
+            cal.rotate_degrees,
+            ocr.expected_digits,
+        )
+
+    def _window(self, frame: np.ndarray) -> Window:
+        """The frame's digit window: aligned to the reference (CameraMovedError when it
+        cannot be), the digit row found in the calibrated window (DigitRowError when no
+        row is found and none was found before for this calibration), cells cut."""
+        cal, ocr = self.config.calibration, self.config.ocr
+        transform = None
+        if self.reference is not None:
+            self.alignment = self.reference.align(to_bgr(frame), cal.roi, cal.rotate_degrees)
+            if not self.alignment.ok:
+                raise self.alignment.refusal()
+            transform = self.alignment.matrix
+        key = self._row_key()
+        cached = self._row if self._row is not None and self._row[0] == key else None
+        known = None if cached is None else cached[1]
+        try:
+            win = process_window(frame, cal, ocr, transform=transform, locate=True)
+        except DigitRowError:
+            if known is None:
+                # an empty display has no row either: the whole window, cut as always,
+                # says "blank" with the right reason; anything else is not guessed at
+                win = process_window(frame, cal, ocr, transform=transform)
+                if not all(c.blank for c in win.cells):
+                    raise
+            else:
+                # no row in this frame (a blank screen, a drum between digits): the row
+                # this calibration's window showed before
+                win = process_window(frame, cal, ocr, transform=transform, row=known)
+        else:
+            row = win.row or (0, 0, 0, 0)
+            if cached is not None and cached[2] and not win.row_sure and _same_span(cached[1], row):
+                # the same digits, but this frame's cells are only of an estimated
+                # height: the measured ones of before fit them better
+                win = process_window(frame, cal, ocr, transform=transform, row=cached[1])
+            elif cached is None or win.row_sure or not cached[2]:
+                self._row = (key, row, win.row_sure)
+        self.last_window = win
+        return win
 
     # -- per frame -----------------------------------------------------------------------
     def detect_display(self, win: Window) -> str:
@@ -600,7 +683,7 @@ class MeterReader:
         return min(confs) if confs else 0.0
 
     def _read_frame(self, frame: np.ndarray) -> tuple[list[CellResult], str, Window]:
-        win = process_window(frame, self.config.calibration, self.config.ocr)
+        win = self._window(frame)
         display = self.detect_display(win)
         cells = self.read_cells(win.cells, display)
         if self._last_cnn is not None:
@@ -633,7 +716,7 @@ class MeterReader:
         cannot be read raises ImageError."""
         if self.references is None or self.cnn is None:
             return 0
-        win = process_window(frame, self.config.calibration, self.config.ocr)
+        win = self._window(frame)
         return self.learn_cells(win.cells, digits, self.detect_display(win))
 
     def learn_cells(self, cells: list[Cell], digits: str, display: str) -> int:
@@ -651,21 +734,18 @@ class MeterReader:
             ts = ts.replace(tzinfo=UTC)
         per_frame: list[list[CellResult]] = []
         displays: list[str] = []
-        errors: list[str] = []
+        errors: list[ImageError] = []
         self._burst_cnn = []
         for f in frames:
             try:
                 cells, display, _ = self._read_frame(f)
             except ImageError as exc:
-                errors.append(str(exc))
+                errors.append(exc)
                 continue
             per_frame.append(cells)
             displays.append(display)
         if not per_frame:
-            why = errors[0] if errors else "no frames were given."
-            return self._reject(
-                ts, Rejection(checks.UNREADABLE_IMAGE, why.rstrip(".")), [], None, 0
-            )
+            return self._reject(ts, _image_rejection(errors), [], None, 0)
         display = Counter(displays).most_common(1)[0][0]
         return self._decide(per_frame, display, ts)
 
@@ -847,6 +927,27 @@ class MeterReader:
             display=display,
             frames=frames,
         )
+
+
+def _same_span(a: tuple[int, int, int, int], b: tuple[int, int, int, int]) -> bool:
+    """Two rows over the same digits: their left and right ends within a tenth of the
+    row's width."""
+    tol = 0.1 * max(a[2], b[2])
+    return abs(a[0] - b[0]) <= tol and abs(a[0] + a[2] - b[0] - b[2]) <= tol
+
+
+def _image_rejection(errors: list[ImageError]) -> Rejection:
+    """Why a burst whose every frame failed before the engines is refused: a moved camera
+    first (the calibration must be checked), then a window without a digit row."""
+    for kind, code in (
+        (CameraMovedError, checks.CAMERA_MOVED),
+        (DigitRowError, checks.NO_DIGIT_ROW),
+    ):
+        for exc in errors:
+            if isinstance(exc, kind):
+                return Rejection(code, str(exc).rstrip("."))
+    why = str(errors[0]) if errors else "no frames were given."
+    return Rejection(checks.UNREADABLE_IMAGE, why.rstrip("."))
 
 
 def process_for_preview(

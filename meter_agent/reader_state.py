@@ -25,7 +25,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from meter_agent import checks
+from meter_agent import checks, reference_frame
 from meter_agent.capture import CaptureError
 from meter_agent.config import AgentConfig, OcrConfig, resolve_path
 from meter_agent.files import write_atomically
@@ -102,6 +102,10 @@ class ReaderKeeper:
     def references_path(self) -> Path:
         return self.data_dir / REFERENCES_FILE
 
+    @property
+    def reference_frame_path(self) -> Path:
+        return self.data_dir / reference_frame.FILE_NAME
+
     def digit_model(self, config: AgentConfig) -> Path | None:
         """``ocr.digit_model`` resolved against the config file's folder (None: shipped)."""
         model = config.ocr.digit_model
@@ -137,6 +141,9 @@ class ReaderKeeper:
             )
         reader = MeterReader(config, state=state, digit_model=self.digit_model(config))
         reader.references = self._load_references(reader.model_fingerprint)
+        frame = reference_frame.load(self.reference_frame_path)
+        if frame is not None:
+            reader.set_reference(frame)
         return reader
 
     def _load_references(self, model: str | None) -> ReferenceBank | None:
@@ -159,6 +166,16 @@ class ReaderKeeper:
             return ReferenceBank(model)
 
     # --- saving -------------------------------------------------------------------------
+    def set_reference_frame(self, frame: np.ndarray | None) -> None:
+        """The frame the calibration was saved on becomes the one frames are aligned to
+        (None: none, frames are read where they are); kept in ``reference.png``. A file
+        that cannot be written is only logged: the reader still aligns until a restart."""
+        self.reader.set_reference(frame)
+        try:
+            reference_frame.save(self.reference_frame_path, frame)
+        except OSError as exc:
+            log.warning("the reference frame cannot be saved: %s", exc)
+
     def save_state(self) -> None:
         """Write the reader's state atomically (OSError when it cannot be written)."""
         payload = json.dumps(self.reader.state.to_dict(), indent=1, default=str)
@@ -209,7 +226,17 @@ class ReaderKeeper:
         """Read ``frame`` with ``config`` WITHOUT recording anything: a throw-away reader
         with copies of the live state and examples is used, so a preview can never move
         the last accepted value (the "PreValue") nor teach the live examples."""
+        return self.preview_details(config, frame)[0]
+
+    def preview_details(
+        self, config: AgentConfig, frame: np.ndarray
+    ) -> tuple[ReadResult, dict[str, Any]]:
+        """:meth:`preview`, and where the cells were cut and how the frame lay against the
+        reference (:func:`meter_agent.vision_view.vision_json`), for the calibration
+        screen. The live reference is used only while the window is the saved one: a
+        window being moved will get the current frame as its reference when saved."""
         from meter_agent.reader import MeterReader, ReaderState
+        from meter_agent.vision_view import vision_json
 
         copy = ReaderState.from_dict(self.reader.state.to_dict())
         bank = self.reader.references
@@ -219,4 +246,12 @@ class ReaderKeeper:
             digit_model=self.digit_model(config),
             references=None if bank is None else bank.copy(),
         )
-        return scratch.read_frames([frame], datetime.now(UTC))
+        live = self.reader.config.calibration
+        same = (config.calibration.roi, config.calibration.rotate_degrees) == (
+            live.roi,
+            live.rotate_degrees,
+        )
+        if same:
+            scratch.reference = self.reader.reference
+        result = scratch.read_frames([frame], datetime.now(UTC))
+        return result, vision_json(scratch, frame)

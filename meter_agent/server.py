@@ -288,10 +288,10 @@ def create_app(service: MeterService) -> FastAPI:
     @app.get("/ocr")
     def get_ocr() -> dict[str, Any]:
         try:
-            result = service.ocr_preview()
+            result, vision = service.ocr_preview_details()
         except CaptureError as exc:
             raise ApiError(503, f"no camera frame: {exc}") from None
-        return {"recorded": False, **result_json(result)}
+        return {"recorded": False, **result_json(result), "vision": vision}
 
     # --- calibration ---------------------------------------------------------------------
     @app.get("/calibration")
@@ -379,7 +379,7 @@ async def _calibration_update(request: Request, *, require_fields: bool) -> Cali
 
 def _ocr_with(service: MeterService, update: CalibrationUpdate) -> dict[str, Any]:
     try:
-        result = service.ocr_preview(update=update)
+        result, vision = service.ocr_preview_details(update=update)
     except ValidationError as exc:
         raise ApiError(422, describe_validation_error(exc, "calibration")) from None
     except CalibrationError as exc:
@@ -388,7 +388,13 @@ def _ocr_with(service: MeterService, update: CalibrationUpdate) -> dict[str, Any
         raise ApiError(503, f"no camera frame: {exc}") from None
     cal, ocr = service.merged_calibration(update)
     view = calibration_view(service.config.model_copy(update={"calibration": cal, "ocr": ocr}))
-    return {"recorded": False, "saved": False, "calibration": view, **result_json(result)}
+    return {
+        "recorded": False,
+        "saved": False,
+        "calibration": view,
+        **result_json(result),
+        "vision": vision,
+    }
 
 
 def _apply_calibration(service: MeterService, update: CalibrationUpdate) -> dict[str, Any]:
@@ -407,8 +413,8 @@ def _apply_calibration(service: MeterService, update: CalibrationUpdate) -> dict
         "saved": service.config_path is not None,
     }
     try:
-        result = service.ocr_preview()
-        body["ocr"] = result_json(result)
+        result, vision = service.ocr_preview_details()
+        body["ocr"] = {**result_json(result), "vision": vision}
     except CaptureError as exc:
         body["ocr"] = None
         body["ocr_error"] = f"no camera frame: {exc}"

@@ -277,10 +277,23 @@ class MeterService:
                 frame = self.current_frame()
             return self.readers.preview(config, frame)
 
-    def preview_images(self, frame: np.ndarray) -> dict[str, np.ndarray]:
-        from meter_agent.vision import process_for_preview
+    def ocr_preview_details(
+        self, update: CalibrationUpdate | None = None
+    ) -> tuple[ReadResult, dict[str, Any]]:
+        """:meth:`ocr_preview` of the current frame, and where its cells were cut and how
+        it lay against the reference frame (for the calibration screen)."""
+        with self._lock:
+            config = self.config
+            if update is not None:
+                cal, ocr = self.merged_calibration(update)
+                config = config.model_copy(update={"calibration": cal, "ocr": ocr})
+            return self.readers.preview_details(config, self.current_frame())
 
-        return process_for_preview(frame, self.config.calibration, self.config.ocr)
+    def preview_images(self, frame: np.ndarray) -> dict[str, np.ndarray]:
+        """The window and processed images of ``frame``, cut as a reading cuts them
+        (aligned to the reference frame, the digit row found in the window)."""
+        with self._lock:
+            return self.reader.process_for_preview(frame)
 
     def merged_calibration(self, update: CalibrationUpdate) -> tuple[CalibrationConfig, OcrConfig]:
         """The current calibration and OCR settings with ``update`` applied, validated.
@@ -306,7 +319,21 @@ class MeterService:
                 reader=self.reader,
             )
             self.config = new_cfg
+            if calibration.moves_window(update):
+                self._take_reference()
             return new_cfg
+
+    def _take_reference(self) -> None:
+        """The window was just drawn on the live picture: that picture becomes the
+        reference every frame is aligned to. Without a frame there is none (frames are
+        read where they are) rather than an old one the new window was not drawn on."""
+        try:
+            frame = self.current_frame(max_age_s=calibration.REFERENCE_FRAME_AGE_S)
+        except CaptureError as exc:
+            log.warning("no camera frame to keep as the calibration's reference: %s", exc)
+            frame = None
+        self.readers.set_reference_frame(frame)
+        log.info("reference frame %s", "kept" if frame is not None else "cleared")
 
     # --- status --------------------------------------------------------------------------
     def latest_status(self) -> MeterStatus | None:
@@ -316,7 +343,7 @@ class MeterService:
         return last.to_status(self.last_capture_at or last.timestamp)
 
     def health(self) -> dict[str, Any]:
-        return health_document(
+        doc = health_document(
             self.health_log,
             history=self.history,
             reader_counts=dict(self.reader.rejected_counts),
@@ -326,6 +353,15 @@ class MeterService:
             references=self.readers.references_json(),
             interval_s=self.config.ocr.interval_s,
         )
+        reader = self.reader
+        a = reader.alignment
+        # the last reading's alignment to the calibration's reference frame
+        doc["alignment"] = (
+            {"reference": False}
+            if reader.reference is None
+            else ({"reference": True, "ok": None} if a is None else a.to_json())
+        )
+        return doc
 
     # --- the loop ------------------------------------------------------------------------
     async def run(self, stop: asyncio.Event | None = None) -> None:

@@ -629,3 +629,48 @@ def _render_styled(
         nuisance_seed=nuisance_seed,
         font=font,
     )
+
+
+def loose_roi(frame: SynthFrame, margin: float = 0.1) -> list[int]:
+    """A window drawn loosely around the whole display: the digit window, its bezel, and
+    ``margin`` (a share of the bezel's width and height) more on each side, clipped to
+    the frame. In the same (rotated-frame) coordinates as ``frame.roi``; what a user
+    drags around the meter's display without aiming at the digits."""
+    x, y, w, h = frame.roi
+    pad = int(h * 0.3)  # the bezel render_frame draws around the digit window
+    bw, bh = w + 2 * pad, h + 2 * pad
+    mx, my = int(round(bw * margin)), int(round(bh * margin))
+    fh, fw = frame.image.shape[:2]
+    x0, y0 = max(0, x - pad - mx), max(0, y - pad - my)
+    x1, y1 = min(fw, x + w + pad + mx), min(fh, y + h + pad + my)
+    return [x0, y0, x1 - x0, y1 - y0]
+
+
+def move_image(image: np.ndarray, dx: float, dy: float, degrees: float) -> np.ndarray:
+    """The camera's picture after the camera (or meter) moved: the scene turned by
+    ``degrees`` (counter-clockwise) about the picture's centre, then shifted by ``dx``,
+    ``dy`` pixels; what comes into view from outside repeats the edge."""
+    h, w = image.shape[:2]
+    m = cv2.getRotationMatrix2D((w / 2, h / 2), degrees, 1.0)
+    m[0, 2] += dx
+    m[1, 2] += dy
+    return cv2.warpAffine(image, m, (w, h), flags=cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE)
+
+
+def move_frame(frame: SynthFrame, dx: float, dy: float, degrees: float) -> SynthFrame:
+    """``frame`` seen by a camera that moved (see :func:`move_image`). The truth is
+    unchanged, and so is ``roi``: it is where the calibration, drawn before the move,
+    still says the digits are."""
+    moved = move_image(frame.image, dx, dy, degrees)
+    note = f"moved dx={dx:g} dy={dy:g} rot={degrees:g}"
+    return SynthFrame(
+        image=moved,
+        kind=frame.kind,
+        screen=frame.screen,
+        digits=frame.digits,
+        roi=list(frame.roi),
+        rotation=frame.rotation,
+        roll=frame.roll,
+        occluded=frame.occluded,
+        notes=[*frame.notes, note],
+    )

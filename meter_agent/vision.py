@@ -6,6 +6,12 @@ so glare and vignetting do not move the threshold), threshold (Otsu or the confi
 level) with ink always white in the binary image, and split the window into
 ``expected_digits`` cells: an equal split whose boundaries are then moved to the emptiest
 column nearby (the gaps between digits), so a slightly loose ROI still cuts between digits.
+
+Two optional stages come first when the reader asks for them: the frame is aligned to
+the calibration's reference frame (:mod:`meter_agent.align`; the alignment is folded
+into the same single warp), and the digit row is found inside a loosely drawn window
+(:mod:`meter_agent.locate`); the cells are then cut from the row's own box, exactly as
+from a tight window.
 """
 
 from __future__ import annotations
@@ -20,6 +26,10 @@ from meter_agent.config import CalibrationConfig, OcrConfig
 
 class ImageError(ValueError):
     """An image that cannot be used, worded as one sentence."""
+
+
+class DigitRowError(ImageError):
+    """No digit row of the expected length could be found in the window."""
 
 
 @dataclass
@@ -49,6 +59,13 @@ class Window:
     ink_dark: bool  # the digits were darker than their background in the camera image
     threshold: float
     cells: list[Cell] = field(default_factory=list)
+    #: where the cells were cut from inside the calibrated window (x, y, w, h); the
+    #: whole window unless the digit row was located in a loose one
+    row: tuple[int, int, int, int] | None = None
+    #: the calibrated window (camera colours) the row was found in
+    full: np.ndarray | None = None
+    #: the row was found with its height measured (see meter_agent.locate.Row.sure)
+    row_sure: bool = True
 
 
 def to_bgr(frame: np.ndarray) -> np.ndarray:
@@ -90,19 +107,44 @@ def crop_roi(frame: np.ndarray, roi: list[int] | None) -> np.ndarray:
     return out
 
 
-def upright_window(frame: np.ndarray, degrees: float, roi: list[int] | None) -> np.ndarray:
+def upright_window(
+    frame: np.ndarray,
+    degrees: float,
+    roi: list[int] | None,
+    transform: np.ndarray | None = None,
+) -> np.ndarray:
     """Rotate and crop in one warp that computes only the window's pixels (rotating the
-    whole 1280×720 frame first costs ten times more), same result as rotate + crop_roi."""
-    if roi is None or abs(degrees) < 1e-6:
+    whole 1280×720 frame first costs ten times more), same result as rotate + crop_roi.
+
+    ``transform`` (2×3, reference pixels → frame pixels, see :mod:`meter_agent.align`)
+    first takes the frame back to where the reference frame was, in the same warp."""
+    if transform is not None and np.allclose(transform, np.eye(2, 3)):
+        transform = None
+    if transform is None and (roi is None or abs(degrees) < 1e-6):
         return crop_roi(rotate(frame, degrees), roi)
     fh, fw = frame.shape[:2]
+    if roi is None:
+        roi = [0, 0, fw, fh]
     crop_roi(np.empty((fh, fw), np.uint8), roi)  # the same one-sentence errors
     x, y, w, h = roi
     w, h = min(w, fw - x), min(h, fh - y)
     m = cv2.getRotationMatrix2D((fw / 2, fh / 2), degrees, 1.0)
     m[0, 2] -= x
     m[1, 2] -= y
-    return cv2.warpAffine(frame, m, (w, h), flags=cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE)
+    if transform is None:
+        return cv2.warpAffine(
+            frame, m, (w, h), flags=cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE
+        )
+    # window pixel → reference pixel (undo rotation and crop) → frame pixel (transform)
+    back = np.vstack([cv2.invertAffineTransform(m), [0.0, 0.0, 1.0]])
+    to_frame = np.vstack([np.asarray(transform, np.float64), [0.0, 0.0, 1.0]]) @ back
+    return cv2.warpAffine(
+        frame,
+        to_frame[:2],
+        (w, h),
+        flags=cv2.INTER_LINEAR | cv2.WARP_INVERSE_MAP,
+        borderMode=cv2.BORDER_REPLICATE,
+    )
 
 
 def normalise_light(gray: np.ndarray, cell_h: int) -> np.ndarray:
@@ -213,10 +255,59 @@ def split_cells(binary: np.ndarray, n: int) -> list[tuple[int, int]]:
     return [(bounds[i], bounds[i + 1]) for i in range(n)]
 
 
-def process_window(frame: np.ndarray, calibration: CalibrationConfig, ocr: OcrConfig) -> Window:
-    """Run the whole pipeline on one BGR frame."""
+def process_window(
+    frame: np.ndarray,
+    calibration: CalibrationConfig,
+    ocr: OcrConfig,
+    *,
+    transform: np.ndarray | None = None,
+    locate: bool = False,
+    row: tuple[int, int, int, int] | None = None,
+) -> Window:
+    """Run the whole pipeline on one BGR frame.
+
+    ``transform`` aligns the frame to the reference first (see :func:`upright_window`).
+    ``row`` cuts the cells from that box of the calibrated window; ``locate`` finds the
+    digit row in the window first (:func:`meter_agent.locate.find_row`) and raises
+    :class:`DigitRowError` when there is none. Without either, the whole window is the
+    row, as always."""
     bgr = to_bgr(frame)
-    color = upright_window(bgr, calibration.rotate_degrees, calibration.roi)
+    sure = True
+    full = upright_window(bgr, calibration.rotate_degrees, calibration.roi, transform)
+    fh, fw = full.shape[:2]
+    if row is None and locate:
+        from meter_agent.locate import find_row
+
+        found = find_row(full, ocr.expected_digits)
+        if found is None:
+            raise DigitRowError(
+                f"no row of {ocr.expected_digits} digits was found in the window; "
+                "draw it around the display, or check the digit count."
+            )
+        row = found.box
+        sure = found.sure
+    if row is not None:
+        x, y, w, h = row
+        x, y = max(0, min(x, fw - 1)), max(0, min(y, fh - 1))
+        w, h = max(1, min(w, fw - x)), max(1, min(h, fh - y))
+        row = (x, y, w, h)
+        if row == (0, 0, fw, fh):
+            color = full
+        else:
+            if w < 8 or h < 8:
+                raise DigitRowError("the digit row found in the window is too small to read.")
+            color = full[y : y + h, x : x + w]
+    else:
+        color = full
+    win = _process_color(color, ocr)
+    win.row = row if row is not None else (0, 0, fw, fh)
+    win.row_sure = sure
+    win.full = full
+    return win
+
+
+def _process_color(color: np.ndarray, ocr: OcrConfig) -> Window:
+    """Light, threshold and cells of an upright window of digits."""
     gray_raw = cv2.cvtColor(color, cv2.COLOR_BGR2GRAY)
     h = gray_raw.shape[0]
     cell_h = int(min(h, gray_raw.shape[1] / max(ocr.expected_digits, 1) * 1.6))
@@ -261,19 +352,42 @@ def cell_color(win: Window, cell: Cell) -> np.ndarray:
 
 
 def process_for_preview(
-    frame: np.ndarray, calibration: CalibrationConfig, ocr: OcrConfig
+    frame: np.ndarray,
+    calibration: CalibrationConfig,
+    ocr: OcrConfig,
+    *,
+    transform: np.ndarray | None = None,
+    locate: bool = False,
+    row: tuple[int, int, int, int] | None = None,
 ) -> dict[str, np.ndarray]:
     """Images for the calibration screen and ``GET /frame.jpg``.
 
-    ``window`` is the upright crop in camera colours; ``processed`` is the binary image
-    (ink white) as BGR with the cell boundaries drawn, so the user sees what the engines see.
-    """
-    win = process_window(frame, calibration, ocr)
+    ``window`` is the upright crop in camera colours (with the digit row and its cells
+    drawn when they were found inside a loose window); ``processed`` is the binary image
+    of the row (ink white) as BGR with the cell boundaries drawn, so the user sees what
+    the engines see. The keywords are :func:`process_window`'s."""
+    return preview_images(
+        process_window(frame, calibration, ocr, transform=transform, locate=locate, row=row)
+    )
+
+
+def preview_images(win: Window) -> dict[str, np.ndarray]:
+    """:func:`process_for_preview`'s images of an already processed window."""
     processed = cv2.cvtColor(win.binary, cv2.COLOR_GRAY2BGR)
     for cell in win.cells[1:]:
         x = cell.box[0]
         cv2.line(processed, (x, 0), (x, processed.shape[0] - 1), (0, 160, 255), 1)
-    return {"window": win.color.copy(), "processed": processed}
+    full = win.full if win.full is not None else win.color
+    window = full.copy()
+    fh, fw = full.shape[:2]
+    if win.row is not None and win.row != (0, 0, fw, fh):
+        rx, ry, _, _ = win.row
+        for cell in win.cells:
+            x, y, w, h = cell.box
+            cv2.rectangle(
+                window, (rx + x, ry + y), (rx + x + w - 1, ry + y + h - 1), (0, 160, 255), 1
+            )
+    return {"window": window, "processed": processed}
 
 
 def cell_from_crop(crop: np.ndarray, level: int = 0) -> Cell:

@@ -178,11 +178,38 @@ class CalibrationScreen(HubScreen):
             self.ocr = {"error": str(exc)}
         if self.is_mounted:
             self._render_side()
+            if self._frame is not None:
+                self._show_frame()
 
     # -- rendering --------------------------------------------------------------------
     def _show_frame(self) -> None:
         roi = self.cal.get("roi") if self.cal else None
-        self.query_one("#cal-frame", FramePreview).set_frame(self._frame, roi)
+        self.query_one("#cal-frame", FramePreview).set_frame(self._frame, roi, cells=self.cells)
+
+    @property
+    def cells(self) -> list | None:
+        """The digit cells the agent cut in the last live reading (camera pixels)."""
+        vision = (self.ocr or {}).get("vision")
+        return vision.get("cells") if isinstance(vision, dict) else None
+
+    def alignment_text(self) -> Text:
+        """How the camera's picture lies against the calibration's reference picture."""
+        vision = (self.ocr or {}).get("vision")
+        a = vision.get("alignment") if isinstance(vision, dict) else None
+        if not isinstance(a, dict):
+            return Text("—", style="grey50")
+        if not a.get("reference"):
+            return Text("no reference", style="grey70")
+        if a.get("ok") is False:
+            why = a.get("why") or ""
+            return Text(
+                f"moved: check the calibration {('(' + why + ')') if why else ''}", style="red"
+            )
+        return Text(
+            f"shift {float(a.get('shift_px') or 0):.1f} px, "
+            f"rotation {float(a.get('rotation_deg') or 0):+.2f}°",
+            style="green",
+        )
 
     def _status(self, text: str, *, error: bool = False, ok: bool = False) -> None:
         w = self.query_one("#cal-status", Static)
@@ -239,6 +266,10 @@ class CalibrationScreen(HubScreen):
                 t.add_row("per digit", cells)
             if o.get("reason"):
                 t.add_row("note", Text(str(o["reason"]), style="yellow"))
+            found = self.cells
+            if found is not None:
+                t.add_row("cells", f"{len(found)} found" if found else "none found")
+            t.add_row("alignment", self.alignment_text())
         side.update(t)
 
     # -- edits ---------------------------------------------------------------------------

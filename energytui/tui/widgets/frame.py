@@ -15,6 +15,7 @@ from textual.strip import Strip
 from textual.widget import Widget
 
 WINDOW_COLOUR = (255, 215, 0)  # the window being edited: gold, visible on most meters
+CELL_COLOUR = (0, 200, 255)  # the digit cells the agent found: light blue
 
 
 def fit_frame(
@@ -42,6 +43,17 @@ def draw_window(frame_rgb: np.ndarray, roi: list[int] | None, thickness: int) ->
     return out
 
 
+def draw_cells(frame_rgb: np.ndarray, cells: list | None, thickness: int) -> np.ndarray:
+    """The cells the agent cut, each four [x, y] corners in frame pixels."""
+    if not cells:
+        return frame_rgb
+    out = frame_rgb.copy()
+    for cell in cells:
+        pts = np.round(np.asarray(cell, np.float64)).astype(np.int32).reshape(-1, 1, 2)
+        cv2.polylines(out, [pts], isClosed=True, color=CELL_COLOUR, thickness=thickness)
+    return out
+
+
 class FramePreview(Widget):
     """Renders an RGB numpy frame; ``set_frame`` replaces it."""
 
@@ -52,15 +64,22 @@ class FramePreview(Widget):
         self.half_blocks = half_blocks
         self._frame: np.ndarray | None = None
         self._roi: list[int] | None = None
+        self._cells: list | None = None
         self._pixels: np.ndarray | None = None
         self._styles: dict[tuple, Style] = {}
         self.message = "No frame yet."
 
     def set_frame(
-        self, frame_rgb: np.ndarray | None, roi: list[int] | None, message: str = ""
+        self,
+        frame_rgb: np.ndarray | None,
+        roi: list[int] | None,
+        message: str = "",
+        cells: list | None = None,
     ) -> None:
+        """``cells``: the digit cells the agent found, as corner lists in frame pixels."""
         self._frame = frame_rgb
         self._roi = roi
+        self._cells = cells
         self.message = message
         self._rebuild()
         self.refresh()
@@ -75,6 +94,7 @@ class FramePreview(Widget):
         h, w = self._frame.shape[:2]
         thickness = max(2, int(max(w, h) / max(1, self.size.width) * 1.5))
         framed = draw_window(self._frame, self._roi, thickness)
+        framed = draw_cells(framed, self._cells, max(1, thickness // 2))
         self._pixels, _ = fit_frame(
             framed, self.size.width, self.size.height, half_blocks=self.half_blocks
         )

@@ -1,0 +1,504 @@
+"""Find the digit row inside a loosely drawn window.
+
+Why: a user draws the window around the whole display — its bezel, its frame and some of
+the meter around it — rather than tightly around the digits. The cells must then be cut
+from where the digits really are, or the equal split of :mod:`meter_agent.vision` cuts
+the bezel into cells and every reading is refused.
+
+How: the digits are the one thing in the window that forms a row of about
+``expected_digits`` blobs of the same height, on one line, at a regular pitch. Blobs are
+found in both polarities (dark LCD segments on light glass, light drum digits on dark
+faces, a last drum of another colour) with a local threshold; the separate segments of
+an LCD digit are merged into one blob when they overlap horizontally. The row with the
+most members wins; it must hold at least ``expected_digits - 2`` of them (a drum caught
+mid-roll shows two half digits, no whole one), and positions missing at the ends are
+placed where the picture is busy (a half-turned drum), not where it is plain (the frame).
+
+The answer is the box a tight window would have had around the row (the cells' height is
+taken from the digits' height and pitch, so a drum's turning face fits), which the vision
+pipeline then cuts and splits as it always did. A window that is already tight gives
+``tight=True`` and is used whole, exactly as before. No row, or a row that does not fit
+``expected_digits`` (more members than expected, no clear place for the missing ones), is
+``None``: the reading is refused rather than cut from a guess.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+
+import cv2
+import numpy as np
+
+#: the share of a window a row's box must cover for the window to count as tight
+TIGHT_AREA = 0.8
+#: a row needs at least this many members below ``expected_digits`` (mid-roll drums)
+MISSING_AT_MOST = 2
+#: the frame shown above and below the drum faces, as a share of their height (what a
+#: window drawn tightly around the drums holds)
+FRAME_MARGIN = 0.12
+#: a member sits this close (share of the pitch) to its place on the regular row
+PITCH_TOLERANCE = 0.18
+
+
+@dataclass(frozen=True)
+class Blob:
+    """One digit-like blob in window pixels."""
+
+    x: int
+    y: int
+    w: int
+    h: int
+    area: int = 0  # its pixels (0: a merged blob, not counted)
+
+    @property
+    def cx(self) -> float:
+        return self.x + self.w / 2
+
+    @property
+    def cy(self) -> float:
+        return self.y + self.h / 2
+
+
+@dataclass(frozen=True)
+class Row:
+    """The digit row found in a window."""
+
+    box: tuple[int, int, int, int]  # x, y, w, h of the tight window around the row
+    pitch: float  # digit to digit, in window pixels
+    members: int  # digits seen whole (the rest were placed by the pitch)
+    tight: bool  # the window already was tight: use it whole
+    #: the cells' height was measured (the drum faces, or digits that fill their
+    #: cells as on an LCD), not estimated from the pitch
+    sure: bool = True
+
+
+def _blobs(gray: np.ndarray, dark: bool, block: int, max_w: float) -> list[Blob]:
+    """Blobs of one polarity under a local threshold; LCD segments merged per digit."""
+    img = gray if not dark else cv2.bitwise_not(gray)
+    # ink is lighter than its neighbourhood by a clear margin (the plain frame is not)
+    binary = cv2.adaptiveThreshold(
+        img, 255, cv2.ADAPTIVE_THRESH_MEAN_C, cv2.THRESH_BINARY, block | 1, -12
+    )
+    n, _, st, _ = cv2.connectedComponentsWithStats(binary, connectivity=8)
+    H = gray.shape[0]
+    # what is wider than a digit or nearly as tall as the window (the bezel, the glass)
+    # is never part of one, and must not swallow the digits when segments are merged
+    stats = [
+        (int(x), int(y), int(w), int(h), int(a))
+        for x, y, w, h, a in st[1:]
+        if a >= 6 and h >= 3 and w <= max_w and h < 0.95 * H
+    ]
+    boxes = [list(b[:4]) for b in stats]
+    # a drum's digit is one blob already, and merging could join it to the face's edge;
+    # an LCD digit is whole only merged: both are offered to the row search
+    merged = [b for b in _merge_columns([list(b) for b in boxes]) if b not in boxes]
+    return [Blob(*b) for b in stats] + [Blob(*b) for b in merged]
+
+
+def _bar(b: Blob) -> bool:
+    """A solid upright bar (the frame between two drums), not a digit: even a
+    seven-segment 1 has the notch between its two segments and their pointed ends."""
+    return b.area > 0 and b.w < 0.3 * b.h and b.area >= 0.88 * b.w * b.h
+
+
+def _merge_columns(boxes: list[list[int]]) -> list[list[int]]:
+    """Merge boxes that overlap horizontally and touch (or nearly) vertically: the
+    segments of one seven-segment digit, the dot of an i-like glyph."""
+    changed = True
+    while changed:
+        changed = False
+        out: list[list[int]] = []
+        for b in sorted(boxes, key=lambda b: (b[0], b[1])):
+            for o in out:
+                ox0, ox1 = max(b[0], o[0]), min(b[0] + b[2], o[0] + o[2])
+                overlap = ox1 - ox0
+                narrow = min(b[2], o[2])
+                gap = max(b[1], o[1]) - min(b[1] + b[3], o[1] + o[3])
+                tall = max(b[3], o[3])
+                if overlap >= 0.4 * narrow and gap <= 0.25 * tall:
+                    x0, y0 = min(b[0], o[0]), min(b[1], o[1])
+                    x1, y1 = max(b[0] + b[2], o[0] + o[2]), max(b[1] + b[3], o[1] + o[3])
+                    o[:] = [x0, y0, x1 - x0, y1 - y0]
+                    changed = True
+                    break
+            else:
+                out.append(list(b))
+        boxes = out
+    return boxes
+
+
+@dataclass
+class _Candidate:
+    members: list[Blob]
+    pitch: float
+    first: float  # the centre x of position 0 of the members' run
+    index: list[int]  # each member's position on the regular row
+    spread: float = 0.0  # how far (pixels, rms) the members sit off the regular row
+
+
+def _centre(b: Blob) -> float:
+    return b.cx
+
+
+def _right(b: Blob) -> float:
+    return float(b.x + b.w)
+
+
+def _rows(blobs: list[Blob], n: int, min_pitch: float, max_pitch: float) -> list[_Candidate]:
+    """Rows of blobs: same height, one line, regular pitch; lined up by their centres
+    (printed digits, whose 1 is centred) and by their right edges (seven-segment digits,
+    whose 1 is only the right-hand segments)."""
+    out: list[_Candidate] = []
+    for key in (_centre, _right):
+        out += _rows_by(blobs, n, min_pitch, max_pitch, key)
+    return out
+
+
+def _rows_by(
+    blobs: list[Blob], n: int, min_pitch: float, max_pitch: float, key: Callable[[Blob], float]
+) -> list[_Candidate]:
+    out: list[_Candidate] = []
+    for a in blobs:
+        same = [
+            b
+            for b in blobs
+            if abs(b.cy - a.cy) < 0.2 * a.h and 0.75 * a.h <= b.h <= 1.33 * a.h and b.w <= 1.2 * a.h
+        ]
+        if a not in same or len(same) < 2:
+            continue
+        same.sort(key=key)
+        gaps = np.diff([key(b) for b in same])
+        gaps = gaps[(gaps >= min_pitch) & (gaps <= max_pitch)]
+        if not len(gaps):
+            continue
+        # the pitch: the typical spacing between neighbours (the median, or the smallest
+        # when digits are missing), refined on the spacings that are whole steps of it
+        for guess in {float(np.median(gaps)), float(np.min(gaps))}:
+            cand = _on_grid(a, same, gaps, guess, n, key)
+            if cand is not None:
+                out.append(cand)
+    return out
+
+
+def _on_grid(
+    a: Blob, same: list[Blob], gaps: np.ndarray, guess: float, n: int, key: Callable[[Blob], float]
+) -> _Candidate | None:
+    """The blobs of ``same`` on a regular row through ``a`` with about ``guess`` pitch."""
+    near = gaps[np.abs(gaps / guess - np.round(gaps / guess)) < PITCH_TOLERANCE]
+    steps = np.round(near / guess)
+    pitch = float(np.sum(near) / np.sum(steps)) if np.sum(steps) else guess
+    if not 0.55 * a.h <= pitch <= 2.2 * a.h:
+        return None
+    idx: list[int] = []
+    mem: list[Blob] = []
+    for b in same:
+        k = (key(b) - key(a)) / pitch
+        if abs(k - round(k)) < PITCH_TOLERANCE:
+            if round(k) in idx:
+                continue  # two blobs on one place: keep the first
+            idx.append(int(round(k)))
+            mem.append(b)
+    lo = min(idx)
+    idx = [i - lo for i in idx]
+    if max(idx) >= n + 2:
+        # spread wider than a meter's row: keep the run of n positions holding most
+        best = max(range(0, max(idx) + 1), key=lambda s: sum(s <= i < s + n for i in idx))
+        keep = [j for j, i in enumerate(idx) if best <= i < best + n]
+        mem = [mem[j] for j in keep]
+        idx = [idx[j] - best for j in keep]
+        lo += best
+    if len(mem) > n + 1:
+        return None  # more digits than the meter has (or half the pitch): not this row
+    wide = max(b.w for b in mem)
+    if float(np.median([b.w for b in mem if b.w >= 0.6 * wide])) > 0.85 * pitch:
+        return None  # digits touching their neighbours: the bars between drums interleaved
+    # the cells' centres: a seven-segment digit's right edge is half a full digit's
+    # width right of its centre
+    shift = (
+        0.0 if key is _centre else -float(np.median([b.w for b in mem if b.w >= 0.6 * wide])) / 2
+    )
+    # the row's start from every member, not from one: each is off by a pixel or two
+    starts = np.array([key(b) - i * pitch for b, i in zip(mem, idx, strict=True)])
+    start = float(np.median(starts))
+    spread = float(np.sqrt(np.mean((starts - start) ** 2)))
+    return _Candidate(mem, pitch, start + shift, idx, spread)
+
+
+def find_row(window_bgr: np.ndarray, n: int) -> Row | None:
+    """The digit row in a (possibly loose) window of ``n`` digits, or None."""
+    gray = cv2.cvtColor(window_bgr, cv2.COLOR_BGR2GRAY) if window_bgr.ndim == 3 else window_bgr
+    H, W = gray.shape[:2]
+    if n < 1 or H < 8 or W < 8:
+        return None
+    # a window holds the row and at most a little more than as much again around it
+    max_pitch = W / max(n - 0.5, 0.5) if n > 1 else float(W)
+    min_pitch = W / (3.0 * n)
+    cands: list[_Candidate] = []
+    pool: list[tuple[Blob, _Candidate]] = []
+    every: list[Blob] = []
+    for block in {max(7, int(min_pitch)), max(7, int(max_pitch * 0.9))}:
+        # both polarities in one pool: a last drum of another colour shows its digit
+        # the other way round from the rest
+        blobs = [
+            b
+            for dark in (True, False)
+            for b in _blobs(gray, dark, block, max_pitch)
+            if b.h >= 0.3 * min_pitch and b.h <= 0.95 * H and b.w <= max_pitch and not _bar(b)
+        ]
+        for c in _rows(blobs, n, min_pitch, max_pitch):
+            cands.append(_trim(c, n))
+            pool.extend((b, c) for b in c.members)
+        every.extend(blobs)
+    if n == 1:
+        return _single(gray)
+    if not cands:
+        return None
+    best = max(cands, key=_score)
+    span = max(best.index) + 1
+    if span > n or len(best.members) < max(2, n - MISSING_AT_MOST):
+        return None
+    first: float | None = best.first
+    if span < n:
+        first = _place(gray, best, n)
+    if first is None:
+        return None
+    hs = [b.h for b in best.members]
+    gh = float(np.median(hs))
+    cy = float(np.median([b.cy for b in best.members]))
+    # drum faces are the cells themselves (plus the frame's margin); digits need room
+    # above and below for a turning drum. A drum's digit sits where its window is, not
+    # where the digit is (the model reads how far a drum has turned from that), so when
+    # the faces around the digits are seen, the cells take their height from them
+    faces = _are_faces(best, every)
+    around = None if faces else _faces_around(best, cands)
+    if not faces and around is None and gh < 0.9 * best.pitch:
+        # small digits for their pitch, as in drum windows: the faces' edges above and
+        # below them
+        around = _face_edges(gray, best)
+    if faces or around is not None:
+        top, bottom = (
+            around
+            if around is not None
+            else (
+                float(np.median([b.y for b in best.members])),
+                float(np.median([b.y + b.h for b in best.members])),
+            )
+        )
+        margin = FRAME_MARGIN * (bottom - top)
+        y0, y1 = top - margin, bottom + margin
+        if around is not None and (y1 - y0 < 1.6 * gh or not y0 < cy < y1):
+            around = None  # not a window around these digits after all
+    if not faces and around is None:
+        cell_h = max(1.55 * gh, 1.5 * best.pitch)
+        y0, y1 = cy - cell_h / 2, cy + cell_h / 2
+    x0 = first - 0.6 * best.pitch
+    x1 = first + (n - 1) * best.pitch + 0.6 * best.pitch
+    if x0 < -0.35 * best.pitch or x1 > W + 0.35 * best.pitch:
+        return None  # the row runs out of the window: cells would be cut off
+    box = _clip(x0, y0, x1, y1, W, H)
+    tight = box[2] * box[3] >= TIGHT_AREA * W * H
+    if tight:
+        box = (0, 0, W, H)
+    sure = tight or faces or around is not None or gh >= 0.9 * best.pitch
+    return Row(box=box, pitch=best.pitch, members=len(best.members), tight=tight, sure=sure)
+
+
+def _trim(c: _Candidate, n: int) -> _Candidate:
+    """Drop members at the ends of a row longer than ``n`` that are least like the rest
+    (the edge of the frame or the bezel lines up with the drums)."""
+    mem, idx = list(c.members), list(c.index)
+    mw = float(np.median([b.w for b in mem]))
+    mh = float(np.median([b.h for b in mem]))
+
+    def odd(b: Blob) -> float:
+        return abs(np.log(max(b.w, 1) / mw)) + abs(np.log(max(b.h, 1) / mh))
+
+    # a bar at an end far thinner than a digit (a face's or the frame's edge) is no digit
+    while len(mem) > 2:
+        lo, hi = idx.index(min(idx)), idx.index(max(idx))
+        thin = [j for j in (lo, hi) if mem[j].w < 0.3 * mw]
+        if not thin:
+            break
+        del mem[thin[0]], idx[thin[0]]
+    while len(mem) > 2 and max(idx) - min(idx) + 1 > n:
+        lo = idx.index(min(idx))
+        hi = idx.index(max(idx))
+        drop = lo if odd(mem[lo]) >= odd(mem[hi]) else hi
+        del mem[drop], idx[drop]
+    base = min(idx)
+    return _Candidate(mem, c.pitch, c.first + base * c.pitch, [i - base for i in idx], c.spread)
+
+
+def _faces_around(best: _Candidate, cands: list[_Candidate]) -> tuple[float, float] | None:
+    """Top and bottom of the drum faces holding ``best``'s digits: a row of the same
+    pitch whose members are taller and hold the digits; None when there is none."""
+    gh = float(np.median([b.h for b in best.members]))
+    for c in sorted(cands, key=_score, reverse=True):
+        if abs(c.pitch - best.pitch) > 0.1 * best.pitch:
+            continue
+        held = [
+            f
+            for f in c.members
+            if f.h >= 1.3 * gh
+            and f.area >= 0.7 * f.w * f.h
+            and any(
+                f.x <= d.cx <= f.x + f.w and f.y < d.y and d.y + d.h < f.y + f.h
+                for d in best.members
+            )
+        ]
+        if len(held) * 2 > len(best.members):
+            return (
+                float(np.median([f.y for f in held])),
+                float(np.median([f.y + f.h for f in held])),
+            )
+    return None
+
+
+def _face_edges(gray: np.ndarray, best: _Candidate) -> tuple[float, float] | None:
+    """Top and bottom of the drum windows around ``best``'s digits: walking out from each
+    digit, the first clear change of brightness (the face meeting the frame; the bezel
+    beyond the frame changes more, but further out)."""
+    H = gray.shape[0]
+    tops: list[float] = []
+    bottoms: list[float] = []
+    for d in best.members:
+        band = gray[:, d.x : d.x + d.w].astype(np.float32).mean(axis=1)
+        band = cv2.GaussianBlur(band.reshape(-1, 1), (1, 3), 0).ravel()
+        grad = np.abs(np.diff(band))  # grad[i]: between rows i and i + 1
+        skip = max(2, int(0.2 * d.h))  # past the digit's own blurred edge
+        up = grad[int(max(0, d.y - 1.0 * d.h)) : max(0, d.y - skip)][::-1]
+        down = grad[min(H - 1, d.y + d.h + skip) : int(min(H - 1, d.y + 2.0 * d.h))]
+        t, b = _first_edge(up), _first_edge(down)
+        if t is None or b is None:
+            continue
+        tops.append(d.y - skip - t)
+        bottoms.append(d.y + d.h + skip + b + 1)
+    if len(tops) * 2 <= len(best.members):
+        return None
+    top, bottom = float(np.median(tops)), float(np.median(bottoms))
+    gh = float(np.median([b.h for b in best.members]))
+    if not 1.3 * gh <= bottom - top <= 3.0 * gh:
+        return None
+    return top, bottom
+
+
+def _first_edge(grad: np.ndarray) -> int | None:
+    """Index of the first peak of ``grad`` at least 40 % of its largest value."""
+    if len(grad) < 3 or grad.max() < 4.0:
+        return None
+    bar = 0.4 * float(grad.max())
+    for i in range(len(grad)):
+        if grad[i] >= bar:
+            while i + 1 < len(grad) and grad[i + 1] >= grad[i]:
+                i += 1
+            return i
+    return None
+
+
+def _are_faces(c: _Candidate, blobs: list[Blob]) -> bool:
+    """The members are drum faces (each holds a digit-sized blob) rather than digits."""
+    if float(np.median([m.w for m in c.members])) < 0.68 * c.pitch:
+        return False  # faces nearly touch (only the frame between them); digits do not
+    inside = 0
+    for m in c.members:
+        if m.area < 0.7 * m.w * m.h:
+            continue  # a face is solid around its digit; a 0 around its counter is not
+        for b in blobs:
+            if (
+                b.x > m.x
+                and b.y > m.y
+                and b.x + b.w < m.x + m.w
+                and b.y + b.h < m.y + m.h
+                and b.h >= 0.3 * m.h
+            ):
+                inside += 1
+                break
+    return inside * 2 > len(c.members)
+
+
+def _score(c: _Candidate) -> tuple[float, float]:
+    """More members first; between equals, digit-shaped ones (the bars between drums
+    form a row too, but of thin bars), then the most regular (printed digits line up
+    by their centres, seven-segment digits by their right edges)."""
+    aspect = float(np.median([b.w / b.h for b in c.members]))
+    shaped = 0.5 if 0.3 <= aspect <= 1.0 else 0.0
+    return len(c.members) + shaped, -c.spread - 0.1 * float(np.std([b.h for b in c.members]))
+
+
+def _clip(x0: float, y0: float, x1: float, y1: float, w: int, h: int) -> tuple[int, int, int, int]:
+    a, b = max(0, int(round(x0))), max(0, int(round(y0)))
+    c, d = min(w, int(round(x1))), min(h, int(round(y1)))
+    return a, b, max(1, c - a), max(1, d - b)
+
+
+def _place(gray: np.ndarray, cand: _Candidate, n: int) -> float | None:
+    """Where a row with positions missing at its ends starts: the placement whose extra
+    positions are busiest (a turning drum shows ink, the frame beyond the row is plain);
+    None when two placements are about as busy (then any choice would be a guess)."""
+    span = max(cand.index) + 1
+    missing = n - span
+    H, W = gray.shape[:2]
+    gh = float(np.median([b.h for b in cand.members]))
+    cy = float(np.median([b.cy for b in cand.members]))
+    # a drum between two digits shows them above and below the others' band: measure
+    # over the whole cell's height
+    reach = max(gh / 2, 0.6 * cand.pitch)
+    y0, y1 = int(max(0, cy - reach)), int(min(H, cy + reach))
+    half = cand.pitch * 0.35
+
+    def busy(k: int) -> float:
+        cx = cand.first + k * cand.pitch
+        a, b = int(cx - half), int(cx + half)
+        if a < 0 or b > W:
+            return -1.0  # outside the window: not a place for a digit
+        patch = gray[y0:y1, a:b].astype(np.float32)
+        return float(patch.std()) if patch.size else -1.0
+
+    inside = [busy(k) for k in range(span)]
+    ref = float(np.median([v for v in inside if v >= 0])) if inside else 1.0
+    # a missing digit sits on the same face or glass as the others: the frame or bezel
+    # beyond the row is busy at its edges too, but of another grey
+    grounds = [_ground(gray, y0, y1, int(b.cx - half), int(b.cx + half)) for b in cand.members]
+    ground = float(np.median(grounds))
+
+    def fits(k: int) -> float:
+        cx = cand.first + k * cand.pitch
+        g = _ground(gray, y0, y1, int(cx - half), int(cx + half))
+        return max(0.0, 1.0 - abs(g - ground) / max(2.0 * ref, 1.0))
+
+    scores: list[tuple[float, int]] = []
+    for left in range(missing + 1):
+        extra = [k for k in range(-left, 0)] + [span + k for k in range(missing - left)]
+        vals = [busy(k) for k in extra]
+        if min(vals) < 0:
+            continue
+        scores.append(
+            (min(v / max(ref, 1e-3) * fits(k) for v, k in zip(vals, extra, strict=True)), left)
+        )
+    if not scores:
+        return None
+    scores.sort(reverse=True)
+    right = next((v for v, left in scores if left == 0), 0.0)
+    if right >= 0.35:
+        # the drums that turn (the last, and those a carry turns with it) are on the
+        # right: when something stands there, that is where the missing digits are
+        return cand.first
+    best, left = scores[0]
+    if best < 0.35:
+        return None  # nothing there that could be a digit
+    if len(scores) > 1 and scores[1][0] > 0.6 * best:
+        return None  # two places look alike: do not guess
+    return cand.first - left * cand.pitch
+
+
+def _ground(gray: np.ndarray, y0: int, y1: int, x0: int, x1: int) -> float:
+    """The background grey of a box: its median (ink is the minority)."""
+    patch = gray[y0:y1, max(0, x0) : max(0, x1)]
+    return float(np.median(patch)) if patch.size else 0.0
+
+
+def _single(gray: np.ndarray) -> Row | None:
+    """One digit: the window is taken as it is (nothing to line up)."""
+    H, W = gray.shape[:2]
+    return Row(box=(0, 0, W, H), pitch=float(W), members=1, tight=True)

@@ -1,0 +1,106 @@
+"""A window drawn loosely around the whole display (bezel, frame and 8-15 % around it)
+reads the same as a tight one, on real synthetic frames of LCDs and drums; a window in
+which no digit row can be found is refused with its own reason, never cut from a guess."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from read_support import T0, config_for, hourly
+
+from meter_agent import checks
+from meter_agent.config import CalibrationConfig, OcrConfig
+from meter_agent.locate import find_row
+from meter_agent.reader import MeterReader
+from meter_agent.synth import loose_roi, make_stream, render_frame
+from meter_agent.vision import process_for_preview, process_window, upright_window
+
+
+@pytest.mark.parametrize("kind", ["lcd7", "drum"])
+@pytest.mark.parametrize("margin", [0.08, 0.15])
+def test_a_loose_window_reads_what_the_tight_one_reads(kind: str, margin: float) -> None:
+    frames = make_stream(kind, 6, seed=3)  # type: ignore[arg-type]
+    tight_cfg = config_for(frames[0])
+    loose_cfg = config_for(frames[0])
+    loose_cfg.calibration.roi = loose_roi(frames[0], margin)
+    assert loose_cfg.calibration.roi != tight_cfg.calibration.roi
+    tight, loose = MeterReader(tight_cfg), MeterReader(loose_cfg)
+    same = 0
+    for i, f in enumerate(frames):
+        a = tight.read_frames([f.image], hourly(i))
+        b = loose.read_frames([f.image], hourly(i))
+        # never a wrong value, whatever the window
+        assert not b.accepted or b.digits == f.digits, (i, b.digits, f.digits)
+        same += (a.accepted, a.digits) == (b.accepted, b.digits)
+        if f.digits is not None and a.accepted:
+            assert b.accepted and b.digits == f.digits, (i, b.reason)
+    assert same >= len(frames) - 1
+
+
+@pytest.mark.parametrize("kind", ["lcd7", "drum"])
+def test_the_row_found_is_where_the_digits_are(kind: str) -> None:
+    for seed in range(6):
+        f = render_frame(kind, "407132", seed=seed)  # type: ignore[arg-type]
+        roi = loose_roi(f, 0.12)
+        win = upright_window(f.image, f.rotation, roi)
+        row = find_row(win, 6)
+        assert row is not None and not row.tight
+        # the digits' true window, in the loose window's pixels
+        tx, ty, tw, th = f.roi[0] - roi[0], f.roi[1] - roi[1], f.roi[2], f.roi[3]
+        x, y, w, h = row.box
+        assert abs(x - tx) < 0.3 * row.pitch and abs(x + w - tx - tw) < 0.3 * row.pitch
+        # the row's middle is the digits' middle
+        assert abs((y + h / 2) - (ty + th / 2)) < 0.15 * th
+
+
+def test_a_tight_window_is_used_whole_as_before() -> None:
+    f = render_frame("lcd7", "314159", seed=2, glare=False)
+    win = upright_window(f.image, f.rotation, f.roi)
+    row = find_row(win, 6)
+    assert row is not None and row.tight and row.box == (0, 0, win.shape[1], win.shape[0])
+    cal = CalibrationConfig(roi=f.roi, rotate_degrees=f.rotation)
+    a = process_window(f.image, cal, OcrConfig())
+    b = process_window(f.image, cal, OcrConfig(), locate=True)
+    assert [c.box for c in a.cells] == [c.box for c in b.cells]
+    assert np.array_equal(a.binary, b.binary)
+
+
+def test_a_window_without_a_digit_row_is_refused_with_its_reason() -> None:
+    f = render_frame("drum", "123456", seed=4, glare=False)
+    cfg = config_for(f)
+    # the meter body beside the display: clutter and light, no row of six digits
+    cfg.calibration.roi = [0, 0, 200, 120]
+    res = MeterReader(cfg).read_frames([f.image], T0)
+    assert not res.accepted and res.reason is not None
+    assert res.reason.code in (checks.NO_DIGIT_ROW, checks.BLANK)
+    # a meter of four digits seen through a window set for eight: not cut from a guess
+    four = render_frame("lcd7", "4071", seed=5, glare=False)
+    cfg = config_for(four, n=8)
+    cfg.calibration.roi = loose_roi(four, 0.1)
+    res = MeterReader(cfg).read_frames([four.image], T0)
+    assert not res.accepted and res.digits is None
+
+
+def test_a_blank_screen_in_a_loose_window_is_cut_where_the_row_was() -> None:
+    """An LCD cycles through a blank screen: no row in it, so the row this window showed
+    before is used, and the refusal says blank rather than guessing cells."""
+    f = render_frame("lcd7", "123456", seed=6, glare=False)
+    blank = render_frame("lcd7", "123456", seed=6, glare=False, screen="blank")
+    cfg = config_for(f)
+    cfg.calibration.roi = loose_roi(f, 0.1)
+    reader = MeterReader(cfg)
+    assert reader.read_frames([f.image], T0).digits == "123456"
+    res = reader.read_frames([blank.image], hourly(1))
+    assert not res.accepted and res.reason is not None and res.reason.code == checks.BLANK
+
+
+def test_the_preview_draws_the_cells_found() -> None:
+    f = render_frame("drum", "000042", seed=2)
+    cal = CalibrationConfig(roi=loose_roi(f, 0.1), rotate_degrees=f.rotation)
+    out = process_for_preview(f.image, cal, OcrConfig(), locate=True)
+    tight = process_for_preview(f.image, cal, OcrConfig())
+    # the window stage is the whole calibrated window, with the cells drawn on it
+    assert out["window"].shape == tight["window"].shape
+    assert not np.array_equal(out["window"], tight["window"])
+    # the processed stage is the row the engines read, smaller than the loose window
+    assert out["processed"].shape[1] < tight["processed"].shape[1]
