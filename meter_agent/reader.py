@@ -377,17 +377,20 @@ def resolve_drums(
             mass = _digit_mass(c.positions, 0.0, floor=True)
             digit = int(np.argmax(mass))
             conf = _confirmed(c, digit, float(mass[digit]))
-            below_next = (digit + 1 - v) % 10.0  # how far under the next digit it stands
+            near = round(v)
+            off = v - near  # signed distance to the nearest digit
             low = last_offset is not None and last_offset >= LAST_DRUM_OFFSET
             level = last_offset is not None and abs(last_offset) < LAST_DRUM_OFFSET
-            if below_next < NEAR_NEXT and not low:
-                # nearly turned, or the next digit settled and seen a hair low (unseen
-                # makers' crops labelled settled sit up to 0.12 under): only the drum
-                # sitting visibly under the others' line tells them apart
-                conf = min(conf, AMBIGUOUS)
-            elif (v - digit) % 10.0 < SETTLED_BAND and not level and last_offset is not None:
-                # looks settled but is off the others' line: the next digit nearly in?
-                conf = min(conf, AMBIGUOUS)
+            if -NEAR_NEXT < off < SETTLED_BAND:
+                # near a digit: 8.9 turned and a settled 9 look alike (labels to a tenth,
+                # unseen makers framed a hair off), and the model is often sure of either.
+                # Only the drums' line tells them apart: the lower digit when the drum
+                # sits under the other drums, the digit when level with them; alone, or
+                # when the line or the model's mass says otherwise, it is refused
+                under = off < 0 and low and digit == (near - 1) % 10
+                on = off >= 0 and level and digit == near % 10
+                if not (under or on):
+                    conf = min(conf, AMBIGUOUS)
         else:
             shift = 0.0 if lower is None else max(0.0, lower - 9.0)
             mass = _digit_mass(c.positions, shift, floor=False)
