@@ -360,6 +360,7 @@ def resolve_drums(
     turning last drum).
     """
     out = list(cells)
+    #: how far the drum below is into its 9 → 0 roll (None: unreadable)
     lower: float | None = None
     last = len(cells) - 1
     for i in range(last, -1, -1):
@@ -371,7 +372,7 @@ def resolve_drums(
         if c.positions is None:
             # no model opinion (the model is off): the engines' digit, settled
             out[i] = replace(c, value=float(c.char))
-            lower = float(c.char)
+            lower = 0.0
             continue
         if i == last and last_rolls:
             mass = _digit_mass(c.positions, 0.0, floor=True)
@@ -392,7 +393,7 @@ def resolve_drums(
                 if not (under or on):
                     conf = min(conf, AMBIGUOUS)
         else:
-            shift = 0.0 if lower is None else max(0.0, lower - 9.0)
+            shift = 0.0 if lower is None else lower
             mass = _digit_mass(c.positions, shift, floor=False)
             digit = int(np.argmax(mass))
             conf = _confirmed(c, digit, float(mass[digit]))
@@ -402,7 +403,11 @@ def resolve_drums(
         out[i] = CellResult(
             str(digit), conf, "digit", v, c.dot, c.methods, c.dot_before, c.p_top, c.positions
         )
-        lower = v
+        # how far this drum is into its 9 → 0 roll, which the drum above follows: only
+        # a drum read as 9 and standing past it carries (one read as 0 at 9.99 has
+        # finished its roll, and so has the drum above it)
+        past = (v - digit) % 10.0
+        lower = past if digit == 9 and past < 1.0 else 0.0
     return out
 
 

@@ -196,6 +196,10 @@ def test_a_higher_drum_follows_the_carry_of_the_drum_below() -> None:
     assert resolve_drums([drum(3.5), unreadable])[0].confidence < 0.8
     # a settled higher drum reads its digit whatever the last drum does
     assert resolve_drums([drum(7.0), drum(2.4)])[0].char == "7"
+    # a settled 0 the model places a hair under it (9.99) has finished its roll: the
+    # drum above is not carried back (it read 6 for this 7 in an unseen face)
+    got = resolve_drums([drum(7.0), drum(9.995), drum(3.0)], last_rolls=False)
+    assert [c.char for c in got] == ["7", "0", "3"]
 
 
 def test_other_engines_confirm_the_model_but_never_overrule_it() -> None:
