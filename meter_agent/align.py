@@ -160,11 +160,20 @@ class Reference:
             region = self._region(roi, rotate_degrees)
             x, y, w, h = region
             crop = self.gray[y : y + h, x : x + w]
+            # the window itself is left out of the match's score: its digits change
+            # from frame to frame (another reading, a drum turning), the meter around
+            # it does not
+            win = roi_in_raw(roi, rotate_degrees, self.size) - [x, y]
+            keep = np.full((h, w), 255, np.uint8)
+            cv2.fillConvexPoly(keep, np.round(win).astype(np.int32), 0)
             levels = []
             for px in (COARSE_PX, FINE_PX):
                 s = min(1.0, px / max(w, h))
                 small = cv2.resize(crop, None, fx=s, fy=s, interpolation=cv2.INTER_AREA)
-                levels.append((s, _detail(small)))
+                mask = cv2.resize(
+                    keep, (small.shape[1], small.shape[0]), interpolation=cv2.INTER_NEAREST
+                )
+                levels.append((s, _detail(small), mask))
             got = (region, levels)
             self._templates = {key: got}  # one calibration at a time
         return got
@@ -183,7 +192,7 @@ class Reference:
         ix1, iy1 = int(min(fw, rx + rw + span)), int(min(fh, ry + rh + span))
         search = g[iy0:iy1, ix0:ix1]
 
-        s, tpl = levels[0]
+        s, tpl, _ = levels[0]
         img = _detail(cv2.resize(search, None, fx=s, fy=s, interpolation=cv2.INTER_AREA))
         # coarse: from where the region was, and from where plain template matching of
         # the small copies puts it (a shift too large for ECC alone to find); the better
@@ -203,7 +212,7 @@ class Reference:
                     starts.append((mx - int(ox), my - int(oy)))
                 r = max(2, min(th, tw) // 4)
                 scores[max(0, my - r) : my + r + 1, max(0, mx - r) : mx + r + 1] = -1.0
-        fine = [(s2, tpl2) for s2, tpl2 in levels[1:] if s2 != s]
+        fine = [(s2, tpl2) for s2, tpl2, _ in levels[1:] if s2 != s]
         imgs = [
             _detail(cv2.resize(search, None, fx=s2, fy=s2, interpolation=cv2.INTER_AREA))
             for s2, _ in fine
@@ -230,7 +239,11 @@ class Reference:
                 best = (got[0], got[1], scale)
         if best is None:
             return _refused("the picture does not match the reference")
-        quality, warp, s = best
+        _, warp, s = best
+        # the score: the aligned frame against the reference around the window only
+        level = next(lv for lv in levels if lv[0] == s)
+        img_s = imgs[-1] if fine and s == fine[-1][0] else img
+        quality = _masked_correlation(level[1], img_s, warp, level[2])
         rm = warp[:, :2].astype(np.float64)
         t = warp[:, 2].astype(np.float64) / s
         r0 = np.array([rx, ry], np.float64)
@@ -280,6 +293,24 @@ def _ecc(
     except cv2.error:
         return None
     return float(quality), out
+
+
+def _masked_correlation(
+    tpl: np.ndarray, img: np.ndarray, warp: np.ndarray, mask: np.ndarray
+) -> float:
+    """The correlation of ``tpl`` with ``img`` brought back through ``warp``, over the
+    pixels ``mask`` keeps (the meter around the window, not its changing digits)."""
+    back = cv2.warpAffine(
+        img, warp, (tpl.shape[1], tpl.shape[0]), flags=cv2.INTER_LINEAR | cv2.WARP_INVERSE_MAP
+    )
+    m = mask > 0
+    if m.sum() < 16:
+        return 0.0
+    a, b = tpl[m].astype(np.float64), back[m].astype(np.float64)
+    a -= a.mean()
+    b -= b.mean()
+    den = float(np.sqrt((a * a).sum() * (b * b).sum()))
+    return float((a * b).sum() / den) if den > 0 else 0.0
 
 
 def _detail(gray: np.ndarray) -> np.ndarray:
