@@ -33,7 +33,8 @@ from meter_agent.vision import binarise, cell_from_crop
 
 HELDOUT_MODEL = REPO / "bench" / "models" / "digits-heldout.npz"
 #: a few points under what the held-out model measured (see docs/meter-reading.md)
-FLOORS = {"rollover_lower": 0.95, "rollover_error": 0.15}
+#: measured: lower digit 100 %, mean position error 0.036 step, 91 % of clean digits at p ≥ 0.8
+FLOORS = {"rollover_lower": 0.97, "rollover_error": 0.08, "clean_sure": 0.88}
 
 
 @pytest.fixture(scope="module")
@@ -61,9 +62,9 @@ def test_models_ship_their_credit_and_their_held_out_split() -> None:
 
 @pytest.mark.parametrize(
     ("kind", "floor"),
-    # measured (argmax, 60-epoch recipe): 98.6 %, 100 %, 96 % (25 crops, one washed-out
-    # unseen maker; 80 % with 36 epochs), 83 % (12 crops of one unseen maker)
-    [("powermeter", 0.95), ("lcd", 0.95), ("watermeter", 0.72), ("gasmeter", 0.66)],
+    # measured with the position model (2 members, 14 epochs, both folders and fonts):
+    # 100 %, 100 %, 92 % (38 crops of unseen water makers), 100 % (12 gas crops)
+    [("powermeter", 0.97), ("lcd", 0.97), ("watermeter", 0.85), ("gasmeter", 0.9)],
 )
 def test_model_on_held_out_clean_digits(held_out, kind: str, floor: float) -> None:
     engine, rows, imgs = held_out
@@ -74,16 +75,17 @@ def test_model_on_held_out_clean_digits(held_out, kind: str, floor: float) -> No
     assert acc >= floor, f"{kind}: {acc:.3f}"
 
 
-def test_model_is_rarely_sure_and_wrong_on_unseen_makers(held_out) -> None:
-    """The reader takes a model digit alone at p >= 0.95: that must (nearly) never be wrong."""
+def test_model_is_never_sure_and_wrong_on_unseen_makers(held_out) -> None:
+    """A settled digit the model alone vouches for at the reader's default threshold
+    (0.8, its calibrated probability of the nearest digit) must not be wrong."""
     engine, rows, imgs = held_out
     rs = [r for r in rows if r["category"] == "clean"]
     probs = engine.probabilities([imgs[r["file"]] for r in rs])
     top = probs[:, :10].argmax(axis=1)
-    sure = probs[np.arange(len(rs)), top] >= 0.95
+    sure = probs[np.arange(len(rs)), top] >= 0.8
     wrong = [r["file"] for r, t, s in zip(rs, top, sure, strict=True) if s and str(t) != r["digit"]]
-    assert len(wrong) <= 1, wrong  # measured 0 (the MLPs before: 0)
-    assert sure.mean() >= 0.78  # measured 0.835 (the MLPs before: 0.78)
+    assert not wrong, wrong
+    assert sure.mean() >= FLOORS["clean_sure"], sure.mean()
 
 
 def test_model_reads_the_lower_digit_of_rolling_drums(held_out) -> None:
