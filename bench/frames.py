@@ -192,6 +192,10 @@ class Tally:
     reasons: Counter[str] = field(default_factory=Counter)
 
 
+#: set from --auto in main(): detect the display kind instead of taking the calibrated one
+DISPLAY_AS_CALIBRATED = True
+
+
 def read_case(case: Case, times: list[float], aligned: list[bool]) -> tuple[bool, bool, str | None]:
     """Read one case with a fresh reader calibrated as the case says: (accepted, right,
     the refusal's code)."""
@@ -199,6 +203,10 @@ def read_case(case: Case, times: list[float], aligned: list[bool]) -> tuple[bool
     cfg.calibration.roi = case.roi
     cfg.calibration.rotate_degrees = case.frame.rotation
     cfg.ocr.expected_digits = len(case.frame.digits or "")
+    if DISPLAY_AS_CALIBRATED:
+        # the display kind as the calibration screen sets it (lcd7 or drum); with
+        # --auto the reader detects it per meter, as the default config does
+        cfg.calibration.display = case.frame.kind
     reader = MeterReader(cfg)
     if case.reference is not None:
         if hasattr(reader, "set_reference"):
@@ -223,7 +231,14 @@ def main(argv: list[str] | None = None) -> int:
         help="draw the same meters in synth's own segments and Hershey figures instead "
         "(a baseline: what the fonts cost)",
     )
+    ap.add_argument(
+        "--auto",
+        action="store_true",
+        help="detect LCD or drum per meter (display: auto) instead of the calibrated kind",
+    )
     args = ap.parse_args(argv)
+    global DISPLAY_AS_CALIBRATED
+    DISPLAY_AS_CALIBRATED = not args.auto
     if args.frames < 1:
         print("--frames must be at least 1.", file=sys.stderr)
         return 2
