@@ -114,7 +114,7 @@ def create_api(hub: Hub, config: Config) -> FastAPI:
         RequestLimits,
         auth=WriteAuth(config.api.token, config.api.trusted),
         write_paths=frozenset(
-            r.path for r in meter.routes if isinstance(r, APIRoute) and "POST" in r.methods
+            r.path for r in meter.routes if isinstance(r, APIRoute) and "POST" in (r.methods or ())
         ),
     )
     if config.api.cors_origins:
