@@ -357,3 +357,17 @@ async def test_a_keep_alive_connection_still_serves_request_after_request(served
         assert (await read_answer(reader, 5.0))[0] == 200
         await asyncio.sleep(1.0)
     writer.close()
+
+
+@pytest.mark.parametrize(
+    "when", ["0001-01-04T00:00:00Z", "1999-12-31T12:00:00Z", "2100-01-02T00:00:00Z"]
+)
+@pytest.mark.parametrize("path", WRITE_PATHS)
+async def test_a_reading_dated_outside_2000_to_2099_is_refused(served, path, when):
+    body = {"reading_kwh": 12.5, "timestamp": when, "confidence": 0.99, "method": "manual"}
+    async with httpx.AsyncClient(base_url=served.url, timeout=10) as c:
+        r = await c.post(path, json=body, headers={"Authorization": f"Bearer {TOKEN}"})
+    assert r.status_code in (400, 422), r.text
+    sentence = r.json().get("detail") or r.json().get("reason")
+    assert "timestamp: must be a date from 2000 to 2099" in sentence
+    assert served.stored() == 0
