@@ -69,6 +69,11 @@ def _install_error_handlers(app: FastAPI) -> None:
                 status_code=404,
             )
         detail = exc.detail if isinstance(exc.detail, str) else "The request cannot be served."
+        if exc.status_code == 405:  # Starlette's "Method Not Allowed", as a sentence
+            allowed = (exc.headers or {}).get("Allow", "")
+            detail = f"{request.method} is not allowed on {request.url.path}" + (
+                f"; it answers {allowed}." if allowed else "."
+            )
         if exc.status_code == 400 and detail == "There was an error parsing the body":
             detail = "The request body is not valid JSON text (UTF-8)."  # FastAPI's wording
         return JSONResponse({"detail": detail}, status_code=exc.status_code, headers=exc.headers)

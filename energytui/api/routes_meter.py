@@ -13,8 +13,10 @@ first (a token, or an address in ``api.trusted_networks``), then the body is rea
 :data:`MAX_BODY_BYTES` (a larger one is refused before a byte of it is parsed), then
 parsed and checked, then the hub applies the plausibility checks
 (:func:`meter_agent.rules.implausible`) and keeps a refused reading with its reason.
-The handlers read the raw request instead of declaring a body model because FastAPI
-reads and parses a declared body before it runs any dependency, the token check
+The app's door (:class:`~energytui.api.limits.RequestLimits`) does the first two from
+the headers alone, before any route runs; the route repeats them so that it is safe on
+its own. The handlers read the raw request instead of declaring a body model because
+FastAPI reads and parses a declared body before it runs any dependency, the token check
 included.
 """
 

@@ -371,3 +371,13 @@ async def test_a_reading_dated_outside_2000_to_2099_is_refused(served, path, whe
     sentence = r.json().get("detail") or r.json().get("reason")
     assert "timestamp: must be a date from 2000 to 2099" in sentence
     assert served.stored() == 0
+
+
+async def test_a_method_a_route_does_not_take_is_a_405_sentence(served):
+    async with httpx.AsyncClient(base_url=served.url, timeout=10) as c:
+        r = await c.put("/api/v1/meter_reading", json={"reading_kwh": 1.0})
+        g = await c.get("/meter_reading")
+    assert r.status_code == 405 and g.status_code == 405
+    assert r.json() == {"detail": "PUT is not allowed on /api/v1/meter_reading; it answers POST."}
+    assert g.json()["detail"].startswith("GET is not allowed on /meter_reading")
+    assert served.stored() == 0
