@@ -10,6 +10,7 @@ prints it and exits with code 2.
 
 from __future__ import annotations
 
+import difflib
 import ipaddress
 import os
 import tomllib
@@ -32,14 +33,21 @@ class ConfigError(Exception):
 
 
 class _Section(BaseModel):
-    model_config = ConfigDict(extra="forbid", validate_assignment=True)
+    """Strict: a TOML file says what it means, so ``"5"`` is not a number, ``1`` is not a
+    boolean, ``true`` is not 1, and no number is infinite or NaN (an infinite solar peak
+    once turned every power into null while /health said healthy). Environment values are
+    text and are converted (:func:`load_config` validates them in lax mode)."""
+
+    model_config = ConfigDict(
+        extra="forbid", validate_assignment=True, strict=True, allow_inf_nan=False
+    )
 
 
 class GeneralConfig(_Section):
     timezone: str = "UTC"
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"] = "INFO"
-    data_dir: Path | None = None
-    log_file: Path | None = None
+    data_dir: Path | None = Field(default=None, strict=False)  # TOML has no path type
+    log_file: Path | None = Field(default=None, strict=False)
 
     @field_validator("log_level", mode="before")
     @classmethod
@@ -67,7 +75,7 @@ class PowerwallConfig(_Section):
     mode: Literal["local", "tedapi", "cloud", "fleetapi"] = "local"
     gw_pwd: str = Field(default="", repr=False)
     cloud_site_id: str | None = None
-    auth_path: Path | None = None
+    auth_path: Path | None = Field(default=None, strict=False)
     interval_s: float = Field(default=5.0, ge=1.0, le=3600.0)
     timeout_s: float = Field(default=5.0, gt=0.0, le=120.0)
     slow_interval_s: float = Field(default=60.0, ge=5.0, le=86400.0)
@@ -82,8 +90,8 @@ class SimulatedConfig(_Section):
     accelerate: float = Field(default=1.0, gt=0.0, le=100000.0)
     interval_s: float = Field(default=2.0, ge=0.05, le=3600.0)
     seed: int = 7
-    solar_peak_w: float = Field(default=7600.0, ge=0.0)
-    battery_kwh: float = Field(default=13.5, gt=0.0)
+    solar_peak_w: float = Field(default=7600.0, ge=0.0, le=1e6)
+    battery_kwh: float = Field(default=13.5, gt=0.0, le=1000.0)
     reserve_pct: float = Field(default=20.0, ge=0.0, le=100.0)
 
 
@@ -130,7 +138,7 @@ class MeterConfig(_Section):
 
 
 class StoreConfig(_Section):
-    path: Path | None = None
+    path: Path | None = Field(default=None, strict=False)
     raw_retention_days: int = Field(default=14, ge=1, le=3650)
     minute_retention_days: int = Field(default=90, ge=1, le=36500)
 
@@ -283,7 +291,11 @@ def _env_overrides(environ: dict[str, str]) -> dict:
             )
         section, name = rest.split("__", 1)
         if section not in Config.model_fields:
-            raise ConfigError(f"environment variable {env} names an unknown section {section!r}.")
+            near = difflib.get_close_matches(section, list(Config.model_fields), n=1)
+            hint = f" (did you mean ENERGYTUI_{near[0].upper()}__…?)" if near else ""
+            raise ConfigError(
+                f"environment variable {env} names an unknown section {section!r}{hint}."
+            )
         raw: Any = value
         if value.startswith("[") and value.endswith("]"):
             raw = [p.strip() for p in value[1:-1].split(",") if p.strip()]
@@ -300,6 +312,27 @@ def _deep_update(base: dict, extra: dict) -> dict:
     return base
 
 
+def _known_keys(loc: tuple[Any, ...]) -> list[str]:
+    """The settings known where ``loc`` points: the sections, or one section's keys."""
+    model: type[BaseModel] = Config
+    for part in loc[:-1]:
+        field = model.model_fields.get(str(part))
+        annotation = field.annotation if field is not None else None
+        if not (isinstance(annotation, type) and issubclass(annotation, BaseModel)):
+            return []
+        model = annotation
+    return list(model.model_fields)
+
+
+def _unknown(loc: tuple[Any, ...]) -> str:
+    """ "is not a known setting", with the nearest known name when one is close."""
+    near = difflib.get_close_matches(str(loc[-1]), _known_keys(loc), n=1, cutoff=0.6)
+    if not near:
+        return "is not a known setting"
+    where = ".".join(str(p) for p in (*loc[:-1], near[0]))
+    return f"is not a known setting (did you mean {where}?)"
+
+
 def _describe(exc: ValidationError, origin: str) -> str:
     err = exc.errors()[0]
     where = ".".join(str(p) for p in err["loc"])
@@ -307,7 +340,7 @@ def _describe(exc: ValidationError, origin: str) -> str:
     if msg.startswith("Value error, "):
         msg = msg[len("Value error, ") :]
     if err["type"] == "extra_forbidden":
-        msg = "is not a known setting"
+        msg = _unknown(tuple(err["loc"]))
     value = err.get("input")
     shown = "" if "password" in where or "token" in where or "pwd" in where else f" (got {value!r})"
     if err["type"] == "extra_forbidden" or isinstance(value, dict):
@@ -339,14 +372,30 @@ def load_config(
         Config.model_validate(data)
     except ValidationError as exc:
         raise ConfigError(_describe(exc, f"config file {cfg_path}")) from None
+    # environment values are text: converted here ("8001" is a port), still finite
     merged = _deep_update(data, _env_overrides(environ))
     try:
-        Config.model_validate(merged)
+        Config.model_validate(merged, strict=False)
     except ValidationError as exc:
         raise ConfigError(_describe(exc, "environment")) from None
     merged = _deep_update(merged, overrides or {})
     try:
-        cfg = Config.model_validate(merged)
+        cfg = Config.model_validate(merged, strict=False)
     except ValidationError as exc:
         raise ConfigError(_describe(exc, "command line")) from None
+    _check_complete(cfg)
     return cfg
+
+
+def _check_complete(cfg: Config) -> None:
+    """Settings that only make sense together, checked once every source is merged (a
+    password may come from the environment for a host in the file), before anything
+    touches the network: an empty password would otherwise cost a login attempt (the
+    gateway locks the account after a few)."""
+    pw = cfg.powerwall
+    if pw.mode == "local" and pw.host and not pw.password and not pw.gw_pwd:
+        raise ConfigError(
+            f"powerwall.password is empty, so the Powerwall at {pw.host} cannot be logged "
+            "in to; set powerwall.password (or POWERWALL_PASSWORD) to its customer password, "
+            'or set powerwall.gw_pwd with mode = "tedapi".'
+        )

@@ -21,11 +21,14 @@ from fastapi import APIRouter, FastAPI, Query, Request, Response
 from fastapi.exceptions import RequestValidationError
 from fastapi.middleware.cors import CORSMiddleware
 from fastapi.responses import JSONResponse
+from fastapi.routing import APIRoute
 from prometheus_client.exposition import choose_encoder
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from energytui import __version__
 from energytui.api import views
+from energytui.api.auth import WriteAuth
+from energytui.api.limits import BodyRefused, RequestLimits, refusal_body
 from energytui.api.metrics import ServerErrors, make_registry
 from energytui.api.problems import problem_sentence
 from energytui.api.routes_meter import meter_router
@@ -57,12 +60,20 @@ def _install_error_handlers(app: FastAPI) -> None:
 
     @app.exception_handler(StarletteHTTPException)
     async def _http(request: Request, exc: StarletteHTTPException) -> JSONResponse:
+        if isinstance(exc, BodyRefused):  # too large or too slow, met while a route read it
+            body = refusal_body(request.url.path, exc.detail, exc.code)
+            return JSONResponse(body, status_code=exc.status_code, headers=exc.headers)
         if exc.status_code == 404:  # the seed's body for a path that is not a route
             return JSONResponse(
                 {"status": "error", "message": "Endpoint not found", "timestamp": iso_z(utcnow())},
                 status_code=404,
             )
         detail = exc.detail if isinstance(exc.detail, str) else "The request cannot be served."
+        if exc.status_code == 405:  # Starlette's "Method Not Allowed", as a sentence
+            allowed = (exc.headers or {}).get("Allow", "")
+            detail = f"{request.method} is not allowed on {request.url.path}" + (
+                f"; it answers {allowed}." if allowed else "."
+            )
         if exc.status_code == 400 and detail == "There was an error parsing the body":
             detail = "The request body is not valid JSON text (UTF-8)."  # FastAPI's wording
         return JSONResponse({"detail": detail}, status_code=exc.status_code, headers=exc.headers)
@@ -102,6 +113,15 @@ def create_api(hub: Hub, config: Config) -> FastAPI:
     server_errors = ServerErrors()
     registry = make_registry(hub, meter_stale_s=meter_stale_s, server_errors=server_errors)
     _install_error_handlers(app)
+    meter = meter_router(hub, config)
+    # innermost of ours, so that CORS headers and the 5xx count see its refusals
+    app.add_middleware(
+        RequestLimits,
+        auth=WriteAuth(config.api.token, config.api.trusted),
+        write_paths=frozenset(
+            r.path for r in meter.routes if isinstance(r, APIRoute) and "POST" in (r.methods or ())
+        ),
+    )
     if config.api.cors_origins:
         app.add_middleware(
             CORSMiddleware,
@@ -225,5 +245,5 @@ def create_api(hub: Hub, config: Config) -> FastAPI:
     app.include_router(seed_router)
     v1.include_router(powerwall_router)
     app.include_router(v1)
-    app.include_router(meter_router(hub, config))
+    app.include_router(meter)
     return app

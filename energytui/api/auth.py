@@ -17,6 +17,7 @@ from __future__ import annotations
 import hmac
 import ipaddress
 from collections.abc import Awaitable, Callable, Iterable
+from dataclasses import dataclass
 from typing import Annotated
 
 from fastapi import Depends, HTTPException, Request, status
@@ -29,6 +30,9 @@ NO_TOKEN = (
     "set api.token in the config file (or ENERGYTUI_API__TOKEN) and send it as a Bearer token."
 )
 BAD_TOKEN = "Missing or wrong API token; send the header 'Authorization: Bearer <api.token>'."
+
+#: a refused write: status, one sentence, extra headers
+Refusal = tuple[int, str, dict[str, str]]
 
 BEARER = HTTPBearer(auto_error=False, description="the configured api.token")
 
@@ -51,26 +55,44 @@ def is_trusted(host: str | None, networks: Iterable[IPNetwork]) -> bool:
     return any(addr.version == net.version and addr in net for net in networks)
 
 
+@dataclass(frozen=True)
+class WriteAuth:
+    """Who may write, decided from the peer address and the Authorization header alone,
+    so that it can run before a byte of the body is read (:mod:`energytui.api.limits`)."""
+
+    token: str
+    networks: tuple[IPNetwork, ...] = ()
+
+    def refusal(self, host: str | None, authorization: str | None) -> Refusal | None:
+        """None when the writer may write, else (status, one sentence, extra headers)."""
+        if self.networks and is_trusted(host, self.networks):
+            return None
+        if not self.token:
+            return status.HTTP_403_FORBIDDEN, NO_TOKEN, {}
+        scheme, _, given = (authorization or "").strip().partition(" ")
+        if scheme.lower() != "bearer" or not hmac.compare_digest(
+            given.strip().encode("utf-8"), self.token.encode("utf-8")
+        ):
+            return status.HTTP_401_UNAUTHORIZED, BAD_TOKEN, {"WWW-Authenticate": "Bearer"}
+        return None
+
+
 def make_write_guard(
     token: str, trusted: Iterable[IPNetwork] = ()
 ) -> Callable[..., Awaitable[None]]:
     """A FastAPI dependency that lets a request through from a trusted network, or with
-    the configured token."""
-    expected = token.encode("utf-8")
-    networks = tuple(trusted)
+    the configured token (the same rule :class:`RequestLimits` applies at the door; kept
+    on the routes so that the OpenAPI document says they need a token)."""
+    auth = WriteAuth(token, tuple(trusted))
 
     async def require_token(
         request: Request,
         creds: Annotated[HTTPAuthorizationCredentials | None, Depends(BEARER)],
     ) -> None:
-        if networks and is_trusted(request.client.host if request.client else None, networks):
-            return
-        if not expected:
-            raise HTTPException(status.HTTP_403_FORBIDDEN, NO_TOKEN)
-        given = b"" if creds is None else creds.credentials.encode("utf-8")
-        if not hmac.compare_digest(given, expected):
-            raise HTTPException(
-                status.HTTP_401_UNAUTHORIZED, BAD_TOKEN, headers={"WWW-Authenticate": "Bearer"}
-            )
+        given = None if creds is None else f"Bearer {creds.credentials}"
+        refused = auth.refusal(request.client.host if request.client else None, given)
+        if refused is not None:
+            code, detail, headers = refused
+            raise HTTPException(code, detail, headers=headers or None)
 
     return require_token

@@ -13,8 +13,10 @@ first (a token, or an address in ``api.trusted_networks``), then the body is rea
 :data:`MAX_BODY_BYTES` (a larger one is refused before a byte of it is parsed), then
 parsed and checked, then the hub applies the plausibility checks
 (:func:`meter_agent.rules.implausible`) and keeps a refused reading with its reason.
-The handlers read the raw request instead of declaring a body model because FastAPI
-reads and parses a declared body before it runs any dependency, the token check
+The app's door (:class:`~energytui.api.limits.RequestLimits`) does the first two from
+the headers alone, before any route runs; the route repeats them so that it is safe on
+its own. The handlers read the raw request instead of declaring a body model because
+FastAPI reads and parses a declared body before it runs any dependency, the token check
 included.
 """
 
@@ -29,6 +31,7 @@ from fastapi.responses import JSONResponse
 from pydantic import ValidationError
 
 from energytui.api.auth import make_write_guard
+from energytui.api.limits import CLOSE, MAX_BODY_BYTES, TOO_LARGE, BodyTooLarge
 from energytui.api.problems import problem_sentence
 from energytui.api.schemas import (
     ErrorResponse,
@@ -43,23 +46,17 @@ from energytui.hub import Hub
 from meter_agent import rules as meter_rules
 from meter_agent.schema import MeterReading, iso_z
 
-#: the largest body taken: a reading is about 200 bytes, so this leaves room for a
-#: chatty sender and none for one that would make the hub parse megabytes
-MAX_BODY_BYTES = 16 * 1024
-
 MISSING_READING = "Missing required field: reading_kwh"  # the seed's words, kept
 NOT_JSON = "The request body is not valid JSON."
 NOT_UTF8 = "The request body is not valid JSON text (UTF-8)."
-TOO_LARGE = f"The request body is larger than {MAX_BODY_BYTES} bytes; a reading needs far less."
-
-
-class BodyTooLarge(Exception):
-    """The body went past :data:`MAX_BODY_BYTES` (declared or as it arrived)."""
+TOO_DEEP = "The request body is nested too deeply to be a reading."
 
 
 async def read_capped(request: Request, limit: int = MAX_BODY_BYTES) -> bytes:
     """The request body, refused as soon as it is known to pass ``limit``: from its
-    Content-Length before reading, or while reading one without (chunked)."""
+    Content-Length before reading, or while reading one without (chunked). The app's
+    :class:`~energytui.api.limits.RequestLimits` refuses these first; this keeps a route
+    safe when it is served without it (a test's ASGI client)."""
     declared = request.headers.get("content-length", "")
     if declared.isdigit() and int(declared) > limit:
         raise BodyTooLarge
@@ -84,9 +81,11 @@ def _refusal_text(hub: Hub, reading: MeterReading, outcome: str) -> str:
     return f"The reading was refused ({outcome})"
 
 
-def _seed_rejected(reason: str, code: str, status_code: int = 400) -> JSONResponse:
+def _seed_rejected(
+    reason: str, code: str, status_code: int = 400, headers: dict[str, str] | None = None
+) -> JSONResponse:
     body = SeedMeterRejected(reason=reason, code=code)
-    return JSONResponse(body.model_dump(), status_code=status_code)
+    return JSONResponse(body.model_dump(), status_code=status_code, headers=headers)
 
 
 _SEED_BODY = {
@@ -126,14 +125,16 @@ def meter_router(hub: Hub, config: Config) -> APIRouter:
         ``meter_rejected`` series with its reason."""
         try:
             raw = await read_capped(request)
-        except BodyTooLarge:
-            return _seed_rejected(TOO_LARGE, "too_large", 413)
+        except BodyTooLarge:  # the rest of a chunked body is not read: hang up
+            return _seed_rejected(TOO_LARGE, "too_large", 413, CLOSE)
         try:  # an empty body is no reading at all, as the seed saw it
             data = json.loads(raw.decode("utf-8")) if raw.strip() else None
         except UnicodeDecodeError:
             return _seed_rejected(NOT_UTF8, "invalid")
         except ValueError:
             return _seed_rejected(NOT_JSON, "invalid")
+        except RecursionError:  # the C parser's own depth check
+            return _seed_rejected(TOO_DEEP, "invalid")
         if not isinstance(data, dict) or "reading_kwh" not in data:
             return _seed_rejected(MISSING_READING, "invalid")
         try:
@@ -180,7 +181,7 @@ def meter_router(hub: Hub, config: Config) -> APIRouter:
         try:
             raw = await read_capped(request)
         except BodyTooLarge:
-            raise HTTPException(413, TOO_LARGE) from None
+            raise HTTPException(413, TOO_LARGE, headers=CLOSE) from None
         try:
             text = raw.decode("utf-8")
         except UnicodeDecodeError:

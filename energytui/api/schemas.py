@@ -300,6 +300,18 @@ class MeterPostResult(_Out):
     reading_kwh: float
 
 
+#: the years a meter reading may be dated in: a reading from year 1 is a sender's bug, and
+#: the store names its files by date (a year-1 reading could not be filed)
+READING_YEARS = range(2000, 2100)
+BAD_YEAR = "must be a date from 2000 to 2099 (when the meter was read)"
+
+
+def _plausible_year(v: datetime | None) -> datetime | None:
+    if v is not None and v.year not in READING_YEARS:
+        raise ValueError(BAD_YEAR)
+    return v
+
+
 class MeterReadingIn(MeterReading):
     """The body of ``POST /meter_reading``: a :class:`MeterReading`, numbers strictly numbers.
 
@@ -324,6 +336,12 @@ class MeterReadingIn(MeterReading):
             raise ValueError("is out of the range of dates a meter reading can have") from None
         except ValidationError:
             pass  # the field's own validation says what is wrong
+        return v
+
+    @field_validator("timestamp")
+    @classmethod
+    def _year(cls, v: datetime) -> datetime:
+        _plausible_year(v)
         return v
 
 
@@ -353,6 +371,11 @@ class SeedMeterIn(BaseModel):
         if v is not None and not isinstance(v, str):
             raise ValueError("must be ISO 8601 text, e.g. 2025-11-07T14:23:45Z")
         return v
+
+    @field_validator("timestamp")
+    @classmethod
+    def _year(cls, v: datetime | None) -> datetime | None:
+        return _plausible_year(v)
 
     def to_reading(self, arrived: datetime) -> MeterReading:
         """The reading the hub takes; raises ``ValueError`` (a ValidationError) when the

@@ -33,7 +33,9 @@ def test_seed_environment_names_keep_working():
 
 def test_precedence_file_env_flags(tmp_path):
     p = tmp_path / "c.toml"
-    p.write_text('[powerwall]\nhost = "10.0.0.9"\ninterval_s = 7\n[api]\nport = 9000\n')
+    p.write_text(
+        '[powerwall]\nhost = "10.0.0.9"\npassword = "pw"\ninterval_s = 7\n[api]\nport = 9000\n'
+    )
     cfg = load_config(
         p, environ={"ENERGYTUI_POWERWALL__HOST": "127.0.0.2"}, overrides={"api": {"port": 9100}}
     )
