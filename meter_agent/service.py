@@ -209,11 +209,17 @@ class MeterService:
             # brightness is measured on the raw frame; the upright ROI is close enough for
             # a light level unless the rotation is large
             self.lighting.observe(frames[-1], self.config.calibration.roi)
+            before = self.reader.last_accepted
             result = self.reader.read_frames(frames, ts)
             record = self.recorder.refuse_if_lower(
                 record_from_result(result), monotonic=self.config.ocr.monotonic
             )
-            self.recorder.keep(record)
+            try:
+                self.recorder.keep(record)
+            except StorageError:
+                # not kept, so not the value the next reading is checked against either
+                self.reader.last_accepted = before
+                raise
             self.readers.save_references()
         self.recorder.after_record(record, frames[len(frames) // 2])
         return result, record
