@@ -73,6 +73,7 @@ async def serve(
     """Run the service loop and uvicorn side by side; returns an exit code."""
     import uvicorn
 
+    from meter_agent.http_guard import MAX_HEADER_BYTES, GuardedH11Protocol
     from meter_agent.logging_setup import setup_logging
     from meter_agent.quiet_server import QuietServer
     from meter_agent.server import create_app
@@ -93,7 +94,16 @@ async def serve(
         return 2
     app = create_app(service)
     uv_config = uvicorn.Config(
-        app, host=host, port=port, log_config=None, access_log=False, lifespan="off"
+        app,
+        host=host,
+        port=port,
+        log_config=None,
+        access_log=False,
+        lifespan="off",
+        # the limits on what a client may send: see meter_agent.http_guard
+        http=GuardedH11Protocol,
+        h11_max_incomplete_event_size=MAX_HEADER_BYTES,
+        timeout_keep_alive=5,
     )
     server = QuietServer(uv_config)
     stop = asyncio.Event()
