@@ -86,8 +86,14 @@ async def serve(
         log.warning("%s is ignored: the config also sets energytui's key for it", key)
     try:
         service = MeterService(config, config_path)
+    except AgentConfigError as exc:
+        print(f"meter-agent: {exc}", file=sys.stderr)
+        return 2
     except OSError as exc:
-        print(f"meter-agent: cannot prepare storage: {exc}.", file=sys.stderr)
+        where = f" {exc.filename}" if exc.filename else ""
+        print(
+            f"meter-agent: cannot prepare storage{where}: {exc.strerror or exc}.", file=sys.stderr
+        )
         return 1
     except ValueError as exc:  # a digit model (ocr.digit_model) that cannot be loaded
         print(f"meter-agent: {exc}", file=sys.stderr)

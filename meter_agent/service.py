@@ -39,7 +39,13 @@ from meter_agent.capture import (
     lighting_control_for,
     open_source,
 )
-from meter_agent.config import AgentConfig, CalibrationConfig, OcrConfig, resolve_path
+from meter_agent.config import (
+    AgentConfig,
+    AgentConfigError,
+    CalibrationConfig,
+    OcrConfig,
+    resolve_path,
+)
 from meter_agent.feed import LEARN_FRAME_AGE_S, CameraFeed
 from meter_agent.health import HealthLog, health_document
 from meter_agent.history import History, HistoryRecord, record_from_result
@@ -67,6 +73,21 @@ __all__ = [
 log = logging.getLogger(__name__)
 
 
+def _prepare_folder(path: Path, key: str) -> None:
+    """Make the folder ``key`` names; a path that is a file is a config error (one
+    sentence, exit 2), anything else the card refuses an OSError."""
+    if path.exists() and not path.is_dir():
+        raise AgentConfigError(
+            f"{key} {path} is a file, not a folder; point it at a folder (it is made if missing)."
+        )
+    try:
+        path.mkdir(parents=True, exist_ok=True)
+    except (FileExistsError, NotADirectoryError):
+        raise AgentConfigError(
+            f"{key} {path} cannot be a folder: a part of that path is a file."
+        ) from None
+
+
 class MeterService:
     """Everything the agent does; the HTTP server and the CLI drive it."""
 
@@ -85,7 +106,7 @@ class MeterService:
         self.data_dir = resolve_path(base, st.data_dir)
         self.image_dir = resolve_path(base, st.image_dir)
         self.log_file = resolve_path(base, st.log_file) if st.log_file else None
-        self.data_dir.mkdir(parents=True, exist_ok=True)
+        _prepare_folder(self.data_dir, "storage.data_dir")
 
         camera = config.camera
         if camera.source == "file" and camera.path.strip():
@@ -93,13 +114,24 @@ class MeterService:
             # the agent was started from (systemd starts it in /)
             camera = camera.model_copy(update={"path": str(resolve_path(base, camera.path))})
         self.source = source or open_source(camera, calibration=config.calibration, ocr=config.ocr)
+        if isinstance(self.source, SyntheticSource):
+            from meter_agent.synth import FrameTooSmall
+
+            try:
+                hint = self.source.calibration_hint()  # one frame: does the meter fit?
+            except FrameTooSmall as exc:
+                raise AgentConfigError(f"camera.width/height: {exc}") from None
         if isinstance(self.source, SyntheticSource) and config.calibration.roi is None:
             # a demo works out of the box: frame the generated meter (in memory, not saved)
-            hint = self.source.calibration_hint()
             config.calibration = config.calibration.model_copy(
                 update={"roi": hint["roi"], "rotate_degrees": round(hint["rotate_degrees"], 2)}
             )
             log.info("synthetic meter: calibrated to roi %s", hint["roi"])
+        if self.image_dir.exists() and not self.image_dir.is_dir():
+            raise AgentConfigError(
+                f"storage.image_dir {self.image_dir} is a file, not a folder; "
+                "point it at a folder (it is made if missing)."
+            )
         self.history = History(self.data_dir, st.history_max_records)
         self.uploader = Uploader(config.upload, self.data_dir)
         self.images = ImageStore(self.image_dir, st)
