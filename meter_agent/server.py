@@ -99,6 +99,17 @@ class CalibrationBody(BaseModel):
     threshold: int | None = Field(default=None, ge=0, le=255)
 
 
+def json_body(model: type[BaseModel]) -> dict[str, Any]:
+    """The OpenAPI request body of a route that reads its JSON itself (after the token
+    check and the body limits, see :mod:`meter_agent.http_guard`), so /docs shows it."""
+    return {
+        "requestBody": {
+            "required": True,
+            "content": {"application/json": {"schema": model.model_json_schema()}},
+        }
+    }
+
+
 def _one_sentence(exc: ValidationError | RequestValidationError, origin: str) -> str:
     errs = exc.errors()
     if not errs:
@@ -326,12 +337,18 @@ def create_app(service: MeterService) -> FastAPI:
     def get_calibration() -> dict[str, Any]:
         return calibration_view(service.config)
 
-    @app.put("/calibration", dependencies=[Depends(require_writer)])
+    @app.put(
+        "/calibration",
+        dependencies=[Depends(require_writer)],
+        openapi_extra=json_body(CalibrationBody),
+    )
     async def put_calibration(request: Request) -> dict[str, Any]:
         update = await _calibration_update(request, require_fields=True)
         return await run_in_threadpool(_apply_calibration, service, update)
 
-    @app.post("/ocr", dependencies=[Depends(require_writer)])
+    @app.post(
+        "/ocr", dependencies=[Depends(require_writer)], openapi_extra=json_body(CalibrationBody)
+    )
     async def post_ocr(request: Request) -> dict[str, Any]:
         """Live OCR with an UNSAVED calibration (any subset of the fields): nothing is stored."""
         update = await _calibration_update(request, require_fields=False)
@@ -352,7 +369,9 @@ def create_app(service: MeterService) -> FastAPI:
             body["reading_kwh"] = None
         return body
 
-    @app.put("/reading", dependencies=[Depends(require_writer)])
+    @app.put(
+        "/reading", dependencies=[Depends(require_writer)], openapi_extra=json_body(ReadingBody)
+    )
     async def put_reading(request: Request) -> dict[str, Any]:
         """Set the last good reading by hand (a replaced meter, or a value that should never
         have been accepted): it is recorded as "manual" and the checks compare with it."""
