@@ -56,15 +56,15 @@ def test_a_state_newer_than_the_history_is_written_back_to_it(tmp_path: Path) ->
     reading. At the restart it is written back, so /meter and the checks agree."""
     cfg = write_config(tmp_path, ocr={"interval_s": 86400.0})
     with ServeProcess(cfg) as a, httpx.Client(base_url=a.url, timeout=30) as c:
-        r = c.put("/reading", json={"digits": "200000"}, headers=a.auth())
+        r = c.put("/reading", json={"digits": "400000"}, headers=a.auth())
         assert r.status_code == 200
-        r = c.put("/reading", json={"digits": "200500"}, headers=a.auth())
+        r = c.put("/reading", json={"digits": "400500"}, headers=a.auth())
         assert r.status_code == 200
     history = tmp_path / "data" / "history.jsonl"
     lines = history.read_text().splitlines()
-    kept = [line for line in lines if json.loads(line).get("digits") != "200500"]
+    kept = [line for line in lines if json.loads(line).get("digits") != "400500"]
     assert len(kept) == len(lines) - 1
     history.write_text("".join(line + "\n" for line in kept))  # the line the card lost
     with ServeProcess(cfg) as b, httpx.Client(base_url=b.url, timeout=30) as c:
-        assert c.get("/meter").json()["digits"] == "200500"
-    assert any(json.loads(line)["digits"] == "200500" for line in history.read_text().splitlines())
+        assert c.get("/meter").json()["digits"] == "400500"
+    assert any(json.loads(line)["digits"] == "400500" for line in history.read_text().splitlines())
