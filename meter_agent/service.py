@@ -139,6 +139,7 @@ class MeterService:
             config.lighting, lighting_control_for(self.source, config.lighting)
         )
         self.readers = ReaderKeeper(config, self.data_dir, base, self.history)
+        self._queue_what_the_outbox_missed()
 
         self._lock = threading.RLock()  # camera + reader
         self.health_log = HealthLog()
@@ -153,6 +154,19 @@ class MeterService:
             health=self.health_log,
             wake=self.upload_wake,
         )
+
+    def _queue_what_the_outbox_missed(self) -> None:
+        """Accepted readings in the history that are newer than anything in the upload
+        outbox never made it there (the card was full between the two appends, then the
+        agent stopped): queue them now, so the hub gets every reading the agent kept."""
+        newest = self.uploader.outbox.newest_timestamp()
+        if not self.config.upload.enabled or newest is None:
+            return
+        later = self.history.query(since=newest, limit=self.config.storage.history_max_records)
+        try:
+            self.uploader.catch_up([r.to_meter_reading() for r in later])
+        except OSError as exc:
+            log.warning("the upload outbox cannot be written: %s", exc)
 
     # --- the parts' state, by the names it always had -----------------------------------
     @property

@@ -210,3 +210,47 @@ def test_a_power_cut_at_a_random_point_loses_nothing_acknowledged(
     History(tmp_path, max_records=20)
     Outbox(tmp_path)
     assert_all_readable(tmp_path)
+
+
+def test_a_reading_the_outbox_could_not_take_is_queued_before_the_next(
+    tmp_path: Path, faulty: list[FaultyOps]
+) -> None:
+    """The history took the reading but the outbox did not (card full between the two
+    appends): the reading waits in memory and is queued, in order, before the next."""
+    from meter_agent.config import UploadConfig
+    from meter_agent.upload import Uploader
+
+    up = Uploader(UploadConfig(enabled=True, url="http://127.0.0.1:9/meter_reading"), tmp_path)
+    up.enqueue(record(1).to_meter_reading())
+    ops = FaultyOps(random.Random(0), {"write": 1.0}, "ENOSPC")
+    faulty.append(ops)
+    files.ops = ops
+    with pytest.raises(OSError):
+        up.enqueue(record(2).to_meter_reading())
+    assert up.status.pending == 2  # one on disk, one in memory
+    ops.enabled = False
+    up.enqueue(record(3).to_meter_reading())
+    assert [r.id for r in Outbox(tmp_path).pending()] == ["r00001", "r00002", "r00003"]
+
+
+def test_at_start_the_outbox_gets_the_accepted_readings_it_missed(tmp_path: Path) -> None:
+    """Across a restart: accepted readings in the history newer than anything in the
+    outbox are queued when the agent starts."""
+    from service_support import start_agent, write_config
+
+    cfg = write_config(tmp_path, upload={"enabled": True, "url": "http://127.0.0.1:9/x"})
+    a = start_agent(cfg)
+    try:
+        first = a.service.set_reading("200000")
+        outbox = tmp_path / "data" / "outbox.jsonl"
+        kept = outbox.read_text()
+        second = a.service.set_reading("200100")
+    finally:
+        a.stop()
+    outbox.write_text(kept)  # as if the card was full when the second was queued
+    b = start_agent(cfg)
+    try:
+        pending = [r.id for r in b.service.uploader.outbox.pending()]
+    finally:
+        b.stop()
+    assert pending == [first.id, second.id]
