@@ -260,6 +260,11 @@ class MeterService:
             record = self.recorder.refuse_if_lower(
                 record_from_result(result), monotonic=self.config.ocr.monotonic
             )
+            if result.accepted and not record.accepted:
+                # refused after all: not the value the next reading is checked against,
+                # nor one the saved state may hold (a state newer than the history's
+                # last accepted reading is written back to it at the next start)
+                self.reader.last_accepted = before
             try:
                 self.recorder.keep(record)
             except StorageError:

@@ -68,3 +68,33 @@ def test_a_state_newer_than_the_history_is_written_back_to_it(tmp_path: Path) ->
     with ServeProcess(cfg) as b, httpx.Client(base_url=b.url, timeout=30) as c:
         assert c.get("/meter").json()["digits"] == "400500"
     assert any(json.loads(line)["digits"] == "400500" for line in history.read_text().splitlines())
+
+
+def test_a_reading_the_last_guard_refuses_is_never_written_back(tmp_path: Path) -> None:
+    """A reading the reader took but the service's last guard refused (lower than the
+    history's last accepted one) must not stay the reader's value: its saved state would
+    be newer than the history, and the restart would write it back as accepted."""
+    from service_support import start_agent
+
+    cfg = write_config(tmp_path)
+    a = start_agent(cfg)  # the synthetic meter shows 123456
+    try:
+        assert a.service.capture_once().accepted is True
+    finally:
+        a.stop()
+    b = start_agent(cfg, start=123400)  # then a lower value
+    try:
+        b.service.reader.last_accepted = None  # a reader with nothing to compare against
+        result, record = b.service.capture_and_record()
+        assert result.accepted is True and record.accepted is False
+        assert record.reason and record.reason.startswith("not_monotonic")
+    finally:
+        b.stop()
+    c = start_agent(cfg, start=123400)
+    try:
+        assert c.service.latest_status().digits == "123456"  # type: ignore[union-attr]
+        assert c.service.reader.last_accepted.digits == "123456"  # type: ignore[union-attr]
+        accepted = [r.digits for r in c.service.history.query(limit=100)]
+        assert "123400" not in accepted
+    finally:
+        c.stop()
