@@ -27,7 +27,7 @@ from typing import TYPE_CHECKING, Any
 
 from pydantic import BaseModel, ConfigDict, ValidationError, field_serializer, field_validator
 
-from meter_agent.files import fsync_dir, write_atomically
+from meter_agent.files import append_line, write_atomically
 from meter_agent.schema import MeterReading, MeterStatus, iso_z
 
 if TYPE_CHECKING:
@@ -113,17 +113,6 @@ def reason_code(reason: str | None) -> str:
     return (reason or "rejected").split(":", 1)[0].strip() or "rejected"
 
 
-def append_line(path: Path, line: str) -> None:
-    """Append one line and fsync it: once this returns, the line survives a power cut."""
-    new = not path.exists()
-    with open(path, "a", encoding="utf-8") as fh:
-        fh.write(line + "\n")
-        fh.flush()
-        os.fsync(fh.fileno())
-    if new:
-        fsync_dir(path.parent)
-
-
 def rewrite_lines(path: Path, lines: list[str]) -> None:
     """Replace ``path`` atomically with ``lines`` (temp file + fsync + rename)."""
     write_atomically(path, "".join(line + "\n" for line in lines).encode("utf-8"))
@@ -151,7 +140,12 @@ def repair_torn_tail(path: Path) -> bool:
 
 
 def read_json_lines(path: Path) -> list[dict]:
-    """Every JSON object line in ``path``; a torn or corrupt line is skipped with a warning."""
+    """Every JSON object line in ``path``; a torn or corrupt line is skipped with a warning.
+
+    A line that is a half line with a whole one glued onto it (what an append that failed
+    half way left before :func:`meter_agent.files.append_line` cut such halves off) gives
+    back the whole one: it was acknowledged once, so it is not thrown away with the half.
+    """
     out: list[dict] = []
     try:
         text = path.read_text(encoding="utf-8", errors="replace")
@@ -163,11 +157,30 @@ def read_json_lines(path: Path) -> list[dict]:
         try:
             obj = json.loads(line)
         except json.JSONDecodeError:
-            log.warning("%s line %d is not valid JSON (torn write?); skipped", path, n)
-            continue
+            obj = _glued_object(line)
+            if obj is None:
+                log.warning("%s line %d is not valid JSON (torn write?); skipped", path, n)
+                continue
+            log.warning("%s line %d: a torn write's half was dropped, its line kept", path, n)
         if isinstance(obj, dict):
             out.append(obj)
     return out
+
+
+def _glued_object(line: str) -> dict | None:
+    """The whole JSON object that ends ``line`` after a torn half, if there is one."""
+    decoder = json.JSONDecoder()
+    text = line.rstrip()
+    start = text.find("{", 1)
+    while start > 0:
+        try:
+            obj, end = decoder.raw_decode(text, start)
+        except json.JSONDecodeError:
+            obj, end = None, -1
+        if end == len(text) and isinstance(obj, dict):
+            return obj
+        start = text.find("{", start + 1)
+    return None
 
 
 @dataclass(slots=True)
@@ -220,7 +233,10 @@ class History:
         self._rows.sort(key=lambda r: r.timestamp)
         if len(self._rows) > self.max_records:
             self._rows = self._rows[-self.max_records :]
-            self._compact()
+            try:
+                self._compact()
+            except OSError as exc:  # the file only stays longer than it needs to be
+                log.warning("the history cannot be compacted now: %s", exc)
         self._refresh_last()
 
     def _refresh_last(self) -> None:
@@ -232,7 +248,9 @@ class History:
                 break
 
     def add(self, record: HistoryRecord) -> None:
-        """Persist (fsync'd) and remember one record."""
+        """Persist and remember one record. Once this returns the record's line is on the
+        card (written and fsync'd, see :func:`meter_agent.files.append_line`); when it
+        raises OSError the record is neither in the file nor in memory."""
         with self._lock:
             line = record.model_dump_json()
             append_line(self.path, line)
@@ -250,7 +268,10 @@ class History:
             else:  # an older record arrived late, or was pushed out at once
                 self._refresh_last()
             if self._lines_on_disk > self.max_records * 1.25:
-                self._compact()
+                try:
+                    self._compact()
+                except OSError as exc:  # the record is kept all the same; compact later
+                    log.warning("the history cannot be compacted now: %s", exc)
 
     def _compact(self) -> None:
         rewrite_lines(self.path, [r.line for r in self._rows])

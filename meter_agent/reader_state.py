@@ -29,17 +29,31 @@ from meter_agent import checks, reference_frame
 from meter_agent.capture import CaptureError
 from meter_agent.config import AgentConfig, OcrConfig, resolve_path
 from meter_agent.files import write_atomically
-from meter_agent.history import History
+from meter_agent.history import History, HistoryRecord, new_reading_id, read_json_lines
 from meter_agent.references import FILE_NAME as REFERENCES_FILE
 from meter_agent.references import ReferenceBank
-from meter_agent.schema import MANUAL_METHOD
+from meter_agent.schema import MANUAL_METHOD, iso_z
 
 if TYPE_CHECKING:  # the reader is imported when first needed: it loads the OCR engines
-    from meter_agent.reader import MeterReader, ReadResult
+    from meter_agent.reader import MeterReader, ReaderState, ReadResult
 
 log = logging.getLogger(__name__)
 
 STATE_FILE = "reader_state.json"
+
+
+def _outbox_entry(data_dir: Path, ts: datetime) -> dict[str, Any]:
+    """The upload outbox's entry for the reading made at ``ts`` (empty when none)."""
+    for obj in reversed(read_json_lines(data_dir / "outbox.jsonl")):
+        try:
+            when = HistoryRecord.model_validate(
+                {"id": "-", "timestamp": obj.get("timestamp"), "accepted": True}
+            ).timestamp
+        except ValueError:
+            continue
+        if when == ts:
+            return obj
+    return {}
 
 
 class ReadingError(ValueError):
@@ -126,6 +140,11 @@ class ReaderKeeper:
             )
         # The history is fsync'd with every reading; if the state file is missing, damaged or
         # older, the last accepted reading in the history is the one to compare against.
+        # A state NEWER than the history's last accepted reading means the history lost
+        # that reading's line (the state is saved only after its line is written): the
+        # reading was confirmed, so it is written back to the history, not forgotten.
+        if state is not None:
+            self._restore_lost_reading(state)
         last = self.history.last_accepted()
         if (
             last is not None
@@ -145,6 +164,40 @@ class ReaderKeeper:
         if frame is not None:
             reader.set_reference(frame)
         return reader
+
+    def _restore_lost_reading(self, state: ReaderState) -> None:
+        """Write the state's last accepted reading back to the history when the history
+        does not have it (see :meth:`_make_reader`); its id is the outbox's when the
+        reading was queued for the hub (so the hub dedupes it), else a new one."""
+        if state.last_ts is None or not state.last_digits:
+            return
+        last = self.history.last_accepted()
+        ts = HistoryRecord.model_validate(
+            {"id": "-", "timestamp": state.last_ts, "accepted": True}
+        ).timestamp
+        if last is not None and last.timestamp >= ts:
+            return
+        queued = _outbox_entry(self.data_dir, ts)
+        record = HistoryRecord(
+            id=str(queued.get("id") or new_reading_id(ts)),
+            timestamp=ts,
+            accepted=True,
+            reading_kwh=state.last_kwh,
+            digits=state.last_digits,
+            confidence=state.last_confidence,
+            method=str(queued.get("method") or "restored"),
+        )
+        log.warning(
+            "the history lacks the last accepted reading %s of %s that %s holds; "
+            "written back to the history",
+            record.digits,
+            iso_z(ts),
+            self.state_path.name,
+        )
+        try:
+            self.history.add(record)
+        except OSError as exc:
+            log.warning("the reading cannot be written back to the history now: %s", exc)
 
     def _load_references(self, model: str | None) -> ReferenceBank | None:
         """This meter's learnt digit examples; a damaged file is moved aside (kept for a

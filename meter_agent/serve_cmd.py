@@ -73,6 +73,7 @@ async def serve(
     """Run the service loop and uvicorn side by side; returns an exit code."""
     import uvicorn
 
+    from meter_agent.http_guard import MAX_HEADER_BYTES, GuardedH11Protocol
     from meter_agent.logging_setup import setup_logging
     from meter_agent.quiet_server import QuietServer
     from meter_agent.server import create_app
@@ -85,15 +86,30 @@ async def serve(
         log.warning("%s is ignored: the config also sets energytui's key for it", key)
     try:
         service = MeterService(config, config_path)
+    except AgentConfigError as exc:
+        print(f"meter-agent: {exc}", file=sys.stderr)
+        return 2
     except OSError as exc:
-        print(f"meter-agent: cannot prepare storage: {exc}.", file=sys.stderr)
+        where = f" {exc.filename}" if exc.filename else ""
+        print(
+            f"meter-agent: cannot prepare storage{where}: {exc.strerror or exc}.", file=sys.stderr
+        )
         return 1
     except ValueError as exc:  # a digit model (ocr.digit_model) that cannot be loaded
         print(f"meter-agent: {exc}", file=sys.stderr)
         return 2
     app = create_app(service)
     uv_config = uvicorn.Config(
-        app, host=host, port=port, log_config=None, access_log=False, lifespan="off"
+        app,
+        host=host,
+        port=port,
+        log_config=None,
+        access_log=False,
+        lifespan="off",
+        # the limits on what a client may send: see meter_agent.http_guard
+        http=GuardedH11Protocol,
+        h11_max_incomplete_event_size=MAX_HEADER_BYTES,
+        timeout_keep_alive=5,
     )
     server = QuietServer(uv_config)
     stop = asyncio.Event()

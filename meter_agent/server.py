@@ -11,7 +11,6 @@ nothing; an unexpected failure answers 500 with a sentence, never a traceback.
 from __future__ import annotations
 
 import hmac
-import json
 import logging
 from datetime import UTC, datetime
 from typing import Any
@@ -28,6 +27,14 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from meter_agent import __version__
 from meter_agent.capture import CaptureError
 from meter_agent.config import CalibrationConfig, describe_validation_error
+from meter_agent.http_guard import (
+    MAX_BODY_BYTES,
+    BadJson,
+    BodyGuard,
+    BodyTimeout,
+    BodyTooLarge,
+    parse_json_object,
+)
 from meter_agent.memory import release_free_memory
 from meter_agent.service import (
     CalibrationError,
@@ -92,6 +99,17 @@ class CalibrationBody(BaseModel):
     threshold: int | None = Field(default=None, ge=0, le=255)
 
 
+def json_body(model: type[BaseModel]) -> dict[str, Any]:
+    """The OpenAPI request body of a route that reads its JSON itself (after the token
+    check and the body limits, see :mod:`meter_agent.http_guard`), so /docs shows it."""
+    return {
+        "requestBody": {
+            "required": True,
+            "content": {"application/json": {"schema": model.model_json_schema()}},
+        }
+    }
+
+
 def _one_sentence(exc: ValidationError | RequestValidationError, origin: str) -> str:
     errs = exc.errors()
     if not errs:
@@ -112,13 +130,20 @@ def parse_since(value: str | None) -> datetime | None:
     """``since`` as an aware UTC time; a time without a zone is taken as UTC."""
     if value is None or value == "":
         return None
+    if len(value) > 64:
+        raise ApiError(400, "since is not an ISO 8601 time such as 2026-11-25T08:00:00Z.")
     try:
         ts = datetime.fromisoformat(value.strip().replace(" ", "+"))
     except ValueError:
         raise ApiError(
             400, f"since={value!r} is not an ISO 8601 time such as 2026-11-25T08:00:00Z."
         ) from None
-    return ts.replace(tzinfo=UTC) if ts.tzinfo is None else ts.astimezone(UTC)
+    try:
+        return ts.replace(tzinfo=UTC) if ts.tzinfo is None else ts.astimezone(UTC)
+    except OverflowError:  # e.g. 0001-01-01T00:00:00+14:00 is before year 1 in UTC
+        raise ApiError(
+            400, f"since={value!r} is outside the times this agent can compare (years 1-9999 UTC)."
+        ) from None
 
 
 def encode_jpeg(img: np.ndarray, width: int | None = None, quality: int = 85) -> bytes:
@@ -171,11 +196,25 @@ def create_app(service: MeterService) -> FastAPI:
     )
     app.state.service = service
     app.add_middleware(ReleaseMemoryAfter)
+    app.add_middleware(BodyGuard)
 
     # --- errors: one sentence, never a traceback ----------------------------------------
     @app.exception_handler(ApiError)
     async def _api_error(_: Request, exc: ApiError) -> JSONResponse:
         return JSONResponse({"detail": exc.detail}, status_code=exc.status, headers=exc.headers)
+
+    @app.exception_handler(BodyTooLarge)
+    async def _too_large(_: Request, exc: BodyTooLarge) -> JSONResponse:
+        return JSONResponse(
+            {"detail": f"the body is over the {MAX_BODY_BYTES} bytes this agent takes."},
+            status_code=413,
+        )
+
+    @app.exception_handler(BodyTimeout)
+    async def _too_slow(_: Request, exc: BodyTimeout) -> JSONResponse:
+        return JSONResponse(
+            {"detail": "the body did not arrive in time; send it all at once."}, status_code=408
+        )
 
     @app.exception_handler(RequestValidationError)
     async def _validation(_: Request, exc: RequestValidationError) -> JSONResponse:
@@ -298,12 +337,18 @@ def create_app(service: MeterService) -> FastAPI:
     def get_calibration() -> dict[str, Any]:
         return calibration_view(service.config)
 
-    @app.put("/calibration", dependencies=[Depends(require_writer)])
+    @app.put(
+        "/calibration",
+        dependencies=[Depends(require_writer)],
+        openapi_extra=json_body(CalibrationBody),
+    )
     async def put_calibration(request: Request) -> dict[str, Any]:
         update = await _calibration_update(request, require_fields=True)
         return await run_in_threadpool(_apply_calibration, service, update)
 
-    @app.post("/ocr", dependencies=[Depends(require_writer)])
+    @app.post(
+        "/ocr", dependencies=[Depends(require_writer)], openapi_extra=json_body(CalibrationBody)
+    )
     async def post_ocr(request: Request) -> dict[str, Any]:
         """Live OCR with an UNSAVED calibration (any subset of the fields): nothing is stored."""
         update = await _calibration_update(request, require_fields=False)
@@ -324,17 +369,17 @@ def create_app(service: MeterService) -> FastAPI:
             body["reading_kwh"] = None
         return body
 
-    @app.put("/reading", dependencies=[Depends(require_writer)])
+    @app.put(
+        "/reading", dependencies=[Depends(require_writer)], openapi_extra=json_body(ReadingBody)
+    )
     async def put_reading(request: Request) -> dict[str, Any]:
         """Set the last good reading by hand (a replaced meter, or a value that should never
         have been accepted): it is recorded as "manual" and the checks compare with it."""
         raw = await request.body()
         try:
-            data = json.loads(raw) if raw.strip() else None
-        except (json.JSONDecodeError, UnicodeDecodeError):
-            data = None
-        if not isinstance(data, dict):
-            raise ApiError(400, 'the body must be a JSON object, e.g. {"digits": "012345"}.')
+            data = parse_json_object(raw, '{"digits": "012345"}')
+        except BadJson as exc:
+            raise ApiError(400, str(exc)) from None
         try:
             body = ReadingBody.model_validate(data)
         except ValidationError as exc:
@@ -357,10 +402,10 @@ async def _calibration_update(request: Request, *, require_fields: bool) -> Cali
     """Parse a calibration body (any subset of ``GET /calibration``'s fields) or raise ApiError."""
     raw = await request.body()
     try:
-        data = json.loads(raw) if raw.strip() else {}
-    except (json.JSONDecodeError, UnicodeDecodeError):
-        raise ApiError(400, 'the body must be JSON, e.g. {"roi": [x, y, w, h]}.') from None
-    if not isinstance(data, dict) or (require_fields and not data):
+        data = parse_json_object(raw, '{"roi": [x, y, w, h]}') if raw.strip() else {}
+    except BadJson as exc:
+        raise ApiError(400, str(exc)) from None
+    if require_fields and not data:
         raise ApiError(400, "the body must be a JSON object with at least one calibration field.")
     try:
         body = CalibrationBody.model_validate(data)

@@ -39,7 +39,13 @@ from meter_agent.capture import (
     lighting_control_for,
     open_source,
 )
-from meter_agent.config import AgentConfig, CalibrationConfig, OcrConfig, resolve_path
+from meter_agent.config import (
+    AgentConfig,
+    AgentConfigError,
+    CalibrationConfig,
+    OcrConfig,
+    resolve_path,
+)
 from meter_agent.feed import LEARN_FRAME_AGE_S, CameraFeed
 from meter_agent.health import HealthLog, health_document
 from meter_agent.history import History, HistoryRecord, record_from_result
@@ -67,6 +73,21 @@ __all__ = [
 log = logging.getLogger(__name__)
 
 
+def _prepare_folder(path: Path, key: str) -> None:
+    """Make the folder ``key`` names; a path that is a file is a config error (one
+    sentence, exit 2), anything else the card refuses an OSError."""
+    if path.exists() and not path.is_dir():
+        raise AgentConfigError(
+            f"{key} {path} is a file, not a folder; point it at a folder (it is made if missing)."
+        )
+    try:
+        path.mkdir(parents=True, exist_ok=True)
+    except (FileExistsError, NotADirectoryError):
+        raise AgentConfigError(
+            f"{key} {path} cannot be a folder: a part of that path is a file."
+        ) from None
+
+
 class MeterService:
     """Everything the agent does; the HTTP server and the CLI drive it."""
 
@@ -85,7 +106,7 @@ class MeterService:
         self.data_dir = resolve_path(base, st.data_dir)
         self.image_dir = resolve_path(base, st.image_dir)
         self.log_file = resolve_path(base, st.log_file) if st.log_file else None
-        self.data_dir.mkdir(parents=True, exist_ok=True)
+        _prepare_folder(self.data_dir, "storage.data_dir")
 
         camera = config.camera
         if camera.source == "file" and camera.path.strip():
@@ -93,13 +114,24 @@ class MeterService:
             # the agent was started from (systemd starts it in /)
             camera = camera.model_copy(update={"path": str(resolve_path(base, camera.path))})
         self.source = source or open_source(camera, calibration=config.calibration, ocr=config.ocr)
+        if isinstance(self.source, SyntheticSource):
+            from meter_agent.synth import FrameTooSmall
+
+            try:
+                hint = self.source.calibration_hint()  # one frame: does the meter fit?
+            except FrameTooSmall as exc:
+                raise AgentConfigError(f"camera.width/height: {exc}") from None
         if isinstance(self.source, SyntheticSource) and config.calibration.roi is None:
             # a demo works out of the box: frame the generated meter (in memory, not saved)
-            hint = self.source.calibration_hint()
             config.calibration = config.calibration.model_copy(
                 update={"roi": hint["roi"], "rotate_degrees": round(hint["rotate_degrees"], 2)}
             )
             log.info("synthetic meter: calibrated to roi %s", hint["roi"])
+        if self.image_dir.exists() and not self.image_dir.is_dir():
+            raise AgentConfigError(
+                f"storage.image_dir {self.image_dir} is a file, not a folder; "
+                "point it at a folder (it is made if missing)."
+            )
         self.history = History(self.data_dir, st.history_max_records)
         self.uploader = Uploader(config.upload, self.data_dir)
         self.images = ImageStore(self.image_dir, st)
@@ -107,6 +139,7 @@ class MeterService:
             config.lighting, lighting_control_for(self.source, config.lighting)
         )
         self.readers = ReaderKeeper(config, self.data_dir, base, self.history)
+        self._queue_what_the_outbox_missed()
 
         self._lock = threading.RLock()  # camera + reader
         self.health_log = HealthLog()
@@ -121,6 +154,19 @@ class MeterService:
             health=self.health_log,
             wake=self.upload_wake,
         )
+
+    def _queue_what_the_outbox_missed(self) -> None:
+        """Accepted readings in the history that are newer than anything in the upload
+        outbox never made it there (the card was full between the two appends, then the
+        agent stopped): queue them now, so the hub gets every reading the agent kept."""
+        newest = self.uploader.outbox.newest_timestamp()
+        if not self.config.upload.enabled or newest is None:
+            return
+        later = self.history.query(since=newest, limit=self.config.storage.history_max_records)
+        try:
+            self.uploader.catch_up([r.to_meter_reading() for r in later])
+        except OSError as exc:
+            log.warning("the upload outbox cannot be written: %s", exc)
 
     # --- the parts' state, by the names it always had -----------------------------------
     @property
@@ -209,11 +255,22 @@ class MeterService:
             # brightness is measured on the raw frame; the upright ROI is close enough for
             # a light level unless the rotation is large
             self.lighting.observe(frames[-1], self.config.calibration.roi)
+            before = self.reader.last_accepted
             result = self.reader.read_frames(frames, ts)
             record = self.recorder.refuse_if_lower(
                 record_from_result(result), monotonic=self.config.ocr.monotonic
             )
-            self.recorder.keep(record)
+            if result.accepted and not record.accepted:
+                # refused after all: not the value the next reading is checked against,
+                # nor one the saved state may hold (a state newer than the history's
+                # last accepted reading is written back to it at the next start)
+                self.reader.last_accepted = before
+            try:
+                self.recorder.keep(record)
+            except StorageError:
+                # not kept, so not the value the next reading is checked against either
+                self.reader.last_accepted = before
+                raise
             self.readers.save_references()
         self.recorder.after_record(record, frames[len(frames) // 2])
         return result, record

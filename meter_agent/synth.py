@@ -423,6 +423,10 @@ def _meter_body(rng: np.random.Generator, w: int, h: int) -> np.ndarray:
     return img
 
 
+class FrameTooSmall(ValueError):
+    """The frame asked for cannot hold the meter's window; one sentence."""
+
+
 def render_frame(
     kind: Kind,
     digits: str,
@@ -503,8 +507,13 @@ def render_frame(
         win[p0[1] : p1[1], p0[0] : p1[0]] = np.clip(patch, 0, 255).astype(np.uint8)
         truth = None
     fw, fh = frame_size
-    canvas = _meter_body(rng, fw, fh)
     wh, ww = win.shape[:2]
+    if fw < ww + 20 or fh < wh + 20:
+        raise FrameTooSmall(
+            f"a {fw}x{fh} frame is too small for this synthetic meter, whose window is "
+            f"{ww}x{wh} pixels; use at least {ww + 20}x{wh + 20} (e.g. 960x540)."
+        )
+    canvas = _meter_body(rng, fw, fh)
     # keep the window inside the frame after any rotation (the rotated frame's corners are lost)
     cx = int(canvas_rng.integers(fw // 2 - fw // 6, fw // 2 + fw // 6)) - ww // 2
     cy = int(canvas_rng.integers(fh // 2 - fh // 6, fh // 2 + fh // 6)) - wh // 2

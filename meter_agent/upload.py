@@ -84,6 +84,11 @@ class Outbox:
             append_line(self.path, reading.model_dump_json())
             self._entries.append(reading)
 
+    def newest_timestamp(self) -> datetime | None:
+        """The time of the newest reading the outbox holds, delivered or not."""
+        with self._lock:
+            return max((e.timestamp for e in self._entries), default=None)
+
     def pending(self) -> list[MeterReading]:
         """Readings not yet delivered, oldest first."""
         with self._lock:
@@ -153,18 +158,55 @@ class Uploader:
         self.outbox = Outbox(data_dir)
         self.status = UploadStatus(enabled=config.enabled, url=config.url)
         self._flush_lock: Any = None  # an asyncio.Lock, made on first use in the running loop
+        # accepted readings the outbox could not take (card full): queued before the next
+        self._unqueued: list[MeterReading] = []
+        self._unqueued_lock = threading.Lock()
         self._refresh()
 
     def _refresh(self) -> None:
-        self.status.pending = len(self.outbox.pending())
+        self.status.pending = len(self.outbox.pending()) + len(self._unqueued)
         self.status.delivered = self.outbox.delivered_count()
 
     def enqueue(self, reading: MeterReading) -> None:
-        """Queue an accepted reading (no-op when upload is disabled)."""
+        """Queue an accepted reading (no-op when upload is disabled). When the outbox
+        cannot be written (OSError, raised) the reading is kept in memory and queued,
+        in order, before the next one or at the next flush: the history has it, so the
+        hub must get it too."""
         if not self.config.enabled:
             return
-        self.outbox.add(reading)
-        self._refresh()
+        with self._unqueued_lock:
+            self._unqueued.append(reading)
+        self.queue_unqueued()
+
+    def queue_unqueued(self) -> None:
+        """Write the readings the outbox could not take yet, oldest first (OSError when
+        it still cannot: they stay in memory)."""
+        with self._unqueued_lock:
+            try:
+                while self._unqueued:
+                    self.outbox.add(self._unqueued[0])
+                    self._unqueued.pop(0)
+            finally:
+                self._refresh()
+
+    def catch_up(self, accepted: list[MeterReading]) -> int:
+        """At start: queue the accepted readings (in time order) that are newer than
+        anything the outbox holds — the outbox could not take them before a restart.
+        Only when the outbox holds something to compare with (an empty one was compacted
+        or never used: its history is not a backlog to send). Returns how many."""
+        if not self.config.enabled:
+            return 0
+        newest = self.outbox.newest_timestamp()
+        if newest is None:
+            return 0
+        missing = [r for r in accepted if r.timestamp > newest]
+        for r in missing:
+            log.warning("reading %s was not in the upload outbox; queued now", r.id)
+            with self._unqueued_lock:
+                self._unqueued.append(r)
+        if missing:
+            self.queue_unqueued()
+        return len(missing)
 
     def _headers(self) -> dict[str, str]:
         h = {"Content-Type": "application/json", "User-Agent": "meter-agent"}
@@ -188,6 +230,10 @@ class Uploader:
         if self._flush_lock is None:
             self._flush_lock = asyncio.Lock()
         async with self._flush_lock:
+            try:
+                await asyncio.to_thread(self.queue_unqueued)
+            except OSError as exc:
+                self.status.last_error = f"the upload outbox cannot be written: {exc}."
             own = client is None
             client = client or httpx.AsyncClient(timeout=self.config.timeout_s)
             sent = 0
