@@ -35,6 +35,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
+from energytui.store import storage
 from energytui.store.records import SERIES_RE, day_key, month_key, period_bounds, year_key
 from energytui.store.storage import TMP_SUFFIX, CorruptFile, fsync_dir, read_shard, write_shard
 
@@ -375,7 +376,7 @@ class Shards:
             n += 1
             target = path.with_name(f"{path.name}.corrupt-{stamp}-{n}")
         try:
-            os.rename(path, target)
+            storage.seam.rename(path, target)
             if self.fsync:
                 fsync_dir(path.parent)
         except FileNotFoundError:
@@ -534,7 +535,7 @@ class Shards:
 
 def _unlink(path: Path) -> None:
     with contextlib.suppress(FileNotFoundError):
-        path.unlink()
+        storage.seam.unlink(path)
 
 
 def _quick_check(path: Path) -> str | None:

@@ -128,6 +128,11 @@ class Store:
         self._journal: JournalWriter | None = None
         self._reader: JournalReader | None = None
         self._shards = Shards(root, readonly=readonly, fsync=fsync, on_write=self._count)
+        #: one sentence once this writer found its lock or journal taken from under it
+        #: and stopped writing (see :meth:`_check_intact`); None while it writes
+        self.stopped: str | None = None
+        #: True when the store is read-only because another process holds the writer lock
+        self.writer_elsewhere = False
 
     # ======================================================================
     # opening and closing
@@ -204,6 +209,7 @@ class Store:
             )
             reason = f"{who} is writing this store; opened read-only."
             store = cls(root, readonly=True, readonly_reason=reason, **opts)
+            store.writer_elsewhere = True
             store._open_reader()
             log.info("store: %s", reason)
             return store
@@ -293,7 +299,7 @@ class Store:
             if self._closed:
                 return
             try:
-                if not self.readonly and self._pending_count:
+                if not self.readonly and self._pending_count and self.stopped is None:
                     try:
                         self._flush(self._now_ms or _wall_ms())
                     except StoreError as exc:
@@ -359,6 +365,7 @@ class Store:
         with self._lock:
             self._check_open()
             journal = self._writer()
+            self._check_intact()
             try:
                 journal.append(data)
             except OSError as exc:
@@ -378,6 +385,34 @@ class Store:
                 except StoreError as exc:  # the readings are durable in the journal anyway
                     log.error("store: %s", exc)
 
+    def _check_intact(self) -> None:
+        """Raise (and stop writing for good) if the lock's directory or the journal was
+        deleted or replaced under this writer. Caller holds ``self._lock``.
+
+        Appending to a journal that is no longer at its path would acknowledge
+        readings nobody can read back; folding would overwrite another writer's
+        files. So the store stops, says why once in the log, and keeps what it has
+        in memory for queries (:meth:`unsaved` hands it to a store opened anew)."""
+        if self.stopped is None:
+            lock = self._lock_file
+            why = lock.intact() if lock is not None else None
+            if why is None and self._journal is not None:
+                why = self._journal.lost()
+            if why is not None:
+                self.stopped = (
+                    f"stopped writing the store at {self.root}: {why.rstrip('.')};"
+                    " nothing more is written until it is opened again."
+                )
+                log.error("store: %s", self.stopped)
+        if self.stopped is not None:
+            raise StoreError(self.stopped)
+
+    def unsaved(self) -> dict[str, list[dict]]:
+        """Records this writer holds that are not in shard files (by series): after it
+        stopped, a newly opened store writes them again so none is lost."""
+        with self._lock:
+            return {s: [p[t] for t in sorted(p)] for s, p in self._pending.items() if p}
+
     def _note_latest(self, series: str, ts: int, rec: dict) -> None:
         cur = self._latest.get(series)
         if cur is None or ts >= cur[0]:
@@ -391,6 +426,8 @@ class Store:
         now_ms = _wall_ms() if now is None else to_ms(now, "now")
         with self._io:
             self._check_open()
+            with self._lock:
+                self._check_intact()
             self._now_ms = now_ms
             if self._pending_count or self._writer().rotated:
                 last = self._last_flush_ms
@@ -409,6 +446,7 @@ class Store:
         """Journal → shards. Caller holds ``self._io``."""
         journal = self._writer()
         with self._lock:
+            self._check_intact()
             snapshot, self._pending = self._pending, {}
             self._pending_count = 0
             try:
@@ -815,6 +853,7 @@ class Store:
             "root": str(self.root),
             "readonly": self.readonly,
             "readonly_reason": self.readonly_reason,
+            "stopped": self.stopped,
             "files": files,
             "bytes_on_disk": size,
             "journal_records": journal_records,
