@@ -47,6 +47,10 @@ log = logging.getLogger("energytui.store")
 FORMAT = "energytui-store"
 VERSION = 1
 MARKER = "store.json"
+#: ``{"raw": {"power": "2026-11-20"}, "1m": {...}}``: per level and series, the last
+#: period whose files retention deleted. A missing file is no evidence of deletion
+#: (a new store, a day the hub was off): only this says raw data was removed.
+RETENTION = "retention.json"
 
 HOUR_MS = 3_600_000
 #: ``resolution="auto"``: the finest level whose span limit covers the query.
@@ -133,6 +137,7 @@ class Store:
         self.stopped: str | None = None
         #: True when the store is read-only because another process holds the writer lock
         self.writer_elsewhere = False
+        self._removed: dict[str, dict[str, str]] = {}
 
     # ======================================================================
     # opening and closing
@@ -232,7 +237,8 @@ class Store:
             self._lock_file.release()
         self._closed = True
 
-    def _check_marker(self, create: bool) -> None:
+    def _check_marker(self, create: bool) -> bool:
+        """Check (or write) ``store.json``; True if it was there before."""
         path = self.root / MARKER
         try:
             meta = json.loads(path.read_bytes())
@@ -245,7 +251,7 @@ class Store:
                 ).encode()
                 atomic_write(path, data, fsync=self._fsync)
                 self._count("meta", len(data))
-            return
+            return False
         except ValueError:
             if create:
                 aside = path.with_name(
@@ -258,22 +264,73 @@ class Store:
                     aside.name,
                 )
                 self._check_marker(create)
-            return
+            return True
         version = meta.get("version")
         if not isinstance(version, int) or version > VERSION:
             raise StoreError(
                 f"the store at {self.root} has format version {version!r}, newer than this energytui"
                 f" understands ({VERSION}); upgrade energytui to open it."
             )
+        return True
+
+    # -- what retention removed ----------------------------------------------
+    def _read_removed(self) -> dict[str, dict[str, str]] | None:
+        """The retention marker's content; None when there is none (or it is damaged)."""
+        try:
+            data = json.loads((self.root / RETENTION).read_bytes())
+        except FileNotFoundError:
+            return None
+        except ValueError:
+            log.warning("store: %s is damaged; treating no raw data as removed.", RETENTION)
+            return None
+        if not isinstance(data, dict):
+            return None
+        out: dict[str, dict[str, str]] = {}
+        for level in ("raw", "1m"):
+            per = data.get(level)
+            if isinstance(per, dict):
+                out[level] = {s: p for s, p in per.items() if isinstance(p, str)}
+        return out
+
+    def _write_removed(self) -> None:
+        data = json.dumps(self._removed, sort_keys=True, separators=(",", ":")).encode()
+        atomic_write(self.root / RETENTION, data, fsync=self._fsync)
+        self._count("meta", len(data))
+
+    def _load_removed(self, had_marker: bool) -> None:
+        """Writer at open: read the retention marker. A store written before the marker
+        existed gets one that counts everything older than the retention limits as
+        removed (what retention deleted, or is about to)."""
+        found = self._read_removed()
+        if found is not None:
+            self._removed = found
+            return
+        self._removed = {}
+        if not had_marker:
+            return  # a new store: nothing was ever removed
+        now_ms = _wall_ms()
+        for level, days in (("raw", self.raw_retention_days), ("1m", self.minute_retention_days)):
+            cut = PERIOD_KEY[level](now_ms - days * DAY_MS - DAY_MS)
+            for series in self._indexed_series(level):
+                self._removed.setdefault(level, {})[series] = cut
+        with contextlib.suppress(OSError):
+            self._write_removed()
+
+    def removed_upto(self, level: str, series: str) -> str | None:
+        """The last period of ``level``/``series`` that retention deleted, or None."""
+        if self.readonly:
+            self._removed = self._read_removed() or {}
+        return self._removed.get(level, {}).get(series)
 
     def _open_reader(self) -> None:
         self._check_marker(create=False)
         self._reader = JournalReader(self.root)
 
     def _open_writer(self) -> None:
-        self._check_marker(create=True)
+        had_marker = self._check_marker(create=True)
         for key in self._shards.scan_all():
             self._segmented[key] = 0
+        self._load_removed(had_marker)
         journal = self._journal = JournalWriter(
             self.root, fsync=self._fsync, on_write=lambda n: self._count("journal", n)
         )
@@ -616,7 +673,17 @@ class Store:
             cut = now_ms - days * DAY_MS
             for series in self._indexed_series(level):
                 idx = self._shards.index(level, series)
-                for period in [p for p in idx if period_bounds(p)[1] <= cut]:
+                doomed = [p for p in idx if period_bounds(p)[1] <= cut]
+                if not doomed:
+                    continue
+                # the marker first: a crash between leaves files marked removed (retention
+                # deletes them next time), never removed files that look like a gap
+                per = self._removed.setdefault(level, {})
+                upto = max(doomed)
+                if per.get(series, "") < upto:
+                    per[series] = upto
+                    self._write_removed()
+                for period in doomed:
                     n = self._shards.delete_period(level, series, period)
                     self._segmented.pop((level, series, period), None)
                     log.info(
@@ -669,9 +736,13 @@ class Store:
         self, level: str, series: str, lo: int, hi: int, pending: dict[int, dict]
     ) -> str:
         """Auto only: if retention already deleted the chosen level's file for the start
-        of the range (and the journal has nothing there), use the next coarser level
-        that still has it, so an old range still draws."""
+        of the range (the retention marker says so: a day without a file is not enough)
+        and the journal has nothing there, use the next coarser level that still has
+        it, so an old range still draws."""
         if level not in ("raw", "1m") or any(lo <= ts <= hi for ts in pending):
+            return level
+        upto = self.removed_upto(level, series)
+        if upto is None or PERIOD_KEY[level](lo) > upto:
             return level
         for candidate in LEVELS[LEVELS.index(level) :]:
             if self._has_period(candidate, series, lo):
