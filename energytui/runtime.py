@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING, Protocol
 from energytui.clock import AcceleratedClock, Clock
 from energytui.config import Config, ConfigError
 from energytui.hub import Hub
+from energytui.logdedupe import QuietFileHandler, RepeatFilter
 from energytui.sources.base import Source
 from energytui.sources.meter import MeterSource
 from energytui.sources.simulated import SimulatedSite, SimulatedSource, SiteSpec
@@ -36,19 +37,26 @@ def setup_logging(config: Config, *, to_stderr: bool = False) -> Path | None:
     for h in list(root.handlers):
         root.removeHandler(h)
     path = config.general.log_file or (config.data_dir / "energytui.log")
+    # one filter for every handler: an error repeated every poll (a full disk) is
+    # logged once a minute with a count, on the file and on stderr alike
+    repeats = RepeatFilter()
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
-        handler: logging.Handler = logging.handlers.RotatingFileHandler(
+        handler: logging.Handler = QuietFileHandler(
             path, maxBytes=2_000_000, backupCount=3, encoding="utf-8"
         )
     except OSError:
         handler = logging.NullHandler()
     handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
+    handler.addFilter(repeats)
     root.addHandler(handler)
     if to_stderr:
         err = logging.StreamHandler()
         err.setFormatter(logging.Formatter("%(levelname)s %(name)s: %(message)s"))
+        err.addFilter(repeats)
         root.addHandler(err)
+    # a handler that fails says so in one sentence (QuietFileHandler), never a traceback
+    logging.raiseExceptions = False
     return path if isinstance(handler, logging.handlers.RotatingFileHandler) else None
 
 
