@@ -14,6 +14,7 @@ a traceback on stderr for every line the file handler could not write. Two parts
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import logging.handlers
 import sys
@@ -40,7 +41,7 @@ class RepeatFilter(logging.Filter):
         if decided is not None:
             return bool(decided)
         keep = self._decide(record)
-        record._energytui_repeat = keep  # type: ignore[attr-defined]
+        record._energytui_repeat = keep
         return keep
 
     def _decide(self, record: logging.LogRecord) -> bool:
@@ -103,17 +104,13 @@ class QuietFileHandler(logging.handlers.RotatingFileHandler):
         if first:
             exc = sys.exc_info()[1]
             why = getattr(exc, "strerror", None) or exc or "unknown error"
-            try:
+            with contextlib.suppress(OSError, ValueError):
                 sys.stderr.write(
                     f"energytui: cannot write the log file {self.baseFilename} ({why});"
                     f" log lines are dropped and it is tried again every {self.RETRY_S:.0f} s.\n"
                 )
-            except (OSError, ValueError):
-                pass
         # a closed stream after a failed write: reopen on the next try
         if self.stream is not None:
-            try:
+            with contextlib.suppress(OSError, ValueError):
                 self.stream.close()
-            except (OSError, ValueError):
-                pass
-            self.stream = None  # type: ignore[assignment]
+            self.stream = None
