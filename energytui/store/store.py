@@ -16,6 +16,7 @@ See ``docs/store.md`` for the whole picture. In short:
 from __future__ import annotations
 
 import contextlib
+import errno
 import json
 import logging
 import os
@@ -227,7 +228,16 @@ class Store:
             raise
         except OSError as exc:
             store._abandon()
-            raise StoreError(f"cannot open the store at {root}: {_why(exc)}.") from None
+            if exc.errno not in _CANNOT_WRITE:
+                raise StoreError(f"cannot open the store at {root}: {_why(exc)}.") from None
+            # a read-only or full disk: what is there can still be read
+            reason = f"cannot write to {root} ({_why(exc)}); opened read-only."
+            log.warning("store: %s", reason)
+            try:
+                store = cls(root, readonly=True, readonly_reason=reason, **opts)
+                store._open_reader()
+            except OSError as exc2:
+                raise StoreError(f"cannot open the store at {root}: {_why(exc2)}.") from None
         return store
 
     def _abandon(self) -> None:
@@ -962,6 +972,10 @@ def _downsample(
             (bucket, rollup.rollup_records(bucket, docs) if raw else rollup.combine(bucket, docs))
         )
     return out
+
+
+#: errors that mean "this disk takes no writes now", not "this is not a store"
+_CANNOT_WRITE = {errno.EROFS, errno.ENOSPC, errno.EDQUOT, errno.EACCES, errno.EPERM, errno.EIO}
 
 
 def _why(exc: BaseException) -> str:

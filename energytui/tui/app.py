@@ -150,7 +150,10 @@ class EnergyApp(App[None]):
         else:
             where = self.config.powerwall.host or self.config.powerwall.mode
         local = view.now.astimezone(self.config.zone).strftime("%a %d %b %H:%M %Z")
-        return f"{where} · {local}" + (" · read-only" if view.store.readonly_reason else "")
+        text = f"{where} · {local}"
+        if view.store.error:  # not storing (a read-only or full disk...): say so on every screen
+            return f"{text} · {view.store.error}"
+        return text + (" · read-only" if view.store.readonly_reason else "")
 
     # -- actions ---------------------------------------------------------------
     def action_help(self) -> None:
