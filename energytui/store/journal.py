@@ -217,14 +217,30 @@ class JournalWriter:
         self.open()
 
     def drop_rotated(self, upto: int | None = None) -> None:
-        """Delete rotated journals (the first ``upto``, or all): their records are in shards."""
+        """Delete rotated journals (the first ``upto``, or all): their records are in shards.
+
+        One that cannot be deleted now (a disk error) stays listed: folding it again
+        later gives the same files, so it is only deleted then."""
         victims = self.rotated[: len(self.rotated) if upto is None else upto]
+        kept: list[Path] = []
         for path in victims:
-            with contextlib.suppress(FileNotFoundError):
+            try:
                 storage.seam.unlink(path)
-        self.rotated = self.rotated[len(victims) :]
+            except FileNotFoundError:
+                pass
+            except OSError as exc:
+                log.warning("journal %s: could not delete it after folding (%s).", path.name, exc)
+                kept.append(path)
+        self.rotated = kept + self.rotated[len(victims) :]
         if victims and self.fsync:
-            fsync_dir(self.root)
+            try:
+                fsync_dir(self.root)
+            except OSError as exc:
+                log.warning(
+                    "journal: could not sync %s after deleting folded journals (%s).",
+                    self.root,
+                    exc,
+                )
 
     def close(self) -> None:
         if self._fd is not None:
