@@ -23,6 +23,7 @@ one; the model does not undo them).
 
 from __future__ import annotations
 
+import contextlib
 import errno
 import json
 import os
@@ -157,10 +158,8 @@ def workload(root: Path, seam: FaultSeam) -> tuple[set[str], bool]:
                 acked.add(rec["ts"])
             if i % MAINTAIN_EVERY == MAINTAIN_EVERY - 1:
                 now = START + timedelta(seconds=STEP_S * i + 60)
-                try:
+                with contextlib.suppress(StoreError):
                     store.maintain(now)
-                except StoreError:
-                    pass
         store.close()
         return acked, False
     except PowerCut:
