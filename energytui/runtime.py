@@ -117,7 +117,7 @@ def open_store(config: Config, *, flush_interval_s: float = 60.0):
 
 #: for the crash bench only (``bench/crash.py``): fold the journal this often (seconds)
 #: instead of once a minute, so that kills land during folds
-FOLD_ENV = "ENERGYTUI_FOLD_EVERY_S"
+FOLD_ENV = "ETUI_CRASH_FOLD_EVERY_S"
 
 
 def _fold_every() -> float:
