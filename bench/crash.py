@@ -91,11 +91,13 @@ def served(client: httpx.Client) -> set[str] | None:
     return {p.get("timestamp") or p.get("ts") for p in body["points"]}
 
 
-def wait_serving(client: httpx.Client, proc: subprocess.Popen, timeout: float = 30.0) -> set[str]:
+def wait_serving(
+    client: httpx.Client, proc: subprocess.Popen, errors: Path, timeout: float = 30.0
+) -> set[str]:
     end = time.monotonic() + timeout
     while time.monotonic() < end:
         if proc.poll() is not None:
-            tail = (Path(str(proc.args[-1])).parent / "serve.err").read_text()[-1500:]
+            tail = errors.read_text(encoding="utf-8", errors="replace")[-1500:]
             raise SystemExit(f"energytui serve exited with {proc.returncode}:\n{tail}")
         got = served(client)
         if got is not None:
@@ -162,7 +164,7 @@ def run(kills: int, seed: int = 14) -> dict:
             for k in range(kills + 1):
                 proc = start(config)
                 try:
-                    now = wait_serving(client, proc)
+                    now = wait_serving(client, proc, tmp / "serve.err")
                     lost |= acked - now  # everything served before a kill is served again
                     bad.extend(unreadable(store))
                     if k == kills:
