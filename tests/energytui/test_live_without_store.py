@@ -166,3 +166,38 @@ async def test_a_full_disk_keeps_the_hub_live_and_loses_nothing_once_there_is_ro
         # every reading the hub took while the disk was full is in the store now
         missing = [t for t in served if iso_z(t) not in stored]
         assert missing == []
+
+
+async def test_a_deleted_journal_stops_the_writer_and_the_hub_stores_again(tmp_path):
+    """Finding 1 at the hub: the journal deleted under the running hub. The store stops
+    writing (never appends to the deleted file), the hub says so and goes on live,
+    then opens the store again and writes every reading it took, none lost."""
+    data = tmp_path / "data"
+    cfg = _cfg(data)
+    hub = build_hub(cfg)
+    await hub.start()
+    try:
+        await wait_for(lambda: len(hub.state.history) > 5, timeout=10)
+        (cfg.store_path / "journal.jsonl").unlink()
+        await wait_for(lambda: hub.store_error is not None, timeout=10)
+        assert "was deleted while this process was writing it" in hub.store_error
+        assert hub.store.stopped is not None
+        await wait_for(lambda: hub.view.store.error == hub.store_error, timeout=5)
+        n0 = len(hub.state.history)
+        await wait_for(lambda: len(hub.state.history) > n0 + 5, timeout=10)  # still live
+        assert await hub.retry_store() is True
+        assert hub.store_error is None and hub.store.stopped is None
+        served = [s.ts for s in hub.state.history]
+    finally:
+        await hub.stop()
+    from meter_agent.schema import iso_z
+
+    with Store.open(cfg.store_path, readonly=True) as store:
+        rows = store.query(
+            "power",
+            datetime.now(UTC) - timedelta(hours=1),
+            datetime.now(UTC) + timedelta(minutes=1),
+            resolution="raw",
+        )
+    stored = {r["ts"] for r in rows}
+    assert [t for t in served if iso_z(t) not in stored] == []
