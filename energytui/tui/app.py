@@ -128,6 +128,23 @@ class EnergyApp(App[None]):
     def on_view_changed(self, message: ViewChanged) -> None:
         if message.view is self._latest_view:  # a newer one is on its way otherwise
             self.view = message.view
+            self._note_store(message.view)
+
+    def _note_store(self, view: HubView) -> None:
+        """Every screen's title line ends with the store's one sentence while readings
+        are not stored (the dashboard's :meth:`subtitle_text` says it already)."""
+        screen = self.screen
+        if isinstance(screen, DashboardScreen):
+            return
+        title = screen.sub_title
+        shown = getattr(screen, "_store_note", None)
+        if shown and title.endswith(f" · {shown}"):
+            title = title[: -len(f" · {shown}")]
+        error = view.store.error
+        want = f"{title} · {error}" if error else title
+        if want != screen.sub_title:
+            screen.sub_title = want
+        screen._store_note = error  # type: ignore[attr-defined]
 
     def refresh_view(self) -> None:
         """Take a view of the hub as it is now, without waiting for the next one."""
