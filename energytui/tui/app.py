@@ -136,7 +136,7 @@ class EnergyApp(App[None]):
         screen = self.screen
         if isinstance(screen, DashboardScreen):
             return
-        title = screen.sub_title
+        title = screen.sub_title or ""
         shown = getattr(screen, "_store_note", None)
         if shown and title.endswith(f" · {shown}"):
             title = title[: -len(f" · {shown}")]
