@@ -308,21 +308,28 @@ class Store:
         self._count("meta", len(data))
 
     def _load_removed(self, had_marker: bool) -> None:
-        """Writer at open: read the retention marker. A store written before the marker
-        existed gets one that counts everything older than the retention limits as
-        removed (what retention deleted, or is about to)."""
+        """Writer at open: read the retention marker (a new store gets an empty one).
+
+        A store written before the marker existed gets one that counts as removed
+        what is older than the retention limits and older than the oldest file still
+        there (what retention deleted); a day that still has files is never marked."""
         found = self._read_removed()
         if found is not None:
             self._removed = found
             return
         self._removed = {}
-        if not had_marker:
-            return  # a new store: nothing was ever removed
-        now_ms = _wall_ms()
-        for level, days in (("raw", self.raw_retention_days), ("1m", self.minute_retention_days)):
-            cut = PERIOD_KEY[level](now_ms - days * DAY_MS - DAY_MS)
-            for series in self._indexed_series(level):
-                self._removed.setdefault(level, {})[series] = cut
+        if had_marker:
+            now_ms = _wall_ms()
+            limits = (("raw", self.raw_retention_days), ("1m", self.minute_retention_days))
+            for level, days in limits:
+                key = PERIOD_KEY[level]
+                cut = key(now_ms - days * DAY_MS - DAY_MS)
+                for series in self._indexed_series(level):
+                    periods = sorted(self._shards.index(level, series))
+                    if periods:
+                        before = key(period_bounds(periods[0])[0] - 1)
+                        cut = min(cut, before)
+                    self._removed.setdefault(level, {})[series] = cut
         with contextlib.suppress(OSError):
             self._write_removed()
 

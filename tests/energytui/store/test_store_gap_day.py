@@ -38,8 +38,11 @@ def test_a_window_starting_on_a_day_without_raw_files_answers_raw(root):
         rows = store.query("power", DAY - timedelta(hours=3), DAY + timedelta(hours=3))
         assert len(rows) == 2160
         assert rows[0]["ts"] == "2026-11-25T00:00:00.000Z"
-    assert not (root / RETENTION).exists()  # nothing was ever removed
-    # a reader process sees the same
+    assert json.loads((root / RETENTION).read_bytes()) == {}  # nothing was ever removed
+    # opened again (and by a reader) it is the same
+    with Store.open(root, _fsync=False) as again:
+        rows = again.query("power", DAY - timedelta(hours=3), DAY + timedelta(hours=3))
+        assert len(rows) == 2160
     with Store.open(root, readonly=True) as reader:
         rows = reader.query("power", DAY - timedelta(hours=3), DAY + timedelta(hours=3))
         assert len(rows) == 2160
@@ -51,6 +54,18 @@ def test_a_gap_day_inside_retention_answers_raw(root):
         store.append_many("power", recs(DAY, 720))  # day -1 none (hub off), today 1 h
         store.maintain(DAY + timedelta(hours=1, minutes=1))
         rows = store.query("power", DAY - timedelta(hours=5), DAY + timedelta(hours=1))
+        assert len(rows) == 720
+
+
+def test_a_store_from_before_the_marker_marks_only_what_is_gone(root):
+    with Store.open(root, flush_interval_s=0, _fsync=False) as store:
+        store.append_many("power", recs(DAY, 720))
+        store.maintain(DAY + timedelta(hours=1, minutes=1))
+    (root / RETENTION).unlink()  # as an older energytui left it
+    with Store.open(root, _fsync=False) as store:
+        marker = json.loads((root / RETENTION).read_bytes())
+        assert marker["raw"]["power"] < "2026-11-25"  # the day with files is not removed
+        rows = store.query("power", DAY - timedelta(hours=3), DAY + timedelta(hours=3))
         assert len(rows) == 720
 
 
