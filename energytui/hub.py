@@ -767,16 +767,20 @@ class Hub:
                 self._backlog.extendleft((series, r) for r in reversed(recs))
             log.info("store: writing again at %s", getattr(fresh, "root", "?"))
         if self._backlog:
+            # taken out first: readings that arrive while these are written queue anew
+            items = list(self._backlog)
+            self._backlog.clear()
             by_series: dict[str, list[dict]] = {}
-            for series, rec in self._backlog:
+            for series, rec in items:
                 by_series.setdefault(series, []).append(rec)
             try:
                 for series, recs in by_series.items():
                     await self._in_store(self.store.append_many, series, recs)
             except Exception as exc:
+                # put back in front (writing one twice is harmless: records are keyed by time)
+                self._backlog.extendleft(reversed(items))
                 self._not_storing(f"could not write the store ({str(exc).rstrip('.')})")
                 return False
-            self._backlog.clear()
         self.store_error = None
         self._store_retry_at = 0.0
         if self.started:
