@@ -235,7 +235,8 @@ class Hub:
         #: in /health); None while the store takes them
         self.store_error: str | None = store_note
         self._backlog: deque[tuple[str, dict]] = deque(maxlen=STORE_BACKLOG)
-        self._store_retry_at = 0.0
+        # not storing from the start: the first retry is a full interval away
+        self._store_retry_at = time.monotonic() + STORE_RETRY_S if store_note else 0.0
         self._maintaining = False
         #: the sinks' status calls, by name (see :meth:`add_status_source`)
         self._status_sources: dict[str, StatusSource] = {}
@@ -747,7 +748,8 @@ class Hub:
             carried: dict[str, list[dict]] = {}
             if store is not None and getattr(store, "stopped", None) is not None:
                 carried = store.unsaved()
-            if store is not None:  # let go of the old one first: it may hold the lock
+            holds_lock = store is not None and not getattr(store, "readonly", False)
+            if holds_lock:  # a writer that stopped: let go of the lock first
                 with contextlib.suppress(Exception):
                     await self._in_store(store.close)
                 self.store = None
@@ -757,6 +759,9 @@ class Hub:
                 self._not_storing(str(exc))
                 return False
             self.store = fresh
+            if store is not None and not holds_lock:  # a reader: replaced, then closed
+                with contextlib.suppress(Exception):
+                    await self._in_store(store.close)
             if fresh is None or getattr(fresh, "readonly", False):
                 reason = getattr(fresh, "readonly_reason", None) or "the store cannot be opened"
                 self._not_storing(reason.replace("; opened read-only", ""))
