@@ -5,7 +5,7 @@ tens of thousands of lines a minute, written (or not) to the same full disk, wit
 a traceback on stderr for every line the file handler could not write. Two parts:
 
 * :class:`RepeatFilter` lets the first record of a kind (logger, level and message
-  template, so the arguments may differ) through, drops the same kind for
+  with its numbers masked: a count or a time may differ, a source's name may not) through, drops the same kind for
   ``window_s``, and then adds to the next one how many it dropped.
 * :class:`QuietFileHandler` is a rotating file handler that, when its own file
   cannot be written, says so once on stderr in one sentence instead of printing a
@@ -17,6 +17,7 @@ from __future__ import annotations
 import contextlib
 import logging
 import logging.handlers
+import re
 import sys
 import threading
 import time
@@ -26,7 +27,8 @@ WINDOW_S = 60.0
 
 
 class RepeatFilter(logging.Filter):
-    """Pass one record per (logger, level, template) per window; count the rest."""
+    """Pass one record per kind (logger, level, message less its numbers) per window;
+    count the rest."""
 
     def __init__(self, window_s: float = WINDOW_S, clock: Callable[[], float] = time.monotonic):
         super().__init__()
@@ -45,7 +47,7 @@ class RepeatFilter(logging.Filter):
         return keep
 
     def _decide(self, record: logging.LogRecord) -> bool:
-        key = (record.name, record.levelno, str(record.msg))
+        key = (record.name, record.levelno, _kind(record))
         now = self.clock()
         with self._lock:
             seen = self._seen.get(key)
@@ -66,6 +68,19 @@ class RepeatFilter(logging.Filter):
         """Kinds with records dropped since they last passed (for tests and shutdown)."""
         with self._lock:
             return {k: int(v[1]) for k, v in self._seen.items() if v[1]}
+
+
+_NUMBER = re.compile(r"\d+")
+
+
+def _kind(record: logging.LogRecord) -> str:
+    """The message with every number masked: "append 17 failed" and "append 18 failed"
+    are one kind, while the same template about two different sources are two."""
+    try:
+        text = record.getMessage()
+    except (TypeError, ValueError):
+        text = str(record.msg)
+    return _NUMBER.sub("#", text)
 
 
 def _as_tuple(args: object) -> tuple:

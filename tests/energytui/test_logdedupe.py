@@ -70,13 +70,15 @@ def test_repeats_are_counted_and_told_with_the_next_one():
     try:
         for i in range(1000):
             log.error("append failed: %s", i)
-        log.warning("another kind")  # a different template passes
+        log.warning("another kind")  # a different message passes
+        log.error("%s: %s", "powerwall", "timed out")
+        log.error("%s: %s", "meter", "timed out")  # same template, another source: passes
         time.sleep(0.35)
-        log.error("append failed: %s", "late")
+        log.error("append failed: %s", 1000)
     finally:
         log.removeHandler(handler)
     lines = out.getvalue().splitlines()
     assert lines[0] == "append failed: 0"
-    assert lines[1] == "another kind"
-    assert lines[2].startswith("append failed: late (… repeated 999 more times in the last ")
-    assert len(lines) == 3
+    assert lines[1:4] == ["another kind", "powerwall: timed out", "meter: timed out"]
+    assert lines[4].startswith("append failed: 1000 (… repeated 999 more times in the last ")
+    assert len(lines) == 5
