@@ -52,6 +52,11 @@ log = logging.getLogger(__name__)
 
 MAX_BACKOFF_S = 300.0
 MAINTAIN_EVERY_S = 60.0
+#: while the store takes no writes (read-only or full disk, another writer, a lost
+#: journal) the hub polls and serves live data and tries the store again this often
+STORE_RETRY_S = 30.0
+#: readings held in memory meanwhile, written when the store works again (~11 h at 2 s)
+STORE_BACKLOG = 20_000
 #: a view older than this gets a successor from the once-a-second sweep (a little under
 #: the sweep's second, so a view built by a poll just before is not built again)
 TICK_S = 0.9
@@ -191,9 +196,16 @@ class Hub:
         zone: ZoneInfo | None = None,
         history_minutes: int = 60,
         meter_limits: meter_rules.Limits | None = None,
+        store_opener: Callable[[], Any] | None = None,
+        store_note: str | None = None,
+        maintain_every_s: float = MAINTAIN_EVERY_S,
     ) -> None:
         self.sources: dict[str, Source] = {s.name: s for s in sources}
         self.store = store
+        #: opens the store again (a writer when it can be one): set when this hub polls
+        #: its own sources and should be the store's writer; None for a viewer or a test
+        self.store_opener = store_opener
+        self.maintain_every_s = maintain_every_s
         self.clock = clock or Clock()
         self.zone = zone or ZoneInfo("UTC")
         self.state = HubState()
@@ -219,7 +231,13 @@ class Hub:
         self.meter_limits = meter_limits
         self._pending_rejections: deque[MeterRejection] = deque()
         self.started = False
-        self.store_error: str | None = None
+        #: one sentence while readings are not being stored (shown on every screen and
+        #: in /health); None while the store takes them
+        self.store_error: str | None = store_note
+        self._backlog: deque[tuple[str, dict]] = deque(maxlen=STORE_BACKLOG)
+        # not storing from the start: the first retry is a full interval away
+        self._store_retry_at = time.monotonic() + STORE_RETRY_S if store_note else 0.0
+        self._maintaining = False
         #: the sinks' status calls, by name (see :meth:`add_status_source`)
         self._status_sources: dict[str, StatusSource] = {}
 
@@ -444,6 +462,13 @@ class Hub:
             self._tasks.append(asyncio.create_task(self._run(name), name=f"poll-{name}"))
         self._tasks.append(asyncio.create_task(self._watch(), name="hub-watch"))
         if self.store is not None and not getattr(self.store, "readonly", False):
+            self._start_maintain()
+        if self.store_opener is not None:
+            self._tasks.append(asyncio.create_task(self._store_retry(), name="store-retry"))
+
+    def _start_maintain(self) -> None:
+        if not self._maintaining:
+            self._maintaining = True
             self._tasks.append(asyncio.create_task(self._maintain(), name="store-maintain"))
 
     async def stop(self) -> None:
@@ -460,6 +485,7 @@ class Hub:
             await self._in_store(self.store.close)
         self._store_pool.shutdown(wait=True)
         self.started = False
+        self._maintaining = False
 
     def poll_now(self, name: str | None = None) -> None:
         """Ask for an immediate poll (all sources, or one), e.g. from a refresh key."""
@@ -656,14 +682,115 @@ class Hub:
         return await loop.run_in_executor(self._store_pool, fn, *args)
 
     async def _store_append(self, series: str, record: dict) -> None:
+        if self.store_opener is not None and not self._store_writes():
+            # live without storing: keep the reading for when the store works again
+            self._backlog.append((series, record))
+            return
         if self.store is None or getattr(self.store, "readonly", False):
             return
         try:
             await self._in_store(self.store.append, series, record)
             self.store_error = None
         except Exception as exc:  # a full disk must not stop the monitor
-            self.store_error = f"could not write the store: {exc}"
-            log.error("%s", self.store_error)
+            if self.store_opener is not None:
+                self._backlog.append((series, record))
+                self._not_storing(f"could not write the store ({str(exc).rstrip('.')})")
+            else:
+                self.store_error = f"could not write the store: {exc}"
+                log.error("%s", self.store_error)
+
+    def _store_writes(self) -> bool:
+        """Whether readings go to the store now (not while it waits for a retry)."""
+        store = self.store
+        return (
+            store is not None
+            and not getattr(store, "readonly", False)
+            and getattr(store, "stopped", None) is None
+            and not self._backlog
+            and time.monotonic() >= self._store_retry_at
+        )
+
+    def _not_storing(self, why: str) -> None:
+        """Go on live, without storing, and say so once (the retry loop tries again)."""
+        sentence = (
+            f"Not storing readings: {why.rstrip('.')}; showing live data and trying again"
+            f" every {STORE_RETRY_S:.0f} s."
+        )
+        if sentence != self.store_error:
+            log.error("%s", sentence)
+        self.store_error = sentence
+        self._store_retry_at = time.monotonic() + STORE_RETRY_S
+
+    async def _store_retry(self) -> None:
+        while True:
+            wait = self._store_retry_at - time.monotonic()
+            if wait > 0 or self._store_writes():
+                await asyncio.sleep(min(1.0, wait) if wait > 0 else 1.0)
+                continue
+            try:
+                await self.retry_store()
+            except Exception as exc:  # the loop must outlive any one failure
+                log.error("store retry failed: %s", exc)
+                self._store_retry_at = time.monotonic() + STORE_RETRY_S
+
+    async def retry_store(self) -> bool:
+        """Open the store again if it takes no writes, then write what waited; True when
+        readings are being stored again."""
+        if self.store_opener is None:
+            return False
+        store = self.store
+        need_open = (
+            store is None
+            or getattr(store, "readonly", False)
+            or getattr(store, "stopped", None) is not None
+        )
+        if need_open:
+            carried: dict[str, list[dict]] = {}
+            if store is not None and getattr(store, "stopped", None) is not None:
+                carried = store.unsaved()
+            holds_lock = store is not None and not getattr(store, "readonly", False)
+            if holds_lock:  # a writer that stopped: let go of the lock first
+                with contextlib.suppress(Exception):
+                    await self._in_store(store.close)
+                self.store = None
+            try:
+                fresh = await self._in_store(self.store_opener)
+            except Exception as exc:
+                self._not_storing(str(exc))
+                return False
+            self.store = fresh
+            if store is not None and not holds_lock:  # a reader: replaced, then closed
+                with contextlib.suppress(Exception):
+                    await self._in_store(store.close)
+            if fresh is None or getattr(fresh, "readonly", False):
+                reason = getattr(fresh, "readonly_reason", None) or "the store cannot be opened"
+                self._not_storing(reason.replace("; opened read-only", ""))
+                for series, recs in carried.items():
+                    self._backlog.extend((series, r) for r in recs)
+                return False
+            for series, recs in carried.items():
+                self._backlog.extendleft((series, r) for r in reversed(recs))
+            log.info("store: writing again at %s", getattr(fresh, "root", "?"))
+        if self._backlog:
+            # taken out first: readings that arrive while these are written queue anew
+            items = list(self._backlog)
+            self._backlog.clear()
+            by_series: dict[str, list[dict]] = {}
+            for series, rec in items:
+                by_series.setdefault(series, []).append(rec)
+            try:
+                for series, recs in by_series.items():
+                    await self._in_store(self.store.append_many, series, recs)
+            except Exception as exc:
+                # put back in front (writing one twice is harmless: records are keyed by time)
+                self._backlog.extendleft(reversed(items))
+                self._not_storing(f"could not write the store ({str(exc).rstrip('.')})")
+                return False
+        self.store_error = None
+        self._store_retry_at = 0.0
+        if self.started:
+            self._start_maintain()
+        return True
 
     async def _restore(self) -> None:
         """Refill today's energy and the sparkline history from the store after a restart."""
@@ -694,11 +821,16 @@ class Hub:
 
     async def _maintain(self) -> None:
         while True:
-            await asyncio.sleep(MAINTAIN_EVERY_S)
+            await asyncio.sleep(self.maintain_every_s)
+            store = self.store
+            if store is None or getattr(store, "readonly", False):
+                continue
             try:
-                await self._in_store(self.store.maintain, self.clock.now())
+                await self._in_store(store.maintain, self.clock.now())
             except Exception as exc:
                 log.error("store maintenance failed: %s", exc)
+                if self.store_opener is not None and getattr(store, "stopped", None):
+                    self._not_storing(str(store.stopped))
 
     async def _watch(self) -> None:
         """Once a second: turn 'ok' into 'stale' when a source's data ages past two

@@ -8,15 +8,18 @@ import asyncio
 import contextlib
 import logging
 import logging.handlers
+import os
 import signal
 import socket
 from collections.abc import Callable, Iterable
+from functools import partial
 from pathlib import Path
 from typing import TYPE_CHECKING, Protocol
 
 from energytui.clock import AcceleratedClock, Clock
 from energytui.config import Config, ConfigError
-from energytui.hub import Hub
+from energytui.hub import MAINTAIN_EVERY_S, Hub
+from energytui.logdedupe import QuietFileHandler, RepeatFilter
 from energytui.sources.base import Source
 from energytui.sources.meter import MeterSource
 from energytui.sources.simulated import SimulatedSite, SimulatedSource, SiteSpec
@@ -36,19 +39,26 @@ def setup_logging(config: Config, *, to_stderr: bool = False) -> Path | None:
     for h in list(root.handlers):
         root.removeHandler(h)
     path = config.general.log_file or (config.data_dir / "energytui.log")
+    # one filter for every handler: an error repeated every poll (a full disk) is
+    # logged once a minute with a count, on the file and on stderr alike
+    repeats = RepeatFilter()
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
-        handler: logging.Handler = logging.handlers.RotatingFileHandler(
+        handler: logging.Handler = QuietFileHandler(
             path, maxBytes=2_000_000, backupCount=3, encoding="utf-8"
         )
     except OSError:
         handler = logging.NullHandler()
     handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
+    handler.addFilter(repeats)
     root.addHandler(handler)
     if to_stderr:
         err = logging.StreamHandler()
         err.setFormatter(logging.Formatter("%(levelname)s %(name)s: %(message)s"))
+        err.addFilter(repeats)
         root.addHandler(err)
+    # a handler that fails says so in one sentence (QuietFileHandler), never a traceback
+    logging.raiseExceptions = False
     return path if isinstance(handler, logging.handlers.RotatingFileHandler) else None
 
 
@@ -90,7 +100,7 @@ def build_sources(config: Config, clock: Clock) -> list[Source]:
     return sources
 
 
-def open_store(config: Config):
+def open_store(config: Config, *, flush_interval_s: float = 60.0):
     """Open the store; a second process gets a read-only one (it says so)."""
     from energytui.store import Store, StoreError
 
@@ -99,9 +109,23 @@ def open_store(config: Config):
             config.store_path,
             raw_retention_days=config.store.raw_retention_days,
             minute_retention_days=config.store.minute_retention_days,
+            flush_interval_s=flush_interval_s,
         )
     except StoreError as exc:
         raise ConfigError(str(exc).rstrip(".") + ".") from None
+
+
+#: for the crash bench only (``bench/crash.py``): fold the journal this often (seconds)
+#: instead of once a minute, so that kills land during folds
+FOLD_ENV = "ETUI_CRASH_FOLD_EVERY_S"
+
+
+def _fold_every() -> float:
+    try:
+        value = float(os.environ.get(FOLD_ENV, "60"))
+    except ValueError:
+        return 60.0
+    return value if 0.05 <= value <= 3600 else 60.0
 
 
 def api_base_url(config: Config) -> str:
@@ -141,25 +165,50 @@ def viewer_sources(config: Config) -> list[Source]:
     return sources
 
 
-def build_hub(config: Config, *, with_store: bool = True) -> Hub:
-    """The hub for this process: the store's writer polls the devices; a second process
-    (the store is locked) becomes a viewer of the first through its API. A build without
-    the store package runs without one, and says so in the log."""
+def build_hub(config: Config, *, with_store: bool = True, attach: bool = True) -> Hub:
+    """The hub for this process.
+
+    The store's writer polls the devices. When another process writes the store, a
+    TUI (``attach``) becomes a viewer of that one through its API; `serve` never
+    attaches (it would be attaching to its own URL when the other serves elsewhere).
+    A store that takes no writes (a read-only or full disk, another writer and no
+    attaching) does not stop the monitoring: the hub polls and serves live data,
+    says why in one sentence (``store_error``: every screen and ``/health``), and
+    tries the store again every 30 s. A build without the store package runs
+    without one, and says so in the log."""
     clock = build_clock(config)
     store = None
+    note: str | None = None
+    opener: Callable[[], object] | None = None
+    fold_s = _fold_every()
     if with_store:
         try:
-            store = open_store(config)
+            store = open_store(config, flush_interval_s=fold_s)
         except ImportError as exc:  # a build without the store package (or one half installed)
             if "energytui.store" not in f"{exc.name} {exc}":
                 raise
             log.warning("the store is not available in this build; nothing will be recorded")
-    if store is not None and getattr(store, "readonly", False):
+        except ConfigError as exc:  # e.g. the data directory cannot be created (read-only)
+            note = str(exc)
+        else:
+            if store is not None and store.readonly:
+                note = store.readonly_reason
+        if note is not None or store is not None:
+            opener = partial(open_store, config, flush_interval_s=fold_s)
+    if store is not None and store.readonly and attach and store.writer_elsewhere:
         log.info("store is locked by another energytui: attaching to %s", api_base_url(config))
         sources = viewer_sources(config)
         clock = Clock()
+        opener = None
+        note = None
     else:
         sources = build_sources(config, clock)
+    if note is not None:
+        note = (
+            f"Not storing readings: {note.replace('; opened read-only', '').rstrip('.')};"
+            " showing live data and trying again every 30 s."
+        )
+        log.warning("%s", note)
     return Hub(
         sources,
         store=store,
@@ -167,6 +216,9 @@ def build_hub(config: Config, *, with_store: bool = True) -> Hub:
         zone=config.zone,
         history_minutes=max(60, config.tui.spark_minutes),
         meter_limits=config.meter.limits,
+        store_opener=opener,
+        store_note=note,
+        maintain_every_s=min(MAINTAIN_EVERY_S, fold_s),
     )
 
 
@@ -250,7 +302,7 @@ class Runtime:
 
         sock = bind_socket(config.api.host, config.api.port) if config.api.enabled else None
         try:
-            hub = build_hub(config)
+            hub = build_hub(config, attach=False)  # serve polls itself; it never attaches
         except BaseException:
             if sock is not None:
                 sock.close()

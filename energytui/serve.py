@@ -158,7 +158,8 @@ async def serve(config: Config) -> int:
         async with runtime:
             for warning in runtime.warnings:
                 print(f"energytui: {warning}", file=sys.stderr)
-            reason = getattr(runtime.hub.store, "readonly_reason", None)
+            # not storing (a read-only or full disk, another writer): the hub's sentence
+            reason = runtime.hub.store_error or getattr(runtime.hub.store, "readonly_reason", None)
             if reason:
                 print(f"energytui: {reason}", file=sys.stderr)
             where = runtime.api.url if runtime.api else "API disabled"

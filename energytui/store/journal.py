@@ -26,6 +26,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from energytui.store import storage
 from energytui.store.errors import StoreError
 from energytui.store.records import check_series, normalize
 from energytui.store.storage import atomic_write, fsync_dir, write_all
@@ -131,9 +132,9 @@ class JournalWriter:
                     )
                     fd = os.open(path, os.O_WRONLY)
                     try:
-                        os.ftruncate(fd, end)
+                        storage.seam.ftruncate(fd, end)
                         if self.fsync:
-                            os.fsync(fd)
+                            storage.seam.fsync(fd)
                     finally:
                         os.close(fd)
             else:
@@ -166,14 +167,37 @@ class JournalWriter:
         try:
             write_all(fd, data)
             if self.fsync:
-                os.fdatasync(fd)
+                storage.seam.fdatasync(fd)
         except OSError:
             # never leave half a line for the next append to glue onto
             with contextlib.suppress(OSError):
-                os.ftruncate(fd, self._size)
+                storage.seam.ftruncate(fd, self._size)
             raise
         self._size += len(data)
         self.on_write(len(data))
+
+    def lost(self) -> str | None:
+        """None while the open journal is still the file at its path; else one sentence.
+
+        A journal deleted or replaced under a running writer (by hand, or by another
+        process that wrongly became a writer) must not be appended to: the lines
+        would go to a file nobody can read again."""
+        fd = self._fd
+        if fd is None:
+            return None
+        held = os.fstat(fd)
+        if held.st_nlink == 0:
+            return f"the journal {self.path} was deleted while this process was writing it"
+        try:
+            st = os.stat(self.path)
+        except FileNotFoundError:
+            return f"the journal {self.path} was moved away while this process was writing it"
+        if (st.st_ino, st.st_dev) != (held.st_ino, held.st_dev):
+            return (
+                f"the journal {self.path} was replaced while this process was writing it"
+                " (another process is writing this store)"
+            )
+        return None
 
     @property
     def size(self) -> int:
@@ -184,7 +208,7 @@ class JournalWriter:
         name = self.root / f"journal-{self._next_n:06d}.jsonl"
         self._next_n += 1
         old = self._fd
-        os.rename(self.path, name)
+        storage.seam.rename(self.path, name)
         self.rotated.append(name)
         self._fd = None
         if old is not None:
@@ -193,14 +217,30 @@ class JournalWriter:
         self.open()
 
     def drop_rotated(self, upto: int | None = None) -> None:
-        """Delete rotated journals (the first ``upto``, or all): their records are in shards."""
+        """Delete rotated journals (the first ``upto``, or all): their records are in shards.
+
+        One that cannot be deleted now (a disk error) stays listed: folding it again
+        later gives the same files, so it is only deleted then."""
         victims = self.rotated[: len(self.rotated) if upto is None else upto]
+        kept: list[Path] = []
         for path in victims:
-            with contextlib.suppress(FileNotFoundError):
-                path.unlink()
-        self.rotated = self.rotated[len(victims) :]
+            try:
+                storage.seam.unlink(path)
+            except FileNotFoundError:
+                pass
+            except OSError as exc:
+                log.warning("journal %s: could not delete it after folding (%s).", path.name, exc)
+                kept.append(path)
+        self.rotated = kept + self.rotated[len(victims) :]
         if victims and self.fsync:
-            fsync_dir(self.root)
+            try:
+                fsync_dir(self.root)
+            except OSError as exc:
+                log.warning(
+                    "journal: could not sync %s after deleting folded journals (%s).",
+                    self.root,
+                    exc,
+                )
 
     def close(self) -> None:
         if self._fd is not None:

@@ -35,6 +35,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
+from energytui.store import storage
 from energytui.store.records import SERIES_RE, day_key, month_key, period_bounds, year_key
 from energytui.store.storage import TMP_SUFFIX, CorruptFile, fsync_dir, read_shard, write_shard
 
@@ -375,7 +376,7 @@ class Shards:
             n += 1
             target = path.with_name(f"{path.name}.corrupt-{stamp}-{n}")
         try:
-            os.rename(path, target)
+            storage.seam.rename(path, target)
             if self.fsync:
                 fsync_dir(path.parent)
         except FileNotFoundError:
@@ -426,7 +427,12 @@ class Shards:
         self._ensure_dir(level, series)
         self._seq += 1
         name = segment_name(period, self._seq, self._seq, min(docs), max(docs))
-        f = self._write(level, series, name, docs)
+        try:
+            f = self._write(level, series, name, docs)
+        except OSError:
+            self.refresh(level, series)  # the file may be there (a failed directory sync)
+            self.forget((level, series, period))
+            raise
         self.index(level, series).setdefault(period, []).append(f)
         self._cache_new(level, series, f, docs)
         return f
@@ -491,23 +497,32 @@ class Shards:
         d = self.dir(level, series)
         new: ShardFile | None = None
         name = f"{period}.json"
-        if merged:
-            if not into_base:
-                name = segment_name(
-                    period,
-                    min(f.lo for f in used),
-                    max(f.hi for f in used),
-                    min(merged),
-                    max(merged),
-                )
-            new = self._write(level, series, name, merged)
-        # oldest first: if we crash half-way, what is left is a suffix of the inputs,
-        # and re-applying a suffix over the merged file changes nothing
-        for f in sorted(used, key=lambda f: f.order):
-            if f.name != name:
-                _unlink(d / f.name)
-        if self.fsync:
-            fsync_dir(d)
+        try:
+            if merged:
+                if not into_base:
+                    name = segment_name(
+                        period,
+                        min(f.lo for f in used),
+                        max(f.hi for f in used),
+                        min(merged),
+                        max(merged),
+                    )
+                new = self._write(level, series, name, merged)
+            # oldest first: if we crash (or a delete fails) half-way, what is left is a
+            # suffix of the inputs, and re-applying a suffix over the merged file
+            # changes nothing
+            for f in sorted(used, key=lambda f: f.order):
+                if f.name != name:
+                    _unlink(d / f.name)
+            if self.fsync:
+                fsync_dir(d)
+        except OSError:
+            # what is on disk is whole (old files, or the merged one and a suffix of the
+            # old): know it from the directory again, never from what this merge meant
+            # to leave, or a later merge would rewrite the period without the new file
+            self.refresh(level, series)
+            self.forget((level, series, period))
+            raise
         self.compactions += 1
         files = self.index(level, series).setdefault(period, [])
         gone = {f.name for f in used} | {name}
@@ -534,7 +549,7 @@ class Shards:
 
 def _unlink(path: Path) -> None:
     with contextlib.suppress(FileNotFoundError):
-        path.unlink()
+        storage.seam.unlink(path)
 
 
 def _quick_check(path: Path) -> str | None:

@@ -10,6 +10,7 @@ leaves either the old file or the new one, never a mix; at worst a stray
 from __future__ import annotations
 
 import contextlib
+import errno
 import json
 import os
 import secrets
@@ -25,10 +26,52 @@ TMP_SUFFIX = ".tmp"
 TABLE = "_default"  # TinyDB's default table: the files open with a plain TinyDB(path) too
 
 
+class Seam:
+    """The calls by which the store changes files: write, sync, rename, cut, delete.
+
+    Every write of the store goes through the one :data:`seam` instance, so a test
+    can put a subclass in its place (:func:`use_seam`) that fails a chosen call
+    with ENOSPC or EIO, writes only part of the bytes, or models a power cut, and
+    then check that every acknowledged reading is still there. The defaults are
+    the plain ``os`` calls.
+    """
+
+    def write(self, fd: int, data: memoryview) -> int:
+        return os.write(fd, data)
+
+    def fsync(self, fd: int) -> None:
+        os.fsync(fd)
+
+    def fdatasync(self, fd: int) -> None:
+        os.fdatasync(fd)
+
+    def replace(self, src: Path, dst: Path) -> None:
+        os.replace(src, dst)
+
+    def rename(self, src: Path, dst: Path) -> None:
+        os.rename(src, dst)
+
+    def ftruncate(self, fd: int, length: int) -> None:
+        os.ftruncate(fd, length)
+
+    def unlink(self, path: Path) -> None:
+        os.unlink(path)
+
+
+seam = Seam()
+
+
+def use_seam(new: Seam) -> Seam:
+    """Route the store's file calls through ``new``; returns the one it replaces."""
+    global seam
+    old, seam = seam, new
+    return old
+
+
 def fsync_dir(path: Path) -> None:
     fd = os.open(path, os.O_RDONLY | getattr(os, "O_DIRECTORY", 0))
     try:
-        os.fsync(fd)
+        seam.fsync(fd)
     finally:
         os.close(fd)
 
@@ -36,7 +79,9 @@ def fsync_dir(path: Path) -> None:
 def write_all(fd: int, data: bytes) -> None:
     view = memoryview(data)
     while view:
-        n = os.write(fd, view)
+        n = seam.write(fd, view)
+        if n <= 0:
+            raise OSError(errno.EIO, "a write made no progress")
         view = view[n:]
 
 
@@ -57,13 +102,13 @@ def atomic_write(path: Path, data: bytes | Callable[[int], int], *, fsync: bool 
                 write_all(fd, data)
                 n = len(data)
             if fsync:
-                os.fsync(fd)
+                seam.fsync(fd)
         finally:
             os.close(fd)
-        os.replace(tmp, path)
+        seam.replace(tmp, path)
     except BaseException:
         with contextlib.suppress(OSError):
-            tmp.unlink()
+            seam.unlink(tmp)
         raise
     if fsync:
         fsync_dir(path.parent)

@@ -16,6 +16,7 @@ See ``docs/store.md`` for the whole picture. In short:
 from __future__ import annotations
 
 import contextlib
+import errno
 import json
 import logging
 import os
@@ -47,6 +48,10 @@ log = logging.getLogger("energytui.store")
 FORMAT = "energytui-store"
 VERSION = 1
 MARKER = "store.json"
+#: ``{"raw": {"power": "2026-11-20"}, "1m": {...}}``: per level and series, the last
+#: period whose files retention deleted. A missing file is no evidence of deletion
+#: (a new store, a day the hub was off): only this says raw data was removed.
+RETENTION = "retention.json"
 
 HOUR_MS = 3_600_000
 #: ``resolution="auto"``: the finest level whose span limit covers the query.
@@ -128,6 +133,12 @@ class Store:
         self._journal: JournalWriter | None = None
         self._reader: JournalReader | None = None
         self._shards = Shards(root, readonly=readonly, fsync=fsync, on_write=self._count)
+        #: one sentence once this writer found its lock or journal taken from under it
+        #: and stopped writing (see :meth:`_check_intact`); None while it writes
+        self.stopped: str | None = None
+        #: True when the store is read-only because another process holds the writer lock
+        self.writer_elsewhere = False
+        self._removed: dict[str, dict[str, str]] = {}
 
     # ======================================================================
     # opening and closing
@@ -204,6 +215,7 @@ class Store:
             )
             reason = f"{who} is writing this store; opened read-only."
             store = cls(root, readonly=True, readonly_reason=reason, **opts)
+            store.writer_elsewhere = True
             store._open_reader()
             log.info("store: %s", reason)
             return store
@@ -216,7 +228,16 @@ class Store:
             raise
         except OSError as exc:
             store._abandon()
-            raise StoreError(f"cannot open the store at {root}: {_why(exc)}.") from None
+            if exc.errno not in _CANNOT_WRITE:
+                raise StoreError(f"cannot open the store at {root}: {_why(exc)}.") from None
+            # a read-only or full disk: what is there can still be read
+            reason = f"cannot write to {root} ({_why(exc)}); opened read-only."
+            log.warning("store: %s", reason)
+            try:
+                store = cls(root, readonly=True, readonly_reason=reason, **opts)
+                store._open_reader()
+            except OSError as exc2:
+                raise StoreError(f"cannot open the store at {root}: {_why(exc2)}.") from None
         return store
 
     def _abandon(self) -> None:
@@ -226,7 +247,8 @@ class Store:
             self._lock_file.release()
         self._closed = True
 
-    def _check_marker(self, create: bool) -> None:
+    def _check_marker(self, create: bool) -> bool:
+        """Check (or write) ``store.json``; True if it was there before."""
         path = self.root / MARKER
         try:
             meta = json.loads(path.read_bytes())
@@ -239,7 +261,7 @@ class Store:
                 ).encode()
                 atomic_write(path, data, fsync=self._fsync)
                 self._count("meta", len(data))
-            return
+            return False
         except ValueError:
             if create:
                 aside = path.with_name(
@@ -252,22 +274,80 @@ class Store:
                     aside.name,
                 )
                 self._check_marker(create)
-            return
+            return True
         version = meta.get("version")
         if not isinstance(version, int) or version > VERSION:
             raise StoreError(
                 f"the store at {self.root} has format version {version!r}, newer than this energytui"
                 f" understands ({VERSION}); upgrade energytui to open it."
             )
+        return True
+
+    # -- what retention removed ----------------------------------------------
+    def _read_removed(self) -> dict[str, dict[str, str]] | None:
+        """The retention marker's content; None when there is none (or it is damaged)."""
+        try:
+            data = json.loads((self.root / RETENTION).read_bytes())
+        except FileNotFoundError:
+            return None
+        except ValueError:
+            log.warning("store: %s is damaged; treating no raw data as removed.", RETENTION)
+            return None
+        if not isinstance(data, dict):
+            return None
+        out: dict[str, dict[str, str]] = {}
+        for level in ("raw", "1m"):
+            per = data.get(level)
+            if isinstance(per, dict):
+                out[level] = {s: p for s, p in per.items() if isinstance(p, str)}
+        return out
+
+    def _write_removed(self) -> None:
+        data = json.dumps(self._removed, sort_keys=True, separators=(",", ":")).encode()
+        atomic_write(self.root / RETENTION, data, fsync=self._fsync)
+        self._count("meta", len(data))
+
+    def _load_removed(self, had_marker: bool) -> None:
+        """Writer at open: read the retention marker (a new store gets an empty one).
+
+        A store written before the marker existed gets one that counts as removed
+        what is older than the retention limits and older than the oldest file still
+        there (what retention deleted); a day that still has files is never marked."""
+        found = self._read_removed()
+        if found is not None:
+            self._removed = found
+            return
+        self._removed = {}
+        if had_marker:
+            now_ms = _wall_ms()
+            limits = (("raw", self.raw_retention_days), ("1m", self.minute_retention_days))
+            for level, days in limits:
+                key = PERIOD_KEY[level]
+                cut = key(now_ms - days * DAY_MS - DAY_MS)
+                for series in self._indexed_series(level):
+                    periods = sorted(self._shards.index(level, series))
+                    if periods:
+                        before = key(period_bounds(periods[0])[0] - 1)
+                        cut = min(cut, before)
+                    self._removed.setdefault(level, {})[series] = cut
+        with contextlib.suppress(OSError):
+            self._write_removed()
+
+    def removed_upto(self, level: str, series: str) -> str | None:
+        """The last period of ``level``/``series`` that retention deleted, or None."""
+        if self.readonly:
+            self._removed = self._read_removed() or {}
+        return self._removed.get(level, {}).get(series)
 
     def _open_reader(self) -> None:
         self._check_marker(create=False)
         self._reader = JournalReader(self.root)
 
     def _open_writer(self) -> None:
-        self._check_marker(create=True)
+        had_marker = self._check_marker(create=True)
         for key in self._shards.scan_all():
             self._segmented[key] = 0
+        self._load_removed(had_marker)
         journal = self._journal = JournalWriter(
             self.root, fsync=self._fsync, on_write=lambda n: self._count("journal", n)
         )
@@ -293,7 +373,7 @@ class Store:
             if self._closed:
                 return
             try:
-                if not self.readonly and self._pending_count:
+                if not self.readonly and self._pending_count and self.stopped is None:
                     try:
                         self._flush(self._now_ms or _wall_ms())
                     except StoreError as exc:
@@ -359,6 +439,7 @@ class Store:
         with self._lock:
             self._check_open()
             journal = self._writer()
+            self._check_intact()
             try:
                 journal.append(data)
             except OSError as exc:
@@ -378,6 +459,34 @@ class Store:
                 except StoreError as exc:  # the readings are durable in the journal anyway
                     log.error("store: %s", exc)
 
+    def _check_intact(self) -> None:
+        """Raise (and stop writing for good) if the lock's directory or the journal was
+        deleted or replaced under this writer. Caller holds ``self._lock``.
+
+        Appending to a journal that is no longer at its path would acknowledge
+        readings nobody can read back; folding would overwrite another writer's
+        files. So the store stops, says why once in the log, and keeps what it has
+        in memory for queries (:meth:`unsaved` hands it to a store opened anew)."""
+        if self.stopped is None:
+            lock = self._lock_file
+            why = lock.intact() if lock is not None else None
+            if why is None and self._journal is not None:
+                why = self._journal.lost()
+            if why is not None:
+                self.stopped = (
+                    f"stopped writing the store at {self.root}: {why.rstrip('.')};"
+                    " nothing more is written until it is opened again."
+                )
+                log.error("store: %s", self.stopped)
+        if self.stopped is not None:
+            raise StoreError(self.stopped)
+
+    def unsaved(self) -> dict[str, list[dict]]:
+        """Records this writer holds that are not in shard files (by series): after it
+        stopped, a newly opened store writes them again so none is lost."""
+        with self._lock:
+            return {s: [p[t] for t in sorted(p)] for s, p in self._pending.items() if p}
+
     def _note_latest(self, series: str, ts: int, rec: dict) -> None:
         cur = self._latest.get(series)
         if cur is None or ts >= cur[0]:
@@ -391,6 +500,8 @@ class Store:
         now_ms = _wall_ms() if now is None else to_ms(now, "now")
         with self._io:
             self._check_open()
+            with self._lock:
+                self._check_intact()
             self._now_ms = now_ms
             if self._pending_count or self._writer().rotated:
                 last = self._last_flush_ms
@@ -409,6 +520,7 @@ class Store:
         """Journal → shards. Caller holds ``self._io``."""
         journal = self._writer()
         with self._lock:
+            self._check_intact()
             snapshot, self._pending = self._pending, {}
             self._pending_count = 0
             try:
@@ -578,7 +690,17 @@ class Store:
             cut = now_ms - days * DAY_MS
             for series in self._indexed_series(level):
                 idx = self._shards.index(level, series)
-                for period in [p for p in idx if period_bounds(p)[1] <= cut]:
+                doomed = [p for p in idx if period_bounds(p)[1] <= cut]
+                if not doomed:
+                    continue
+                # the marker first: a crash between leaves files marked removed (retention
+                # deletes them next time), never removed files that look like a gap
+                per = self._removed.setdefault(level, {})
+                upto = max(doomed)
+                if per.get(series, "") < upto:
+                    per[series] = upto
+                    self._write_removed()
+                for period in doomed:
                     n = self._shards.delete_period(level, series, period)
                     self._segmented.pop((level, series, period), None)
                     log.info(
@@ -631,9 +753,13 @@ class Store:
         self, level: str, series: str, lo: int, hi: int, pending: dict[int, dict]
     ) -> str:
         """Auto only: if retention already deleted the chosen level's file for the start
-        of the range (and the journal has nothing there), use the next coarser level
-        that still has it, so an old range still draws."""
+        of the range (the retention marker says so: a day without a file is not enough)
+        and the journal has nothing there, use the next coarser level that still has
+        it, so an old range still draws."""
         if level not in ("raw", "1m") or any(lo <= ts <= hi for ts in pending):
+            return level
+        upto = self.removed_upto(level, series)
+        if upto is None or PERIOD_KEY[level](lo) > upto:
             return level
         for candidate in LEVELS[LEVELS.index(level) :]:
             if self._has_period(candidate, series, lo):
@@ -815,6 +941,7 @@ class Store:
             "root": str(self.root),
             "readonly": self.readonly,
             "readonly_reason": self.readonly_reason,
+            "stopped": self.stopped,
             "files": files,
             "bytes_on_disk": size,
             "journal_records": journal_records,
@@ -852,6 +979,10 @@ def _downsample(
             (bucket, rollup.rollup_records(bucket, docs) if raw else rollup.combine(bucket, docs))
         )
     return out
+
+
+#: errors that mean "this disk takes no writes now", not "this is not a store"
+_CANNOT_WRITE = {errno.EROFS, errno.ENOSPC, errno.EDQUOT, errno.EACCES, errno.EPERM, errno.EIO}
 
 
 def _why(exc: BaseException) -> str:

@@ -128,6 +128,23 @@ class EnergyApp(App[None]):
     def on_view_changed(self, message: ViewChanged) -> None:
         if message.view is self._latest_view:  # a newer one is on its way otherwise
             self.view = message.view
+            self._note_store(message.view)
+
+    def _note_store(self, view: HubView) -> None:
+        """Every screen's title line ends with the store's one sentence while readings
+        are not stored (the dashboard's :meth:`subtitle_text` says it already)."""
+        screen = self.screen
+        if isinstance(screen, DashboardScreen):
+            return
+        title = screen.sub_title or ""
+        shown = getattr(screen, "_store_note", None)
+        if shown and title.endswith(f" · {shown}"):
+            title = title[: -len(f" · {shown}")]
+        error = view.store.error
+        want = f"{title} · {error}" if error else title
+        if want != screen.sub_title:
+            screen.sub_title = want
+        screen._store_note = error  # type: ignore[attr-defined]
 
     def refresh_view(self) -> None:
         """Take a view of the hub as it is now, without waiting for the next one."""
@@ -150,7 +167,10 @@ class EnergyApp(App[None]):
         else:
             where = self.config.powerwall.host or self.config.powerwall.mode
         local = view.now.astimezone(self.config.zone).strftime("%a %d %b %H:%M %Z")
-        return f"{where} · {local}" + (" · read-only" if view.store.readonly_reason else "")
+        text = f"{where} · {local}"
+        if view.store.error:  # not storing (a read-only or full disk...): say so on every screen
+            return f"{text} · {view.store.error}"
+        return text + (" · read-only" if view.store.readonly_reason else "")
 
     # -- actions ---------------------------------------------------------------
     def action_help(self) -> None:
