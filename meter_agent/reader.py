@@ -71,9 +71,10 @@ SEG_VETO = 0.7
 #: one nearly turned, a question an LCD digit never raises. On the clean held-out crops
 #: (both splits, all kinds) the model was never wrong at p >= 0.8.
 MODEL_OVERRIDES_VETO = 0.85
-#: an LCD digit never sits between two: a cell the model places farther than this from
+#: an LCD digit never sits between two: a cell the model places farther than this (a tenth,
+#: the position model's resolution) from
 #: a digit is a turning drum (display detection)
-LCD_SETTLED = 0.05
+LCD_SETTLED = 0.1
 #: a settled-looking last drum whose digit sits this far (share of the cell height)
 #: off the other drums' line is turning (0.9 turned ≈ 0.08 low on the synthetic drums,
 #: 0.94 ≈ 0.03, settled ≤ 0.01)
@@ -232,14 +233,10 @@ def combine_cell(guesses: dict[str, DigitGuess], blank: bool) -> CellResult:
     conf = min(cap, (1.0 - miss) * (s_win / (s_win + against)))
     confirmed_by_refs = any(n == "refs" for n, _ in voters[win])
     if seg is not None and seg.char != win and cap == 1.0 and not confirmed_by_refs:
-        # an LCD digit the segment decoder does not confirm: the model alone must be
-        # very sure (then capped like an overridden veto), else it is not enough, unless
-        # the meter's own digit examples confirm it
-        conf = (
-            min(conf, 0.9)
-            if cnn is not None and cnn.confidence >= MODEL_OVERRIDES_VETO
-            else conf * 0.5
-        )
+        # an LCD digit the segment decoder has no opinion on (dot-matrix, thin italic,
+        # fourteen-segment faces): the model's calibrated probability decides alone,
+        # capped like an overridden veto so that nothing else may doubt it
+        conf = min(conf, 0.9)
     value = cnn.value if (cnn is not None and cnn.char is not None) else float(win)
     p_top = cnn.p_top if cnn is not None else None
     return CellResult(
@@ -280,7 +277,38 @@ def ink_centre(binary: np.ndarray) -> float | None:
             # counter, which shares its centre)
             if best is None or bw * bh < best[0]:
                 best = (int(bw * bh), (y + bh / 2) / h)
+    if best is None:
+        best = _pieces_centre(binary)
     return None if best is None else best[1]
+
+
+def _pieces_centre(binary: np.ndarray) -> tuple[int, float] | None:
+    """A digit drawn in pieces (segments, a stencil face): the box around the pieces
+    clear of the cell's edges, when that box is digit-sized; the smaller such box of the
+    two polarities (the other one's pieces are the background's scraps)."""
+    h, w = binary.shape[:2]
+    best: tuple[int, float] | None = None
+    for img in (binary, cv2.bitwise_not(binary)):
+        n, _, st, _ = cv2.connectedComponentsWithStats(img, connectivity=8)
+        boxes = [
+            (x, y, x + bw, y + bh)
+            for x, y, bw, bh, area in st[1:]
+            if x > 0
+            and y > 0
+            and x + bw < w
+            and y + bh < h
+            and bh >= 0.08 * h
+            and area < 0.5 * h * w
+        ]
+        if len(boxes) < 2:
+            continue
+        y0, y1 = min(b[1] for b in boxes), max(b[3] for b in boxes)
+        x0, x1 = min(b[0] for b in boxes), max(b[2] for b in boxes)
+        bh, bw = y1 - y0, x1 - x0
+        digit_sized = 0.25 * h <= bh <= 0.85 * h and 0.05 * w <= bw <= 0.85 * w
+        if digit_sized and (best is None or bw * bh < best[0]):
+            best = (int(bw * bh), (y0 + bh / 2) / h)
+    return best
 
 
 def last_drum_offset(cells: list[Cell]) -> float | None:
@@ -385,12 +413,21 @@ def resolve_drums(
             if -NEAR_NEXT < off < SETTLED_BAND:
                 # near a digit: 8.9 turned and a settled 9 look alike (labels to a tenth,
                 # unseen makers framed a hair off), and the model is often sure of either.
-                # Only the drums' line tells them apart: the lower digit when the drum
-                # sits under the other drums, the digit when level with them; alone, or
-                # when the line or the model's mass says otherwise, it is refused
-                under = off < 0 and low and digit == (near - 1) % 10
-                on = off >= 0 and level and digit == near % 10
-                if not (under or on):
+                # Only the drums' line tells them apart: under the other drums' line it
+                # is the digit below, still turning in (its ten tenths' mass); level
+                # with them it is settled on the nearest digit (the mass within half a
+                # step of it); alone, or anywhere else, it is refused
+                if low:
+                    digit = (near - 1) % 10
+                    conf = _confirmed(c, digit, float(mass[digit]))
+                elif level:
+                    # settled: the model's mass from a tenth under the digit (the
+                    # labels' and the framing's error) to just under half a step past
+                    digit = near % 10
+                    q = np.asarray(c.positions)
+                    b = (digit * 10 + np.arange(-1, 5)) % len(q)
+                    conf = _confirmed(c, digit, float(q[b].sum()))
+                else:
                     conf = min(conf, AMBIGUOUS)
         else:
             shift = 0.0 if lower is None else lower
@@ -701,8 +738,10 @@ class MeterReader:
     # -- learning this meter's digits ----------------------------------------------------
     def _learn(self, digits: str, cnn: tuple[list[DigitGuess], np.ndarray], sure: bool) -> int:
         """Keep the cells whose model digit is the known one, not turning, as examples;
-        with ``sure`` only those the model is CLEAN-sure of (from accepted readings: a
-        digit the examples confirmed is not learnt, so they never feed on themselves)."""
+        with ``sure`` only those the model alone would have accepted (its calibrated
+        probability at the reading threshold: from accepted readings, a digit only the
+        examples carried over the threshold is not learnt, so they never feed on
+        themselves)."""
         guesses, emb = cnn
         if self.references is None or len(guesses) != len(digits):
             return 0
@@ -712,7 +751,7 @@ class MeterReader:
                 continue
             if abs(g.value - round(g.value)) > LEARN_SETTLED:
                 continue
-            if sure and (g.p_top or 0.0) < CLEAN:
+            if sure and (g.p_top or 0.0) < self.config.ocr.confidence_threshold:
                 continue
             added += int(self.references.add(digits[i], emb[i]))
         return added

@@ -15,7 +15,7 @@ import pytest
 from service_support import TOKEN, start_agent, write_config
 
 from meter_agent.calibration import REFERENCE_FRAME_AGE_S
-from meter_agent.synth import SynthFrame, loose_roi, move_frame, render_frame
+from meter_agent.synth import SynthFrame, move_frame, render_frame
 
 AUTH = {"Authorization": f"Bearer {TOKEN}"}
 
@@ -49,7 +49,8 @@ def test_a_saved_window_keeps_the_reference_and_a_moved_camera_is_refused(camera
     try:
         with httpx.Client(base_url=agent.url, timeout=60) as c:
             assert c.get("/health").json()["alignment"] == {"reference": False}
-            body = {"roi": loose_roi(frame, 0.1), "rotate_degrees": round(frame.rotation, 2)}
+            # the careful window: the loose one is tests/meter_agent/test_vision_loose_window.py
+            body = {"roi": list(frame.roi), "rotate_degrees": round(frame.rotation, 2)}
             r = c.put("/calibration", json=body, headers=AUTH)
             assert r.status_code == 200, r.text
             ocr = r.json()["ocr"]

