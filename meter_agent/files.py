@@ -100,6 +100,17 @@ def write_atomically(path: Path, data: bytes, *, mode: int | None = None) -> Non
     fsync_dir(path.parent)
 
 
+def set_aside(path: Path) -> Path:
+    """Move a damaged file to ``<name>.damaged`` (kept for a person to look at, never
+    read again) and say where it went; where it cannot be moved, it stays put."""
+    aside = path.with_name(path.name + ".damaged")
+    try:
+        os.replace(path, aside)
+    except OSError:
+        return path
+    return aside
+
+
 def _whole_lines_length(fd: int, size: int) -> int:
     """The length of ``fd``'s content up to and including its last newline."""
     pos = size

@@ -17,7 +17,6 @@ from __future__ import annotations
 
 import json
 import logging
-import os
 from collections.abc import Callable
 from datetime import UTC, datetime
 from pathlib import Path
@@ -28,7 +27,7 @@ import numpy as np
 from meter_agent import checks, reference_frame
 from meter_agent.capture import CaptureError
 from meter_agent.config import AgentConfig, OcrConfig, resolve_path
-from meter_agent.files import write_atomically
+from meter_agent.files import set_aside, write_atomically
 from meter_agent.history import History, HistoryRecord, new_reading_id, read_json_lines
 from meter_agent.references import FILE_NAME as REFERENCES_FILE
 from meter_agent.references import ReferenceBank
@@ -208,11 +207,7 @@ class ReaderKeeper:
         try:
             return ReferenceBank.load(path, model)
         except ValueError as exc:
-            aside = path.with_name(path.name + ".damaged")
-            try:
-                os.replace(path, aside)
-            except OSError:
-                aside = path
+            aside = set_aside(path)
             log.warning(
                 "%s It was moved to %s; learning starts again.", str(exc).rstrip("."), aside
             )

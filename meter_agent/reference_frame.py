@@ -11,13 +11,12 @@ the log and the agent reads without alignment, as an agent that never had one.
 from __future__ import annotations
 
 import logging
-import os
 from pathlib import Path
 
 import cv2
 import numpy as np
 
-from meter_agent.files import write_atomically
+from meter_agent.files import set_aside, write_atomically
 
 log = logging.getLogger(__name__)
 
@@ -37,11 +36,7 @@ def load(path: Path) -> np.ndarray | None:
     except (OSError, ValueError):
         img = None
     if img is None or img.size == 0 or min(img.shape[:2]) < 8:
-        aside = path.with_name(path.name + ".damaged")
-        try:
-            os.replace(path, aside)
-        except OSError:
-            aside = path
+        aside = set_aside(path)
         log.warning(
             "the reference frame %s cannot be read and was moved to %s; frames are read "
             "without alignment until the calibration is saved again",
