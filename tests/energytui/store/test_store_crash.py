@@ -50,6 +50,11 @@ def _kill_at_random(root, start: int, seed: int, rng: random.Random) -> tuple[li
         assert ready.wait(20), (
             proc.stderr.read() if proc.poll() is not None else "child never got ready"
         )
+        # the kill lands at a random moment after the first acknowledgement (on a busy
+        # machine the first append can take longer than the shortest wait)
+        deadline = time.monotonic() + 10
+        while not acked and time.monotonic() < deadline and proc.poll() is None:
+            time.sleep(0.005)
         time.sleep(rng.uniform(0.02, 0.5))
         proc.send_signal(signal.SIGKILL)
         proc.wait(timeout=10)
