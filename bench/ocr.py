@@ -201,6 +201,10 @@ def _verdict(cell, truth: str, threshold: float) -> int:
     return 1 if cell.char == truth else 2
 
 
+#: rolling crops per meter in the examples' section (it learns the meter anew per crop)
+ROLLOVER_PER_METER = 40
+
+
 def references(model: Path, title: str) -> None:
     """The meter's own digit examples (meter_agent.references) on the held-out crops.
 
@@ -229,12 +233,13 @@ def references(model: Path, title: str) -> None:
         f"{'kind':<22}{'n':>5} | {'without: right':>14} {'wrong':>6} | {'with examples: right':>20} {'wrong':>6}"
     )
     totals = [0, 0, 0, 0, 0]
-    for key, label in [*KINDS, ("rollover", "rollover, no drum below")]:
+    for key, label in [*KINDS, ("rollover", f"rollover ({ROLLOVER_PER_METER}/meter)")]:
         n = r0 = w0 = r1 = w1 = 0
         for (kind, _), rs in meters.items():
             clean = [r for r in rs if r["category"] == "clean"]
             if key == "rollover":
-                targets = [r for r in rs if r["category"] == "rollover"]
+                # a sample per meter: each target learns the meter's clean crops anew
+                targets = [r for r in rs if r["category"] == "rollover"][:ROLLOVER_PER_METER]
             else:
                 targets = clean if kind == key else []
             display = "lcd7" if kind == "lcd" else "drum"

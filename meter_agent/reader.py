@@ -83,6 +83,9 @@ LAST_DRUM_OFFSET = 0.02
 #: digit settled and placed a hair low (labels to a tenth, framing of unseen makers):
 #: the model cannot tell them apart there, the drums' line can
 NEAR_NEXT = 0.15
+#: a higher drum, its carry taken off, stands within this many tenths of its digit (the
+#: labels' and the model's error); anywhere else it is turning with no carry to explain it
+SETTLED_TENTHS = 1
 #: a last drum within this much of a digit looks settled
 SETTLED_BAND = 0.1
 #: the confidence a reading gets when it cannot be decided: under any sane threshold
@@ -338,18 +341,17 @@ def last_drum_offset(cells: list[Cell]) -> float | None:
 
 def _digit_mass(positions: tuple[float, ...], shift: float, floor: bool) -> np.ndarray:
     """Each digit's probability from a position distribution moved down by ``shift``
-    steps: the ten tenths of each digit (``floor``, the last drum), or the tenths
-    within half a step of it (a drum that must stand on its digit)."""
+    steps: the ten tenths of each digit (``floor``, the last drum), or the tenths within
+    SETTLED_TENTHS of it (a drum that must stand on its digit once the carry is taken
+    off: a higher drum never rests between two digits)."""
     q = np.asarray(positions, np.float64)
     k = int(round(shift * 10))
     if k:
         q = np.roll(q, -k)  # position b/10 - shift
     if floor:
         return q.reshape(10, 10).sum(axis=1)
-    # d-0.4 … d+0.4, and half of each half step (a drum there belongs to neither)
-    inner = np.roll(q, 4).reshape(10, 10)[:, :9].sum(axis=1)
-    half = q[5::10]  # the positions d+0.5
-    return inner + 0.5 * half + 0.5 * np.roll(half, 1)
+    t = SETTLED_TENTHS
+    return np.sum([np.roll(q, -j)[::10] for j in range(-t, t + 1)], axis=0)
 
 
 def _confirmed(c: CellResult, digit: int, p: float) -> float:
