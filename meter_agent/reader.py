@@ -371,32 +371,30 @@ def resolve_drums(
 
     The last drum reads as its **lower digit** until the next digit is in place (a drum
     between 4 and 5 is 4, and 8.9 is still 8): its confidence is the model's calibrated
-    probability that the drum stands within that digit's ten tenths, so a drum nearly
-    turned and one at rest are told apart by the model, not by margins set by hand.
+    probability that the drum stands within that digit's ten tenths. Near a digit (from
+    NEAR_NEXT under it to SETTLED_BAND past it) a drum nearly turned and one at rest look
+    alike, and ``last_offset`` decides with the model (how far the last drum's digit sits
+    under the other drums' line, see :func:`last_drum_offset`): under the line the digit
+    below, level with it the digit; with no line, or another one, the drum is refused.
 
     A higher drum turns only while the drum below it rolls from 9 to 0 (an odometer's
     carry): its position, less how far the drum below is into that roll, must stand
-    within half a step of a digit, and the confidence is the model's probability of it.
-    A drum whose lower neighbour is unreadable is read the same with no carry: one
-    caught mid-carry then has its probability split between two digits and is refused.
-
-    ``last_offset`` (how far the last drum's digit sits off the other drums' line, see
-    :func:`last_drum_offset`) is a second opinion on a last drum that looks settled:
-    a drum 8-9 tenths turned shows the next digit a little low. When the line is known
-    and the digit is off it, the reading is refused; it never makes a drum readable.
+    within SETTLED_TENTHS of a digit, and the confidence is the model's probability of
+    it. A drum whose lower neighbour is unreadable is read with no carry: one caught
+    mid-carry then stands between two digits and is refused.
 
     ``last_rolls=False`` reads the last cell like a higher drum whose lower neighbour is
     unknown: for a single settled digit (a crop of a drum that is not the meter's
     turning last drum).
     """
     out = list(cells)
-    #: how far the drum below is into its 9 → 0 roll (None: unreadable)
-    lower: float | None = None
+    #: how far the drum below is into its 9 → 0 roll (0 when unreadable: no carry)
+    lower = 0.0
     last = len(cells) - 1
     for i in range(last, -1, -1):
         c = cells[i]
         if c.char is None or c.value is None:
-            lower = None
+            lower = 0.0
             continue
         v = c.value % 10.0
         if c.positions is None:
@@ -417,8 +415,8 @@ def resolve_drums(
                 # unseen makers framed a hair off), and the model is often sure of either.
                 # Only the drums' line tells them apart: under the other drums' line it
                 # is the digit below, still turning in (its ten tenths' mass); level
-                # with them it is settled on the nearest digit (the mass within half a
-                # step of it); alone, or anywhere else, it is refused
+                # with them it is settled on the nearest digit; alone, or anywhere
+                # else, it is refused
                 if low:
                     digit = (near - 1) % 10
                     conf = _confirmed(c, digit, float(mass[digit]))
@@ -432,8 +430,7 @@ def resolve_drums(
                 else:
                     conf = min(conf, AMBIGUOUS)
         else:
-            shift = 0.0 if lower is None else lower
-            mass = _digit_mass(c.positions, shift, floor=False)
+            mass = _digit_mass(c.positions, lower, floor=False)
             digit = int(np.argmax(mass))
             conf = _confirmed(c, digit, float(mass[digit]))
         # the engines' doubts (a Tesseract or decoder voting otherwise) still count

@@ -65,16 +65,6 @@ def prepare(image: np.ndarray) -> np.ndarray:
     return (g - g.mean()) / max(float(g.std()), MIN_STD)
 
 
-def drum_value(probs: np.ndarray) -> float:
-    """Continuous drum position from the ten digit outputs: the strongest class moved
-    toward its stronger neighbour by their share (wrapping 9 → 0)."""
-    p = probs[:10]
-    c = int(np.argmax(p))
-    up, down = p[(c + 1) % 10], p[(c - 1) % 10]
-    v = c + up / (p[c] + up + 1e-09) if up >= down else c - down / (p[c] + down + 1e-09)
-    return float(v % 10.0)
-
-
 def fold_round(q: np.ndarray) -> np.ndarray:
     """Position distributions (… × 101) as digit probabilities (… × 11): digit d takes
     the positions within half a step of it (d-0.4 … d+0.4, and half of d±0.5, which
