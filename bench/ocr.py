@@ -35,6 +35,8 @@ import numpy as np  # noqa: E402
 
 from meter_agent.config import AgentConfig  # noqa: E402
 from meter_agent.engines.digits import DigitsEngine, fold_round, position, prepare  # noqa: E402
+from meter_agent.engines.tesseract import TesseractEngine  # noqa: E402
+from meter_agent.engines.tesseract import available as tesseract_available  # noqa: E402
 from meter_agent.reader import MeterReader  # noqa: E402
 from meter_agent.references import ReferenceBank  # noqa: E402
 from meter_agent.synth import make_stream, render_frame  # noqa: E402
@@ -117,8 +119,11 @@ def real_digits(model: Path, title: str) -> None:
         "(fitted on half the makers, measured on the other half)"
     )
     readers = {d: _contract_reader(d, model) for d in ("lcd7", "drum")}
+    # the reference: stock Tesseract alone on the same cells (clean digits only; a rolling
+    # drum has no single right answer for it), in the same run as the model
+    tess = TesseractEngine() if tesseract_available() else None
     header = (
-        f"{'kind / category':<26}{'n':>6} | {'model':>7} {'±0.1':>7} | "
+        f"{'kind / category':<26}{'n':>6} | {'tess.':>7} {'model':>7} {'±0.1':>7} | "
         f"{'right':>7} {'wrong':>6} {'refused':>8} | goal"
     )
     print(header)
@@ -130,12 +135,18 @@ def real_digits(model: Path, title: str) -> None:
                 continue
             imgs = [cv2.imread(str(DATA / r["file"])) for r in rs]
             q = engine.model.positions(np.stack([prepare(im) for im in imgs]))
+            tess_col = "–"
             if cat == "clean":
                 model_ok = sum(
                     int(np.argmax(fold_round(x)[:10])) == int(r["digit"])
                     for x, r in zip(q, rs, strict=True)
                 )
                 within = "–"
+                if tess is not None:
+                    got = tess.read([cell_from_crop(im).binary for im in imgs])
+                    tess_col = pct(
+                        sum(g.char == r["digit"] for g, r in zip(got, rs, strict=True)), len(rs)
+                    )
             else:
                 pos = [position(x) for x in q]
                 model_ok = sum(
@@ -185,10 +196,12 @@ def real_digits(model: Path, title: str) -> None:
                 goal += f"; ±0.1 ≥99 %: {'PASS' if close >= 0.99 * n else 'FAIL'}"
                 row = f"{pct(right, n):>7} {wrong:>6} {refused:>8}"
             print(
-                f"{label + ' / ' + cat:<26}{n:>6} | {pct(model_ok, n):>7} {within:>7} | {row} | {goal}"
+                f"{label + ' / ' + cat:<26}{n:>6} | {tess_col:>7} {pct(model_ok, n):>7} "
+                f"{within:>7} | {row} | {goal}"
             )
     print(
-        "   model: the nearest digit (clean) or the lower digit (rollover) alone; ±0.1: the "
+        "   tess.: stock Tesseract alone on the same cell (the reference, this run); "
+        "model: the nearest digit (clean) or the lower digit (rollover) alone; ±0.1: the "
         "drum position within a tenth of a step; right/wrong/refused: the whole reader, a "
         "clean digit as a settled digit of a window, a rolling drum as a lone last drum"
     )
@@ -373,6 +386,24 @@ def synthetic(n_streams: int, frames_per_stream: int) -> list[float]:
     return times
 
 
+def tesseract_reference(n: int = 20) -> tuple[float, int] | None:
+    """Mean milliseconds for stock Tesseract to read the window of a synthetic frame
+    (grey crop, one call, digits only): the reference the reader's time is set against."""
+    if not tesseract_available():
+        return None
+    import pytesseract
+
+    times = []
+    for s in range(n):
+        f = render_frame("lcd7" if s % 2 else "drum", f"{(s * 7919) % 10**6:06d}", seed=900 + s)
+        x, y, w, h = f.roi
+        crop = cv2.cvtColor(f.image[y : y + h, x : x + w], cv2.COLOR_BGR2GRAY)
+        t = time.perf_counter()
+        pytesseract.image_to_string(crop, config="--psm 7 -c tessedit_char_whitelist=0123456789")
+        times.append((time.perf_counter() - t) * 1000)
+    return statistics.mean(times), n
+
+
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description="meter reading benchmark")
     ap.add_argument("--streams", type=int, default=6, help="synthetic streams per kind")
@@ -392,6 +423,13 @@ def main(argv: list[str] | None = None) -> int:
             f"{len(times)} frames: mean {statistics.mean(times):.0f} ms, median {statistics.median(times):.0f} ms, "
             f"p95 {p95:.0f} ms, max {times[-1]:.0f} ms (goal ≤ 300 ms; this machine, not a Pi)"
         )
+        ref = tesseract_reference()
+        if ref is not None:
+            mean = statistics.mean(times)
+            print(
+                f"reference, same run: stock Tesseract alone on the same window "
+                f"({ref[1]} frames): mean {ref[0]:.0f} ms; ratio {mean / ref[0]:.2f}×"
+            )
     print(f"benchmark took {time.time() - t0:.0f} s")
     return 0
 

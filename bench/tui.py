@@ -1,11 +1,17 @@
-"""TUI cost: CPU % of one core and RSS of the dashboard at 1 s updates, under tmux.
+"""TUI cost: CPU % of one core and peak RSS of each screen left open at 1 s updates,
+beside a bare Textual app measured in the same run.
 
-Runs the real `energytui` (simulated site, 1 s poll interval, real store in a
-temp dir) in a detached tmux session of 120×40, lets it warm up, then samples
-the process with psutil for the measuring window. Goals: ≤ 2 % of a core,
-≤ 80 MB RSS.
+Each case runs in a detached tmux session of 120×40 (the real ``energytui`` on the
+simulated site with a 1 s poll interval and a real store in a temp dir), warms up, and
+is sampled with psutil over the measuring window:
 
-    python -m bench.tui [--seconds 60] [--warmup 5]
+- ``bare``: :mod:`bench.bare_app`, four labels and a sparkline redrawn every second —
+  the reference, since CPU figures differ between machines;
+- ``dashboard``, ``history`` (opened with ``y``) and ``kiosk`` (``--kiosk``).
+
+Goals (issue 15): each screen ≤ 1.3× the bare app's CPU and ≤ 70 MB peak RSS.
+
+    python -m bench.tui [--seconds 30] [--warmup 6] [--only dashboard,kiosk]
 """
 
 from __future__ import annotations
@@ -17,95 +23,142 @@ import subprocess
 import sys
 import tempfile
 import time
+from dataclasses import dataclass
 from pathlib import Path
 
 import psutil
 
-CPU_GOAL = 2.0
-RSS_GOAL_MB = 80.0
+CPU_RATIO_GOAL = 1.3
+RSS_GOAL_MB = 70.0
 
 
-def _find_app(tmux_pid_cmd: list[str]) -> psutil.Process | None:
-    out = subprocess.run(tmux_pid_cmd, capture_output=True, text=True).stdout.strip()
+@dataclass(frozen=True)
+class Case:
+    name: str
+    args: str  # energytui's arguments, or "" for the bare app
+    keys: tuple[str, ...] = ()  # sent once the app has started
+    expect: str = ""  # text the captured screen must hold
+
+
+CASES = [
+    Case("bare", ""),
+    Case("dashboard", "--simulate", expect="Power flow"),
+    Case("history", "--simulate", keys=("y",), expect="History"),
+    Case("kiosk", "--simulate --kiosk", expect="Solar"),
+]
+
+
+@dataclass
+class Figures:
+    cpu: float
+    rss_mb: float
+    drawn: bool
+
+
+def _find_app(session: str, marker: str) -> psutil.Process | None:
+    out = subprocess.run(
+        ["tmux", "list-panes", "-t", session, "-F", "#{pane_pid}"], capture_output=True, text=True
+    ).stdout.strip()
     if not out:
         return None
     shell = psutil.Process(int(out.splitlines()[0]))
     for p in [shell, *shell.children(recursive=True)]:
         try:
-            cmd = " ".join(p.cmdline())
+            if marker in " ".join(p.cmdline()):
+                return p
         except psutil.Error:
             continue
-        if "energytui" in cmd and "python" in (p.name() + cmd):
-            return p
-    return shell
+    return None
 
 
-def main(argv: list[str] | None = None) -> int:
-    ap = argparse.ArgumentParser(
-        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
-    )
-    ap.add_argument("--seconds", type=float, default=60.0)
-    ap.add_argument("--warmup", type=float, default=5.0)
-    args = ap.parse_args(argv)
-    if not shutil.which("tmux"):
-        print("bench.tui: tmux is not installed (apt-get install tmux).", file=sys.stderr)
-        return 2
-    exe = Path(sys.executable).with_name("energytui")
-    cmd = str(exe) if exe.exists() else f"{sys.executable} -m energytui.cli"
-    session = f"energytui-bench-{os.getpid()}"
+def run_case(case: Case, seconds: float, warmup: float) -> Figures | None:
+    """One case in its own tmux session: CPU over the window, peak RSS, and whether the
+    screen showed what it should (a bench of a crashed app measures nothing)."""
+    session = f"energytui-bench-{case.name}-{os.getpid()}"
+    if case.args:
+        exe = Path(sys.executable).with_name("energytui")
+        cmd = f"{exe if exe.exists() else sys.executable + ' -m energytui.cli'} {case.args}"
+        marker = "energytui"
+    else:
+        cmd = f"{sys.executable} -m bench.bare_app"
+        marker = "bench.bare_app"
     with tempfile.TemporaryDirectory() as tmp:
         env = (
             f"ENERGYTUI_SIMULATED__INTERVAL_S=1 ENERGYTUI_GENERAL__DATA_DIR={tmp} "
             f"ENERGYTUI_API__ENABLED=false TERM=tmux-256color"
         )
         subprocess.run(
-            [
-                "tmux",
-                "new-session",
-                "-d",
-                "-s",
-                session,
-                "-x",
-                "120",
-                "-y",
-                "40",
-                f"env {env} {cmd} --simulate",
-            ],
+            ["tmux", "new-session", "-d", "-s", session, "-x", "120", "-y", "40"]
+            + ["-c", str(Path(__file__).resolve().parents[1]), f"env {env} {cmd}"],
             check=True,
         )
         try:
-            time.sleep(args.warmup)
-            proc = _find_app(["tmux", "list-panes", "-t", session, "-F", "#{pane_pid}"])
+            time.sleep(2.0)
+            for key in case.keys:
+                subprocess.run(["tmux", "send-keys", "-t", session, key], check=True)
+            time.sleep(max(0.0, warmup - 2.0))
+            proc = _find_app(session, marker)
             if proc is None:
-                print("bench.tui: the app did not start.", file=sys.stderr)
-                return 1
+                return None
             t0 = time.monotonic()
             c0 = proc.cpu_times()
-            peak = 0
-            while time.monotonic() - t0 < args.seconds:
+            peak = proc.memory_info().rss
+            while time.monotonic() - t0 < seconds:
                 time.sleep(1.0)
                 peak = max(peak, proc.memory_info().rss)
             c1 = proc.cpu_times()
             wall = time.monotonic() - t0
-            cpu = 100.0 * ((c1.user - c0.user) + (c1.system - c0.system)) / wall
             screen = subprocess.run(
                 ["tmux", "capture-pane", "-p", "-t", session], capture_output=True, text=True
             ).stdout
         finally:
             subprocess.run(["tmux", "kill-session", "-t", session], capture_output=True)
-    rss_mb = peak / 1e6
-    ok_screen = "Power flow" in screen and "SOLAR" in screen
-    print(
-        f"dashboard under tmux 120x40, 1 s updates, {wall:.0f} s window (after {args.warmup:.0f} s warm-up)"
+    cpu = 100.0 * ((c1.user - c0.user) + (c1.system - c0.system)) / wall
+    drawn = case.expect in screen if case.expect else "kW" in screen
+    return Figures(cpu, peak / 1e6, drawn)
+
+
+def main(argv: list[str] | None = None) -> int:
+    ap = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
+    ap.add_argument("--seconds", type=float, default=30.0, help="measuring window per case")
+    ap.add_argument("--warmup", type=float, default=6.0)
+    ap.add_argument("--only", default="", help="comma-separated cases (the bare app always runs)")
+    args = ap.parse_args(argv)
+    if not shutil.which("tmux"):
+        print("bench.tui: tmux is not installed (apt-get install tmux).", file=sys.stderr)
+        return 2
+    wanted = {c for c in args.only.split(",") if c}
+    cases = [c for c in CASES if c.name == "bare" or not wanted or c.name in wanted]
     print(
-        f"  CPU      {cpu:6.2f} % of one core   goal <= {CPU_GOAL} %    {'PASS' if cpu <= CPU_GOAL else 'FAIL'}"
+        f"TUI under tmux 120x40, 1 s updates, {args.seconds:.0f} s window per case "
+        f"(after {args.warmup:.0f} s warm-up); goals: ≤ {CPU_RATIO_GOAL}× the bare app's CPU, "
+        f"≤ {RSS_GOAL_MB:.0f} MB"
     )
-    print(
-        f"  peak RSS {rss_mb:6.1f} MB             goal <= {RSS_GOAL_MB:.0f} MB   {'PASS' if rss_mb <= RSS_GOAL_MB else 'FAIL'}"
-    )
-    print(f"  screen drawn: {'yes' if ok_screen else 'NO'}")
-    return 0 if ok_screen else 1
+    print(f"{'case':<11}{'CPU % core':>11}{'× bare':>8}{'peak RSS':>11}  drawn  goal")
+    bare: Figures | None = None
+    ok_all = True
+    for case in cases:
+        fig = run_case(case, args.seconds, args.warmup)
+        if fig is None:
+            print(f"{case.name:<11} did not start")
+            ok_all = False
+            continue
+        if case.name == "bare":
+            bare = fig
+            print(
+                f"{case.name:<11}{fig.cpu:>10.2f}{'1.00':>8}{fig.rss_mb:>8.1f} MB  {'yes' if fig.drawn else 'NO':<5}  reference"
+            )
+            continue
+        ratio = fig.cpu / bare.cpu if bare and bare.cpu > 0 else float("nan")
+        ok = ratio <= CPU_RATIO_GOAL and fig.rss_mb <= RSS_GOAL_MB
+        print(
+            f"{case.name:<11}{fig.cpu:>10.2f}{ratio:>8.2f}{fig.rss_mb:>8.1f} MB  "
+            f"{'yes' if fig.drawn else 'NO':<5}  {'PASS' if ok else 'FAIL'}"
+        )
+        ok_all = ok_all and fig.drawn
+    return 0 if ok_all else 1
 
 
 if __name__ == "__main__":
