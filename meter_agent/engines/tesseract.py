@@ -45,8 +45,8 @@ def _prepare(gray: np.ndarray) -> np.ndarray:
     h, w = gray.shape[:2]
     scale = LINE_H / max(h, 1)
     g = cv2.resize(gray, (max(4, int(round(w * scale))), LINE_H), interpolation=cv2.INTER_CUBIC)
-    # OpenCV's stub requires a dst array; None (allocate one) is what OpenCV documents
-    return cv2.normalize(g, None, 0, 255, cv2.NORM_MINMAX)  # type: ignore[call-overload]
+    # a dst array of the same shape: OpenCV's stubs differ between releases on None
+    return cv2.normalize(g, np.empty_like(g), 0, 255, cv2.NORM_MINMAX)
 
 
 def stitch(cells: list[np.ndarray]) -> tuple[np.ndarray, list[tuple[int, int]]]:
