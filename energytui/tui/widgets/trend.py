@@ -103,7 +103,7 @@ def axis_line(start: datetime, end: datetime, width: int) -> str:
     span_s = (end - start).total_seconds()
 
     def ago(seconds: float) -> str:
-        if seconds >= 86400 and seconds % 86400 == 0:
+        if seconds >= 2 * 86400 and seconds % 86400 == 0:
             return f"-{seconds / 86400:.0f} d"
         if seconds >= 3600:
             return f"-{seconds / 3600:g} h"

@@ -1,0 +1,100 @@
+"""Today's energy as bars per flow, and the battery's charge over the last 24 hours.
+
+Two drawings for the space under the power flow on a tall dashboard: the owner's two
+most looked-at questions ("how much today?" and "how did the battery do overnight?").
+Pure functions of the hub's view and of stored samples, so they are tested without a
+terminal.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import datetime
+
+from rich.text import Text
+
+from energytui.tui.palette import DARK, FlowColours
+from energytui.tui.widgets.trend import EIGHTHS, axis_line, bucket_means
+from energytui.view import EnergyView
+
+#: left eighth blocks, for the end of a horizontal bar
+LEFT_EIGHTHS = " ▏▎▍▌▋▊▉█"
+
+BARS = (
+    ("solar", "Solar", "solar_kwh"),
+    ("home", "Home", "home_kwh"),
+    ("grid", "Grid in", "grid_import_kwh"),
+    ("grid", "Grid out", "grid_export_kwh"),
+    ("battery", "Batt in", "battery_charge_kwh"),
+    ("battery", "Batt out", "battery_discharge_kwh"),
+)
+LABEL_W = 19  # "Batt out  12.3 kWh "
+
+
+def render_today_bars(
+    energy: EnergyView,
+    width: int,
+    *,
+    colours: FlowColours = DARK,
+    fine: bool = True,
+    live: bool = True,
+) -> Text:
+    """One row per flow: name, kWh, and a bar on one scale shared by every row."""
+    bar_w = max(1, width - LABEL_W)
+    values = [float(getattr(energy, attr)) for _, _, attr in BARS]
+    top = max(values) or 1.0
+    out = Text(no_wrap=True, overflow="crop")
+    for i, ((flow, label, _), v) in enumerate(zip(BARS, values, strict=True)):
+        style = colours.of(flow) if live else colours.dim
+        eighths = round(v / top * bar_w * 8)
+        full, part = divmod(eighths, 8)
+        bar = "█" * full
+        if part:
+            bar += LEFT_EIGHTHS[part] if fine else ("█" if part >= 4 else "")
+        if i:
+            out.append("\n")
+        out.append(f"{label:<9}{v:5.1f} kWh ", style=style)
+        out.append(bar[:bar_w], style=style)
+    return out
+
+
+def render_soe_day(
+    points: Sequence[tuple[datetime, float]],
+    start: datetime,
+    end: datetime,
+    width: int,
+    height: int,
+    *,
+    reserve_pct: float | None = None,
+    colour: str = DARK.battery,
+    dim: str = DARK.dim,
+    fine: bool = True,
+) -> Text:
+    """The battery's charge (0–100 %) over [start, end], gaps blank; the reserve as a
+    dotted line when known; the last row is the time axis."""
+    label_w = 5
+    plot_w = max(1, width - label_w)
+    rows = max(1, height - 1)
+    means = bucket_means(points, start, end, plot_w)
+    grid = [[" "] * plot_w for _ in range(rows)]
+    if reserve_pct is not None:
+        r = min(rows - 1, int(reserve_pct / 100 * rows))
+        for x in range(plot_w):
+            grid[rows - 1 - r][x] = "·" if fine else "."
+    for x, v in enumerate(means):
+        if v is None:
+            continue
+        eighths = round(max(0.0, min(100.0, v)) / 100 * rows * 8)
+        full, part = divmod(eighths, 8)
+        for y in range(full):
+            grid[rows - 1 - y][x] = "█"
+        if part and full < rows:
+            grid[rows - 1 - full][x] = EIGHTHS[part] if fine else ("█" if part >= 4 else " ")
+    out = Text(no_wrap=True, overflow="crop")
+    for y, cells in enumerate(grid):
+        label = "100%" if y == 0 else "  0%" if y == rows - 1 else ""
+        out.append(f"{label:>4} ", style=dim)
+        out.append("".join(cells), style=colour)
+        out.append("\n")
+    out.append(" " * label_w + axis_line(start, end, plot_w), style=dim)
+    return out
