@@ -12,6 +12,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from rich.cells import get_character_cell_size
 from rich.segment import Segment
 from textual.color import Color
 from textual.filter import LineFilter
@@ -123,13 +124,25 @@ WORD_MAP = {
 _WORD_TABLE = str.maketrans(WORD_MAP)
 
 
+#: wide characters (two cells) and what stands in for them in two cells
+WIDE_MAP = {"🔎": "> "}  # the command palette's search icon
+
+
+def _stand_in(ch: str) -> str:
+    if ch in CONSOLE_SAFE or ch == "\n":
+        return ch
+    if get_character_cell_size(ch) == 2:
+        return WIDE_MAP.get(ch, "??")
+    return "?"
+
+
 def console_cells(text: str) -> str:
     """``text`` with every character the console lacks replaced, cell for cell ("?" for
     one with no lookalike)."""
     text = text.translate(_CELL_TABLE)
     if all(ch in CONSOLE_SAFE or ch == "\n" for ch in text):
         return text
-    return "".join(ch if ch in CONSOLE_SAFE or ch == "\n" else "?" for ch in text)
+    return "".join(_stand_in(ch) for ch in text)
 
 
 def console_words(text: str) -> str:

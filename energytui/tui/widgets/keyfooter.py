@@ -21,7 +21,7 @@ from textual.dom import DOMNode
 from textual.screen import Screen
 from textual.widget import Widget
 
-from energytui.tui.glyphs import console_words
+from energytui.tui.glyphs import console_cells, console_words
 
 #: Textual's own keys on every screen (focus moves, copy): not ours to explain
 TEXTUAL_ACTIONS = frozenset({"app.focus_next", "app.focus_previous", "screen.copy_text"})
@@ -65,7 +65,8 @@ def key_label(app, binding: Binding) -> str:
     """How the key is written: the app's display, in words on the Linux console."""
     label = app.get_key_display(binding)
     if getattr(app, "console_mode", False):
-        label = console_words(label)
+        # one key in a word ("⏎" is "enter"), a row of arrows as "<^v>"
+        label = console_words(label) if len(label) == 1 else console_cells(label)
     return label
 
 
