@@ -8,13 +8,15 @@ editing this page, and a key the footer drops at 80 columns is still found here.
 
 from __future__ import annotations
 
+from rich.text import Text
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import VerticalScroll
 from textual.screen import ModalScreen, Screen
-from textual.widgets import Markdown
+from textual.widgets import Markdown, Static
 
-from energytui.tui.widgets.keyfooter import FooterEntry, KeyFooter, footer_entries
+from energytui.tui.glyphs import console_words
+from energytui.tui.widgets.keyfooter import KeyFooter, footer_entries
 
 NOTES = """\
 ## Signs (as the Tesla gateway reports them)
@@ -45,40 +47,40 @@ TITLES = {
 }
 
 
-def _escape(text: str) -> str:
-    return text.replace("|", "\\|")
-
-
-def _table(entries: list[FooterEntry]) -> str:
-    rows = ["| key | does |", "|---|---|"]
-    for e in entries:
-        keys = " ".join(f"`{k}`" for k in e.keys.split("/")) if e.keys != "/" else "`/`"
-        rows.append(f"| {_escape(keys)} | {_escape(e.description or e.action)} |")
-    return "\n".join(rows)
-
-
-def help_markdown(screen: Screen) -> str:
-    """The page for ``screen``: its own keys, then the global ones, then the notes."""
-    app = screen.app
+def help_text(screen: Screen) -> str:
+    """The page's key lists for ``screen`` as plain text: its own keys (hidden ones
+    too), then the global ones. The notes follow it on the page."""
     entries = footer_entries(screen, shown_only=False)
     own = [e for e in entries if not e.global_key]
     glob = [e for e in entries if e.global_key]
     title = TITLES.get(type(screen).__name__, type(screen).__name__.removesuffix("Screen"))
-    parts = [f"# {title} — help"]
+    width = max((len(e.keys.replace("/", " ")) for e in entries), default=3) + 2
+    lines = [f"{title}: help", "", "This screen's keys"]
     if own:
-        parts.append("## This screen's keys\n" + _table(own))
+        lines += [f"  {e.keys.replace('/', ' '):<{width}}{e.description or e.action}" for e in own]
     else:
-        parts.append("## This screen's keys\nNone of its own: the global keys below work here.")
+        lines.append("  none of its own: the global keys below work here")
     if glob:
-        parts.append("## Global keys (every screen)\n" + _table(glob))
-    parts.append(NOTES)
-    parts.append("Press `escape`, `q` or `?` to close this page.")
-    text = "\n\n".join(parts)
-    if getattr(app, "console_mode", False):
-        from energytui.tui.glyphs import console_words
+        lines += ["", "Global keys (every screen)"]
+        lines += [f"  {e.keys.replace('/', ' '):<{width}}{e.description or e.action}" for e in glob]
+    lines += ["", "escape, q or ? closes this page."]
+    return "\n".join(lines)
 
-        text = console_words(text)
-    return text
+
+def _styled(text: str) -> Text:
+    """Headings bold, keys in the accent colour."""
+    out = Text()
+    for i, line in enumerate(text.split("\n")):
+        if i:
+            out.append("\n")
+        keys, gap, desc = line[2:].partition("  ")
+        if line.startswith("  ") and gap:
+            out.append("  ")
+            out.append(keys, style="bold")
+            out.append(gap + desc)
+        else:
+            out.append(line, style="" if line.startswith("  ") else "bold")
+    return out
 
 
 class HelpScreen(ModalScreen[None]):
@@ -97,6 +99,11 @@ class HelpScreen(ModalScreen[None]):
         self.about = about
 
     def compose(self) -> ComposeResult:
+        keys = help_text(self.about) if self.about is not None else ""
+        notes = NOTES
+        if getattr(self.app, "console_mode", False):
+            keys, notes = console_words(keys), console_words(notes)
         with VerticalScroll():
-            yield Markdown(help_markdown(self.about) if self.about is not None else "")
+            yield Static(_styled(keys), id="help-keys")
+            yield Markdown(notes, id="help-notes")
         yield KeyFooter()
