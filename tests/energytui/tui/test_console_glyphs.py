@@ -96,6 +96,18 @@ async def test_every_screen_draws_only_console_glyphs_in_console_mode(agent):
         seen["dialog"] = drawn(app)
         await pilot.press("escape")
         await pilot.pause()
+        from energytui.tui.screens.devices import ConfirmDialog, ModeDialog
+
+        app.push_screen(ConfirmDialog("Set the backup reserve to 30 %?"))
+        await pilot.pause()
+        seen["confirm"] = drawn(app)
+        await pilot.press("escape")
+        await pilot.pause()
+        app.push_screen(ModeDialog("self_consumption"))
+        await pilot.pause()
+        seen["mode dialog"] = drawn(app)
+        await pilot.press("escape")
+        await pilot.pause()
         await pilot.press("ctrl+p")
         await pilot.pause(0.3)
         seen["palette"] = drawn(app)
