@@ -8,6 +8,7 @@ from textual.widgets import Header, Static
 
 from energytui.model import PowerSample, SystemMode
 from energytui.tui.format import age, kw
+from energytui.tui.glyphs import console_words
 from energytui.tui.screens.base import ViewScreen
 from energytui.tui.widgets.battery import BatteryGauge
 from energytui.tui.widgets.energy import EnergyPanel, energy_rows
@@ -106,6 +107,8 @@ class DashboardScreen(ViewScreen):
             # the figures move by 0.1 kWh, minutes apart: draw the table only then
             rows = energy_rows(view.energy)
             if old is None or rows != energy_rows(old.energy) or power.live != old.power.live:
+                if app.console_mode:  # "counters (diff +0.02)", not a lookalike of Δ
+                    rows = [(label, console_words(value)) for label, value in rows]
                 self.query_one("#energy", EnergyPanel).show(rows, live=power.live)
         lines = health_lines(view)
         shown = (lines, view.store.error, view.sinks)
