@@ -203,3 +203,20 @@ async def test_palette_screenshot_saves_a_file_and_says_where(tmp_path):
         assert len(files) == 1 and "<svg" in files[0].read_text()
         said = [n.message for n in app._notifications]
         assert any(str(files[0]) in m for m in said), said
+
+
+async def test_palette_help_opens_the_help_of_the_screen_under_it():
+    app = demo_app()
+    async with app.run_test(size=(100, 30)) as pilot:
+        await _open(pilot, ("y",))
+        under = app.screen
+        await pilot.press("ctrl+p")
+        await pilot.pause()
+        await pilot.press(*"Help")
+        await pilot.pause(0.3)
+        await pilot.press("enter")
+        for _ in range(40):
+            await pilot.pause(0.05)
+            if isinstance(app.screen, HelpScreen):
+                break
+        assert isinstance(app.screen, HelpScreen) and app.screen.about is under
