@@ -220,3 +220,22 @@ async def test_palette_help_opens_the_help_of_the_screen_under_it():
             if isinstance(app.screen, HelpScreen):
                 break
         assert isinstance(app.screen, HelpScreen) and app.screen.about is under
+
+
+async def test_screenshot_that_cannot_be_saved_says_where_and_why(tmp_path):
+    from devkit.demo import demo_hub
+    from energytui.config import load_config
+
+    blocker = tmp_path / "data"
+    blocker.write_text("a file where the data folder should be")
+    cfg = load_config(
+        environ={"TIMEZONE": "Europe/Berlin"}, overrides={"general": {"data_dir": str(blocker)}}
+    )
+    hub, _, _ = demo_hub()
+    app = EnergyApp(cfg, hub, serve_api=False)
+    async with app.run_test(size=(100, 30)) as pilot:
+        await pilot.pause()
+        assert app.take_screenshot() is None
+        await pilot.pause()
+        said = [n.message for n in app._notifications]
+        assert any(str(blocker / "screenshots") in m and "Error" not in m for m in said), said
