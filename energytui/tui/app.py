@@ -11,9 +11,10 @@ follow. Writes to devices go through the hub's commands.
 from __future__ import annotations
 
 import signal
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
+from pathlib import Path
 
-from textual.app import App
+from textual.app import App, SystemCommand
 from textual.binding import Binding
 from textual.message import Message
 from textual.reactive import var
@@ -26,7 +27,7 @@ from energytui.sources.base import SourceError
 from energytui.sources.remote import RemoteHubSource
 from energytui.sources.simulated import SimulatedSource
 from energytui.tui.commands import EnergyCommands
-from energytui.tui.glyphs import CONSOLE, UNICODE
+from energytui.tui.glyphs import CONSOLE, UNICODE, ConsoleFilter
 from energytui.tui.screens.dashboard import DashboardScreen
 from energytui.tui.screens.devices import DevicesScreen
 from energytui.tui.screens.help import HelpScreen
@@ -54,17 +55,40 @@ class EnergyApp(App[None]):
     CSS_PATH = "app.tcss"
     TITLE = "energytui"
     COMMANDS = App.COMMANDS | {EnergyCommands}
+    #: the global keys (docs/usage.md): one meaning per key on every screen. A screen
+    #: may bind a key of its own, never one of these for something else, and writes to
+    #: a device never sit on a key that means refresh anywhere.
     BINDINGS = [
         Binding("q", "quit", "Quit"),
         Binding("question_mark,f1", "help", "Help", key_display="?"),
+        Binding("escape", "back", "Back"),
         Binding("r", "refresh", "Poll now"),
         Binding("v", "devices", "Devices"),
         Binding("m", "meter", "Meter"),
-        Binding("c", "calibrate", "Calib"),
+        Binding("c", "calibrate", "Calibrate"),
         Binding("y", "history", "History"),
-        Binding("o", "toggle_outage", "Outage", show=False),
-        Binding("ctrl+p", "command_palette", "Commands", show=False),
+        # (`e` Events joins here with the events screen)
+        Binding("o", "toggle_outage", "Outage"),
+        Binding("ctrl+p", "command_palette", "Commands"),
     ]
+    #: the footer's ranks (lower shows first and stays longest; see widgets/keyfooter.py):
+    #: help lists every key, so it never drops; a screen's own keys rank 10 onwards
+    KEY_PRIORITY = {
+        "help": 0,
+        "quit": 1,
+        "back": 2,
+        "pop_screen": 2,
+        "dismiss": 2,
+        "leave": 2,
+        "refresh": 40,
+        "devices": 41,
+        "meter": 42,
+        "calibrate": 43,
+        "history": 44,
+        "events": 45,
+        "toggle_outage": 46,
+        "command_palette": 90,
+    }
 
     def __init__(
         self,
@@ -89,6 +113,8 @@ class EnergyApp(App[None]):
         if self.console_mode:
             self.theme = "ansi-dark"
             self.add_class("console")
+            # every line drawn, on every screen, reaches the console in glyphs its font has
+            self._filters.append(ConsoleFilter())
 
     # -- lifecycle -----------------------------------------------------------
     async def on_mount(self) -> None:
@@ -173,9 +199,26 @@ class EnergyApp(App[None]):
         return text + (" · read-only" if view.store.readonly_reason else "")
 
     # -- actions ---------------------------------------------------------------
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        """Hide keys that do nothing here: Back on the first screen, Outage where no
+        outage can be simulated."""
+        if action == "toggle_outage":
+            return self.outage_possible
+        if action == "back":  # Textual's: pops the screen; never the first one
+            return len(self.screen_stack) > 2  # the default screen, then the first one
+        return True
+
+    @property
+    def outage_possible(self) -> bool:
+        """Whether ``o`` can start an outage: on the simulated site, and on a viewer of
+        one when its source says it can (``simulated_outage``)."""
+        if self.hub.simulated_site is not None:
+            return True
+        return bool(getattr(self.hub.power_source, "simulated_outage", False))
+
     def action_help(self) -> None:
         if not isinstance(self.screen, HelpScreen):
-            self.push_screen(HelpScreen())
+            self.push_screen(HelpScreen(self.screen))
 
     def action_refresh(self) -> None:
         self.hub.poll_now()
@@ -211,3 +254,41 @@ class EnergyApp(App[None]):
 
     def action_history(self) -> None:
         self._open(HistoryScreen)
+
+    # -- the palette's Screenshot ------------------------------------------------
+    @property
+    def screenshot_dir(self) -> Path:
+        return self.config.data_dir / "screenshots"
+
+    def get_system_commands(self, screen: Screen) -> Iterable[SystemCommand]:
+        """Textual's own commands, with a Screenshot that says where it saved.
+
+        Textual's saves into the desktop's Downloads folder, which a Pi or a server
+        often lacks: it then said only "Failed to save screenshot"."""
+        for command in super().get_system_commands(screen):
+            if command.title == "Screenshot":
+                yield SystemCommand(
+                    "Screenshot",
+                    f"Save an SVG picture of this screen in {self.screenshot_dir}",
+                    # after the palette has closed: the picture shows the screen
+                    lambda: self.set_timer(0.1, self.take_screenshot),
+                )
+            else:
+                yield command
+
+    def take_screenshot(self) -> Path | None:
+        """Save the screen as SVG in :attr:`screenshot_dir` and say the file's path."""
+        folder = self.screenshot_dir
+        try:
+            folder.mkdir(parents=True, exist_ok=True)
+            path = Path(self.save_screenshot(path=str(folder)))
+        except OSError as exc:
+            why = exc.strerror or str(exc)
+            self.notify(
+                f"The screenshot could not be saved in {folder}: {why}.",
+                title="Screenshot",
+                severity="error",
+            )
+            return None
+        self.notify(f"Screenshot saved to {path}", title="Screenshot", timeout=8)
+        return path

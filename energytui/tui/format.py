@@ -9,6 +9,10 @@ from datetime import datetime
 #: one, see docs/api.md), said next to every battery percentage on screen.
 SOE_SCALE = "Tesla app"
 
+#: the colour of every figure while its data is stale, on every screen (Rich styles and
+#: the stylesheet's ``.stale`` rules use this one grey)
+STALE = "#808080"
+
 
 def kw(watts: float | None) -> str:
     """Watts as kW with two decimals ("3.42 kW"), or W below 1 kW ("450 W")."""

@@ -19,11 +19,12 @@ from textual import work
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, Vertical
-from textual.widgets import Footer, Header, Static
+from textual.widgets import Header, Static
 
 from energytui.agent_client import AgentClient, AgentError
 from energytui.tui.screens.base import HubScreen
 from energytui.tui.widgets.frame import FramePreview, decode_jpeg_rgb
+from energytui.tui.widgets.keyfooter import KeyFooter
 
 if TYPE_CHECKING:
     pass
@@ -86,7 +87,7 @@ class CalibrationScreen(HubScreen):
                 yield FramePreview(half_blocks=not self.app.console_mode, id="cal-frame")
             yield Static("", id="cal-side")
         yield Static("", id="cal-status")
-        yield Footer()
+        yield KeyFooter()
 
     @property
     def client(self) -> AgentClient | None:

@@ -4,15 +4,17 @@ from __future__ import annotations
 
 from textual.app import ComposeResult
 from textual.containers import Container, Vertical
-from textual.widgets import Footer, Header, Static
+from textual.widgets import Header, Static
 
 from energytui.model import PowerSample, SystemMode
 from energytui.tui.format import age, kw
+from energytui.tui.glyphs import console_words
 from energytui.tui.screens.base import ViewScreen
 from energytui.tui.widgets.battery import BatteryGauge
 from energytui.tui.widgets.energy import EnergyPanel, energy_rows
 from energytui.tui.widgets.flow import PowerFlow
 from energytui.tui.widgets.health import HealthPanel, health_lines
+from energytui.tui.widgets.keyfooter import KeyFooter
 from energytui.tui.widgets.sparks import SparkPanel
 from energytui.view import HubView
 
@@ -71,7 +73,7 @@ class DashboardScreen(ViewScreen):
             with Vertical(id="energy-box", classes="panel"):
                 yield EnergyPanel("", id="energy")
         yield HealthPanel("", id="health")
-        yield Footer()
+        yield KeyFooter()
 
     def on_mount(self) -> None:
         self.query_one("#flow-box").border_title = "Power flow"
@@ -95,15 +97,19 @@ class DashboardScreen(ViewScreen):
                 power.sample, capacity_kwh=app.battery_kwh, live=power.live, glyphs=app.glyphs
             )
             self.query_one("#mode", ModeLine).show(power.sample, power.live)
+        sparks = self.query_one("#sparks", SparkPanel)
+        sparks.set_live(power.live)
         if old is None or view.history != old.history:
             cutoff = view.now.timestamp() - app.config.tui.spark_minutes * 60
             recent = [s for s in view.history if s.ts.timestamp() >= cutoff]
-            self.query_one("#sparks", SparkPanel).show(recent)
-        if old is None or view.energy != old.energy:
+            sparks.show(recent)
+        if old is None or view.energy != old.energy or power.live != old.power.live:
             # the figures move by 0.1 kWh, minutes apart: draw the table only then
             rows = energy_rows(view.energy)
-            if old is None or rows != energy_rows(old.energy):
-                self.query_one("#energy", EnergyPanel).show(rows)
+            if old is None or rows != energy_rows(old.energy) or power.live != old.power.live:
+                if app.console_mode:  # "counters (diff +0.02)", not a lookalike of Δ
+                    rows = [(label, console_words(value)) for label, value in rows]
+                self.query_one("#energy", EnergyPanel).show(rows, live=power.live)
         lines = health_lines(view)
         shown = (lines, view.store.error, view.sinks)
         if old is None or shown != (health_lines(old), old.store.error, old.sinks):

@@ -21,7 +21,7 @@ from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, Vertical, VerticalScroll
 from textual.screen import ModalScreen
-from textual.widgets import Button, Footer, Header, Label, OptionList, Static
+from textual.widgets import Button, Header, Label, OptionList, Static
 from textual.widgets.option_list import Option
 
 from energytui.model import describe_battery
@@ -31,6 +31,7 @@ from energytui.sources.simulated import SimulatedSite
 from energytui.tui.format import SOE_SCALE, kw
 from energytui.tui.screens.base import HubScreen
 from energytui.tui.screens.dialogs import InputDialog
+from energytui.tui.widgets.keyfooter import KeyFooter
 
 log = logging.getLogger(__name__)
 
@@ -295,7 +296,7 @@ class DevicesScreen(HubScreen):
                 w = Static("Loading…", id=wid, classes="section")
                 w.border_title = title
                 yield w
-        yield Footer()
+        yield KeyFooter()
 
     def on_mount(self) -> None:
         self.title = "Devices"

@@ -19,12 +19,13 @@ from textual import work
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Vertical
-from textual.widgets import Footer, Header, Static
+from textual.widgets import Header, Static
 
 from energytui.model import DailyEnergy, parse_iso
 from energytui.tui.format import SOE_SCALE
 from energytui.tui.screens.base import HubScreen
 from energytui.tui.widgets.chart import CYAN, GREEN, RED, YELLOW, Chart, ChartSpec, Series
+from energytui.tui.widgets.keyfooter import KeyFooter
 
 RELOAD_S = 15.0
 
@@ -185,7 +186,7 @@ class HistoryScreen(HubScreen):
             yield Chart(console=console, id="soe-chart")
         yield Static("", id="history-totals")
         yield Static("", id="history-status")
-        yield Footer()
+        yield KeyFooter()
 
     def on_mount(self) -> None:
         self.sub_title = "history"

@@ -33,6 +33,8 @@ class KioskScreen(ViewScreen):
     KioskScreen .tile .big-text { text-style: bold; width: 100%; content-align: center middle; }
     KioskScreen #kiosk-status { height: 1; content-align: center middle; color: $text-muted; }
     KioskScreen.stale .tile { border: solid $error; }
+    KioskScreen.stale .tile Digits, KioskScreen.stale .tile .big-text,
+    KioskScreen.stale .tile Label { color: #808080; }
     """
 
     TILES = (

@@ -14,7 +14,7 @@ from textual import work
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal
-from textual.widgets import DataTable, Footer, Header, Static
+from textual.widgets import DataTable, Header, Static
 
 from energytui.agent_client import AgentClient, AgentError
 from energytui.meter_stats import reconcile, today_and_month
@@ -22,6 +22,7 @@ from energytui.model import parse_iso
 from energytui.tui.format import age
 from energytui.tui.screens.base import ViewScreen
 from energytui.tui.screens.dialogs import InputDialog
+from energytui.tui.widgets.keyfooter import KeyFooter
 from energytui.view import HubView
 
 log = logging.getLogger(__name__)
@@ -93,7 +94,7 @@ class MeterScreen(ViewScreen):
             yield DataTable(id="meter-rejected", cursor_type="row", zebra_stripes=True)
         yield Static("", id="meter-hub-rejected")
         yield Static("", id="meter-status")
-        yield Footer()
+        yield KeyFooter()
 
     @property
     def client(self) -> AgentClient | None:

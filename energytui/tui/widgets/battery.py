@@ -7,7 +7,7 @@ from textual.content import Content
 from textual.widgets import Static
 
 from energytui.model import PowerSample, battery_eta_hours, describe_battery
-from energytui.tui.format import SOE_SCALE, duration, kw
+from energytui.tui.format import SOE_SCALE, STALE, duration, kw
 from energytui.tui.glyphs import UNICODE, Glyphs
 
 
@@ -25,8 +25,8 @@ def render_battery(
         return t
     pct = max(0.0, min(100.0, sample.soe_pct))
     color = "green" if pct >= 50 else ("yellow" if pct >= 20 else "red")
-    if not live:
-        color = "grey50"
+    if not live:  # every figure below greys, the countdowns too
+        color = STALE
     t.append(f"{pct:5.1f} %", style=f"bold {color}")
     t.append(f"  {SOE_SCALE}", style="grey50")
     t.append("\n")
@@ -40,17 +40,23 @@ def render_battery(
     t.append("".join(bar), style=color)
     t.append("\n")
     word = describe_battery(sample.battery_w)
-    t.append(f"{word} {kw(sample.battery_w)}" if word != "standby" else "standby", style="bold")
+    t.append(
+        f"{word} {kw(sample.battery_w)}" if word != "standby" else "standby",
+        style="bold" if live else STALE,
+    )
     t.append("\n")
     eta = battery_eta_hours(pct, sample.battery_w, capacity_kwh, reserve)
     if sample.battery_charging:
-        t.append(f"full in {duration(eta)}")
+        t.append(f"full in {duration(eta)}", style="" if live else STALE)
     elif sample.battery_discharging:
-        t.append(f"reserve in {duration(eta)}")
+        t.append(f"reserve in {duration(eta)}", style="" if live else STALE)
     else:
         t.append(" ")
     t.append("\n")
-    t.append(f"reserve {reserve:.0f} %" if reserve is not None else "reserve —", style="grey70")
+    t.append(
+        f"reserve {reserve:.0f} %" if reserve is not None else "reserve —",
+        style="grey70" if live else STALE,
+    )
     return t
 
 

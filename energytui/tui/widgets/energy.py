@@ -6,6 +6,7 @@ from rich.table import Table
 from textual.widgets import Static
 
 from energytui.energy import EnergyToday
+from energytui.tui.format import STALE
 from energytui.view import EnergyView
 
 
@@ -36,10 +37,10 @@ def energy_rows(today: EnergyView | EnergyToday) -> list[tuple[str, str]]:
     return rows
 
 
-def _table(rows: list[tuple[str, str]]) -> Table:
+def _table(rows: list[tuple[str, str]], live: bool = True) -> Table:
     tbl = Table.grid(padding=(0, 1))
-    tbl.add_column(style="grey70")
-    tbl.add_column(justify="right", style="bold")
+    tbl.add_column(style="grey70" if live else STALE)
+    tbl.add_column(justify="right", style="bold" if live else STALE)
     for label, value in rows:
         tbl.add_row(label, value)
     return tbl
@@ -48,7 +49,8 @@ def _table(rows: list[tuple[str, str]]) -> Table:
 class EnergyPanel(Static):
     DEFAULT_CSS = "EnergyPanel { height: 1fr; }"
 
-    def show(self, rows: list[tuple[str, str]]) -> None:
+    def show(self, rows: list[tuple[str, str]], live: bool = True) -> None:
         """Draw :func:`energy_rows` (the caller skips rows it drew already: they move
-        by 0.1 kWh, minutes apart, and a Rich table costs a few ms to draw)."""
-        self.update(_table(rows), layout=False)
+        by 0.1 kWh, minutes apart, and a Rich table costs a few ms to draw); grey while
+        the power data behind them is stale."""
+        self.update(_table(rows, live), layout=False)

@@ -11,14 +11,14 @@ from textual.content import Content
 from textual.widgets import Static
 
 from energytui.model import IDLE_W, GridStatus, PowerSample, describe_battery, describe_grid
-from energytui.tui.format import kw
+from energytui.tui.format import STALE, kw
 from energytui.tui.glyphs import UNICODE, Glyphs
 
 SOLAR = "#f2c40f"
 BATTERY = "#4caf50"
 GRID = "#b877d9"
 HOME = "#5794f2"
-DIM = "grey50"
+DIM = STALE
 
 
 def _arm(length: int, flows_right: bool | None, g: Glyphs) -> str:

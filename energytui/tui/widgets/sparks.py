@@ -36,6 +36,9 @@ class SparkPanel(Vertical):
     SparkPanel .spark-now { width: 10; text-align: right; }
     SparkPanel Sparkline { width: 1fr; height: 1; }
     SparkPanel .spark-text { width: 1fr; color: $text-muted; }
+    SparkPanel.stale .spark-now, SparkPanel.stale .spark-text { color: #808080; }
+    SparkPanel.stale Sparkline > .sparkline--max-color { color: #808080; }
+    SparkPanel.stale Sparkline > .sparkline--min-color { color: #808080; }
     """
 
     def __init__(self, *, console: bool = False, **kwargs) -> None:
@@ -51,6 +54,10 @@ class SparkPanel(Vertical):
                 else:
                     yield Sparkline([], id=f"spark-{key}")
                 yield Label("", id=f"spark-now-{key}", classes="spark-now")
+
+    def set_live(self, live: bool) -> None:
+        """Grey the lines and the values while the power data is stale (format.STALE)."""
+        self.set_class(not live, "stale")
 
     def show(self, samples: Iterable[PowerSample], width_points: int = 120) -> None:
         data = list(samples)[-width_points:]

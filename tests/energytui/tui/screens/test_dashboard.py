@@ -116,7 +116,7 @@ async def test_command_palette_runs_refresh():
     async with app.run_test(size=(80, 24)) as pilot:
         await pilot.press("ctrl+p")
         await pilot.pause()
-        await pilot.press(*"Refresh now")
+        await pilot.press(*"Poll now")
         await pilot.pause(0.3)
         await pilot.press("enter")
         await pilot.pause()
