@@ -4,7 +4,8 @@ The dashboard drew the grid purple and the history screen red; a light theme put
 solar yellow on cream. Every screen now asks :func:`flow_colours` for the theme it is
 drawn on. The dark set is the Grafana-like palette owners know from
 Powerwall-Dashboard; the light set keeps each hue but dark enough for a pale background
-(contrast of at least 3:1 on white, checked in the tests).
+(contrast of at least 3:1 on white, checked in the tests). Stale figures are one grey
+(``format.STALE``) on both.
 """
 
 from __future__ import annotations
@@ -24,9 +25,11 @@ class FlowColours:
         return str(getattr(self, flow))
 
 
-DARK = FlowColours(solar="#f2c40f", home="#5794f2", grid="#b877d9", battery="#4caf50", dim="grey50")
+DARK = FlowColours(
+    solar="#f2c40f", home="#5794f2", grid="#b877d9", battery="#4caf50", dim="#808080"
+)
 LIGHT = FlowColours(
-    solar="#8a6d00", home="#1f5fbf", grid="#7b3fa0", battery="#2e7d32", dim="grey42"
+    solar="#8a6d00", home="#1f5fbf", grid="#7b3fa0", battery="#2e7d32", dim="#808080"
 )
 
 

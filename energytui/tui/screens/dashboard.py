@@ -1,7 +1,16 @@
-"""The dashboard: power flow, battery, mode, sparklines, today's energy, source health."""
+"""The dashboard: power flow, battery and its last 24 h, mode, the trend of the last
+minutes, today's energy, source health.
+
+Every panel draws to its own size (the flow diagram and the charts grow with the
+terminal), so 120×40 and 200×60 have no blank rows; colours come from the flow palette
+of the theme shown (:mod:`energytui.tui.palette`).
+"""
 
 from __future__ import annotations
 
+from datetime import datetime, timedelta
+
+from textual import work
 from textual.app import ComposeResult
 from textual.containers import Container, Vertical
 from textual.widgets import Header, Static
@@ -9,13 +18,16 @@ from textual.widgets import Header, Static
 from energytui.model import PowerSample, SystemMode
 from energytui.tui.format import age, kw
 from energytui.tui.glyphs import console_words
+from energytui.tui.palette import FlowColours, flow_colours
 from energytui.tui.screens.base import ViewScreen
 from energytui.tui.widgets.battery import BatteryGauge
+from energytui.tui.widgets.daybars import SoeDay
 from energytui.tui.widgets.energy import EnergyPanel, energy_rows
 from energytui.tui.widgets.flow import PowerFlow
+from energytui.tui.widgets.flowmap import SPACING
 from energytui.tui.widgets.health import HealthPanel, health_lines
 from energytui.tui.widgets.keyfooter import KeyFooter
-from energytui.tui.widgets.sparks import SparkPanel
+from energytui.tui.widgets.trend import TrendPanel, series_of
 from energytui.view import HubView
 
 MODE_STYLE = {
@@ -68,18 +80,71 @@ class DashboardScreen(ViewScreen):
                 yield PowerFlow("", id="flow")
             with Vertical(id="battery-box", classes="panel"):
                 yield BatteryGauge("", id="battery")
+                yield SoeDay("", id="soe-day")
             with Vertical(id="spark-box", classes="panel"):
-                yield SparkPanel(console=self.app.console_mode, id="sparks")
+                yield TrendPanel("", id="sparks")
             with Vertical(id="energy-box", classes="panel"):
                 yield EnergyPanel("", id="energy")
         yield HealthPanel("", id="health")
-        yield KeyFooter()
+        if not self.app.kiosk:  # nobody types at a kiosk: its rows go to the panels
+            yield KeyFooter()
 
     def on_mount(self) -> None:
         self.query_one("#flow-box").border_title = "Power flow"
         self.query_one("#battery-box").border_title = "Battery"
         self.query_one("#spark-box").border_title = f"Last {self.app.config.tui.spark_minutes} min"
         self.query_one("#energy-box").border_title = "Today"
+        #: the battery's charge over the last 24 h from the store: (ts, %) oldest first
+        self._soe_stored: list[tuple[datetime, float]] = []
+        self._soe_loaded_at: datetime | None = None
+
+    @property
+    def colours(self) -> FlowColours:
+        """The flow palette of the theme on screen (light themes get darker hues)."""
+        return flow_colours(self.app.current_theme.dark)
+
+    @work(exclusive=True, exit_on_error=False, group="soe-day")
+    async def load_soe_day(self, now: datetime) -> None:
+        """The last 24 h of charge from the store, off the UI loop (through the hub)."""
+        self._soe_loaded_at = now
+        try:
+            rows = await self.hub.query_store(
+                "power", now - timedelta(hours=24), now, resolution="auto", max_points=288
+            )
+        except Exception:  # an unreadable store leaves the in-memory part
+            rows = None
+        points = []
+        for rec in rows or []:
+            soe = rec.get("soe_pct")
+            ts = rec.get("ts")
+            if isinstance(soe, int | float) and isinstance(ts, str):
+                try:
+                    points.append((datetime.fromisoformat(ts.replace("Z", "+00:00")), float(soe)))
+                except ValueError:
+                    continue
+        self._soe_stored = points
+        view = self.app.view
+        if view is not None:
+            self._draw_soe_day(view)
+
+    def _draw_soe_day(self, view: HubView) -> None:
+        start, end = view.now - timedelta(hours=24), view.now
+        last = self._soe_stored[-1][0] if self._soe_stored else start
+        recent = [(s.ts, s.soe_pct) for s in view.history if s.soe_pct is not None and s.ts > last]
+        sample = view.power.sample
+        self.query_one("#soe-day", SoeDay).show(
+            [*self._soe_stored, *recent],
+            start,
+            end,
+            reserve_pct=None if sample is None else sample.reserve_pct,
+            colour=self.colours.battery if view.power.live else self.colours.dim,
+            dim=self.colours.dim,
+            fine=not self.app.console_mode,
+        )
+
+    def on_resize(self) -> None:
+        # the 24-h chart only where the battery panel has room under the gauge
+        self.query_one("#soe-day").display = self.size.height >= 32
 
     def draw(self, view: HubView, old: HubView | None) -> None:
         """Redraw the panels whose part of the view changed: at a 1 s poll interval most
@@ -88,21 +153,40 @@ class DashboardScreen(ViewScreen):
         power = view.power
         moved = old is None or power != old.power
         note = stale_note(view)
-        if moved or note != stale_note(old):
+        colours = self.colours
+        phase = int(view.now.timestamp()) % SPACING
+        old_phase = None if old is None else int(old.now.timestamp()) % SPACING
+        if moved or note != stale_note(old) or phase != old_phase:
+            # the arrowheads step once a second, the way the energy flows
             self.query_one("#flow", PowerFlow).show(
-                power.sample, live=power.live, glyphs=app.glyphs, stale_note=note
+                power.sample,
+                live=power.live,
+                glyphs=app.glyphs,
+                stale_note=note,
+                phase=phase,
+                colours=colours,
             )
         if moved:
             self.query_one("#battery", BatteryGauge).show(
                 power.sample, capacity_kwh=app.battery_kwh, live=power.live, glyphs=app.glyphs
             )
             self.query_one("#mode", ModeLine).show(power.sample, power.live)
-        sparks = self.query_one("#sparks", SparkPanel)
-        sparks.set_live(power.live)
-        if old is None or view.history != old.history:
-            cutoff = view.now.timestamp() - app.config.tui.spark_minutes * 60
-            recent = [s for s in view.history if s.ts.timestamp() >= cutoff]
-            sparks.show(recent)
+        if old is None or view.history != old.history or power.live != old.power.live:
+            end = view.now
+            start = end - timedelta(minutes=app.config.tui.spark_minutes)
+            recent = [s for s in view.history if s.ts >= start]
+            self.query_one("#sparks", TrendPanel).show(
+                series_of(recent),
+                start,
+                end,
+                colours=colours,
+                fine=not app.console_mode,
+                live=power.live,
+            )
+        if self._soe_loaded_at is None or view.now - self._soe_loaded_at > timedelta(minutes=5):
+            self.load_soe_day(view.now)
+        elif old is None or view.history != old.history or power.live != old.power.live:
+            self._draw_soe_day(view)
         if old is None or view.energy != old.energy or power.live != old.power.live:
             # the figures move by 0.1 kWh, minutes apart: draw the table only then
             rows = energy_rows(view.energy)

@@ -1,7 +1,9 @@
 """Kiosk: large type for a small screen across the room, no keyboard needed.
 
-Shows the four flows and the battery in big digits, the mode in words, and
-the age of the data; the app cycles between this and the dashboard.
+Shows the four flows and the battery in block figures that fill their tiles (readable
+from a few metres on the Pi's display; half blocks on a terminal emulator, full blocks
+on the Linux console), the mode in words, and the age of the data; the app cycles
+between this and the dashboard, which shows no key footer in kiosk mode.
 """
 
 from __future__ import annotations
@@ -10,11 +12,12 @@ from datetime import tzinfo
 
 from textual.app import ComposeResult
 from textual.containers import Grid, Vertical
-from textual.widgets import Digits, Label, Static
+from textual.widgets import Label, Static
 
 from energytui.model import describe_battery, describe_grid
 from energytui.tui.format import SOE_SCALE, age
 from energytui.tui.screens.base import ViewScreen
+from energytui.tui.widgets.bigtext import BigText
 from energytui.view import HubView
 
 
@@ -27,14 +30,12 @@ class KioskScreen(ViewScreen):
     KioskScreen { layout: vertical; }
     KioskScreen #kiosk-mode { height: 3; content-align: center middle; text-style: bold; background: $boost; }
     KioskScreen Grid { grid-size: 3 2; grid-gutter: 0 1; height: 1fr; }
-    KioskScreen .tile { border: solid $primary; height: 100%; align: center middle; }
-    KioskScreen .tile Label { width: 100%; content-align: center middle; }
-    KioskScreen .tile Digits { width: 100%; text-align: center; }
-    KioskScreen .tile .big-text { text-style: bold; width: 100%; content-align: center middle; }
+    KioskScreen .tile { border: solid $primary; height: 100%; }
+    KioskScreen .tile Label { width: 100%; height: 1; content-align: center middle; }
+    KioskScreen .tile BigText { width: 100%; height: 1fr; text-style: bold; }
     KioskScreen #kiosk-status { height: 1; content-align: center middle; color: $text-muted; }
     KioskScreen.stale .tile { border: solid $error; }
-    KioskScreen.stale .tile Digits, KioskScreen.stale .tile .big-text,
-    KioskScreen.stale .tile Label { color: #808080; }
+    KioskScreen.stale .tile BigText, KioskScreen.stale .tile Label { color: #808080; }
     """
 
     TILES = (
@@ -51,17 +52,13 @@ class KioskScreen(ViewScreen):
         with Grid():
             for key, title in self.TILES:
                 with Vertical(classes="tile", id=f"tile-{key}"):
-                    if self.app.console_mode:
-                        yield Static("", id=f"big-{key}", classes="big-text")
-                    else:
-                        yield Digits("", id=f"big-{key}")
+                    # full blocks only on the Linux console (its font has no half blocks)
+                    yield BigText(id=f"big-{key}", half_blocks=not self.app.console_mode)
                     yield Label(title, id=f"label-{key}")
         yield Static("", id="kiosk-status")
 
     def _set(self, key: str, value: str, caption: str) -> None:
-        big = self.query_one(f"#big-{key}")
-        assert isinstance(big, Digits | Static)  # Static on the Linux console (no Digits font)
-        big.update(value)
+        self.query_one(f"#big-{key}", BigText).show(value)
         self.query_one(f"#label-{key}", Label).update(caption)
 
     def draw(self, view: HubView, old: HubView | None) -> None:

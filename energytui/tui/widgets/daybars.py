@@ -12,6 +12,7 @@ from collections.abc import Sequence
 from datetime import datetime
 
 from rich.text import Text
+from textual.widgets import Static
 
 from energytui.tui.palette import DARK, FlowColours
 from energytui.tui.widgets.trend import EIGHTHS, axis_line, bucket_means
@@ -98,3 +99,46 @@ def render_soe_day(
         out.append("\n")
     out.append(" " * label_w + axis_line(start, end, plot_w), style=dim)
     return out
+
+
+class SoeDay(Static):
+    """:func:`render_soe_day` at the widget's size; hidden by its screen when short."""
+
+    DEFAULT_CSS = """
+    SoeDay { height: 1fr; }
+    """
+
+    def __init__(self, *args, **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        self._args: tuple | None = None
+
+    def show(
+        self,
+        points: Sequence[tuple[datetime, float]],
+        start: datetime,
+        end: datetime,
+        *,
+        reserve_pct: float | None,
+        colour: str,
+        dim: str,
+        fine: bool,
+    ) -> None:
+        self._args = (list(points), start, end, reserve_pct, colour, dim, fine)
+        self._draw()
+
+    def on_resize(self) -> None:
+        if self._args is not None:
+            self._draw()
+
+    def _draw(self) -> None:
+        assert self._args is not None
+        points, start, end, reserve, colour, dim, fine = self._args
+        w, h = self.content_size
+        if w <= 0 or h <= 0:
+            return
+        self.update(
+            render_soe_day(
+                points, start, end, w, h, reserve_pct=reserve, colour=colour, dim=dim, fine=fine
+            ),
+            layout=False,
+        )

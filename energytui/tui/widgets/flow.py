@@ -13,11 +13,10 @@ from textual.widgets import Static
 from energytui.model import IDLE_W, GridStatus, PowerSample, describe_battery, describe_grid
 from energytui.tui.format import STALE, kw
 from energytui.tui.glyphs import UNICODE, Glyphs
+from energytui.tui.palette import DARK, FlowColours
+from energytui.tui.widgets.flowmap import MIN_H, MIN_W, render_flow_map
 
-SOLAR = "#f2c40f"
-BATTERY = "#4caf50"
-GRID = "#b877d9"
-HOME = "#5794f2"
+SOLAR, BATTERY, GRID, HOME = DARK.solar, DARK.battery, DARK.grid, DARK.home
 DIM = STALE
 
 
@@ -89,14 +88,59 @@ def render_flow(
 
 
 class PowerFlow(Static):
-    """Shows :func:`render_flow` for the latest sample."""
+    """Shows the power flow at the size of its panel: :func:`flowmap.render_flow_map`
+    when the panel has room, the compact :func:`render_flow` otherwise; redrawn when
+    the panel is resized."""
 
     DEFAULT_CSS = """
     PowerFlow { height: 1fr; }
     """
 
+    def __init__(self, *args, **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        self._args: dict | None = None
+
     def show(
-        self, sample: PowerSample | None, *, live: bool, glyphs: Glyphs, stale_note: str = ""
+        self,
+        sample: PowerSample | None,
+        *,
+        live: bool,
+        glyphs: Glyphs,
+        stale_note: str = "",
+        phase: int = 0,
+        colours: FlowColours = DARK,
     ) -> None:
-        text = render_flow(sample, live=live, glyphs=glyphs, stale_note=stale_note)
+        self._args = {
+            "sample": sample,
+            "live": live,
+            "glyphs": glyphs,
+            "stale_note": stale_note,
+            "phase": phase,
+            "colours": colours,
+        }
+        self._draw()
+
+    def on_resize(self) -> None:
+        if self._args is not None:
+            self._draw()
+
+    def _draw(self) -> None:
+        assert self._args is not None
+        a = self._args
+        w, h = self.content_size
+        if a["sample"] is not None and w >= MIN_W and h >= MIN_H:
+            text = render_flow_map(
+                a["sample"],
+                w,
+                h,
+                live=a["live"],
+                glyphs=a["glyphs"],
+                colours=a["colours"],
+                phase=a["phase"],
+                stale_note=a["stale_note"],
+            )
+        else:
+            text = render_flow(
+                a["sample"], live=a["live"], glyphs=a["glyphs"], stale_note=a["stale_note"]
+            )
         self.update(Content.from_rich_text(text), layout=False)

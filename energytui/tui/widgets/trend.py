@@ -17,7 +17,9 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from rich.text import Text
+from textual.widgets import Static
 
+from energytui.model import PowerSample
 from energytui.tui.format import kw
 from energytui.tui.palette import DARK, FlowColours
 
@@ -132,11 +134,14 @@ def render_trend(
     """The four flows over [start, end] in ``width`` × ``height`` cells; the last row
     is the time axis. ``fine``: eighth blocks (not on the Linux console)."""
     plot_w = max(1, width - LABEL_W)
-    strip_h = max(1, (height - 1) // len(ROWS))
+    # rows left over by an uneven division go to the first strips: no blank rows
+    base, extra = divmod(max(len(ROWS), height - 1), len(ROWS))
+    heights = {r.flow: base + (1 if i < extra else 0) for i, r in enumerate(ROWS)}
     means = {r.flow: bucket_means(series.get(r.flow, ()), start, end, plot_w) for r in ROWS}
     # one scale for every row: the kW per cell row that fits the largest bar anywhere
     per_row = 0.0
     for r in ROWS:
+        strip_h = heights[r.flow]
         up = strip_h - strip_h // 2 if r.signed else strip_h
         down = strip_h // 2 if r.signed else 0
         vals = [v for v in means[r.flow] if v is not None]
@@ -146,6 +151,7 @@ def render_trend(
             per_row = max(per_row, max(0.0, -min(vals)) / down)
     out = Text(no_wrap=True, overflow="crop")
     for r in ROWS:
+        strip_h = heights[r.flow]
         up = strip_h - strip_h // 2 if r.signed else strip_h
         down = strip_h // 2 if r.signed else 0
         grid = _strip(means[r.flow], up, down, per_row, fine)
@@ -165,3 +171,52 @@ def render_trend(
     out.append(f"{'row = ' + scale:<{LABEL_W}}"[:LABEL_W], style=colours.dim)
     out.append(axis_line(start, end, plot_w), style=colours.dim)
     return out
+
+
+class TrendPanel(Static):
+    """:func:`render_trend` at the panel's size; redrawn when resized."""
+
+    DEFAULT_CSS = """
+    TrendPanel { height: 1fr; }
+    """
+
+    def __init__(self, *args, **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        self._args: tuple | None = None
+
+    def show(
+        self,
+        series: dict[str, Sequence[tuple[datetime, float]]],
+        start: datetime,
+        end: datetime,
+        *,
+        colours: FlowColours = DARK,
+        fine: bool = True,
+        live: bool = True,
+    ) -> None:
+        self._args = (series, start, end, colours, fine, live)
+        self._draw()
+
+    def on_resize(self) -> None:
+        if self._args is not None:
+            self._draw()
+
+    def _draw(self) -> None:
+        assert self._args is not None
+        series, start, end, colours, fine, live = self._args
+        w, h = self.content_size
+        if w <= 0 or h <= 0:
+            return
+        text = render_trend(series, start, end, w, h, colours=colours, fine=fine, live=live)
+        self.update(text, layout=False)
+
+
+def series_of(samples: Sequence[PowerSample]) -> dict[str, list[tuple[datetime, float]]]:
+    """The four flows of ``samples`` with the gateway's signs (grid > 0 imports,
+    battery > 0 discharges: both drawn up)."""
+    return {
+        "solar": [(s.ts, max(0.0, s.solar_w)) for s in samples],
+        "home": [(s.ts, max(0.0, s.load_w)) for s in samples],
+        "battery": [(s.ts, s.battery_w) for s in samples],
+        "grid": [(s.ts, s.grid_w) for s in samples],
+    }
