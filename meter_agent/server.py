@@ -26,7 +26,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from meter_agent import __version__
 from meter_agent.capture import CaptureError
-from meter_agent.config import CalibrationConfig, describe_validation_error
+from meter_agent.config import AgentConfigError, CalibrationConfig, describe_validation_error
 from meter_agent.http_guard import (
     MAX_BODY_BYTES,
     BadJson,
@@ -453,6 +453,8 @@ def _apply_calibration(service: MeterService, update: CalibrationUpdate) -> dict
         raise ApiError(
             500, f"the config file cannot be written ({exc.strerror or exc}); nothing was changed."
         ) from None
+    except AgentConfigError as exc:  # the file was edited meanwhile into something unreadable
+        raise ApiError(409, f"{str(exc).rstrip('.')}; nothing was changed.") from None
     body: dict[str, Any] = {
         "calibration": calibration_view(cfg),
         "saved": service.config_path is not None,
