@@ -124,6 +124,11 @@ def run_tui(config: Config, *, with_store: bool = True) -> int:
     while True:
         hub = build_hub(config, with_store=with_store)
         reason = getattr(hub.store, "readonly_reason", None)
+        if not config.tui.console and config.tui.preview == "auto":
+            # the terminal is asked which graphics it speaks before Textual owns it
+            from energytui.tui.widgets.preview import probe_terminal
+
+            probe_terminal()
         app = EnergyApp(config, hub)
         app.run()
         code = app.return_code or 0
