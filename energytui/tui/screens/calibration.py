@@ -53,6 +53,7 @@ class LeaveDialog(ModalScreen[str]):
                              background: $surface; padding: 1 2; }
     LeaveDialog Horizontal { height: auto; margin-top: 1; }
     LeaveDialog Button { margin-right: 2; }
+    LeaveDialog > Vertical.console { border: solid $warning; }
     """
     BINDINGS = [
         Binding("s", "choose('save')", "Save and leave"),
@@ -61,15 +62,17 @@ class LeaveDialog(ModalScreen[str]):
     ]
 
     def compose(self) -> ComposeResult:
-        with Vertical():
+        # on the Linux console: box lines, not the half blocks of a thick border
+        compact = bool(getattr(self.app, "console_mode", False))
+        with Vertical(classes="console" if compact else ""):
             yield Static(
                 "The calibration has unsaved changes. Save them to the meter agent, "
                 "discard them, or stay on this screen?"
             )
             with Horizontal():
-                yield Button("Save (s)", id="leave-save", variant="primary")
-                yield Button("Discard (d)", id="leave-discard", variant="error")
-                yield Button("Stay (esc)", id="leave-stay")
+                yield Button("Save (s)", id="leave-save", variant="primary", compact=compact)
+                yield Button("Discard (d)", id="leave-discard", variant="error", compact=compact)
+                yield Button("Stay (esc)", id="leave-stay", compact=compact)
 
     def on_button_pressed(self, event: Button.Pressed) -> None:
         self.dismiss((event.button.id or "leave-stay").removeprefix("leave-"))
@@ -166,7 +169,7 @@ class CalibrationScreen(HubScreen):
             )
             self._render_side()
             return
-        self._status(f"Connecting to {self.client.base_url} …")
+        self._status(f"Connecting to {self.client.base_url} {self._ascii('…', '...')}")
         self.load()
         refresh = (
             self.app.config.tui.preview_refresh_s if self.refresh_s is None else self.refresh_s
@@ -278,7 +281,7 @@ class CalibrationScreen(HubScreen):
         vision = (self.ocr or {}).get("vision")
         a = vision.get("alignment") if isinstance(vision, dict) else None
         if not isinstance(a, dict):
-            return Text("—", style="grey50")
+            return Text(self.none, style="grey50")
         if not a.get("reference"):
             return Text("no reference", style="grey70")
         if a.get("ok") is False:
@@ -288,9 +291,21 @@ class CalibrationScreen(HubScreen):
             )
         return Text(
             f"shift {float(a.get('shift_px') or 0):.1f} px, "
-            f"rotation {float(a.get('rotation_deg') or 0):+.2f}°",
+            f"rotation {float(a.get('rotation_deg') or 0):+.2f}{self.degree}",
             style="green",
         )
+
+    # -- glyphs the Linux console's font has (see energytui.tui.glyphs) ---------------
+    def _ascii(self, fancy: str, plain: str) -> str:
+        return plain if self.app.console_mode else fancy
+
+    @property
+    def none(self) -> str:
+        return self._ascii("—", "-")
+
+    @property
+    def degree(self) -> str:
+        return self._ascii("°", " deg")
 
     def _status(self, text: str, *, error: bool = False, ok: bool = False) -> None:
         w = self.query_one("#cal-status", Static)
@@ -305,7 +320,7 @@ class CalibrationScreen(HubScreen):
     def _render_side(self) -> None:
         side = self.query_one("#cal-side", Static)
         if self.cal is None:
-            side.update(Text("Waiting for the agent…", style="grey50"))
+            side.update(Text(f"Waiting for the agent{self._ascii('…', '...')}", style="grey50"))
             return
         c = self.cal
         t = Table.grid(padding=(0, 1))
@@ -313,9 +328,9 @@ class CalibrationScreen(HubScreen):
         t.add_column(style="bold")
         x, y, w, h = c["roi"]
         t.add_row("window", f"x {x} y {y}")
-        t.add_row("size", f"{w} × {h} px")
+        t.add_row("size", f"{w} {self._ascii('×', 'x')} {h} px")
         t.add_row("step", f"{STEPS[self.step_index]} px")
-        t.add_row("rotate", f"{c.get('rotate_degrees', 0):+.1f}°")
+        t.add_row("rotate", f"{c.get('rotate_degrees', 0):+.1f}{self.degree}")
         thr = c.get("threshold", 0)
         t.add_row("threshold", "auto" if not thr else str(thr))
         t.add_row("digits", str(c.get("expected_digits")))
@@ -325,14 +340,14 @@ class CalibrationScreen(HubScreen):
         t.add_row("", "")
         o = self.ocr
         if o is None:
-            t.add_row("reading", "…")
+            t.add_row("reading", self._ascii("…", "..."))
         elif "error" in o:
             t.add_row("reading", Text(o["error"], style="red"))
         else:
             digits = o.get("digits")
-            t.add_row("reading", digits if digits is not None else "—")
+            t.add_row("reading", digits if digits is not None else self.none)
             conf = o.get("confidence")
-            t.add_row("confidence", "—" if conf is None else f"{conf:.0%}")
+            t.add_row("confidence", self.none if conf is None else f"{conf:.0%}")
             per = o.get("per_digit") or []
             if per:
                 cells = Text()

@@ -229,3 +229,44 @@ async def test_a_terminal_with_sixel_gets_the_cameras_own_pixels(agent):
         assert image.image is not None and image.image.size == (1280, 720)
         zoom = screen.query_one("#cal-zoom-view", CameraPreview).query_one(SixelImage)
         assert zoom.image.size == tuple(screen.cal["roi"][2:])
+
+
+def _drawn_glyphs(screen) -> set[str]:
+    """Every character the screen's own widgets draw (borders and their titles too); the
+    header and the footer are the app's (their glyphs are checked with the app's keys)."""
+    from textual.geometry import Region
+    from textual.widgets import Footer, Header
+
+    chars: set[str] = set()
+    for widget in screen.query("*"):
+        if any(isinstance(w, Header | Footer) for w in (widget, *widget.ancestors)):
+            continue
+        size = widget.size
+        for strip in widget.render_lines(Region(0, 0, size.width, size.height)):
+            chars.update(strip.text)
+    return chars - {"\u00a0"}
+
+
+def _console_safe(ch: str) -> bool:
+    return ch.isascii() or "\u2500" <= ch <= "\u257f" or ch in "█░"
+
+
+async def test_console_mode_draws_only_console_glyphs(agent):
+    """On the Linux console (no half blocks, no degree sign in its font) the calibration
+    screen and its leave dialog draw ASCII, box lines and full blocks only."""
+    app = _app(agent.url, console=True)
+    async with app.run_test(size=(120, 40)) as pilot:
+        screen = await _open_calibration(pilot)
+        for _ in range(100):
+            if screen.ocr:
+                break
+            await pilot.pause(0.05)
+        await pilot.pause()
+        assert screen.query_one("#cal-frame", CameraPreview).renderer == "blocks"
+        bad = {ch for ch in _drawn_glyphs(screen) if not _console_safe(ch)}
+        assert not bad, bad
+        await pilot.press(">", "escape")
+        await pilot.pause()
+        assert isinstance(app.screen, LeaveDialog)
+        bad = {ch for ch in _drawn_glyphs(app.screen) if not _console_safe(ch)}
+        assert not bad, bad

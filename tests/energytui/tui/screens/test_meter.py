@@ -410,3 +410,23 @@ async def test_a_reading_set_by_hand_shows_at_once_on_a_hub_the_agent_pushes_to(
             assert hub.latest_meter.reading_kwh == 30000.0
             (record,) = agent.service.history.query(limit=1)
             assert hub.latest_meter.id == record.id and record.method == "manual"
+
+
+async def test_console_mode_draws_only_console_glyphs(agent):
+    from tests.energytui.tui.screens.test_calibration import _console_safe, _drawn_glyphs
+
+    await asyncio.to_thread(agent.service.capture_and_record)
+    agent.source.advance(-30)
+    await asyncio.to_thread(agent.service.capture_and_record)
+    cfg = demo_config(console=True)
+    cfg.meter.endpoint = agent.url
+    hub = _meter_hub(agent)
+    app = EnergyApp(cfg, hub)
+    async with app.run_test(size=(100, 36)) as pilot:
+        await _until(pilot, lambda: hub.latest_meter is not None)
+        await pilot.press("m")
+        screen = app.screen
+        await _until(pilot, lambda: bool(screen.rejected))
+        await pilot.pause()
+        bad = {ch for ch in _drawn_glyphs(screen) if not _console_safe(ch)}
+        assert not bad, bad
