@@ -359,7 +359,12 @@ class MeterScreen(ViewScreen):
             return self.decimals
         view = self.app.view
         latest = view.meter.latest if view is not None else None
-        return None if latest is None else decimals_of(latest.digits, latest.reading_kwh)
+        if latest is not None and (d := decimals_of(latest.digits, latest.reading_kwh)) is not None:
+            return d
+        values = [r[1] for r in self.readings[-100:]]
+        if latest is not None:
+            values.append(latest.reading_kwh)
+        return needed_decimals(values) if values else None
 
     def kwh(self, value: float) -> str:
         """A meter figure with the meter's own decimals (see :func:`meter_kwh`)."""
@@ -380,6 +385,16 @@ def meter_kwh(value: float, decimals: int | None) -> str:
         return f"{value:,.{decimals}f}"
     text = f"{value:,.3f}".rstrip("0").rstrip(".")
     return text or "0"
+
+
+def needed_decimals(values: list[float]) -> int:
+    """The fewest decimals (at most three) that show every one of ``values`` as it is: one
+    figure per column for readings whose meter did not say its own."""
+    most = 0
+    for value in values:
+        _, _, frac = f"{value:.3f}".rstrip("0").partition(".")
+        most = max(most, len(frac))
+    return most
 
 
 def decimals_of(digits: str | None, reading_kwh: float) -> int | None:

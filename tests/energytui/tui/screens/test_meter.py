@@ -16,7 +16,7 @@ from energytui.sources.meter import MeterSource
 from energytui.sources.simulated import SimulatedSource
 from energytui.tui.app import EnergyApp
 from energytui.tui.screens.calibration import CalibrationScreen
-from energytui.tui.screens.meter import MeterScreen, decimals_of, meter_kwh
+from energytui.tui.screens.meter import MeterScreen, decimals_of, meter_kwh, needed_decimals
 
 
 @pytest.fixture
@@ -337,6 +337,7 @@ def test_meter_figures_follow_the_meters_decimals():
     assert decimals_of("314159", 31415.9) == 1
     assert decimals_of("0314159", 314159.0) == 0
     assert decimals_of(None, 1.0) is None
+    assert needed_decimals([500.0, 501.5, 502.25]) == 2 and needed_decimals([500.0]) == 0
     assert reconcile(4.0, 3.5, decimals=0) == (
         "meter 4 kWh vs Powerwall grid import 3.50 kWh (+0 kWh, +14 %)"
     )
