@@ -270,3 +270,17 @@ async def test_console_mode_draws_only_console_glyphs(agent):
         assert isinstance(app.screen, LeaveDialog)
         bad = {ch for ch in _drawn_glyphs(app.screen) if not _console_safe(ch)}
         assert not bad, bad
+
+
+def test_the_renderer_is_the_probed_one_or_half_blocks(monkeypatch):
+    from energytui.tui.widgets import preview
+
+    monkeypatch.setattr(preview, "_probed", None)
+    assert preview.chosen_renderer("auto", console=False) == "halfblock"  # never asked
+    assert preview.chosen_renderer("auto", console=True) == "blocks"
+    assert preview.chosen_renderer("sixel", console=True) == "blocks"  # no sixel on a console
+    assert preview.chosen_renderer("kitty", console=False) == "kitty"
+    assert preview.probe_terminal() in ("sixel", "kitty", "halfblock")
+    monkeypatch.setattr(preview, "_probed", "sixel")
+    assert preview.chosen_renderer("auto", console=False) == "sixel"
+    assert preview.chosen_renderer("halfblock", console=False) == "halfblock"
