@@ -23,6 +23,7 @@ from typing import Any, Literal
 import cv2
 import numpy as np
 from textual.app import ComposeResult
+from textual.timer import Timer
 from textual.widget import Widget
 
 from energytui.tui.widgets.frame import FramePreview, draw_cells, draw_window
@@ -31,6 +32,9 @@ log = logging.getLogger(__name__)
 
 #: the settings of ``tui.preview``
 Renderer = Literal["auto", "sixel", "kitty", "halfblock"]
+
+#: a graphics picture is redrawn once edits pause this long (see CameraPreview.set_frame)
+GRAPHICS_SETTLE_S = 0.15
 
 _probed: str | None = None  # what the terminal speaks, once :func:`probe_terminal` asked
 
@@ -109,6 +113,9 @@ class CameraPreview(Widget):
         self.roi: list[int] | None = None
         self.source_size: tuple[int, int] | None = None
         self._image: Widget | None = None
+        self._pending: tuple[np.ndarray | None, list[int] | None, list | None] | None = None
+        self._timer: Timer | None = None
+        self._drawn: tuple[np.ndarray | None, list[int] | None, list | None] | None = None
 
     @property
     def graphics(self) -> bool:
@@ -135,8 +142,37 @@ class CameraPreview(Widget):
         if not self.graphics:
             self.query_one(FramePreview).set_frame(frame_rgb, roi, message or self.message, cells)
             return
-        if self._image is None:
+        # a graphics picture is encoded whole on the app's thread (Sixel: most of a second
+        # for a large pane on a Pi), so a burst of edits (an arrow held down) is drawn once,
+        # when it pauses, rather than once per key
+        if self._same_as_drawn(frame_rgb, roi, cells):
+            return  # a still meter: the same picture is not encoded again every second
+        self._pending = (frame_rgb, roi, cells)
+        if self._timer is not None:
+            self._timer.stop()
+        self._timer = self.set_timer(GRAPHICS_SETTLE_S, self._draw_graphics)
+
+    def _same_as_drawn(
+        self, frame_rgb: np.ndarray | None, roi: list[int] | None, cells: list | None
+    ) -> bool:
+        """The picture drawn last, the same window and cells, and a frame that differs from
+        it by camera noise only (a mean of under two grey levels, on every 8th pixel)."""
+        if self._pending is not None or self._drawn is None or frame_rgb is None:
+            return False
+        old, old_roi, old_cells = self._drawn
+        if old is None or old.shape != frame_rgb.shape or old_roi != roi or old_cells != cells:
+            return False
+        a = old[::8, ::8].astype(np.int16)
+        b = frame_rgb[::8, ::8].astype(np.int16)
+        return float(np.abs(a - b).mean()) < 2.0
+
+    def _draw_graphics(self) -> None:
+        self._timer = None
+        if self._image is None or self._pending is None:
             return
+        frame_rgb, roi, cells = self._pending
+        self._pending = None
+        self._drawn = (frame_rgb, roi, cells)
         if frame_rgb is None:
             self._image.image = None  # type: ignore[attr-defined]
             return

@@ -226,6 +226,10 @@ async def test_a_terminal_with_sixel_gets_the_cameras_own_pixels(agent):
         screen = await _open_calibration(pilot)
         frame = screen.query_one("#cal-frame", CameraPreview)
         image = frame.query_one(SixelImage)
+        for _ in range(100):  # drawn once the edits settle
+            if image.image is not None:
+                break
+            await pilot.pause(0.05)
         assert image.image is not None and image.image.size == (1280, 720)
         zoom = screen.query_one("#cal-zoom-view", CameraPreview).query_one(SixelImage)
         assert zoom.image.size == tuple(screen.cal["roi"][2:])
@@ -284,3 +288,27 @@ def test_the_renderer_is_the_probed_one_or_half_blocks(monkeypatch):
     monkeypatch.setattr(preview, "_probed", "sixel")
     assert preview.chosen_renderer("auto", console=False) == "sixel"
     assert preview.chosen_renderer("halfblock", console=False) == "halfblock"
+
+
+async def test_a_still_picture_is_not_encoded_again(agent):
+    """In Sixel every new picture is encoded on the app's thread: a camera frame that
+    differs from the one drawn by noise only, with the same window, is not drawn again;
+    a moved window is, once the keys pause."""
+    from textual_image.widget import SixelImage
+
+    app = _app(agent.url, preview="sixel")
+    async with app.run_test(size=(120, 40)) as pilot:
+        screen = await _open_calibration(pilot)
+        image = screen.query_one("#cal-frame", CameraPreview).query_one(SixelImage)
+        for _ in range(100):
+            if image.image is not None:
+                break
+            await pilot.pause(0.05)
+        drawn = image.image
+        await pilot.press("f")  # a new frame of the same still meter
+        await screen.workers.wait_for_complete()
+        await pilot.pause(0.3)
+        assert image.image is drawn
+        await pilot.press("left", "left", "left")
+        await pilot.pause(0.3)
+        assert image.image is not drawn
