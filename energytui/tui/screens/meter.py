@@ -177,6 +177,7 @@ class MeterScreen(ViewScreen):
 
     @work(exclusive=True, group="meter-rejected", exit_on_error=False)
     async def load_rejected(self) -> None:
+        decimals_before = self.meter_decimals
         if self.client is None:
             self.agent_error = (
                 "No meter agent is configured; set meter.endpoint (or METER_ENDPOINT)."
@@ -196,8 +197,8 @@ class MeterScreen(ViewScreen):
         self._show_rejected()
         self._show_status()
         self._show_latest()
-        if self.readings:  # figures drawn before the agent said its decimals
-            self._show_recent()
+        if self.readings and self.meter_decimals != decimals_before:
+            self._show_recent()  # figures drawn before the agent said its decimals
             self._show_usage()
         view = self.app.view
         if view is not None:
