@@ -85,7 +85,9 @@ def window_crop(frame_rgb: np.ndarray, roi: list[int] | None, rotate_degrees: fl
     img = frame_rgb
     if abs(rotate_degrees) > 1e-6:
         m = cv2.getRotationMatrix2D((w / 2, h / 2), rotate_degrees, 1.0)
-        img = cv2.warpAffine(frame_rgb, m, (w, h), flags=cv2.INTER_LINEAR)
+        img = cv2.warpAffine(
+            frame_rgb, m, (w, h), flags=cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE
+        )
     x, y, rw, rh = (int(v) for v in roi)
     x0, y0 = max(0, min(x, w - 1)), max(0, min(y, h - 1))
     x1, y1 = max(x0 + 1, min(x + rw, w)), max(y0 + 1, min(y + rh, h))
