@@ -30,12 +30,17 @@ class DemoAgent:
     """Serve a MeterService on 127.0.0.1 in a thread; ``offset`` misplaces the window (px)."""
 
     def __init__(
-        self, workdir: Path, *, token: str = "demo-token", offset: tuple[int, int] = (0, 0)
+        self,
+        workdir: Path,
+        *,
+        token: str = "demo-token",
+        offset: tuple[int, int] = (0, 0),
+        decimals: int = 1,
     ) -> None:
         cfg = AgentConfig.model_validate(
             {
                 "camera": {"source": "synthetic", "width": 1280, "height": 720},
-                "ocr": {"expected_digits": 6, "burst_frames": 1, "decimals": 1},
+                "ocr": {"expected_digits": 6, "burst_frames": 1, "decimals": decimals},
                 "server": {"token": token},
                 "storage": {
                     "data_dir": str(workdir / "data"),

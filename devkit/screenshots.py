@@ -57,7 +57,7 @@ async def _shoot_with_agent(out: Path, name: str, key: str, offset: tuple[int, i
             await asyncio.to_thread(agent.service.capture_and_record)
         hub, _, _ = demo_hub()
         demo_meter_history(hub, end=hub.clock.now())
-        cfg = demo_config(preview_refresh_s=0)
+        cfg = demo_config(preview_refresh_s=0, preview="halfblock")  # the same on every terminal
         cfg.meter.endpoint = agent.url
         cfg.meter.token = agent.token
         app = EnergyApp(cfg, hub)

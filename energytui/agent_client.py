@@ -91,10 +91,17 @@ class AgentClient:
         """Set the meter's true reading by hand (the agent's recovery route, token needed)."""
         return await self.json("PUT", "/reading", json={"digits": digits})
 
-    async def frame(self, stage: str = "raw", width: int | None = None) -> bytes:
+    async def frame(
+        self, stage: str = "raw", width: int | None = None, *, outline: bool = True
+    ) -> bytes:
+        """The camera picture as JPEG; ``outline=False`` asks for the raw stage without the
+        saved window drawn on it (the calibration screen draws the window being edited;
+        an older agent that does not know the parameter draws it anyway)."""
         params: dict[str, Any] = {"stage": stage}
         if width:
             params["width"] = width
+        if not outline:
+            params["outline"] = "false"
         resp = await self._request("GET", "/frame.jpg", params=params)
         return resp.content
 

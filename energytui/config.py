@@ -224,6 +224,9 @@ class TuiConfig(_Section):
     spark_minutes: int = Field(default=10, ge=1, le=240)
     #: seconds between camera frames on the calibration screen; 0 = only on `f`
     preview_refresh_s: float = Field(default=1.0, ge=0.0, le=60.0)
+    #: how the calibration screen draws the camera: "auto" (Sixel or the kitty graphics
+    #: protocol when the terminal speaks one, else half blocks), or one of them by name
+    preview: Literal["auto", "sixel", "kitty", "halfblock"] = "auto"
 
 
 class Config(_Section):

@@ -58,12 +58,19 @@ def today_and_month(
     )
 
 
-def reconcile(meter_kwh: float | None, powerwall_import_kwh: float | None) -> str:
-    """One line comparing the meter's delta with the gateway's grid import."""
+def reconcile(
+    meter_kwh: float | None, powerwall_import_kwh: float | None, *, decimals: int | None = 2
+) -> str:
+    """One line comparing the meter's delta with the gateway's grid import; the meter's
+    figures (its delta and the difference) with the meter's own ``decimals``."""
     if meter_kwh is None or powerwall_import_kwh is None:
         return "not enough data to compare yet"
+    d = 2 if decimals is None else decimals
     diff = meter_kwh - powerwall_import_kwh
+    text = (
+        f"meter {meter_kwh:.{d}f} kWh vs Powerwall grid import {powerwall_import_kwh:.2f} kWh "
+        f"({diff:+.{d}f} kWh"
+    )
     if powerwall_import_kwh > 0.05:
-        pct = 100.0 * diff / powerwall_import_kwh
-        return f"meter {meter_kwh:.2f} kWh vs Powerwall grid import {powerwall_import_kwh:.2f} kWh ({diff:+.2f} kWh, {pct:+.0f} %)"
-    return f"meter {meter_kwh:.2f} kWh vs Powerwall grid import {powerwall_import_kwh:.2f} kWh ({diff:+.2f} kWh)"
+        return f"{text}, {100.0 * diff / powerwall_import_kwh:+.0f} %)"
+    return text + ")"

@@ -13,7 +13,15 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from meter_agent.config import AgentConfig, CalibrationConfig, OcrConfig, save_agent_config
+from meter_agent.config import (
+    AgentConfig,
+    AgentConfigError,
+    CalibrationConfig,
+    OcrConfig,
+    changed_settings,
+    load_agent_config,
+    save_config_changes,
+)
 
 if TYPE_CHECKING:
     from meter_agent.reader import MeterReader
@@ -98,6 +106,34 @@ def merged_calibration(
     return new_cal, new_ocr
 
 
+#: the settings a calibration edits, by section; no other key is ever written by one
+EDITED = {
+    "calibration": ("roi", "rotate_degrees", "display"),
+    "ocr": ("expected_digits", "decimals", "threshold"),
+}
+
+
+def file_changes(
+    config_path: Path, config: AgentConfig, new_cal: CalibrationConfig, new_ocr: OcrConfig
+) -> dict[str, dict[str, Any]]:
+    """The calibration settings whose new value is not what the file says now.
+
+    Compared with the file rather than the running config: the agent may run with a window
+    it found itself that the file never said, which a save must write; and a setting the
+    file leaves to its default stays out of it while the default is still what is wanted."""
+    try:
+        on_file = load_agent_config(config_path) if config_path.exists() else AgentConfig()
+    except AgentConfigError:
+        on_file = config
+    changes: dict[str, dict[str, Any]] = {}
+    for section, new in (("calibration", new_cal), ("ocr", new_ocr)):
+        diff = changed_settings(getattr(on_file, section), new, section).get(section, {})
+        kept = {k: v for k, v in diff.items() if k in EDITED[section]}
+        if kept:
+            changes[section] = kept
+    return changes
+
+
 def apply_calibration(
     config: AgentConfig,
     update: CalibrationUpdate,
@@ -109,6 +145,9 @@ def apply_calibration(
     """Validate, save atomically to ``config_path`` (None: not saved), then apply to the
     live ``reader``; returns the new config, which the caller makes current.
 
+    Only the settings that changed are written, into the file as its owner wrote it
+    (:func:`~meter_agent.config.save_config_changes`): never every default.
+
     Raises ``pydantic.ValidationError`` for bad values and :class:`CalibrationError` for a
     window outside the frame (nothing saved either way), and ``OSError`` when the config
     file cannot be written (nothing applied).
@@ -116,6 +155,8 @@ def apply_calibration(
     new_cal, new_ocr = merged_calibration(config, update, frame_size)
     new_cfg = config.model_copy(update={"calibration": new_cal, "ocr": new_ocr})
     if config_path is not None:
-        save_agent_config(new_cfg, config_path)
+        changes = file_changes(config_path, config, new_cal, new_ocr)
+        if changes:
+            save_config_changes(config_path, changes)
     reader.update_calibration(new_cal, new_ocr)
     return new_cfg

@@ -348,3 +348,69 @@ def save_agent_config(cfg: AgentConfig, path: str | Path) -> None:
             existing = {}
     existing.update(cfg.model_dump(mode="json"))
     write_atomically(p, json.dumps(existing, indent=2).encode("utf-8"), mode=0o600)
+
+
+def save_config_changes(path: str | Path, changes: dict[str, dict[str, Any]]) -> None:
+    """Write ``changes`` (section → key → value, our keys) into the config file as its
+    owner wrote it: their keys in their order, their comment keys, the seed's key where the
+    file says a setting the seed's way, and only the keys that changed added or replaced.
+
+    Why not the whole model: a config that says five things must not come back from a
+    calibration saying eighty, every default frozen into the file (a later release's
+    better default would then never reach it). Atomic (temp + fsync + rename), with the
+    file's own permissions kept (0600 for a new file, which may hold a token)."""
+    import os
+    import stat
+
+    from meter_agent.files import write_atomically
+
+    p = Path(path)
+    data: dict[str, Any] = {}
+    text = ""
+    mode = 0o600
+    if p.exists():
+        text = p.read_text(encoding="utf-8")
+        mode = stat.S_IMODE(os.stat(p).st_mode)
+        try:
+            loaded = json.loads(text) if text.strip() else {}
+        except json.JSONDecodeError as exc:
+            raise AgentConfigError(f"config file {p} is no longer valid JSON: {exc}.") from None
+        if not isinstance(loaded, dict):
+            raise AgentConfigError(f"config file {p} must hold a JSON object.")
+        data = loaded
+    seed_name = {ours: seed for seed, ours in SEED_KEYS.items()}
+    for section, values in changes.items():
+        target = data.setdefault(section, {})
+        if not isinstance(target, dict):
+            raise AgentConfigError(f"config file {p}: {section} must be a JSON object.")
+        for key, value in values.items():
+            seed = seed_name.get((section, key))
+            if seed is not None and key not in target:
+                holder = data.get(seed[0])
+                if isinstance(holder, dict) and seed[1] in holder:
+                    holder[seed[1]] = value  # the file says it the seed's way: keep that
+                    continue
+            target[key] = value
+    out = json.dumps(data, indent=_indent_of(text), ensure_ascii=False)
+    if not text or text.endswith("\n"):
+        out += "\n"
+    write_atomically(p, out.encode("utf-8"), mode=mode)
+
+
+def _indent_of(text: str) -> int | str:
+    """The indent the file's first indented line uses (two spaces when none is seen)."""
+    for line in text.splitlines()[1:]:
+        stripped = line.lstrip(" \t")
+        if stripped and len(stripped) < len(line):
+            lead = line[: len(line) - len(stripped)]
+            return lead if "\t" in lead else len(lead)
+    return 2
+
+
+def changed_settings(
+    before: BaseModel, after: BaseModel, section: str
+) -> dict[str, dict[str, Any]]:
+    """``{section: {key: value}}`` for the fields of ``after`` that differ from ``before``."""
+    old, new = before.model_dump(mode="json"), after.model_dump(mode="json")
+    diff = {k: v for k, v in new.items() if old.get(k) != v}
+    return {section: diff} if diff else {}

@@ -9,9 +9,11 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import errno
 import logging
 import os
 import signal
+import socket
 import sys
 import threading
 from collections.abc import Mapping
@@ -55,12 +57,56 @@ def run_serve(args: argparse.Namespace) -> int:
     if not 0 <= port <= 65535:
         print(f"meter-agent: --port {port} is not a TCP port (0–65535).", file=sys.stderr)
         return 2
+    # the port first: an agent that cannot serve must not capture, log or keep any state
+    # (a second agent started by mistake would otherwise read the meter and save its state
+    # beside the running one's before failing)
+    try:
+        listener = bind_listener(host, port)
+    except OSError as exc:
+        print(f"meter-agent: {cannot_listen(host, port, exc)}", file=sys.stderr)
+        return 2
     # before any worker thread allocates: see meter_agent.memory
     limit_arenas(1)
     try:
-        return asyncio.run(serve(config, Path(args.config), host, port, args.log_level))
+        return asyncio.run(
+            serve(config, Path(args.config), host, port, args.log_level, listener=listener)
+        )
     except KeyboardInterrupt:
         return 0
+    finally:
+        listener.close()
+
+
+def bind_listener(host: str, port: int) -> socket.socket:
+    """A TCP socket bound to ``host``:``port`` (not yet listening; uvicorn does that).
+
+    Raises OSError when the address is taken or not this machine's. SO_REUSEADDR lets a
+    restarted agent take its port back from connections still closing (TIME_WAIT); it does
+    not let two programs listen on one port."""
+    infos = socket.getaddrinfo(host or None, port, type=socket.SOCK_STREAM, flags=socket.AI_PASSIVE)
+    family, kind, proto, _, address = infos[0]
+    sock = socket.socket(family, kind, proto)
+    try:
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        sock.bind(address)
+    except OSError:
+        sock.close()
+        raise
+    return sock
+
+
+def cannot_listen(host: str, port: int, exc: OSError) -> str:
+    """One sentence for a port that cannot be had."""
+    if isinstance(exc, socket.gaierror):
+        return f"cannot listen on {host}:{port}: {host} is not an address of this machine."
+    if exc.errno in (errno.EADDRINUSE, errno.EACCES):
+        why = (
+            "another program is using the port"
+            if exc.errno == errno.EADDRINUSE
+            else "ports below 1024 need root or CAP_NET_BIND_SERVICE"
+        )
+        return f"cannot listen on {host}:{port}; {why}; nothing was captured or saved."
+    return f"cannot listen on {host}:{port} ({exc.strerror or exc}); nothing was captured or saved."
 
 
 async def serve(
@@ -69,8 +115,13 @@ async def serve(
     host: str,
     port: int,
     log_level: str | None = None,
+    *,
+    listener: socket.socket | None = None,
 ) -> int:
-    """Run the service loop and uvicorn side by side; returns an exit code."""
+    """Run the service loop and uvicorn side by side; returns an exit code.
+
+    ``listener``: the socket :func:`bind_listener` bound already (``run_serve`` binds it
+    before anything else); without one it is bound here, still before the service starts."""
     import uvicorn
 
     from meter_agent.http_guard import MAX_HEADER_BYTES, GuardedH11Protocol
@@ -79,6 +130,13 @@ async def serve(
     from meter_agent.server import create_app
     from meter_agent.service import MeterService, resolve_path
 
+    if listener is None:
+        try:
+            listener = bind_listener(host, port)
+        except OSError as exc:
+            print(f"meter-agent: {cannot_listen(host, port, exc)}", file=sys.stderr)
+            return 2
+    port = listener.getsockname()[1]  # the port the system chose for --port 0
     base = config_path.resolve().parent if config_path else Path.cwd()
     log_file = resolve_path(base, config.storage.log_file) if config.storage.log_file else None
     setup_logging(config.storage, log_file, chosen_log_level(log_level, config, os.environ))
@@ -125,17 +183,14 @@ async def serve(
     # our own (which it restores first) lets the capture loop finish and release the camera.
     _quiet_signals()
     try:
-        await server.serve()
-    except SystemExit:  # uvicorn exits when it cannot bind; say why in one sentence instead
+        await server.serve(sockets=[listener])
+    except SystemExit:  # uvicorn exits when it cannot serve; say so in one sentence instead
         pass
     finally:
         stop.set()
         await loop_task
     if not server.started:
-        print(
-            f"meter-agent: cannot listen on {host}:{port}; is another program using the port?",
-            file=sys.stderr,
-        )
+        print(f"meter-agent: cannot serve on {host}:{port}; see the log.", file=sys.stderr)
         return 1
     return 0
 

@@ -26,7 +26,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from meter_agent import __version__
 from meter_agent.capture import CaptureError
-from meter_agent.config import CalibrationConfig, describe_validation_error
+from meter_agent.config import AgentConfigError, CalibrationConfig, describe_validation_error
 from meter_agent.http_guard import (
     MAX_BODY_BYTES,
     BadJson,
@@ -263,7 +263,7 @@ def create_app(service: MeterService) -> FastAPI:
                 "GET /meter": "latest accepted reading (503 until there is one)",
                 "GET /readings": "history: ?since=ISO8601&limit=N&include_rejected=true",
                 "GET /health": "status, counts, camera, upload",
-                "GET /frame.jpg": "camera picture: ?stage=raw|window|processed&width=N",
+                "GET /frame.jpg": "camera picture: ?stage=raw|window|processed&width=N&outline=false",
                 "GET /ocr": "read the current frame without recording it",
                 "GET /calibration": "the window and OCR settings",
                 "PUT /calibration": "change and save them (bearer token)",
@@ -306,6 +306,7 @@ def create_app(service: MeterService) -> FastAPI:
     def get_frame(
         stage: str = "raw",
         width: int | None = Query(None, ge=16, le=8192),
+        outline: bool = True,
     ) -> Response:
         if stage not in STAGES:
             raise ApiError(400, f"stage must be one of {', '.join(STAGES)}, not {stage!r}.")
@@ -314,7 +315,8 @@ def create_app(service: MeterService) -> FastAPI:
         except CaptureError as exc:
             raise ApiError(503, f"no camera frame: {exc}") from None
         if stage == "raw":
-            img = draw_window(frame, service.config.calibration)
+            # outline=false: the picture alone, for a client that draws its own window
+            img = draw_window(frame, service.config.calibration) if outline else frame
         else:
             try:
                 img = service.preview_images(frame)[stage]
@@ -453,6 +455,8 @@ def _apply_calibration(service: MeterService, update: CalibrationUpdate) -> dict
         raise ApiError(
             500, f"the config file cannot be written ({exc.strerror or exc}); nothing was changed."
         ) from None
+    except AgentConfigError as exc:  # the file was edited meanwhile into something unreadable
+        raise ApiError(409, f"{str(exc).rstrip('.')}; nothing was changed.") from None
     body: dict[str, Any] = {
         "calibration": calibration_view(cfg),
         "saved": service.config_path is not None,

@@ -151,6 +151,11 @@ def test_frame_stages_and_width(agent: Agent) -> None:
         # the calibrated window is outlined in green
         green = (raw[:, :, 1] > 200) & (raw[:, :, 0] < 80) & (raw[:, :, 2] < 80)
         assert green.sum() > 500
+        # outline=false: the picture alone, for the calibration screen's own window
+        plain = jpeg(c.get("/frame.jpg", params={"outline": "false"}))
+        assert plain.shape == raw.shape
+        plain_green = (plain[:, :, 1] > 200) & (plain[:, :, 0] < 80) & (plain[:, :, 2] < 80)
+        assert plain_green.sum() < 50
         small = jpeg(c.get("/frame.jpg", params={"stage": "raw", "width": 320}))
         assert small.shape == (180, 320, 3)
         roi = agent.service.config.calibration.roi

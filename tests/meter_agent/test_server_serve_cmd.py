@@ -79,10 +79,15 @@ def test_bad_config_exits_2_with_one_sentence(tmp_path: Path) -> None:
     assert missing.returncode == 2 and "does not exist" in err
 
 
-def test_port_in_use_exits_1_with_one_sentence(tmp_path: Path) -> None:
+def test_a_taken_port_exits_2_with_one_sentence_and_nothing_written(tmp_path: Path) -> None:
+    """A second agent started on a port in use (a real socket holds it) must not read the
+    meter, log or save state beside the running one: it says so in one sentence and exits
+    2 before it touches anything."""
     import socket
 
-    cfg_path = write_config(tmp_path)
+    cfg_path = write_config(tmp_path, storage={"log_file": "logs/agent.log", "save_images": "all"})
+    before = sorted(p.relative_to(tmp_path) for p in tmp_path.rglob("*"))
+    config_text = cfg_path.read_text()
     with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as busy:
         busy.bind(("127.0.0.1", 0))
         busy.listen()
@@ -91,6 +96,12 @@ def test_port_in_use_exits_1_with_one_sentence(tmp_path: Path) -> None:
             "serve", "--config", str(cfg_path), "--host", "127.0.0.1", "--port", str(port)
         )
         _, err = proc.communicate(timeout=60)
-    assert proc.returncode == 1
-    assert f"meter-agent: cannot listen on 127.0.0.1:{port}" in err
-    assert "Traceback" not in err
+    assert proc.returncode == 2, err
+    lines = err.strip().splitlines()
+    assert len(lines) == 1, err
+    assert lines[0].startswith(f"meter-agent: cannot listen on 127.0.0.1:{port}; ")
+    assert "another program is using the port" in lines[0] and lines[0].endswith(".")
+    assert "Traceback" not in err and "Errno" not in err
+    # no data folder, no state, no history, no images, no log: the folder is as it was
+    assert sorted(p.relative_to(tmp_path) for p in tmp_path.rglob("*")) == before
+    assert cfg_path.read_text() == config_text

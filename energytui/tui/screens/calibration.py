@@ -1,9 +1,16 @@
 """Meter calibration, driven by keyboard, against a meter_agent over HTTP.
 
-The camera picture is shown with the digit window drawn on it; arrows move the
-window, and plain letters resize and tune it (keys that survive tmux and SSH).
-Edits stay local until `enter` saves them to the agent in one PUT; `escape`
-leaves without saving, so nothing is ever half-saved.
+The camera picture is shown with the digit window drawn on it, at the best
+resolution the terminal allows (Sixel or the kitty graphics protocol, else half
+blocks; see :mod:`energytui.tui.widgets.preview`), and beside it the window itself
+zoomed at the camera's resolution, turned as the reader turns it. Arrows move the
+window, and plain letters resize and tune it (keys that survive tmux and SSH; `<` `>`
+turn it, as `r` is the app's "poll now" everywhere). Edits stay local until `enter`
+saves them to the agent in one PUT; `escape` with unsaved edits asks whether to save,
+discard or stay, so nothing is ever half-saved or lost by one key.
+
+The token is tried as the screen opens (a live reading of the window needs it), so a
+wrong one is said at once rather than after the first edit.
 """
 
 from __future__ import annotations
@@ -19,12 +26,14 @@ from textual import work
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, Vertical
-from textual.widgets import Header, Static
+from textual.screen import ModalScreen
+from textual.widgets import Button, Header, Static
 
 from energytui.agent_client import AgentClient, AgentError
 from energytui.tui.screens.base import HubScreen
-from energytui.tui.widgets.frame import FramePreview, decode_jpeg_rgb
+from energytui.tui.widgets.frame import decode_jpeg_rgb
 from energytui.tui.widgets.keyfooter import KeyFooter
+from energytui.tui.widgets.preview import CameraPreview, chosen_renderer, window_crop
 
 if TYPE_CHECKING:
     pass
@@ -33,33 +42,77 @@ DISPLAYS = ("auto", "lcd7", "drum")
 STEPS = (1, 4, 16, 64)
 
 
-class CalibrationScreen(HubScreen):
+class LeaveDialog(ModalScreen[str]):
+    """Unsaved calibration edits and `escape`: save them, discard them, or stay.
+
+    Dismisses with "save", "discard" or "stay"; `escape` here is "stay" (a second escape
+    never throws work away)."""
+
+    DEFAULT_CSS = """
+    LeaveDialog { align: center middle; }
+    LeaveDialog > Vertical { width: 60; height: auto; border: thick $warning;
+                             background: $surface; padding: 1 2; }
+    LeaveDialog Horizontal { height: auto; margin-top: 1; }
+    LeaveDialog Button { margin-right: 2; }
+    LeaveDialog > Vertical.console { border: solid $warning; }
+    """
     BINDINGS = [
-        Binding("escape", "leave", "Leave (no save)"),
+        Binding("s", "choose('save')", "Save and leave"),
+        Binding("d", "choose('discard')", "Discard and leave"),
+        Binding("escape,n", "choose('stay')", "Stay", key_display="esc"),
+    ]
+
+    def compose(self) -> ComposeResult:
+        # on the Linux console: box lines, not the half blocks of a thick border
+        compact = bool(getattr(self.app, "console_mode", False))
+        with Vertical(classes="console" if compact else ""):
+            yield Static(
+                "The calibration has unsaved changes. Save them to the meter agent, "
+                "discard them, or stay on this screen?"
+            )
+            with Horizontal():
+                yield Button("Save (s)", id="leave-save", variant="primary", compact=compact)
+                yield Button("Discard (d)", id="leave-discard", variant="error", compact=compact)
+                yield Button("Stay (esc)", id="leave-stay", compact=compact)
+
+    def on_button_pressed(self, event: Button.Pressed) -> None:
+        self.dismiss((event.button.id or "leave-stay").removeprefix("leave-"))
+
+    def action_choose(self, choice: str) -> None:
+        self.dismiss(choice)
+
+
+class CalibrationScreen(HubScreen):
+    # the footer shows the first ones (save, back, move, size, rotate); every binding has
+    # a description for the help page, and the hidden ones name their own direction
+    BINDINGS = [
         Binding("enter", "save", "Save"),
-        Binding("left", "move(-1, 0)", "Move", key_display="←↑↓→"),
-        Binding("right", "move(1, 0)", "Move", show=False),
-        Binding("up", "move(0, -1)", "Move", show=False),
-        Binding("down", "move(0, 1)", "Move", show=False),
-        Binding("shift+left,h", "resize(-1, 0)", "Narrower", key_display="h"),
-        Binding("shift+right,l", "resize(1, 0)", "Wider", key_display="l"),
-        Binding("shift+up,k", "resize(0, -1)", "Shorter", key_display="k"),
-        Binding("shift+down,j", "resize(0, 1)", "Taller", key_display="j"),
+        Binding("escape", "leave", "Back", tooltip="Leave; asks first when edits are unsaved"),
+        Binding("left", "move(-1, 0)", "Move", key_display="arrows"),
+        Binding("right", "move(1, 0)", "Move right", show=False),
+        Binding("up", "move(0, -1)", "Move up", show=False),
+        Binding("down", "move(0, 1)", "Move down", show=False),
+        Binding("h,shift+left", "resize(-1, 0)", "Size", key_display="hjkl"),
+        Binding("l,shift+right", "resize(1, 0)", "Wider", show=False),
+        Binding("k,shift+up", "resize(0, -1)", "Shorter", show=False),
+        Binding("j,shift+down", "resize(0, 1)", "Taller", show=False),
+        Binding("less_than_sign", "rotate(-0.5)", "Rotate", key_display="< >"),
+        Binding("greater_than_sign", "rotate(0.5)", "Rotate +0.5 deg", show=False),
         Binding("g", "step", "Step"),
-        Binding("r", "rotate(-0.5)", "Rot−"),
-        Binding("R", "rotate(0.5)", "Rot+"),
-        Binding("plus,equals_sign", "threshold(5)", "Thr+", key_display="+"),
-        Binding("minus", "threshold(-5)", "Thr−", key_display="-"),
-        Binding("d", "digits(-1)", "Digits−"),
-        Binding("D", "digits(1)", "Digits+"),
+        Binding("plus,equals_sign", "threshold(5)", "Threshold", key_display="+ -"),
+        Binding("minus", "threshold(-5)", "Threshold -5", show=False),
+        Binding("d", "digits(-1)", "Digits", key_display="d D"),
+        Binding("D", "digits(1)", "Digits +1", show=False),
         Binding("full_stop", "decimals", "Decimals", key_display="."),
-        Binding("t", "display", "Type"),
-        Binding("f", "refresh_frame", "Frame"),
+        Binding("t", "display", "Display type"),
+        Binding("f", "refresh_frame", "New frame"),
     ]
 
     DEFAULT_CSS = """
     CalibrationScreen #cal-body { height: 1fr; }
-    CalibrationScreen #cal-preview { width: 2fr; border: round $primary; }
+    CalibrationScreen #cal-left { width: 2fr; }
+    CalibrationScreen #cal-preview { height: 2fr; border: round $primary; }
+    CalibrationScreen #cal-zoom { height: 1fr; min-height: 5; border: round $primary; }
     CalibrationScreen #cal-side { width: 1fr; min-width: 30; border: round $primary; padding: 0 1; }
     CalibrationScreen #cal-status { height: auto; padding: 0 1; }
     CalibrationScreen #cal-status.error { color: $error; text-style: bold; }
@@ -78,13 +131,21 @@ class CalibrationScreen(HubScreen):
         self.ocr: dict[str, Any] | None = None
         self._frame: np.ndarray | None = None
         self._ocr_task: asyncio.Task | None = None
+        self.token_error: str | None = None  # the agent refused the token (said on opening)
 
     # -- layout -----------------------------------------------------------------
     def compose(self) -> ComposeResult:
-        yield Header(show_clock=False, icon="≡")
+        console = self.app.console_mode
+        renderer = chosen_renderer(self.app.config.tui.preview, console=console)
+        yield Header(show_clock=False, icon="=" if console else "≡")
         with Horizontal(id="cal-body"):
-            with Vertical(id="cal-preview"):
-                yield FramePreview(half_blocks=not self.app.console_mode, id="cal-frame")
+            with Vertical(id="cal-left"):
+                with Vertical(id="cal-preview"):
+                    yield CameraPreview(renderer=renderer, id="cal-frame")
+                with Vertical(id="cal-zoom"):
+                    yield CameraPreview(
+                        renderer=renderer, message="No window yet.", id="cal-zoom-view"
+                    )
             yield Static("", id="cal-side")
         yield Static("", id="cal-status")
         yield KeyFooter()
@@ -100,6 +161,7 @@ class CalibrationScreen(HubScreen):
 
     def on_mount(self) -> None:
         self.query_one("#cal-preview").border_title = "Camera"
+        self.query_one("#cal-zoom").border_title = "Window, at the camera's resolution"
         self.query_one("#cal-side").border_title = "Window and reading"
         self.sub_title = "meter calibration"
         if self.client is None:
@@ -108,7 +170,7 @@ class CalibrationScreen(HubScreen):
             )
             self._render_side()
             return
-        self._status(f"Connecting to {self.client.base_url} …")
+        self._status(f"Connecting to {self.client.base_url} {self._ascii('…', '...')}")
         self.load()
         refresh = (
             self.app.config.tui.preview_refresh_s if self.refresh_s is None else self.refresh_s
@@ -131,7 +193,7 @@ class CalibrationScreen(HubScreen):
             return
         try:
             cal = await client.calibration()
-            data = await client.frame("raw")
+            data = await client.frame("raw", outline=False)
             frame = decode_jpeg_rgb(data)
         except (AgentError, ValueError) as exc:
             self._status(str(exc), error=True)
@@ -144,18 +206,34 @@ class CalibrationScreen(HubScreen):
         self.saved = dict(cal)
         self._frame = frame
         self._show_frame()
-        self._status(
-            "Connected. Arrows move the window; enter saves, escape leaves without saving.", ok=True
-        )
         self._render_side()
-        self.request_ocr()
+        # the token, tried now: a live reading of the window needs it, as saving does
+        try:
+            self.ocr = await client.ocr(self.cal)
+        except AgentError as exc:
+            self.ocr = {"error": str(exc)}
+            if exc.status in (401, 403):
+                self.token_error = str(exc)
+                self._status(
+                    f"{_sentence(str(exc))} Edits can be made but not tried or saved.",
+                    error=True,
+                )
+                self._render_side()
+                return
+        self._status(
+            "Connected. Arrows move the window; enter saves; escape leaves (asking first "
+            "when there are unsaved edits).",
+            ok=True,
+        )
+        self._show_frame()
+        self._render_side()
 
     @work(exclusive=True, group="cal-frame", exit_on_error=False)
     async def fetch_frame(self) -> None:
         if self.client is None or self.cal is None:
             return
         try:
-            frame = decode_jpeg_rgb(await self.client.frame("raw"))
+            frame = decode_jpeg_rgb(await self.client.frame("raw", outline=False))
         except (AgentError, ValueError) as exc:
             self._status(str(exc), error=True)
             return
@@ -185,7 +263,13 @@ class CalibrationScreen(HubScreen):
     # -- rendering --------------------------------------------------------------------
     def _show_frame(self) -> None:
         roi = self.cal.get("roi") if self.cal else None
-        self.query_one("#cal-frame", FramePreview).set_frame(self._frame, roi, cells=self.cells)
+        self.query_one("#cal-frame", CameraPreview).set_frame(self._frame, roi, cells=self.cells)
+        zoom = self.query_one("#cal-zoom-view", CameraPreview)
+        if self._frame is None or not roi:
+            zoom.set_frame(None)
+            return
+        rotate = float((self.cal or {}).get("rotate_degrees") or 0.0)
+        zoom.set_frame(window_crop(self._frame, roi, rotate))
 
     @property
     def cells(self) -> list | None:
@@ -198,7 +282,7 @@ class CalibrationScreen(HubScreen):
         vision = (self.ocr or {}).get("vision")
         a = vision.get("alignment") if isinstance(vision, dict) else None
         if not isinstance(a, dict):
-            return Text("—", style="grey50")
+            return Text(self.none, style="grey50")
         if not a.get("reference"):
             return Text("no reference", style="grey70")
         if a.get("ok") is False:
@@ -208,9 +292,21 @@ class CalibrationScreen(HubScreen):
             )
         return Text(
             f"shift {float(a.get('shift_px') or 0):.1f} px, "
-            f"rotation {float(a.get('rotation_deg') or 0):+.2f}°",
+            f"rotation {float(a.get('rotation_deg') or 0):+.2f}{self.degree}",
             style="green",
         )
+
+    # -- glyphs the Linux console's font has (see energytui.tui.glyphs) ---------------
+    def _ascii(self, fancy: str, plain: str) -> str:
+        return plain if self.app.console_mode else fancy
+
+    @property
+    def none(self) -> str:
+        return self._ascii("—", "-")
+
+    @property
+    def degree(self) -> str:
+        return self._ascii("°", " deg")
 
     def _status(self, text: str, *, error: bool = False, ok: bool = False) -> None:
         w = self.query_one("#cal-status", Static)
@@ -225,7 +321,7 @@ class CalibrationScreen(HubScreen):
     def _render_side(self) -> None:
         side = self.query_one("#cal-side", Static)
         if self.cal is None:
-            side.update(Text("Waiting for the agent…", style="grey50"))
+            side.update(Text(f"Waiting for the agent{self._ascii('…', '...')}", style="grey50"))
             return
         c = self.cal
         t = Table.grid(padding=(0, 1))
@@ -233,9 +329,9 @@ class CalibrationScreen(HubScreen):
         t.add_column(style="bold")
         x, y, w, h = c["roi"]
         t.add_row("window", f"x {x} y {y}")
-        t.add_row("size", f"{w} × {h} px")
+        t.add_row("size", f"{w} {self._ascii('×', 'x')} {h} px")
         t.add_row("step", f"{STEPS[self.step_index]} px")
-        t.add_row("rotate", f"{c.get('rotate_degrees', 0):+.1f}°")
+        t.add_row("rotate", f"{c.get('rotate_degrees', 0):+.1f}{self.degree}")
         thr = c.get("threshold", 0)
         t.add_row("threshold", "auto" if not thr else str(thr))
         t.add_row("digits", str(c.get("expected_digits")))
@@ -245,14 +341,14 @@ class CalibrationScreen(HubScreen):
         t.add_row("", "")
         o = self.ocr
         if o is None:
-            t.add_row("reading", "…")
+            t.add_row("reading", self._ascii("…", "..."))
         elif "error" in o:
             t.add_row("reading", Text(o["error"], style="red"))
         else:
             digits = o.get("digits")
-            t.add_row("reading", digits if digits is not None else "—")
+            t.add_row("reading", digits if digits is not None else self.none)
             conf = o.get("confidence")
-            t.add_row("confidence", "—" if conf is None else f"{conf:.0%}")
+            t.add_row("confidence", self.none if conf is None else f"{conf:.0%}")
             per = o.get("per_digit") or []
             if per:
                 cells = Text()
@@ -357,6 +453,9 @@ class CalibrationScreen(HubScreen):
 
     @work(exclusive=True, group="cal-save", exit_on_error=False)
     async def save(self) -> None:
+        await self._save()
+
+    async def _save(self) -> None:
         cal, client = self.cal, self.client
         if cal is None or client is None:  # action_save starts this only with both
             return
@@ -387,6 +486,32 @@ class CalibrationScreen(HubScreen):
         self._render_side()
 
     def action_leave(self) -> None:
-        if self.dirty:
-            self.app.notify("Calibration left without saving.", timeout=3)
-        self.app.pop_screen()
+        """Back at once without unsaved edits; with some, ask: save, discard or stay."""
+        if not self.dirty:
+            self.app.pop_screen()
+            return
+
+        def chosen(choice: str | None) -> None:
+            if choice == "save":
+                self.save_and_leave()
+            elif choice == "discard":
+                self.app.notify("Calibration edits discarded.", timeout=3)
+                self.app.pop_screen()
+
+        self.app.push_screen(LeaveDialog(), chosen)
+
+    @work(exclusive=True, group="cal-save", exit_on_error=False)
+    async def save_and_leave(self) -> None:
+        """Save, and leave only when the agent took it (a refusal stays to be read)."""
+        await self._save()
+        if not self.dirty and self.is_current:
+            self.app.pop_screen()
+
+
+def _sentence(text: str) -> str:
+    """``text`` as a sentence of the status line: a capital first, a full stop last."""
+    text = text.strip()
+    if not text:
+        return text
+    text = text[0].upper() + text[1:]
+    return text if text.endswith((".", "?", "!")) else text + "."

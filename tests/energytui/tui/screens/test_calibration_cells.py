@@ -8,7 +8,7 @@ from devkit.demo import demo_config, demo_hub
 from devkit.demo_agent import DemoAgent
 from energytui.tui.app import EnergyApp
 from energytui.tui.screens.calibration import CalibrationScreen
-from energytui.tui.widgets.frame import FramePreview
+from energytui.tui.widgets.preview import CameraPreview
 
 TOKEN = "cal-cells-token"
 
@@ -43,7 +43,7 @@ async def test_the_cells_found_and_the_alignment_are_shown(tmp_path) -> None:
             await _wait(pilot, lambda: bool(screen.cells))
             # six cells, drawn over the camera picture, and no reference yet
             assert screen.cells is not None and len(screen.cells) == 6
-            assert screen.query_one("#cal-frame", FramePreview)._cells == screen.cells
+            assert screen.query_one("#cal-frame", CameraPreview).cells == screen.cells
             x, y, w, h = agent.true_roi
             xs = [p[0] for cell in screen.cells for p in cell]
             assert x - 30 < min(xs) and max(xs) < x + w + 30

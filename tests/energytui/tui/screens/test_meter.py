@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import re
 from datetime import UTC, datetime, timedelta
 
 import pytest
@@ -15,7 +16,7 @@ from energytui.sources.meter import MeterSource
 from energytui.sources.simulated import SimulatedSource
 from energytui.tui.app import EnergyApp
 from energytui.tui.screens.calibration import CalibrationScreen
-from energytui.tui.screens.meter import MeterScreen
+from energytui.tui.screens.meter import MeterScreen, decimals_of, meter_kwh, needed_decimals
 
 
 @pytest.fixture
@@ -56,7 +57,7 @@ async def test_meter_screen_shows_accepted_and_rejected_readings(agent):
         # the accepted reading taught the agent its digits, and the screen says which
         learnt = "".join(sorted(set(first[0].digits)))
         assert f"digits learnt by the agent: {learnt}" in shot.replace("&#160;", " ")
-        assert screen.query_one("#meter-rejected").row_count == 1
+        assert len(screen.rejected) == 1
         await pilot.press("c")  # the footer's "c Calibrate" opens the calibration screen
         await pilot.pause()
         assert isinstance(app.screen, CalibrationScreen)
@@ -192,7 +193,7 @@ async def test_meter_screen_says_why_a_lower_agent_reading_is_refused(agent):
         await pilot.press("m")
         await pilot.pause()
         shown = str(app.screen.query_one("#meter-latest").render())
-        assert f"The agent now reads {first.reading_kwh:,.2f} kWh" in shown
+        assert f"The agent now reads {first.reading_kwh:,.1f} kWh" in shown  # its decimals
         assert "set the reading (s)" in shown
     # a reading set by hand is taken although lower, and the notice goes
     manual = MeterReading(
@@ -253,9 +254,180 @@ async def test_a_reading_the_hub_refused_is_in_health_and_on_the_meter_screen(tm
                 break
             await pilot.pause(0.05)
         text = str(line.render())
-        assert line.display and text.startswith("The hub refused 1,234.50 kWh (read ")
+        assert line.display and text.startswith("The hub refused 1,234.5 kWh (read ")
         assert text.endswith("confidence 50%): the confidence 0.50 is below the threshold 0.80."), (
             text
         )
         shot = app.export_screenshot().replace("\u00a0", " ").replace("&#160;", " ")
-        assert "The hub refused 1,234.50" in shot
+        assert "The hub refused 1,234.5 kWh" in shot
+
+
+async def _until(pilot, check, tries: int = 200) -> None:
+    for _ in range(tries):
+        if check():
+            return
+        await pilot.pause(0.05)
+
+
+def _box(screen, selector: str) -> str:
+    """A widget's text as drawn at its width, lines joined by spaces."""
+    from textual.geometry import Region
+
+    widget = screen.query_one(selector)
+    size = widget.content_size
+    lines = widget.render_lines(Region(0, 0, size.width, size.height))
+    return " ".join(" ".join(strip.text.split()) for strip in lines).strip()
+
+
+def _meter_hub(agent, interval_s: float = 999.0) -> Hub:
+    """A hub that polls the agent once at start and then only when asked (``r``)."""
+    return Hub(
+        [
+            SimulatedSource(interval_s=999),
+            MeterSource(agent.url, interval_s=interval_s, timeout_s=5),
+        ]
+    )
+
+
+async def test_every_figure_has_the_meters_decimals_times_have_seconds_and_reasons_wrap(
+    tmp_path,
+):
+    """A meter that shows whole kWh: "314,159 kWh", never "314,159.00"; two readings a
+    minute apart show their seconds; a refusal's reason is read in full at 100 columns."""
+    with DemoAgent(tmp_path, decimals=0) as agent:
+        await _whole_kwh_meter(agent)
+
+
+async def _whole_kwh_meter(agent) -> None:
+    first, rec = await asyncio.to_thread(agent.service.capture_and_record)
+    assert rec.accepted and first.reading_kwh == 314159.0
+    agent.source.advance(-30)
+    _, refused = await asyncio.to_thread(agent.service.capture_and_record)
+    assert not refused.accepted and len(refused.reason) > 40
+    cfg = demo_config()
+    cfg.meter.endpoint = agent.url
+    hub = _meter_hub(agent)
+    app = EnergyApp(cfg, hub)
+    async with app.run_test(size=(100, 36)) as pilot:
+        await _until(pilot, lambda: hub.latest_meter is not None)
+        await pilot.press("m")
+        screen = app.screen
+        assert isinstance(screen, MeterScreen)
+        await _until(pilot, lambda: screen.rejected and screen.decimals == 0)
+        await pilot.pause()
+        latest = _box(screen, "#meter-latest")
+        assert "314,159 kWh" in latest and "314,159.0" not in latest
+        recent = screen.query_one("#meter-recent")
+        when, kwh, *_ = recent.get_row_at(0)
+        assert kwh == "314,159"
+        assert re.fullmatch(r"\d\d \w{3} \d\d:\d\d:\d\d", when), when
+        usage = _box(screen, "#meter-usage")
+        assert ".00 kWh" not in usage
+        # the reason, wrapped within the box, is all there
+        rejected = _box(screen, "#meter-rejected-list")
+        assert " ".join(refused.reason.split()) in rejected, rejected
+        assert re.search(r"\d\d:\d\d:\d\d", rejected)
+
+
+def test_meter_figures_follow_the_meters_decimals():
+    assert meter_kwh(314159.0, 0) == "314,159"
+    assert meter_kwh(31415.9, 1) == "31,415.9"
+    assert meter_kwh(1234.5, 3) == "1,234.500"
+    assert meter_kwh(1234.5, None) == "1,234.5"
+    assert decimals_of("314159", 31415.9) == 1
+    assert decimals_of("0314159", 314159.0) == 0
+    assert decimals_of(None, 1.0) is None
+    assert needed_decimals([500.0, 501.5, 502.25]) == 2 and needed_decimals([500.0]) == 0
+    assert reconcile(4.0, 3.5, decimals=0) == (
+        "meter 4 kWh vs Powerwall grid import 3.50 kWh (+0 kWh, +14 %)"
+    )
+
+
+async def test_r_on_the_meter_screen_polls_the_agent_through_the_hub(agent):
+    """`r` is the app's "poll now" on the meter screen too: the hub asks the agent for
+    its reading at once (a new one shows), and the screen reloads the agent's lists."""
+    first, _ = await asyncio.to_thread(agent.service.capture_and_record)
+    cfg = demo_config()
+    cfg.meter.endpoint = agent.url
+    hub = _meter_hub(agent)
+    app = EnergyApp(cfg, hub)
+    async with app.run_test(size=(120, 36)) as pilot:
+        await _until(pilot, lambda: hub.latest_meter is not None)
+        await pilot.press("m")
+        screen = app.screen
+        assert isinstance(screen, MeterScreen)
+        await screen.workers.wait_for_complete()
+        polls = hub.health[hub.meter_source.name].polls
+        agent.source.advance(1)  # the meter moved on; the agent reads it on its schedule
+        newer, rec = await asyncio.to_thread(agent.service.capture_and_record)
+        assert rec.accepted and newer.reading_kwh > first.reading_kwh
+        agent.source.advance(-30)
+        _, refused = await asyncio.to_thread(agent.service.capture_and_record)
+        assert not refused.accepted
+        await pilot.press("r")
+        await _until(pilot, lambda: hub.latest_meter.reading_kwh == newer.reading_kwh)
+        assert hub.health[hub.meter_source.name].polls > polls
+        await _until(pilot, lambda: len(screen.rejected) == 1)
+        await pilot.pause()
+        assert f"{newer.reading_kwh:,.1f} kWh" in _box(screen, "#meter-latest")
+        assert "not_monotonic: 314130 is lower" in _box(screen, "#meter-rejected-list")
+
+
+async def test_a_reading_set_by_hand_shows_at_once(tmp_path):
+    """After "Set reading" the latest reading is the one just set, without waiting for
+    the hub's next poll of the agent (here: never) or a key."""
+    with DemoAgent(tmp_path) as agent:
+        first, _ = await asyncio.to_thread(agent.service.capture_and_record)
+        cfg = demo_config()
+        cfg.meter.endpoint = agent.url
+        cfg.meter.token = agent.token
+        hub = _meter_hub(agent)
+        app = EnergyApp(cfg, hub)
+        async with app.run_test(size=(120, 36)) as pilot:
+            await _until(pilot, lambda: hub.latest_meter is not None)
+            await pilot.press("m", "s")
+            await pilot.pause()
+            await pilot.press(*"300000", "enter")
+            screen = app.screen
+            await _until(pilot, lambda: hub.latest_meter.reading_kwh == 30000.0)
+            assert hub.latest_meter.method == "manual"
+            await pilot.pause()
+            assert "30,000.0 kWh" in _box(screen, "#meter-latest")
+            assert first.reading_kwh != 30000.0
+
+
+async def test_a_reading_set_by_hand_shows_at_once_on_a_hub_the_agent_pushes_to(tmp_path):
+    with DemoAgent(tmp_path) as agent:
+        cfg = demo_config()
+        cfg.meter.endpoint = agent.url
+        cfg.meter.token = agent.token
+        hub = Hub([SimulatedSource(interval_s=999)])
+        app = EnergyApp(cfg, hub)
+        async with app.run_test(size=(120, 36)) as pilot:
+            await pilot.press("m", "s")
+            await pilot.pause()
+            await pilot.press(*"300000", "enter")
+            await _until(pilot, lambda: hub.latest_meter is not None)
+            assert hub.latest_meter.reading_kwh == 30000.0
+            (record,) = agent.service.history.query(limit=1)
+            assert hub.latest_meter.id == record.id and record.method == "manual"
+
+
+async def test_console_mode_draws_only_console_glyphs(agent):
+    from tests.energytui.tui.screens.test_calibration import _console_safe, _drawn_glyphs
+
+    await asyncio.to_thread(agent.service.capture_and_record)
+    agent.source.advance(-30)
+    await asyncio.to_thread(agent.service.capture_and_record)
+    cfg = demo_config(console=True)
+    cfg.meter.endpoint = agent.url
+    hub = _meter_hub(agent)
+    app = EnergyApp(cfg, hub)
+    async with app.run_test(size=(100, 36)) as pilot:
+        await _until(pilot, lambda: hub.latest_meter is not None)
+        await pilot.press("m")
+        screen = app.screen
+        await _until(pilot, lambda: bool(screen.rejected))
+        await pilot.pause()
+        bad = {ch for ch in _drawn_glyphs(screen) if not _console_safe(ch)}
+        assert not bad, bad
