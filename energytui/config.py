@@ -224,6 +224,8 @@ class TuiConfig(_Section):
     spark_minutes: int = Field(default=10, ge=1, le=240)
     #: seconds between camera frames on the calibration screen; 0 = only on `f`
     preview_refresh_s: float = Field(default=1.0, ge=0.0, le=60.0)
+    #: ring the terminal bell when the event banner shows a new warning or alarm
+    bell: bool = False
 
 
 class Config(_Section):

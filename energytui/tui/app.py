@@ -62,6 +62,8 @@ class EnergyApp(App[None]):
         Binding("m", "meter", "Meter"),
         Binding("c", "calibrate", "Calib"),
         Binding("y", "history", "History"),
+        Binding("e", "events", "Events", show=False),
+        Binding("a", "acknowledge_events", "Mark seen", show=False),
         Binding("o", "toggle_outage", "Outage", show=False),
         Binding("ctrl+p", "command_palette", "Commands", show=False),
     ]
@@ -211,3 +213,12 @@ class EnergyApp(App[None]):
 
     def action_history(self) -> None:
         self._open(HistoryScreen)
+
+    def action_events(self) -> None:
+        from energytui.tui.screens.events import EventsScreen
+
+        self._open(EventsScreen)
+
+    def action_acknowledge_events(self) -> None:
+        """The banner's key: every event counts as seen."""
+        self.hub.acknowledge_events()
