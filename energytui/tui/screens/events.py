@@ -10,10 +10,12 @@ from __future__ import annotations
 
 from datetime import tzinfo
 
+from rich.table import Table
 from rich.text import Text
 from textual.app import ComposeResult
 from textual.binding import Binding
-from textual.widgets import DataTable, Footer, Header, Static
+from textual.containers import VerticalScroll
+from textual.widgets import Footer, Header, Static
 
 from energytui.events import Event, EventsView, Severity
 from energytui.tui.screens.base import ViewScreen
@@ -24,7 +26,7 @@ SEVERITY_STYLE = {Severity.ALARM: "bold red", Severity.WARNING: "yellow", Severi
 
 def event_row(event: Event, zone: tzinfo, *, new: bool) -> tuple[Text, Text, Text, Text]:
     """One row: new mark, local time, severity word, the sentence."""
-    when = event.at.astimezone(zone).strftime("%a %d %b %H:%M:%S")
+    when = event.at.astimezone(zone).strftime("%a %d %b %H:%M")
     style = SEVERITY_STYLE[event.severity]
     return (
         Text("new" if new else "", style="bold"),
@@ -32,6 +34,18 @@ def event_row(event: Event, zone: tzinfo, *, new: bool) -> tuple[Text, Text, Tex
         Text(event.severity.word, style=style),
         Text(event.text, style=style if event.severity is Severity.ALARM else ""),
     )
+
+
+def event_table(events: EventsView, zone: tzinfo, opened_seen: int) -> Table:
+    """The rows, newest first; a long sentence wraps in its column (never cut off)."""
+    table = Table(box=None, pad_edge=False, show_edge=False, expand=True, padding=(0, 1))
+    table.add_column("", width=3, no_wrap=True)
+    table.add_column("When", no_wrap=True)
+    table.add_column("Severity", no_wrap=True)
+    table.add_column("What", ratio=1, overflow="fold")
+    for e in events.recent:
+        table.add_row(*event_row(e, zone, new=e.id > opened_seen))
+    return table
 
 
 def summary(events: EventsView) -> str:
@@ -54,7 +68,7 @@ class EventsScreen(ViewScreen):
 
     DEFAULT_CSS = """
     EventsScreen #events-summary { height: 1; padding: 0 1; background: $boost; }
-    EventsScreen DataTable { height: 1fr; }
+    EventsScreen #events-list { height: 1fr; padding: 0 1; }
     """
 
     def __init__(self) -> None:
@@ -66,12 +80,11 @@ class EventsScreen(ViewScreen):
     def compose(self) -> ComposeResult:
         yield Header(show_clock=False, icon="≡")
         yield Static("", id="events-summary")
-        yield DataTable(id="events-table", cursor_type="row", zebra_stripes=False)
+        with VerticalScroll(id="events-list"):
+            yield Static("", id="events-table")
         yield Footer()
 
     def on_mount(self) -> None:
-        table = self.query_one(DataTable)
-        table.add_columns("", "When", "Severity", "What")
         self.title = "Events"
         # opening the list is seeing it: the banner goes; rows stay marked new for now
         self._opened_unseen = self.app.view.events.seen_upto if self.app.view else 0
@@ -89,10 +102,9 @@ class EventsScreen(ViewScreen):
         if key != self._rows:
             self._rows = key
             zone = self.app.config.zone
-            table = self.query_one(DataTable)
-            table.clear()
-            for e in events.recent:
-                table.add_row(*event_row(e, zone, new=e.id > self._opened_unseen), key=str(e.id))
+            self.query_one("#events-table", Static).update(
+                event_table(events, zone, self._opened_unseen)
+            )
             self.query_one("#events-summary", Static).update(
                 summary(EventsView(events.recent, self._opened_unseen))
             )
