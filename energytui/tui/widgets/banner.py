@@ -13,13 +13,18 @@ event the banner shows. Text is plain ASCII: it draws on the Linux console too.
 from __future__ import annotations
 
 from datetime import tzinfo
+from weakref import WeakKeyDictionary
 
 from rich.text import Text
+from textual.app import App
 from textual.widgets import Static
 
-from energytui.events import Event, EventsView, Severity
+from energytui.events import EventsView, Severity
 
 _LEAD = {Severity.ALARM: "!! ", Severity.WARNING: "! "}
+#: per app, the newest event the bell rang for: the kiosk makes a new banner with each
+#: screen it cycles to, and the bell must not ring again for the same event
+_RUNG: WeakKeyDictionary[App, int] = WeakKeyDictionary()
 
 
 def banner_text(events: EventsView, zone: tzinfo, *, kiosk: bool = False) -> str:
@@ -61,7 +66,6 @@ class EventBanner(Static):
         self.kiosk = kiosk
         self.set_class(kiosk, "kiosk")
         self._shown: tuple[EventsView, tzinfo] | None = None
-        self._rung: Event | None = None
 
     def show(self, events: EventsView, zone: tzinfo, *, bell: bool = False) -> None:
         if self._shown == (events, zone):
@@ -72,6 +76,7 @@ class EventBanner(Static):
         self.set_class(top is not None, "shown")
         self.set_class(top is not None and top.severity is Severity.ALARM, "alarm")
         self.update(Text(text))
-        if bell and top is not None and top != self._rung:
-            self.app.bell()
-        self._rung = top
+        if top is not None and top.id > _RUNG.get(self.app, 0):
+            _RUNG[self.app] = top.id
+            if bell:
+                self.app.bell()

@@ -141,6 +141,25 @@ async def test_the_bell_rings_once_per_new_banner_only_when_asked():
         assert app.rung == expected
 
 
+async def test_the_kiosk_rings_once_for_an_event_across_its_screen_changes():
+    """The kiosk builds a new screen, and a new banner, with every cycle."""
+    from energytui.tui.screens.dashboard import DashboardScreen
+
+    hub, _, clock = demo_hub(interval_s=0.05)
+    app = _BellApp(demo_config(kiosk=True, kiosk_cycle_s=2, bell=True), hub)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await pilot.pause()
+        await pilot.press("o")
+        await _until(pilot, clock, lambda: _shown(app), "the kiosk banner")
+        for _ in range(80):
+            await pilot.pause(0.1)
+            if isinstance(app.screen, DashboardScreen) and _shown(app):
+                break
+        assert isinstance(app.screen, DashboardScreen) and _shown(app)
+        assert app.rung == 1
+        await pilot.pause(0.3)  # let the dashboard's header finish mounting before the exit
+
+
 # -- snapshots ---------------------------------------------------------------------------
 def _events(app: EnergyApp) -> None:
     """Three events of the demo morning, at fixed times."""
