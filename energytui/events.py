@@ -467,12 +467,15 @@ class EventBook:
     _view: EventsView | None = None
 
     def load(self, events: list[Event], seen_upto: int) -> None:
-        """Take what the log kept (oldest first) at start."""
-        self.recent.extend(events[-RECENT:])
+        """Take what the log kept (oldest first), merged with what is in memory already
+        (the store may open only after the first events)."""
+        merged = sorted({e.id: e for e in [*events, *self.recent]}.values(), key=lambda e: e.id)
+        self.recent.clear()
+        self.recent.extend(merged[-RECENT:])
         self.seen_upto = max(self.seen_upto, seen_upto)
-        if events:
-            self._last_id = max(self._last_id, events[-1].id)
-        self.detector.seed(events)
+        if merged:
+            self._last_id = max(self._last_id, merged[-1].id)
+        self.detector.seed(merged)
         self._view = None
 
     def number(self, events: list[Event]) -> list[Event]:

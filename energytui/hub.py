@@ -448,8 +448,13 @@ class Hub:
         except Exception as exc:  # no event log must not stop the monitor
             log.warning("could not read the event log: %s", exc)
             return
-        self.event_log = event_log
+        unsaved = [e for e in self.events.recent if e.id not in {k.id for k in kept}]
+        old, self.event_log = self.event_log, event_log
+        if old is not None:
+            self._log_events(old.close)
         self.events.load(kept, seen)
+        if unsaved:  # found before the store could be written: kept now
+            self._log_events(event_log.add, unsaved)
 
     async def recent_events(self, limit: int) -> list[Event]:
         """The newest ``limit`` events, newest first: from the log when there is one
@@ -843,6 +848,8 @@ class Hub:
             for series, recs in carried.items():
                 self._backlog.extendleft((series, r) for r in reversed(recs))
             log.info("store: writing again at %s", getattr(fresh, "root", "?"))
+            if self.event_log is None or self.event_log.readonly:
+                await self._open_events()  # the event log is written from now on too
         if self._backlog:
             # taken out first: readings that arrive while these are written queue anew
             items = list(self._backlog)

@@ -263,3 +263,19 @@ async def test_a_meter_reading_refused_and_one_set_by_hand_are_events():
     by_hand = [e for e in hub.view.events.recent if e.kind is Kind.METER_SET_BY_HAND]
     assert [e.text for e in by_hand] == ["The meter reading was set by hand to 995.0 kWh."]
     await asyncio.sleep(0)
+
+
+def test_storm_watch_from_the_gateways_alerts_is_logged_once_and_its_end_too():
+    from energytui.sources.powerwall_details import PowerwallDetails
+
+    hub = Hub([])
+    hub._storm_watch(PowerwallDetails(alerts=("RealPowerAvailableLimited",)))
+    assert list(hub.events.recent) == []  # no storm at start is not news
+    for _ in range(3):  # the details are fetched again and again while it lasts
+        hub._storm_watch(PowerwallDetails(alerts=("StormWatchActive", "GridCodesWrite")))
+    hub._storm_watch(PowerwallDetails(alerts=()))
+    assert [(e.kind, e.severity) for e in hub.view.events.recent] == [
+        (Kind.STORM_OVER, Severity.INFO),
+        (Kind.STORM_WATCH, Severity.WARNING),
+    ]
+    assert hub.view.events.top is not None and hub.view.events.top.kind is Kind.STORM_WATCH

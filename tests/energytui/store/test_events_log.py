@@ -129,3 +129,28 @@ async def test_a_hub_keeps_its_events_and_the_seen_mark_across_a_restart(tmp_pat
         await later.stop()
     kept, _ = EventLog(root).load()
     assert [e.kind for e in kept] == [Kind.GRID_DOWN, Kind.GRID_UP, Kind.GRID_DOWN]
+
+
+async def test_events_found_while_another_process_wrote_the_store_are_kept_once_it_is_ours(
+    tmp_path,
+):
+    root = tmp_path / "store"
+    other = Store.open(root, _fsync=False)  # another energytui holds the writer lock
+    hub, _, clock = demo_hub(interval_s=0.05)
+    hub.store_opener = lambda: Store.open(root, _fsync=False)
+    hub.store = hub.store_opener()
+    assert hub.store.readonly
+    await hub.start()
+    try:
+        assert hub.event_log is not None and hub.event_log.readonly
+        await _outage(hub, clock, True)
+        assert not (root / "events.json").exists()  # a reader writes nothing
+        other.close()
+        assert await hub.retry_store()
+        assert not hub.event_log.readonly
+        await _outage(hub, clock, False)
+    finally:
+        await hub.stop()
+    kept, _ = EventLog(root).load()
+    assert [e.kind for e in kept] == [Kind.GRID_DOWN, Kind.GRID_UP]
+    assert [e.kind for e in hub.events.recent] == [Kind.GRID_DOWN, Kind.GRID_UP]
