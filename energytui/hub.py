@@ -25,7 +25,7 @@ from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from zoneinfo import ZoneInfo
 
 from energytui.clock import Clock
@@ -48,6 +48,9 @@ from energytui.view import (
 )
 from meter_agent import rules as meter_rules
 from meter_agent.schema import MeterReading, iso_z
+
+if TYPE_CHECKING:  # imported when opened: a hub without a store never loads TinyDB
+    from energytui.store.events import EventLog
 
 log = logging.getLogger(__name__)
 
@@ -244,7 +247,7 @@ class Hub:
         #: events found in the views (:mod:`energytui.events`), kept in the store's event
         #: log (``event_log``, opened at start) when there is a store
         self.events = EventBook()
-        self.event_log: Any = None
+        self.event_log: EventLog | None = None
 
     # -- public reads ------------------------------------------------------
     @property
@@ -416,14 +419,16 @@ class Hub:
             return view
         for e in new:
             log.log(logging.WARNING if e.severity else logging.INFO, "event: %s", e.text)
-        self._log_events(self.event_log and self.event_log.add, new)
+        self._keep_events(new)
         return replace(view, events=self.events.view())
 
-    def _log_events(self, fn: Callable | None, *args: Any) -> None:
-        """Run an event-log write on the store's thread (after its writes before, in
+    def _keep_events(self, new: list[Event]) -> None:
+        if self.event_log is not None:
+            self._log_events(self.event_log.add, new)
+
+    def _log_events(self, fn: Callable, *args: Any) -> None:
+        """Run an event-log call on the store's thread (after its writes before, in
         order); nothing once the hub has stopped."""
-        if fn is None:
-            return
         with contextlib.suppress(RuntimeError):  # the pool is shut down: the hub stopped
             self._store_pool.submit(fn, *args).add_done_callback(_logged)
 
@@ -431,7 +436,8 @@ class Hub:
         """Mark every event seen (the banner goes away) and keep the mark in the log."""
         if not self.events.acknowledge():
             return
-        self._log_events(self.event_log and self.event_log.acknowledge, self.events.seen_upto)
+        if self.event_log is not None:
+            self._log_events(self.event_log.acknowledge, self.events.seen_upto)
         self._changed()
 
     async def _open_events(self) -> None:
@@ -496,7 +502,7 @@ class Hub:
         active = any("storm" in str(a).lower() for a in alerts)
         new = self.events.number(self.events.detector.storm_watch(active, self.clock.now()))
         if new:
-            self._log_events(self.event_log and self.event_log.add, new)
+            self._keep_events(new)
             self._changed()
 
     async def set_reserve(self, pct: float) -> str:
