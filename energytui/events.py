@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import enum
 from collections import deque
+from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any
@@ -30,7 +31,7 @@ from energytui.sources.base import SourceState
 from meter_agent.rules import set_by_hand
 
 if TYPE_CHECKING:
-    from energytui.view import HubView
+    from energytui.view import HubView, SinkView, SourceStatus
 
 
 class Severity(enum.IntEnum):
@@ -258,7 +259,7 @@ class Detector:
 
     def storm_watch(self, active: bool | None, now: datetime) -> list[Event]:
         """Storm Watch as the gateway reports it (its alerts); None: not known."""
-        return self._turn("storm", "", active, now, lambda on: self._storm_text(on))
+        return self._turn("storm", "", active, now, self._storm_text)
 
     @staticmethod
     def _storm_text(on: bool) -> tuple[Severity, str]:
@@ -284,21 +285,28 @@ class Detector:
 
     # -- conditions -----------------------------------------------------------------
     def _turn(
-        self, key: str, subject: str, value: bool | None, now: datetime, words
+        self,
+        key: str,
+        subject: str,
+        value: bool | None,
+        now: datetime,
+        words: Callable[[bool], tuple[Severity, str]],
     ) -> list[Event]:
+        """Feed one condition; the event its confirmed change makes, in ``words``."""
         c = self._cond(key, subject)
         started = c.on_at
         changed = c.feed(value, now)
         if changed is None:
             return []
         on_kind, off_kind = _PAIRS[key]
-        if not changed and off_kind is None:
+        kind = on_kind if changed else off_kind
+        if kind is None:  # no event for the end of this one (the battery off its reserve)
             return []
-        severity, text = words(changed) if changed else words(False)
+        severity, text = words(changed)
         at = c.changed_at or now  # when the new state began, not when it was confirmed
-        if not changed and "{after}" in text:
+        if not changed:
             text = text.replace("{after}", _duration(started, at))
-        return [Event(at, on_kind if changed else off_kind, severity, text, subject)]  # type: ignore[arg-type]
+        return [Event(at, kind, severity, text, subject)]
 
     def _power(self, view: HubView, now: datetime) -> list[Event]:
         s = view.power.sample
@@ -352,7 +360,7 @@ class Detector:
         )
         return out
 
-    def _source(self, s: Any, now: datetime) -> list[Event]:
+    def _source(self, s: SourceStatus, now: datetime) -> list[Event]:
         if s.state is SourceState.WAITING and s.consecutive_errors == 0:
             failing: bool | None = None  # not heard from yet: nothing to say
         else:
@@ -376,7 +384,7 @@ class Detector:
 
         return self._turn("store", "", error is not None, now, words)
 
-    def _sink(self, sink: Any, now: datetime) -> list[Event]:
+    def _sink(self, sink: SinkView, now: datetime) -> list[Event]:
         def words(on: bool) -> tuple[Severity, str]:
             if on:
                 return Severity.WARNING, f"Sink {sink.name} is {sink.state}: {_clause(sink.line)}."
