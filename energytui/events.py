@@ -387,7 +387,9 @@ class Detector:
     def _sink(self, sink: SinkView, now: datetime) -> list[Event]:
         def words(on: bool) -> tuple[Severity, str]:
             if on:
-                return Severity.WARNING, f"Sink {sink.name} is {sink.state}: {_clause(sink.line)}."
+                doing = {"behind": "is behind", "error": "is failing", "stopped": "has stopped"}
+                what = doing.get(sink.state, f"is {sink.state}")
+                return Severity.WARNING, f"Sink {sink.name} {what}: {_clause(sink.line)}."
             return Severity.INFO, f"Sink {sink.name} has caught up{{after}}."
 
         return self._turn("sink", sink.name, not sink.healthy, now, words)
