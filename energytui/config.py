@@ -227,6 +227,8 @@ class TuiConfig(_Section):
     #: how the calibration screen draws the camera: "auto" (Sixel or the kitty graphics
     #: protocol when the terminal speaks one, else half blocks), or one of them by name
     preview: Literal["auto", "sixel", "kitty", "halfblock"] = "auto"
+    #: ring the terminal bell when the event banner shows a new warning or alarm
+    bell: bool = False
 
 
 class Config(_Section):

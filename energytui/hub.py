@@ -23,13 +23,14 @@ import time
 from collections import deque
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from zoneinfo import ZoneInfo
 
 from energytui.clock import Clock
 from energytui.energy import EnergyToday, local_midnight
+from energytui.events import Event, EventBook
 from energytui.model import PowerSample
 from energytui.sources.base import Cause, DeviceSource, Source, SourceError, SourceState
 from energytui.sources.simulated import SimulatedSite, SimulatedSource
@@ -47,6 +48,9 @@ from energytui.view import (
 )
 from meter_agent import rules as meter_rules
 from meter_agent.schema import MeterReading, iso_z
+
+if TYPE_CHECKING:  # imported when opened: a hub without a store never loads TinyDB
+    from energytui.store.events import EventLog
 
 log = logging.getLogger(__name__)
 
@@ -240,6 +244,10 @@ class Hub:
         self._maintaining = False
         #: the sinks' status calls, by name (see :meth:`add_status_source`)
         self._status_sources: dict[str, StatusSource] = {}
+        #: events found in the views (:mod:`energytui.events`), kept in the store's event
+        #: log (``event_log``, opened at start) when there is a store
+        self.events = EventBook()
+        self.event_log: EventLog | None = None
 
     # -- public reads ------------------------------------------------------
     @property
@@ -347,11 +355,9 @@ class Hub:
         return view
 
     def _changed(self) -> None:
-        """The state moved: build a new view now if anyone reads them, else on demand."""
-        if self._view_subs:
-            self.publish_view()
-        else:
-            self._view = None
+        """The state moved: build a new view now. Even when nobody reads views (a headless
+        hub serving only the API): the event detector watches every one."""
+        self.publish_view()
 
     def _build_view(self) -> HubView:
         now = self.clock.now()
@@ -370,7 +376,7 @@ class Hub:
             self._energy_view = EnergyView.of(self.energy)
         self._history_view = history
         self._meter_history_view = _frozen(state.meter_history, self._meter_history_view)
-        return HubView(
+        view = HubView(
             now=now,
             mono=mono,
             power=PowerView(
@@ -401,7 +407,68 @@ class Hub:
                 SinkView.unreadable(name) if report is None else SinkView.of(name, report)
                 for name, report in self.sink_reports().items()
             ),
+            events=self.events.view(),
         )
+        return self._note_events(view, self.events.observe(view))
+
+    # -- events ----------------------------------------------------------------
+    def _note_events(self, view: HubView, new: list[Event]) -> HubView:
+        """Log the events a view brought, keep them in the event log (on the store's
+        thread, in order) and return the view carrying them."""
+        if not new:
+            return view
+        for e in new:
+            log.log(logging.WARNING if e.severity else logging.INFO, "event: %s", e.text)
+        self._keep_events(new)
+        return replace(view, events=self.events.view())
+
+    def _keep_events(self, new: list[Event]) -> None:
+        if self.event_log is not None:
+            self._log_events(self.event_log.add, new)
+
+    def _log_events(self, fn: Callable, *args: Any) -> None:
+        """Run an event-log call on the store's thread (after its writes before, in
+        order); nothing once the hub has stopped."""
+        with contextlib.suppress(RuntimeError):  # the pool is shut down: the hub stopped
+            self._store_pool.submit(fn, *args).add_done_callback(_logged)
+
+    def acknowledge_events(self) -> None:
+        """Mark every event seen (the banner goes away) and keep the mark in the log."""
+        if not self.events.acknowledge():
+            return
+        if self.event_log is not None:
+            self._log_events(self.event_log.acknowledge, self.events.seen_upto)
+        self._changed()
+
+    async def _open_events(self) -> None:
+        """Open the store's event log and take the events it kept (at start)."""
+        root = getattr(self.store, "root", None)
+        if root is None:
+            return
+        from energytui.store.events import EventLog
+
+        readonly = bool(getattr(self.store, "readonly", False))
+        try:
+            event_log = EventLog(root, readonly=readonly)
+            kept, seen = await self._in_store(event_log.load)
+        except Exception as exc:  # no event log must not stop the monitor
+            log.warning("could not read the event log: %s", exc)
+            return
+        unsaved = [e for e in self.events.recent if e.id not in {k.id for k in kept}]
+        old, self.event_log = self.event_log, event_log
+        if old is not None:
+            self._log_events(old.close)
+        self.events.load(kept, seen)
+        if unsaved:  # found before the store could be written: kept now
+            self._log_events(event_log.add, unsaved)
+
+    async def recent_events(self, limit: int) -> list[Event]:
+        """The newest ``limit`` events, newest first: from the log when there is one
+        (it keeps more than memory), else from memory."""
+        if self.event_log is not None and limit > len(self.events.recent):
+            with contextlib.suppress(Exception):
+                return await self._in_store(self.event_log.recent, limit)
+        return list(self.events.view().recent[:limit])
 
     # -- commands: every write to a device goes through the hub ---------------
     @property
@@ -423,7 +490,20 @@ class Hub:
         device = self.device
         if device is None:
             return None
-        return await (device.refresh_details() if refresh else device.details())
+        details = await (device.refresh_details() if refresh else device.details())
+        self._storm_watch(details)
+        return details
+
+    def _storm_watch(self, details: Any) -> None:
+        """Storm Watch, when the gateway's alerts name it, becomes an event."""
+        alerts = getattr(details, "alerts", None)
+        if not isinstance(alerts, tuple | list):
+            return
+        active = any("storm" in str(a).lower() for a in alerts)
+        new = self.events.number(self.events.detector.storm_watch(active, self.clock.now()))
+        if new:
+            self._keep_events(new)
+            self._changed()
 
     async def set_reserve(self, pct: float) -> str:
         """Set the backup reserve (%, the Tesla app's scale): the device's answer in one
@@ -456,6 +536,7 @@ class Hub:
             return
         self.started = True
         await self._restore()
+        await self._open_events()
         self._changed()
         for name in self.sources:
             self._wake[name] = asyncio.Event()
@@ -481,6 +562,8 @@ class Hub:
         for s in self.sources.values():
             with contextlib.suppress(Exception):
                 await s.close()
+        if self.event_log is not None:
+            await self._in_store(self.event_log.close)
         if self.store is not None:
             await self._in_store(self.store.close)
         self._store_pool.shutdown(wait=True)
@@ -771,6 +854,8 @@ class Hub:
             for series, recs in carried.items():
                 self._backlog.extendleft((series, r) for r in reversed(recs))
             log.info("store: writing again at %s", getattr(fresh, "root", "?"))
+            if self.event_log is None or self.event_log.readonly:
+                await self._open_events()  # the event log is written from now on too
         if self._backlog:
             # taken out first: readings that arrive while these are written queue anew
             items = list(self._backlog)
@@ -858,6 +943,13 @@ class Hub:
                 cb(event)
             except Exception:
                 log.exception("subscriber failed")
+
+
+def _logged(future: Any) -> None:
+    """A failed write of the event log goes to the log file (the events stay in memory)."""
+    exc = future.exception()
+    if exc is not None:
+        log.error("could not write the event log: %s", exc)
 
 
 def _frozen(items: deque, last: tuple) -> tuple:

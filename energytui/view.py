@@ -22,6 +22,7 @@ from dataclasses import dataclass, fields
 from datetime import date, datetime
 from typing import TYPE_CHECKING, Any, Protocol
 
+from energytui.events import EventsView
 from energytui.model import PowerSample
 from energytui.sources.base import Cause, SourceState
 from meter_agent.schema import MeterReading
@@ -204,6 +205,8 @@ class HubView:
     store: StoreView
     #: the sinks the runtime told the hub about (empty without any), in that order
     sinks: tuple[SinkView, ...] = ()
+    #: the recent events, newest first, and how far they were seen (:mod:`energytui.events`)
+    events: EventsView = EventsView()
 
     def source(self, name: str | None) -> SourceStatus | None:
         return next((s for s in self.sources if s.name == name), None)

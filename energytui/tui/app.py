@@ -67,7 +67,8 @@ class EnergyApp(App[None]):
         Binding("m", "meter", "Meter"),
         Binding("c", "calibrate", "Calibrate"),
         Binding("y", "history", "History"),
-        # (`e` Events joins here with the events screen)
+        Binding("e", "events", "Events"),
+        Binding("a", "acknowledge_events", "Mark seen", show=False),
         Binding("o", "toggle_outage", "Outage"),
         Binding("ctrl+p", "command_palette", "Commands"),
     ]
@@ -292,3 +293,12 @@ class EnergyApp(App[None]):
             return None
         self.notify(f"Screenshot saved to {path}", title="Screenshot", timeout=8)
         return path
+
+    def action_events(self) -> None:
+        from energytui.tui.screens.events import EventsScreen
+
+        self._open(EventsScreen)
+
+    def action_acknowledge_events(self) -> None:
+        """The banner's key: every event counts as seen."""
+        self.hub.acknowledge_events()

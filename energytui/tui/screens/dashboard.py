@@ -20,6 +20,7 @@ from energytui.tui.format import age, kw
 from energytui.tui.glyphs import console_words
 from energytui.tui.palette import FlowColours, flow_colours
 from energytui.tui.screens.base import ViewScreen
+from energytui.tui.widgets.banner import EventBanner
 from energytui.tui.widgets.battery import BatteryGauge
 from energytui.tui.widgets.daybars import SoeDay
 from energytui.tui.widgets.energy import EnergyPanel, energy_rows
@@ -75,6 +76,7 @@ class DashboardScreen(ViewScreen):
     def compose(self) -> ComposeResult:
         yield Header(show_clock=False, icon="≡")
         yield ModeLine("", id="mode")
+        yield EventBanner(id="banner")
         with Container(id="grid"):
             with Vertical(id="flow-box", classes="panel"):
                 yield PowerFlow("", id="flow")
@@ -150,6 +152,7 @@ class DashboardScreen(ViewScreen):
         """Redraw the panels whose part of the view changed: at a 1 s poll interval most
         views move only the clock, and identical redraws are most of the cost."""
         app = self.app
+        self.query_one(EventBanner).show(view.events, app.config.zone, bell=app.config.tui.bell)
         power = view.power
         moved = old is None or power != old.power
         note = stale_note(view)

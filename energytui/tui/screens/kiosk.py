@@ -17,6 +17,7 @@ from textual.widgets import Label, Static
 from energytui.model import describe_battery, describe_grid
 from energytui.tui.format import SOE_SCALE, age
 from energytui.tui.screens.base import ViewScreen
+from energytui.tui.widgets.banner import EventBanner
 from energytui.tui.widgets.bigtext import BigText
 from energytui.view import HubView
 
@@ -48,6 +49,7 @@ class KioskScreen(ViewScreen):
     )
 
     def compose(self) -> ComposeResult:
+        yield EventBanner(id="banner", kiosk=True)
         yield Static("", id="kiosk-mode")
         with Grid():
             for key, title in self.TILES:
@@ -62,6 +64,9 @@ class KioskScreen(ViewScreen):
         self.query_one(f"#label-{key}", Label).update(caption)
 
     def draw(self, view: HubView, old: HubView | None) -> None:
+        self.query_one(EventBanner).show(
+            view.events, self.app.config.zone, bell=self.app.config.tui.bell
+        )
         s = view.power.sample
         live = view.power.live
         self.set_class(not live, "stale")
