@@ -58,8 +58,8 @@ class EnergyToday:
                 self.integrated.add_interval(self._last, dt)
             step = _step(_flat(self._last), _flat(s.to_record()), dt)
             if step is not None:
-                slot = _ms(s.ts) - _ms(s.ts) % SLOT_MS
-                _add(self.slots.setdefault(slot, DailyEnergy()), step)
+                mid = (_ms(self._last.ts) + _ms(s.ts)) // 2  # the step belongs where it mostly was
+                _add(self.slots.setdefault(mid - mid % SLOT_MS, DailyEnergy()), step)
         if s.counters is not None:
             if self.baseline is None:
                 self.baseline = s.counters
@@ -222,7 +222,7 @@ def _ts_ms(rec: Mapping[str, Any]) -> int | None:
 
 def raw_slots(rows: Iterable[Mapping[str, Any]]) -> dict[int, DailyEnergy]:
     """Energy per slot from readings (sorted by time): each step between two readings
-    goes to the slot of the later one."""
+    goes to the slot its middle falls in."""
     out: dict[int, DailyEnergy] = {}
     prev: tuple[int, Mapping[str, Any]] | None = None
     for rec in rows:
@@ -234,7 +234,8 @@ def raw_slots(rows: Iterable[Mapping[str, Any]]) -> dict[int, DailyEnergy]:
             step = _step(prev[1], rec, (t - prev[0]) / 1000.0)
             if step is not None:
                 method = "counters" if a is not None and b is not None else "integrated"
-                _add(out.setdefault(t - t % SLOT_MS, DailyEnergy(method=method)), step)
+                mid = (prev[0] + t) // 2
+                _add(out.setdefault(mid - mid % SLOT_MS, DailyEnergy(method=method)), step)
         prev = (t, rec)
     return out
 
@@ -367,10 +368,14 @@ def _period_end(start: datetime, unit: str, zone: ZoneInfo) -> datetime:
     return datetime(start.year + (start.month == 12), start.month % 12 + 1, 1, tzinfo=zone)
 
 
+def _joined(a: str | None, b: str) -> str:
+    return b if a is None or a == b else f"{a} and {b}"
+
+
 def cost_of_slots(slots: Mapping[int, DailyEnergy], tariff: Tariff, zone: ZoneInfo) -> Cost:
     from energytui.tariff import Cost
 
-    total = Cost()
+    total = Cost(currency=tariff.currency)
     for ms, e in slots.items():
         local = datetime.fromtimestamp(ms / 1000, UTC).astimezone(zone)
         total = total.plus(tariff.cost_of(e, local, SLOT_S))
@@ -405,6 +410,7 @@ def summarise(
             )
         _add(p.energy, _as_dict(e))
         _add(total, _as_dict(e))
+        p.energy.method = _joined(p.energy.method if p.slots else None, e.method)
         p.slots += 1
         methods.add(e.method)
         if tariff is not None and p.cost is not None and cost is not None:
@@ -412,6 +418,8 @@ def summarise(
             p.cost = p.cost.plus(c)
             cost = cost.plus(c)
     method = " and ".join(sorted(methods)) if methods else "counters"
+    for p in periods.values():
+        p.energy.method = " and ".join(sorted(set(p.energy.method.split(" and "))))
     total.method = method
     return SpanEnergy(
         start=start,
@@ -436,7 +444,8 @@ def csv_header(currency: str | None) -> list[str]:
 
 def to_csv(span: SpanEnergy) -> str:
     """The span's periods as CSV: local ISO times with their offset, kWh and money
-    (units in the column names), one row per period, oldest first."""
+    (units in the column names; money to 4 decimals, so that rows add up to the span),
+    one row per period, oldest first."""
     buf = io.StringIO()
     w = csv.writer(buf, lineterminator="\n")
     w.writerow(csv_header(span.currency))
@@ -444,6 +453,48 @@ def to_csv(span: SpanEnergy) -> str:
         row: list[str] = [p.start.isoformat(), p.end.isoformat()]
         row += [f"{getattr(p.energy, name):.3f}" for name in ENERGY_FIELDS]
         if span.currency and p.cost is not None:
-            row += [f"{p.cost.cost:.2f}", f"{p.cost.without_solar:.2f}", f"{p.cost.savings:.2f}"]
+            row += [f"{p.cost.cost:.4f}", f"{p.cost.without_solar:.4f}", f"{p.cost.savings:.4f}"]
         w.writerow(row)
     return buf.getvalue()
+
+
+def reading_spacing_s(interval_s: float | None, clock: object) -> float:
+    """How far apart readings are in the data's time: the poll interval, times the
+    clock's factor in an accelerated demo (a 5 s poll at 600× is 50 minutes)."""
+    factor = getattr(clock, "factor", 1.0)
+    return (interval_s or 5.0) * (factor if isinstance(factor, (int, float)) else 1.0)
+
+
+async def slots_between(
+    query: QueryFn | None,
+    start: datetime,
+    end: datetime,
+    *,
+    interval_s: float = 5.0,
+    memory: Iterable[Mapping[str, Any]] = (),
+) -> tuple[dict[int, DailyEnergy], str]:
+    """A window's energy per slot from the store (``query``), or from readings in memory
+    when there is no store; with where it came from ("store" or "memory")."""
+    slots = None
+    if query is not None:
+        slots = await read_slots(query, start, end, interval_s=interval_s)
+    if slots is not None:
+        return slots, "store"
+    first, last = _ms(start) - _ms(start) % SLOT_MS, _ms(end)
+    return {k: v for k, v in raw_slots(memory).items() if first <= k <= last}, "memory"
+
+
+async def energy_between(
+    query: QueryFn | None,
+    start: datetime,
+    end: datetime,
+    zone: ZoneInfo,
+    unit: str,
+    tariff: Tariff | None = None,
+    *,
+    interval_s: float = 5.0,
+    memory: Iterable[Mapping[str, Any]] = (),
+) -> tuple[SpanEnergy, str]:
+    """:func:`slots_between` summed by ``unit`` (see :func:`summarise`)."""
+    slots, origin = await slots_between(query, start, end, interval_s=interval_s, memory=memory)
+    return summarise(slots, start, end, zone, unit, tariff), origin

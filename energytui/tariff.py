@@ -54,6 +54,7 @@ class Cost:
     cost: float = 0.0  # imports − exports + fixed charge
     without_solar: float = 0.0  # the home all from the grid + fixed charge
     fixed: float = 0.0
+    currency: str = ""
 
     @property
     def savings(self) -> float:
@@ -64,6 +65,7 @@ class Cost:
             self.cost + other.cost,
             self.without_solar + other.without_solar,
             self.fixed + other.fixed,
+            self.currency or other.currency,
         )
 
 
@@ -112,4 +114,5 @@ class Tariff:
             cost=energy.grid_import_kwh * imp - energy.grid_export_kwh * exp + fixed,
             without_solar=energy.home_kwh * imp + fixed,
             fixed=fixed,
+            currency=self.currency,
         )
