@@ -343,7 +343,7 @@ class SpanEnergy:
     periods: list[Period]
     cost: Cost | None
     currency: str | None
-    method: str  # "counters", "integrated" or "counters and integrated"
+    method: str  # "counters", "integrated", "counters and integrated", or "none" (no data)
     covered_s: float  # the time covered by slots that saw energy
 
 
@@ -417,7 +417,7 @@ def summarise(
             c = tariff.cost_of(e, local, SLOT_S)
             p.cost = p.cost.plus(c)
             cost = cost.plus(c)
-    method = " and ".join(sorted(methods)) if methods else "counters"
+    method = " and ".join(sorted(methods)) if methods else "none"
     for p in periods.values():
         p.energy.method = " and ".join(sorted(set(p.energy.method.split(" and "))))
     total.method = method
