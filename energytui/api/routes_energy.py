@@ -16,7 +16,13 @@ from fastapi.responses import Response
 
 from energytui.api.schemas import CostOut, EnergyFlowsOut, EnergyOut, EnergyPeriodOut, ErrorResponse
 from energytui.config import Config
-from energytui.energy import SpanEnergy, energy_between, reading_spacing_s, to_csv
+from energytui.energy import (
+    SpanEnergy,
+    energy_between,
+    reading_spacing_s,
+    slot_cache_for,
+    to_csv,
+)
 from energytui.hub import Hub
 from energytui.model import DailyEnergy, iso_z
 from energytui.tariff import Cost, Tariff
@@ -63,6 +69,8 @@ async def _span(request: Request, span: str, back: int, unit: str) -> tuple[Span
         Tariff.from_config(config.tariff),
         interval_s=spacing,
         memory=memory,
+        cache=slot_cache_for(hub.store),
+        now=hub.clock.now(),
     )
 
 

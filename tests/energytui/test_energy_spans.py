@@ -172,3 +172,31 @@ def test_prices_by_time_weekday_and_season():
     assert t.prices_at(datetime(2026, 6, 13, 17, 0, tzinfo=ZONE)) == (0.30, 0.08)  # Saturday
     assert t.prices_at(datetime(2026, 12, 11, 17, 0, tzinfo=ZONE)) == (0.30, 0.08)  # winter
     assert Tariff.from_config(TariffConfig()) is None
+
+
+async def test_settled_days_are_read_once_and_give_the_same_slots(tmp_path):
+    from energytui.energy import SlotCache
+
+    store, _ = fill(tmp_path / "s", NOW - timedelta(days=12), NOW, 600.0)
+    asked: list[tuple[datetime, datetime, str]] = []
+
+    async def query(series, start, end, **kw):
+        asked.append((start, end, kw.get("resolution", "auto")))
+        return store.query(series, start, end, **kw)
+
+    try:
+        cache = SlotCache()
+        plain = await read_slots(query, NOW - timedelta(days=365), NOW)
+        first = await read_slots(query, NOW - timedelta(days=365), NOW, cache=cache, now=NOW)
+        assert first == plain and len(cache.days) > 300  # empty days are settled too
+        asked.clear()
+        again = await read_slots(query, NOW - timedelta(days=365), NOW, cache=cache, now=NOW)
+        assert again == plain
+        # only today and the days not yet settled are read again
+        assert [r for _, _, r in asked] == ["15m"]
+        assert asked[0][0] >= NOW - timedelta(days=2)
+        # a shorter span cut from the cache agrees with one read afresh
+        week = await read_slots(query, NOW - timedelta(days=7), NOW, cache=cache, now=NOW)
+        assert week == await read_slots(query, NOW - timedelta(days=7), NOW)
+    finally:
+        store.close()

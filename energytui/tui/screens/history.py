@@ -24,7 +24,14 @@ from textual.binding import Binding
 from textual.containers import Vertical, VerticalScroll
 from textual.widgets import Footer, Header, Static
 
-from energytui.energy import SpanEnergy, reading_spacing_s, slots_between, summarise, to_csv
+from energytui.energy import (
+    SpanEnergy,
+    reading_spacing_s,
+    slot_cache_for,
+    slots_between,
+    summarise,
+    to_csv,
+)
 from energytui.model import DailyEnergy, parse_iso
 from energytui.tariff import Tariff
 from energytui.tui.format import SOE_SCALE
@@ -290,6 +297,8 @@ class HistoryScreen(HubScreen):
                 end,
                 interval_s=spacing,
                 memory=[s.to_record() for s in memory],
+                cache=slot_cache_for(self.store),
+                now=self.hub.clock.now(),
             )
         except Exception as exc:  # energy is a part of the screen, not a reason to end it
             problem = problem or f"Could not work out the energy ({exc})."
