@@ -46,10 +46,10 @@ def energy_rows(today: EnergyView | EnergyToday) -> list[tuple[str, str]]:
 
 def _table(rows: list[tuple[str, str]]) -> Table:
     tbl = Table.grid(padding=(0, 1))
-    # a long value (the cost line) keeps its line: the label gives way first
     if any(label.startswith("Cost ") for label, _ in rows):
         # the cost line keeps its one line in a small panel: the labels give way first
-        tbl.add_column(style="grey70", no_wrap=True, overflow="ellipsis")
+        # (cropped: the Linux console font has no ellipsis)
+        tbl.add_column(style="grey70", no_wrap=True, overflow="crop")
         tbl.add_column(justify="right", style="bold", no_wrap=True)
     else:
         tbl.add_column(style="grey70")
@@ -99,7 +99,7 @@ def _bar(value: float, top: float, cells: int, glyphs: Glyphs) -> str:
 def energy_bars(span: SpanEnergy | None, glyphs: Glyphs, width: int, zone: ZoneInfo) -> Text:
     """One line per hour, day or month of the span, newest first: a bar and kWh per flow
     (all on one scale, so solar and home compare), and the cost with a tariff."""
-    text = Text(no_wrap=True, overflow="ellipsis")
+    text = Text(no_wrap=True, overflow="crop")
     if span is None or not span.periods:
         text.append("No energy in this span.", style="dim")
         return text
