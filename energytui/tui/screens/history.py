@@ -12,6 +12,7 @@ second at least): a plot costs far more than a sparkline (see research/textual.m
 
 from __future__ import annotations
 
+import asyncio
 import statistics
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
@@ -303,8 +304,9 @@ class HistoryScreen(HubScreen):
         except Exception as exc:  # energy is a part of the screen, not a reason to end it
             problem = problem or f"Could not work out the energy ({exc})."
             self._slots = {}
-        self.energy = summarise(
-            self._slots, start, end, self.hub.zone, self.span.bars, self._tariff
+        # a year is 35,040 slots, a quarter of a second on a desktop: not on the UI's loop
+        self.energy = await asyncio.to_thread(
+            summarise, self._slots, start, end, self.hub.zone, self.span.bars, self._tariff
         )
         self.loads += 1
         self._show(rows, start, end, origin, problem)
@@ -375,8 +377,9 @@ class HistoryScreen(HubScreen):
         self._show_spans(f"{when} · {source}")
         self.query_one("#history-totals", Static).update(self._totals_text())
         bars = self.query_one("#history-bars", Static)
-        # less one column for the scroll bar, which a long span needs
-        width = (self.query_one("#history-energy").content_size.width or 110) - 1
+        # the box less its border and padding (4) and the scroll bar a long span needs
+        # (1), whether or not the bar shows yet: the same width on every load
+        width = (self.query_one("#history-energy").size.width or 120) - 5
         bars.update(energy_bars(self.energy, self.app.glyphs, width, self.hub.zone))
         status = problem
         if not kept:
