@@ -43,6 +43,7 @@ class EnergyToday:
     #: today's energy per 15-minute slot (ms of its start), for time-of-use prices
     slots: dict[int, DailyEnergy] = field(default_factory=dict)
     _last: PowerSample | None = None
+    _last_rec: dict[str, Any] | None = None  # _last as a record (made once per sample)
 
     def add(self, s: PowerSample) -> None:
         local_day = s.ts.astimezone(self.zone).date()
@@ -54,11 +55,12 @@ class EnergyToday:
             self.carried = EnergyCounters()
             self.slots = {}
             self._last = None
+        rec = s.to_record()
         if self._last is not None:
             dt = (s.ts - self._last.ts).total_seconds()
             if 0 < dt <= MAX_GAP_S:
                 self.integrated.add_interval(self._last, dt)
-            step = _step(_flat(self._last), _flat(s.to_record()), dt)
+            step = _step(self._last_rec or _flat(self._last), rec, dt)
             if step is not None:
                 mid = (_ms(self._last.ts) + _ms(s.ts)) // 2  # the step belongs where it mostly was
                 _add(self.slots.setdefault(mid - mid % SLOT_MS, DailyEnergy()), step)
@@ -69,6 +71,7 @@ class EnergyToday:
                 self._counters_reset(s.counters)
             self.latest_counters = s.counters
         self._last = s
+        self._last_rec = rec
 
     def _counters_reset(self, new: EnergyCounters) -> None:
         """Lifetime counters that go back were reset (a replaced gateway, or the
