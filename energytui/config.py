@@ -13,13 +13,21 @@ from __future__ import annotations
 import difflib
 import ipaddress
 import os
+import re
 import tomllib
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any, Literal, get_args
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import platformdirs
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
 
 from meter_agent import rules as meter_rules
 
@@ -231,6 +239,102 @@ class TuiConfig(_Section):
     bell: bool = False
 
 
+#: Day names a tariff rate takes, Monday first (``datetime.weekday()`` order).
+WEEKDAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
+_HHMM = re.compile(r"([01][0-9]|2[0-3]):([0-5][0-9])|24:00")
+#: Prices beyond this (per kWh, per day, in any currency) are a typo.
+MAX_PRICE = 10_000.0
+
+
+def _check_time(v: str) -> str:
+    if not _HHMM.fullmatch(v):
+        raise ValueError("must be a time of day written HH:MM, from 00:00 to 24:00")
+    return v
+
+
+class TariffRate(_Section):
+    """One time-of-use period: its prices apply from ``start`` to ``end`` (local time; a
+    period may wrap midnight) on ``days`` in ``months``. The first matching rate wins."""
+
+    name: str = ""
+    start: str = "00:00"
+    end: str = "24:00"
+    days: list[str] = Field(default_factory=lambda: list(WEEKDAYS))
+    months: list[int] = Field(default_factory=lambda: list(range(1, 13)))
+    import_price: float | None = Field(default=None, ge=-MAX_PRICE, le=MAX_PRICE)
+    export_price: float | None = Field(default=None, ge=-MAX_PRICE, le=MAX_PRICE)
+
+    _time_start = field_validator("start")(_check_time)
+    _time_end = field_validator("end")(_check_time)
+
+    @field_validator("days")
+    @classmethod
+    def _days(cls, v: list[str]) -> list[str]:
+        out = []
+        for day in v:
+            d = day.strip().lower()[:3]
+            if d not in WEEKDAYS or len(day.strip()) < 3:
+                near = difflib.get_close_matches(day.strip().lower(), WEEKDAYS, n=1, cutoff=0.5)
+                hint = f" (did you mean {near[0]!r}?)" if near else ""
+                raise ValueError(
+                    f"{day!r} is not a day; use mon, tue, wed, thu, fri, sat, sun{hint}"
+                )
+            out.append(d)
+        if not out:
+            raise ValueError("must name at least one day")
+        return out
+
+    @field_validator("months")
+    @classmethod
+    def _months(cls, v: list[int]) -> list[int]:
+        for m in v:
+            if not 1 <= m <= 12:
+                raise ValueError(f"{m!r} is not a month; use numbers 1 (January) to 12")
+        if not v:
+            raise ValueError("must name at least one month")
+        return v
+
+    @model_validator(mode="after")
+    def _span(self) -> TariffRate:
+        if self.start == self.end:
+            raise ValueError(f"start and end are both {self.start}, so the rate never applies")
+        if self.import_price is None and self.export_price is None:
+            raise ValueError("a rate needs an import_price, an export_price or both")
+        return self
+
+
+class TariffConfig(_Section):
+    """Prices for the cost lines: off (no cost shown) until ``import_price`` is set."""
+
+    currency: str = "EUR"
+    #: per kWh bought, outside every rate's period (and inside one without its own)
+    import_price: float | None = Field(default=None, ge=-MAX_PRICE, le=MAX_PRICE)
+    #: per kWh sold
+    export_price: float = Field(default=0.0, ge=-MAX_PRICE, le=MAX_PRICE)
+    #: fixed charge per day, whatever is used
+    daily_charge: float = Field(default=0.0, ge=0.0, le=MAX_PRICE)
+    rates: list[TariffRate] = Field(default_factory=list)
+
+    @field_validator("currency")
+    @classmethod
+    def _currency(cls, v: str) -> str:
+        if not re.fullmatch(r"[A-Za-z]{3}", v.strip()):
+            raise ValueError("must be a three-letter currency code such as EUR, GBP or USD")
+        return v.strip().upper()
+
+    @model_validator(mode="after")
+    def _base(self) -> TariffConfig:
+        if self.import_price is None and (self.rates or self.daily_charge):
+            raise ValueError(
+                "import_price must be set too: it is the price outside the rates' periods"
+            )
+        return self
+
+    @property
+    def configured(self) -> bool:
+        return self.import_price is not None
+
+
 class Config(_Section):
     general: GeneralConfig = Field(default_factory=GeneralConfig)
     powerwall: PowerwallConfig = Field(default_factory=PowerwallConfig)
@@ -241,6 +345,7 @@ class Config(_Section):
     mqtt: MqttConfig = Field(default_factory=MqttConfig)
     influxdb: InfluxConfig = Field(default_factory=InfluxConfig)
     tui: TuiConfig = Field(default_factory=TuiConfig)
+    tariff: TariffConfig = Field(default_factory=TariffConfig)
 
     # -- derived paths -------------------------------------------------------
     @property
@@ -321,8 +426,12 @@ def _known_keys(loc: tuple[Any, ...]) -> list[str]:
     """The settings known where ``loc`` points: the sections, or one section's keys."""
     model: type[BaseModel] = Config
     for part in loc[:-1]:
+        if isinstance(part, int):  # an item of a list of sections (tariff.rates[0])
+            continue
         field = model.model_fields.get(str(part))
         annotation = field.annotation if field is not None else None
+        if getattr(annotation, "__origin__", None) is list:
+            annotation = get_args(annotation)[0]
         if not (isinstance(annotation, type) and issubclass(annotation, BaseModel)):
             return []
         model = annotation
@@ -334,13 +443,22 @@ def _unknown(loc: tuple[Any, ...]) -> str:
     near = difflib.get_close_matches(str(loc[-1]), _known_keys(loc), n=1, cutoff=0.6)
     if not near:
         return "is not a known setting"
-    where = ".".join(str(p) for p in (*loc[:-1], near[0]))
+    where = _where((*loc[:-1], near[0]))
     return f"is not a known setting (did you mean {where}?)"
+
+
+def _where(loc: tuple[Any, ...]) -> str:
+    """``tariff.rates[2].start``: list items counted from 1, as a person counts the
+    ``[[tariff.rates]]`` tables in the file."""
+    out = ""
+    for part in loc:
+        out += f"[{part + 1}]" if isinstance(part, int) else ("." if out else "") + str(part)
+    return out
 
 
 def _describe(exc: ValidationError, origin: str) -> str:
     err = exc.errors()[0]
-    where = ".".join(str(p) for p in err["loc"])
+    where = _where(tuple(err["loc"]))
     msg = err["msg"]
     if msg.startswith("Value error, "):
         msg = msg[len("Value error, ") :]

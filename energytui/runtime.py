@@ -23,6 +23,7 @@ from energytui.logdedupe import QuietFileHandler, RepeatFilter
 from energytui.sources.base import Source
 from energytui.sources.meter import MeterSource
 from energytui.sources.simulated import SimulatedSite, SimulatedSource, SiteSpec
+from energytui.tariff import Tariff
 
 if TYPE_CHECKING:
     from energytui.serve import ApiHandle
@@ -209,7 +210,7 @@ def build_hub(config: Config, *, with_store: bool = True, attach: bool = True) -
             " showing live data and trying again every 30 s."
         )
         log.warning("%s", note)
-    return Hub(
+    hub = Hub(
         sources,
         store=store,
         clock=clock,
@@ -220,6 +221,8 @@ def build_hub(config: Config, *, with_store: bool = True, attach: bool = True) -
         store_note=note,
         maintain_every_s=min(MAINTAIN_EVERY_S, fold_s),
     )
+    hub.energy.tariff = Tariff.from_config(config.tariff)  # today's cost on the dashboard
+    return hub
 
 
 def on_signals(

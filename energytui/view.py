@@ -30,6 +30,7 @@ from meter_agent.schema import MeterReading
 if TYPE_CHECKING:
     from energytui.energy import EnergyToday
     from energytui.hub import SourceHealth
+    from energytui.tariff import Cost
 
 
 @dataclass(frozen=True, slots=True)
@@ -85,6 +86,8 @@ class EnergyView:
     #: counters − integral per flow (kWh), in ``EnergyToday.reconciliation`` order; None
     #: without counters
     reconciliation: tuple[tuple[str, float], ...] | None = None
+    #: today's cost at the tariff's prices; None without a tariff (``[tariff]``)
+    cost: Cost | None = None
 
     @classmethod
     def of(cls, today: EnergyToday) -> EnergyView:
@@ -100,6 +103,7 @@ class EnergyView:
             battery_discharge_kwh=e.battery_discharge_kwh,
             method=e.method,
             reconciliation=None if rec is None else tuple(rec.items()),
+            cost=today.cost(),
         )
 
 

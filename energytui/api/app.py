@@ -31,6 +31,7 @@ from energytui.api.auth import WriteAuth
 from energytui.api.limits import BodyRefused, RequestLimits, refusal_body
 from energytui.api.metrics import ServerErrors, make_registry
 from energytui.api.problems import problem_sentence
+from energytui.api.routes_energy import router as energy_router
 from energytui.api.routes_events import router as events_router
 from energytui.api.routes_meter import meter_router
 from energytui.api.routes_powerwall import router as powerwall_router
@@ -246,6 +247,7 @@ def create_api(hub: Hub, config: Config) -> FastAPI:
     app.include_router(seed_router)
     v1.include_router(powerwall_router)
     v1.include_router(events_router)
+    v1.include_router(energy_router)
     app.include_router(v1)
     app.include_router(meter)
     return app

@@ -419,3 +419,47 @@ class SeedMeterRejected(_Out):
         description="invalid (the body), too_large (the body's size), or the plausibility "
         "check that refused the reading: low_confidence, not_monotonic, increase_too_large"
     )
+
+
+class EnergyFlowsOut(_Out):
+    """Energy by direction, kWh, each a positive number."""
+
+    solar_kwh: float
+    home_kwh: float
+    grid_import_kwh: float
+    grid_export_kwh: float
+    battery_charge_kwh: float
+    battery_discharge_kwh: float
+
+
+class CostOut(_Out):
+    """Money in the tariff's currency: what was paid (imports − exports + the fixed
+    charge), what the home would have cost all from the grid, and the difference."""
+
+    currency: str
+    cost: float
+    without_solar: float
+    savings: float
+    fixed: float
+
+
+class EnergyPeriodOut(EnergyFlowsOut):
+    start: str = Field(description="local start, ISO 8601 with its UTC offset")
+    end: str = Field(description="local end (exclusive), ISO 8601 with its UTC offset")
+    method: str = Field(description="counters, integrated, or counters and integrated")
+    cost: CostOut | None = None
+
+
+class EnergyOut(_Out):
+    """A span's energy summed from 15-minute slots: every span agrees with every other."""
+
+    span: str
+    start: str
+    end: str
+    unit: Literal["slot", "hour", "day", "month"]
+    method: str = Field(description="where the figures come from (counters or integrated)")
+    covered_s: float = Field(description="the time covered by slots that saw energy")
+    origin: Literal["store", "memory"]
+    total: EnergyFlowsOut
+    cost: CostOut | None = Field(description="null without a [tariff] in the config")
+    periods: list[EnergyPeriodOut]

@@ -1,30 +1,45 @@
-"""The history screen: power flows and battery charge over a chosen span, from the store.
+"""The history screen: power flows, battery charge and energy bars over a chosen span.
 
 Keys ``1``–``5`` pick 6 h, 24 h, 7 d, 30 d or 1 y; ``[`` and ``]`` step one span back
-or forward. Data comes from the store through the hub (on the store's own thread, in a
-worker) as at most about twice the chart width of bucket means; without a store the
-screen shows what the hub keeps in memory and says so. It redraws on key presses and on
-a slow timer (15 s), never with the hub's views (one a second at least): a plot costs far
-more than a sparkline (see research/textual.md).
+or forward; ``x`` writes the span's energy (and cost, with a tariff) as CSV to
+``<data dir>/exports/``. Data comes from the store through the hub (on the store's own
+thread, in a worker) as at most about twice the chart width of bucket means; without a
+store the screen shows what the hub keeps in memory and says so. Energy is summed from
+15-minute slots (:mod:`energytui.energy`), so every span agrees with every other. It
+redraws on key presses and on a slow timer (15 s), never with the hub's views (one a
+second at least): a plot costs far more than a sparkline (see research/textual.md).
 """
 
 from __future__ import annotations
 
+import asyncio
 import statistics
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
+from pathlib import Path
 
 from rich.text import Text
 from textual import work
 from textual.app import ComposeResult
 from textual.binding import Binding
-from textual.containers import Vertical
+from textual.containers import Vertical, VerticalScroll
 from textual.widgets import Header, Static
 
+from energytui.energy import (
+    SpanEnergy,
+    reading_spacing_s,
+    slot_cache_for,
+    slots_between,
+    summarise,
+    to_csv,
+)
 from energytui.model import DailyEnergy, parse_iso
+from energytui.tariff import Tariff
 from energytui.tui.format import SOE_SCALE
+from energytui.tui.palette import flow_colours
 from energytui.tui.screens.base import HubScreen
-from energytui.tui.widgets.chart import CYAN, GREEN, RED, YELLOW, Chart, ChartSpec, Series
+from energytui.tui.widgets.chart import BLUE, GREEN, MAGENTA, YELLOW, Chart, ChartSpec, Series
+from energytui.tui.widgets.energy import energy_bars
 from energytui.tui.widgets.keyfooter import KeyFooter
 
 RELOAD_S = 15.0
@@ -35,22 +50,28 @@ class Span:
     key: str
     label: str
     length: timedelta
+    bars: str  # the energy bars' period: hour, day or month
+    export: str  # the CSV rows' period
+
+    @property
+    def slug(self) -> str:
+        return self.label.replace(" ", "")
 
 
 SPANS = (
-    Span("1", "6 h", timedelta(hours=6)),
-    Span("2", "24 h", timedelta(hours=24)),
-    Span("3", "7 d", timedelta(days=7)),
-    Span("4", "30 d", timedelta(days=30)),
-    Span("5", "1 y", timedelta(days=365)),
+    Span("1", "6 h", timedelta(hours=6), "hour", "slot"),
+    Span("2", "24 h", timedelta(hours=24), "hour", "hour"),
+    Span("3", "7 d", timedelta(days=7), "day", "hour"),
+    Span("4", "30 d", timedelta(days=30), "day", "day"),
+    Span("5", "1 y", timedelta(days=365), "month", "day"),
 )
 DEFAULT_SPAN = 1  # 24 h
 
 #: (record field, legend label in words, colour); Tesla signs, said in words in the legend
 FLOWS = (
     ("solar_w", "solar", YELLOW),
-    ("load_w", "home", CYAN),
-    ("grid_w", "grid: import +, export −", RED),
+    ("load_w", "home", BLUE),
+    ("grid_w", "grid: import +, export −", MAGENTA),
     ("battery_w", "battery: discharge +, charge −", GREEN),
 )
 
@@ -61,32 +82,6 @@ def spacing_s(times: list[float]) -> float | None:
         return None
     gaps = [b - a for a, b in zip(times, times[1:], strict=False) if b > a]
     return statistics.median(gaps) if gaps else None
-
-
-def energy_totals(rows: list[dict], times: list[float], step_s: float | None) -> DailyEnergy | None:
-    """Each row's mean power times the typical bucket length; missing buckets count
-    nothing. Imports and exports that share a bucket cancel, hence "estimated". The
-    energy-by-direction record of the dashboard's "today" serves a whole span too."""
-    if step_s is None or not rows:
-        return None
-    hours = step_s / 3600.0
-
-    def part(name: str, sign: float) -> float:
-        total = 0.0
-        for rec in rows:
-            v = rec.get(name)
-            if isinstance(v, (int, float)):
-                total += max(0.0, sign * v)
-        return total * hours / 1000.0
-
-    return DailyEnergy(
-        solar_kwh=part("solar_w", 1),
-        home_kwh=part("load_w", 1),
-        grid_import_kwh=part("grid_w", 1),
-        grid_export_kwh=part("grid_w", -1),
-        battery_charge_kwh=part("battery_w", -1),
-        battery_discharge_kwh=part("battery_w", 1),
-    )
 
 
 def describe_step(step_s: float | None) -> str:
@@ -146,6 +141,7 @@ class HistoryScreen(HubScreen):
         Binding("5", "span(4)", "1 y", show=False),
         Binding("left_square_bracket", "step(1)", "Earlier", key_display="["),
         Binding("right_square_bracket", "step(-1)", "Later", key_display="]"),
+        Binding("x", "export", "Export CSV"),
     ]
 
     DEFAULT_CSS = """
@@ -153,7 +149,9 @@ class HistoryScreen(HubScreen):
     HistoryScreen .history-box { border: round $primary; padding: 0 1; }
     HistoryScreen .history-box.console-box { border: solid $primary; }
     HistoryScreen #history-power { height: 2fr; }
-    HistoryScreen #history-soe { height: 1fr; min-height: 7; }
+    HistoryScreen #history-soe { height: 1fr; min-height: 8; }
+    HistoryScreen #history-energy { height: 1fr; min-height: 7; scrollbar-size-vertical: 1; }
+    HistoryScreen #history-bars { height: auto; }
     HistoryScreen #history-totals { height: auto; padding: 0 1; }
     HistoryScreen #history-status { height: auto; padding: 0 1; color: $warning; }
     """
@@ -166,6 +164,9 @@ class HistoryScreen(HubScreen):
         self.origin = ""  # "store" or "memory", once loaded
         self.rows: list[dict] = []
         self.totals: DailyEnergy | None = None
+        self.energy: SpanEnergy | None = None
+        self.last_export: Path | None = None
+        self._slots: dict[int, DailyEnergy] = {}
         self.message = ""
         self.loads = 0
         self._detail = ""  # what the span line says after the keys
@@ -184,6 +185,8 @@ class HistoryScreen(HubScreen):
             yield Chart(console=console, id="power-chart")
         with Vertical(id="history-soe", classes=box):
             yield Chart(console=console, id="soe-chart")
+        with VerticalScroll(id="history-energy", classes=box):
+            yield Static("", id="history-bars")
         yield Static("", id="history-totals")
         yield Static("", id="history-status")
         yield KeyFooter()
@@ -192,6 +195,7 @@ class HistoryScreen(HubScreen):
         self.sub_title = "history"
         self.query_one("#history-power").border_title = "Power, kW"
         self.query_one("#history-soe").border_title = "Battery charge, %"
+        self.query_one("#history-energy").border_title = "Energy, kWh"
         self._show_spans()
         self.set_interval(RELOAD_S, self._reload_if_live)
         self.load()
@@ -214,6 +218,45 @@ class HistoryScreen(HubScreen):
         self.back = back
         self._show_spans()
         self.load()
+
+    def action_export(self) -> None:
+        """Write the span's energy as CSV into ``<data dir>/exports/`` and say where."""
+        if self.energy is None or self.window is None:
+            self.notify("Nothing to export yet: the span is still loading.", timeout=3)
+            return
+        e = summarise(
+            self._slots,
+            self.energy.start,
+            self.energy.end,
+            self.hub.zone,
+            self.span.export,
+            self._tariff,
+        )
+        start, end = self.window
+        zone = self.hub.zone
+        name = (
+            f"energytui-{self.span.slug}-{start.astimezone(zone):%Y%m%d-%H%M}"
+            f"-{end.astimezone(zone):%Y%m%d-%H%M}.csv"
+        )
+        folder = self.app.config.data_dir / "exports"
+        path = folder / name
+        try:
+            folder.mkdir(parents=True, exist_ok=True)
+            path.write_text(to_csv(e), encoding="utf-8")
+        except OSError as exc:
+            why = exc.strerror or str(exc)
+            self.notify(f"Could not write {path}: {why}.", severity="error", timeout=8)
+            return
+        self.last_export = path
+        self.notify(
+            f"Exported {len(e.periods)} rows ({self.span.label}, per {self.span.export}) to {path}",
+            title="CSV written (data dir)",
+            timeout=8,
+        )
+
+    @property
+    def _tariff(self) -> Tariff | None:
+        return Tariff.from_config(self.app.config.tariff)
 
     def _reload_if_live(self) -> None:
         if self.back == 0:  # a window in the past does not change
@@ -243,10 +286,30 @@ class HistoryScreen(HubScreen):
                 origin = "store"
             except Exception as exc:  # an unreadable store must not end the screen
                 problem = f"Could not read the store ({exc}); showing what is in memory."
+        view = self.app.view
+        memory = view.history if view is not None and origin == "memory" else ()
         if origin == "memory":
-            view = self.app.view
-            history = view.history if view is not None else ()
-            rows = [s.to_record() for s in history if start <= s.ts <= end]
+            rows = [s.to_record() for s in memory if start <= s.ts <= end]
+        spacing = reading_spacing_s(
+            getattr(self.hub.power_source, "interval_s", None), self.hub.clock
+        )
+        try:
+            self._slots, _ = await slots_between(
+                self.hub.query_store if origin == "store" else None,
+                start,
+                end,
+                interval_s=spacing,
+                memory=[s.to_record() for s in memory],
+                cache=slot_cache_for(self.store),
+                now=self.hub.clock.now(),
+            )
+        except Exception as exc:  # energy is a part of the screen, not a reason to end it
+            problem = problem or f"Could not work out the energy ({exc})."
+            self._slots = {}
+        # a year is 35,040 slots, a quarter of a second on a desktop: not on the UI's loop
+        self.energy = await asyncio.to_thread(
+            summarise, self._slots, start, end, self.hub.zone, self.span.bars, self._tariff
+        )
         self.loads += 1
         self._show(rows, start, end, origin, problem)
 
@@ -266,7 +329,7 @@ class HistoryScreen(HubScreen):
             times.append((ts - start).total_seconds())
             kept.append(rec)
         step = spacing_s(times)
-        self.totals = energy_totals(kept, times, step)
+        self.totals = self.energy.total if self.energy is not None and self.energy.periods else None
         zone = self.hub.zone
         ticks = x_ticks(start, end, zone, self.span)
         x_lim = (0.0, self.span.length.total_seconds())
@@ -314,7 +377,13 @@ class HistoryScreen(HubScreen):
         else:
             source = f"from the store, {describe_step(step)}"
         self._show_spans(f"{when} · {source}")
-        self.query_one("#history-totals", Static).update(self._totals_text(step))
+        self.query_one("#history-totals", Static).update(self._totals_text())
+        bars = self.query_one("#history-bars", Static)
+        # the box less its border and padding (4) and the scroll bar a long span needs
+        # (1), whether or not the bar shows yet: the same width on every load
+        width = (self.query_one("#history-energy").size.width or 120) - 5
+        colours = flow_colours(self.app.current_theme.dark)
+        bars.update(energy_bars(self.energy, self.app.glyphs, width, self.hub.zone, colours))
         status = problem
         if not kept:
             status = status or empty
@@ -341,12 +410,13 @@ class HistoryScreen(HubScreen):
             text.append("   " + self._detail)
         self.query_one("#history-spans", Static).update(text)
 
-    def _totals_text(self, step: float | None) -> Text:
+    def _totals_text(self) -> Text:
+        e = self.energy
         t = self.totals
         text = Text()
-        if t is None:
+        if e is None or t is None:
             return text
-        text.append(f"Energy, kWh, estimated from {describe_step(step)}: ", style="dim")
+        text.append(f"Energy, kWh, from {e.method}: ", style="dim")
         parts = (
             ("solar", t.solar_kwh),
             ("home", t.home_kwh),
@@ -360,6 +430,15 @@ class HistoryScreen(HubScreen):
                 text.append(" · ", style="dim")
             text.append(f"{name} ")
             text.append(f"{value:.1f}", style="bold")
+        if e.cost is not None and e.currency:
+            c = e.cost
+            text.append(f"\nCost, {e.currency}: ", style="dim")
+            text.append(f"{c.cost:.2f}", style="bold")
+            text.append(f" (fixed {c.fixed:.2f})", style="dim")
+            text.append(" · all from the grid ")
+            text.append(f"{c.without_solar:.2f}", style="bold")
+            text.append(" · saved ")
+            text.append(f"{c.savings:.2f}", style="bold green" if c.savings >= 0 else "bold red")
         return text
 
 

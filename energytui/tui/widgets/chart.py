@@ -19,8 +19,11 @@ from typing import Any
 from rich.text import Text
 from textual.widget import Widget
 
-#: the basic colour numbers used by the history screen (bright yellow, cyan, red, green, grey)
-YELLOW, CYAN, RED, GREEN, GREY = 11, 14, 9, 10, 8
+#: the basic colour numbers used by the history screen, one per flow in the hue the
+#: dashboard's palette gives it (energytui.tui.palette: solar yellow, home blue, grid
+#: purple, battery green); the normal, not the bright, colours: they stay readable on
+#: light themes as on dark ones
+YELLOW, BLUE, MAGENTA, GREEN, GREY = 3, 4, 5, 2, 8
 
 
 @dataclass(frozen=True)

@@ -1,12 +1,18 @@
-"""Today's energy by flow, with the source of the figures (gateway counters or integration)."""
+"""Today's energy by flow, with the source of the figures (gateway counters or
+integration) and, with a tariff, today's cost; and the history screen's energy bars."""
 
 from __future__ import annotations
 
+from zoneinfo import ZoneInfo
+
 from rich.table import Table
+from rich.text import Text
 from textual.widgets import Static
 
-from energytui.energy import EnergyToday
+from energytui.energy import EnergyToday, SpanEnergy
 from energytui.tui.format import STALE
+from energytui.tui.glyphs import Glyphs
+from energytui.tui.palette import DARK, FlowColours
 from energytui.view import EnergyView
 
 
@@ -21,6 +27,9 @@ def energy_rows(today: EnergyView | EnergyToday) -> list[tuple[str, str]]:
         ("Batt in", f"{e.battery_charge_kwh:.1f} kWh"),
         ("Batt out", f"{e.battery_discharge_kwh:.1f} kWh"),
     ]
+    cost = e.cost
+    if cost is not None:  # right under the flows: a small panel cuts the lines below first
+        rows.append((f"Cost {cost.currency}", f"{cost.cost:.2f} saved {cost.savings:.2f}"))
     if e.home_kwh > 0:
         self_powered = max(0.0, min(100.0, 100 * (1 - e.grid_import_kwh / e.home_kwh)))
         rows.append(("Self-powered", f"{self_powered:.0f} %"))
@@ -39,8 +48,16 @@ def energy_rows(today: EnergyView | EnergyToday) -> list[tuple[str, str]]:
 
 def _table(rows: list[tuple[str, str]], live: bool = True) -> Table:
     tbl = Table.grid(padding=(0, 1))
-    tbl.add_column(style="grey70" if live else STALE)
-    tbl.add_column(justify="right", style="bold" if live else STALE)
+    label_style = "grey70" if live else STALE
+    value_style = "bold" if live else STALE
+    if any(label.startswith("Cost ") for label, _ in rows):
+        # the cost line keeps its one line in a small panel: the labels give way first
+        # (cropped: the Linux console font has no ellipsis)
+        tbl.add_column(style=label_style, no_wrap=True, overflow="crop")
+        tbl.add_column(justify="right", style=value_style, no_wrap=True)
+    else:
+        tbl.add_column(style=label_style)
+        tbl.add_column(justify="right", style=value_style)
     for label, value in rows:
         tbl.add_row(label, value)
     return tbl
@@ -54,3 +71,70 @@ class EnergyPanel(Static):
         by 0.1 kWh, minutes apart, and a Rich table costs a few ms to draw); grey while
         the power data behind them is stale."""
         self.update(_table(rows, live), layout=False)
+
+
+#: (DailyEnergy field, column heading, flow) of the history screen's energy bars; the
+#: colour is the flow's on every screen (:mod:`energytui.tui.palette`)
+BAR_FLOWS = (
+    ("solar_kwh", "solar", "solar"),
+    ("home_kwh", "home", "home"),
+    ("grid_import_kwh", "grid in", "grid"),
+    ("grid_export_kwh", "grid out", "grid"),
+    ("battery_charge_kwh", "batt in", "battery"),
+    ("battery_discharge_kwh", "batt out", "battery"),
+)
+_EIGHTHS = " ▏▎▍▌▋▊▉"
+_LABEL = {"slot": "%a %H:%M", "hour": "%a %H:%M", "day": "%a %d %b", "month": "%b %Y"}
+LABEL_W = 11
+
+
+def _bar(value: float, top: float, cells: int, glyphs: Glyphs) -> str:
+    """``value`` of ``top`` as a bar ``cells`` wide: eighth blocks where the font has
+    them, whole cells on the Linux console (``glyphs.sparks`` is False there)."""
+    if top <= 0 or value <= 0:
+        return " " * cells
+    eighths = round(min(1.0, value / top) * cells * 8)
+    if not glyphs.sparks:
+        whole = round(eighths / 8)
+        return (glyphs.full * whole).ljust(cells)
+    whole, part = divmod(eighths, 8)
+    out = glyphs.full * whole + (_EIGHTHS[part] if part else "")
+    return out.ljust(cells)
+
+
+def energy_bars(
+    span: SpanEnergy | None,
+    glyphs: Glyphs,
+    width: int,
+    zone: ZoneInfo,
+    colours: FlowColours = DARK,
+) -> Text:
+    """One line per hour, day or month of the span, newest first: a bar and kWh per flow
+    (all on one scale, so solar and home compare), and the cost with a tariff."""
+    text = Text(no_wrap=True, overflow="crop")
+    if span is None or not span.periods:
+        text.append("No energy in this span.", style="dim")
+        return text
+    money = span.currency is not None
+    cost_w = 9 if money else 0
+    per = max(7, (width - LABEL_W - cost_w) // len(BAR_FLOWS))
+    cells = per - 6
+    top = max(
+        (getattr(p.energy, name) for p in span.periods for name, _, _ in BAR_FLOWS), default=0.0
+    )
+    text.append(f"per {span.unit}".ljust(LABEL_W), style="dim")
+    for _, heading, flow in BAR_FLOWS:
+        text.append(heading.rjust(per - 1)[: per - 1] + " ", style=colours.of(flow))
+    if money:
+        text.append(f"cost {span.currency}".rjust(cost_w), style="dim")
+    fmt = _LABEL[span.unit]
+    for p in reversed(span.periods):
+        text.append("\n")
+        text.append(p.start.astimezone(zone).strftime(fmt).ljust(LABEL_W), style="grey70")
+        for name, _, flow in BAR_FLOWS:
+            value = getattr(p.energy, name)
+            text.append(_bar(value, top, cells, glyphs), style=colours.of(flow))
+            text.append(f"{value:5.1f} ", style="bold")
+        if money and p.cost is not None:
+            text.append(f"{p.cost.cost:{cost_w}.2f}", style="bold")
+    return text

@@ -12,7 +12,7 @@ convention), each flow in its own colour from :mod:`energytui.tui.palette`.
 from __future__ import annotations
 
 import math
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -121,7 +121,7 @@ def axis_line(start: datetime, end: datetime, width: int) -> str:
 
 
 def render_trend(
-    series: dict[str, Sequence[tuple[datetime, float]]],
+    series: Mapping[str, Sequence[tuple[datetime, float]]],
     start: datetime,
     end: datetime,
     width: int,
@@ -186,7 +186,7 @@ class TrendPanel(Static):
 
     def show(
         self,
-        series: dict[str, Sequence[tuple[datetime, float]]],
+        series: Mapping[str, Sequence[tuple[datetime, float]]],
         start: datetime,
         end: datetime,
         *,

@@ -350,7 +350,9 @@ async def test_a_full_spool_drops_the_oldest_and_counts_them(victoria_factory, t
         for i in range(47):
             feed(sink, [power(i)])
             await asyncio.sleep(0.01)
-        await wait_until(lambda: sink.status().dropped > 0 and sink._queued() == 0 and sink.spool.incoming == 0)
+        await wait_until(
+            lambda: sink.status().dropped > 0 and sink._queued() == 0 and sink.spool.incoming == 0
+        )
         st = sink.status()
         assert 15 <= st.points_pending <= 20 + 5  # full, less at most one batch (+ in flight)
         assert st.dropped + st.points_pending == 47

@@ -20,7 +20,6 @@ from energytui.tui.app import EnergyApp
 from energytui.tui.screens.history import (
     SPANS,
     HistoryScreen,
-    energy_totals,
     spacing_s,
     x_ticks,
 )
@@ -130,21 +129,23 @@ async def test_keys_change_span_and_fetch_from_the_store(store_readings):
         soe = screen.query_one("#soe-chart", Chart).spec
         assert soe.y_lim == (0.0, 100.0) and soe.series[0].xs
         assert "from the store" in str(screen.query_one("#history-spans").render())
-        # the energy estimate agrees with what was written, to a few per cent (net flows:
-        # charge and discharge inside one bucket cancel, which is why it says "estimated")
+        # the energy is the counters' difference over the window, per direction: from
+        # the last reading before it (the window starts on a 15-minute slot) to the last
         start = now - timedelta(hours=24)
+        before = [rec for t, rec, _ in written if t < start]
+        inside = [before[-1]] + [rec for t, rec, _ in written if start <= t <= now]
         t = screen.totals
-        for got, field in (
-            (t.solar_kwh, "solar_w"),
-            (t.home_kwh, "load_w"),
-            (t.battery_discharge_kwh - t.battery_charge_kwh, "battery_w"),
-            (t.grid_import_kwh - t.grid_export_kwh, "grid_w"),
+        for got, counter in (
+            (t.solar_kwh, "solar_produced_wh"),
+            (t.home_kwh, "home_consumed_wh"),
+            (t.grid_import_kwh, "grid_imported_wh"),
+            (t.grid_export_kwh, "grid_exported_wh"),
+            (t.battery_charge_kwh, "battery_charged_wh"),
+            (t.battery_discharge_kwh, "battery_discharged_wh"),
         ):
-            truth = _truth_kwh(written, start, now, field, 1) - _truth_kwh(
-                written, start, now, field, -1
-            )
-            assert got == pytest.approx(truth, rel=0.05, abs=0.2)
-        assert "Energy, kWh, estimated" in str(screen.query_one("#history-totals").render())
+            truth = (inside[-1][counter] - inside[0][counter]) / 1000
+            assert got == pytest.approx(truth, abs=1e-6)
+        assert "Energy, kWh, from counters" in str(screen.query_one("#history-totals").render())
         assert screen.message == ""
 
         # 6 h: the 5-s readings are in it, averaged down by the store
@@ -300,13 +301,116 @@ def test_helpers():
     assert nice_ticks(-4.2, 6.1) == [-5.0, 0.0, 5.0, 10.0]
     assert nice_ticks(0, 100, 5) == [0.0, 25.0, 50.0, 75.0, 100.0]
     assert spacing_s([0, 5, 10, 15, 100]) == 5
-    rows = [{"solar_w": 1000.0, "grid_w": -500.0, "battery_w": 200.0, "load_w": 700.0}] * 12
-    t = energy_totals(rows, [300.0 * i for i in range(12)], 300.0)
-    assert t.solar_kwh == pytest.approx(1.0) and t.grid_export_kwh == pytest.approx(0.5)
-    assert t.grid_import_kwh == 0 and t.battery_discharge_kwh == pytest.approx(0.2)
-    assert energy_totals(rows[:1], [0.0], None) is None
     zone = ZoneInfo(ZONE)
     ticks = x_ticks(DEMO_START - timedelta(hours=24), DEMO_START, zone, SPANS[1])
     assert [label for _, label in ticks][:3] == ["12:00", "15:00", "18:00"]
     ticks = x_ticks(DEMO_START - timedelta(days=365), DEMO_START, zone, SPANS[4])
     assert ticks[0][1] == "Jul" and "Jan 2026" in [label for _, label in ticks]
+
+
+# -- energy that agrees, cost, export (issue 15) ----------------------------------------------
+TARIFF = {
+    "currency": "EUR",
+    "import_price": 0.30,
+    "export_price": 0.08,
+    "daily_charge": 0.40,
+    "rates": [{"name": "peak", "start": "17:00", "end": "21:00", "import_price": 0.45}],
+}
+
+
+def tariff_app(path, data_dir, *, console: bool = False, minutes: int = 0) -> EnergyApp:
+    """The demo hub over the store at ``path``, with a tariff and its data dir; with
+    ``minutes``, the last minutes of the demo site's readings are written there first
+    (the hub's own polls then carry on the same counters)."""
+    from energytui.config import load_config
+
+    hub, _, _ = demo_hub()
+    if minutes:
+        store = Store.open(path, _fsync=False)
+        since = DEMO_START - timedelta(minutes=minutes)
+        for s in hub.state.history:
+            if s.ts >= since:
+                store.append("power", s.to_record())
+        store.maintain(DEMO_START - timedelta(minutes=1))  # folded, the last in the journal
+        store.close()
+    hub.store = Store.open(path, _fsync=False)
+    config = load_config(
+        environ={"TIMEZONE": ZONE},
+        overrides={
+            "general": {"data_dir": str(data_dir)},
+            "tariff": TARIFF,
+            "tui": {"console": console},
+        },
+    )
+    return EnergyApp(config, hub, serve_api=False)
+
+
+async def test_every_span_shows_the_same_energy_for_the_same_minutes(tmp_path):
+    app = tariff_app(tmp_path / "store", tmp_path / "data", minutes=5)
+    history = [s for s in app.hub.state.history if s.ts >= DEMO_START - timedelta(minutes=5)]
+    async with app.run_test(size=(120, 36)) as pilot:
+        await _first_poll(pilot)
+        screen = await _press(pilot, "y")
+        seen = {}
+        for key in ("1", "2", "3", "4", "5"):
+            screen = await _press(pilot, key)
+            assert screen.totals is not None, screen.span.label  # 1 y too
+            seen[screen.span.label] = (screen.totals.solar_kwh, screen.totals.home_kwh)
+            text = str(screen.query_one("#history-totals").render())
+            assert text.startswith("Energy, kWh, from counters: solar ")
+            assert "Cost, EUR: " in text and "saved" in text
+        assert len(set(seen.values())) == 1, seen
+        # and they are the counters' difference from the first reading to the last
+        first, last = history[0].counters, app.hub.state.history[-1].counters
+        assert first is not None and last is not None
+        solar, home = seen["1 y"]
+        assert solar == pytest.approx((last.solar_produced_wh - first.solar_produced_wh) / 1000)
+        assert home == pytest.approx((last.home_consumed_wh - first.home_consumed_wh) / 1000)
+        assert home > 0
+
+
+async def test_energy_bars_and_csv_export(tmp_path):
+    write_store(tmp_path / "store")
+    app = tariff_app(tmp_path / "store", tmp_path / "data")
+    async with app.run_test(size=(120, 36)) as pilot:
+        await _first_poll(pilot)
+        screen = await _press(pilot, "y")
+        screen = await _press(pilot, "3")
+        e = screen.energy
+        assert e is not None and e.unit == "day" and len(e.periods) == 4  # three days and a bit
+        bars = str(screen.query_one("#history-bars").render())
+        lines = bars.splitlines()
+        assert lines[0].split()[:3] == ["per", "day", "solar"] and "cost EUR" in lines[0]
+        assert lines[1].startswith("Sun 21 Jun") and "█" in bars  # newest first
+        # the days add up to the span
+        assert sum(p.energy.home_kwh for p in e.periods) == pytest.approx(e.total.home_kwh)
+        assert e.cost is not None
+        assert sum(p.cost.cost for p in e.periods if p.cost) == pytest.approx(e.cost.cost)
+
+        await pilot.press("x")
+        await pilot.pause()
+        path = screen.last_export
+        assert path is not None and path.parent == tmp_path / "data" / "exports"
+        assert path.name == "energytui-7d-20260614-1100-20260621-1100.csv"
+        notes = [n.message for n in app._notifications]
+        assert any(str(path) in m for m in notes), notes
+        import csv
+
+        with path.open(encoding="utf-8") as f:
+            rows = list(csv.DictReader(f))
+        assert list(rows[0])[:4] == ["start", "end", "solar_kwh", "home_kwh"]
+        assert {"grid_import_kwh", "grid_export_kwh", "cost_EUR", "savings_EUR"} <= set(rows[0])
+        assert len(rows) >= 3 * 24  # one row per hour on 7 d
+        assert sum(float(r["home_kwh"]) for r in rows) == pytest.approx(e.total.home_kwh, abs=0.05)
+        assert sum(float(r["cost_EUR"]) for r in rows) == pytest.approx(e.cost.cost, abs=0.01)
+
+
+async def test_console_bars_use_whole_cells_only(tmp_path):
+    write_store(tmp_path / "store")
+    app = tariff_app(tmp_path / "store", tmp_path / "data", console=True)
+    async with app.run_test(size=(120, 36)) as pilot:
+        await _first_poll(pilot)
+        screen = await _press(pilot, "y")
+        bars = str(screen.query_one("#history-bars").render())
+        assert "█" in bars
+        assert not set(bars) & set("▏▎▍▌▋▊▉")
