@@ -132,7 +132,7 @@ def run_tui(config: Config, *, with_store: bool = True) -> int:
             from energytui.tui.widgets.preview import probe_terminal
 
             probe_terminal()
-        app = EnergyApp(config, hub)
+        app = EnergyApp(config, hub, prefs_dir=config.data_dir)
         app.run()
         code = app.return_code or 0
         if reason:

@@ -26,6 +26,7 @@ from energytui.runtime import Runtime, on_signals
 from energytui.sources.base import SourceError
 from energytui.sources.remote import RemoteHubSource
 from energytui.sources.simulated import SimulatedSource
+from energytui.tui import prefs
 from energytui.tui.commands import EnergyCommands
 from energytui.tui.glyphs import CONSOLE, UNICODE, ConsoleFilter
 from energytui.tui.screens.dashboard import DashboardScreen
@@ -99,9 +100,13 @@ class EnergyApp(App[None]):
         console: bool | None = None,
         kiosk: bool | None = None,
         serve_api: bool = True,
+        prefs_dir: Path | None = None,
     ) -> None:
         super().__init__()
         self.config = config
+        #: where the theme chosen on screen is kept (``energytui`` passes the data dir;
+        #: None: nothing kept, as in tests and screenshots)
+        self.prefs_dir = prefs_dir
         self.hub = hub
         self.console_mode = config.tui.console if console is None else console
         self.kiosk = config.tui.kiosk if kiosk is None else kiosk
@@ -116,6 +121,17 @@ class EnergyApp(App[None]):
             self.add_class("console")
             # every line drawn, on every screen, reaches the console in glyphs its font has
             self._filters.append(ConsoleFilter())
+        elif prefs_dir is not None:
+            chosen = prefs.load(prefs_dir).theme
+            if chosen in self.available_themes:
+                self.theme = chosen
+        self._theme_loaded = True
+
+    def watch_theme(self, theme: str) -> None:
+        """Keep the theme picked in the palette for the next start (not the console's,
+        which is forced by --console)."""
+        if getattr(self, "_theme_loaded", False) and self.prefs_dir and not self.console_mode:
+            prefs.save(self.prefs_dir, prefs.Prefs(theme=theme))
 
     # -- lifecycle -----------------------------------------------------------
     async def on_mount(self) -> None:

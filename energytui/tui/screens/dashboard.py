@@ -99,6 +99,12 @@ class DashboardScreen(ViewScreen):
         #: the battery's charge over the last 24 h from the store: (ts, %) oldest first
         self._soe_stored: list[tuple[datetime, float]] = []
         self._soe_loaded_at: datetime | None = None
+        self.watch(self.app, "theme", self._theme_changed, init=False)
+
+    def _theme_changed(self, _theme: str) -> None:
+        """Every panel again in the new theme's flow colours, without waiting for data."""
+        self._drawn = None
+        self.take_view(self.app.view)
 
     @property
     def colours(self) -> FlowColours:
