@@ -20,6 +20,7 @@ from pydantic import ValidationError
 from energytui.api.schemas import CurrentReadings
 from energytui.model import PowerSample, parse_iso
 from energytui.sources.base import Cause, SourceError
+from energytui.sources.http_words import http_failure
 from energytui.wire.api import sample_from_readings
 from meter_agent.schema import MeterReading
 
@@ -57,9 +58,10 @@ class _RemoteBase:
                 f"{where} did not answer within {self.timeout_s:g} s.", cause=Cause.TIMEOUT
             ) from None
         except httpx.HTTPError as exc:
+            why, cause = http_failure(exc)
             raise SourceError(
-                f"{where} cannot be reached ({type(exc).__name__}); is `energytui serve` running there?",
-                cause=Cause.UNREACHABLE,
+                f"{where} cannot be reached ({why}); is `energytui serve` running there?",
+                cause=cause,
             ) from None
         if resp.status_code != 200:
             raise SourceError(f"{where} answered HTTP {resp.status_code}.", cause=Cause.HTTP)

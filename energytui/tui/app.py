@@ -152,11 +152,15 @@ class EnergyApp(App[None]):
 
     # -- shared facts for screens ----------------------------------------------
     @property
-    def battery_kwh(self) -> float:
+    def battery_kwh(self) -> float | None:
+        """The battery's capacity: the simulated site's own, else ``powerwall.battery_kwh``
+        when set (an override), else what the gateway reports; None while unknown."""
         site = self.hub.simulated_site
         if site is not None:
             return site.spec.battery_kwh
-        return self.config.powerwall.battery_kwh
+        if self.config.powerwall.battery_kwh is not None:
+            return self.config.powerwall.battery_kwh
+        return getattr(self.hub.power_source, "capacity_kwh", None)
 
     def subtitle_text(self, view: HubView) -> str:
         src = self.hub.power_source
