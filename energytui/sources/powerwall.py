@@ -433,9 +433,12 @@ class PowerwallSource:
         pw = self._connect()
         notes: list[str] = []
 
+        answered: dict[str, int | None] = {}
+
         def get(path: str) -> Any:
             value, events = self._call(self._fresh, pw, path)
             self._explain.raise_if_transport(events)
+            answered[path] = events[-1].status if events else None
             return value
 
         op = get(OPERATION)
@@ -461,12 +464,14 @@ class PowerwallSource:
             if isinstance(op.get("backup_reserve_percent"), int | float):
                 reserve = round(app_pct(float(op["backup_reserve_percent"])), 1)
             mode = op.get("real_mode") if isinstance(op.get("real_mode"), str) else None
-        why_op = (
-            f"the gateway did not answer {OPERATION} (some firmware and connection modes do "
-            "not offer it)"
-            if not isinstance(op, dict)
-            else None
-        )
+        why_op = None
+        if not isinstance(op, dict):
+            status_op = answered.get(OPERATION)
+            why_op = (
+                f"the gateway answered HTTP {status_op} for {OPERATION}"
+                if status_op is not None and status_op >= 400
+                else f"the gateway gave no answer for {OPERATION}"
+            ) + " (some firmware and connection modes do not offer it)"
         firmware = status.get("version") if isinstance(status, dict) else None
         blocks = parse_battery_blocks(system_status, temps) or blocks_from_vitals(vitals)
         return PowerwallDetails(

@@ -186,6 +186,19 @@ class EnergyApp(App[None]):
         self.notify("Polling every source now.", timeout=2)
 
     def action_toggle_outage(self) -> None:
+        src = self.hub.power_source
+        if isinstance(src, RemoteHubSource):  # a viewer cannot write to the other instance
+            where = src.base_url.split("//", 1)[-1]
+            sample = self.hub.latest_power
+            if sample is not None and sample.source == "simulated":
+                message = (
+                    f"This is a viewer of the simulated site at {where}; start or end the "
+                    "outage there (o in that energytui)."
+                )
+            else:
+                message = f"Outages can only be simulated on the simulated site, not at {where}."
+            self.notify(message, severity="warning")
+            return
         site = self.hub.simulated_site
         on = not (site is not None and site.outage)
         try:

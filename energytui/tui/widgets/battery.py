@@ -8,7 +8,7 @@ from textual.widgets import Static
 
 from energytui.model import PowerSample, battery_eta_hours, describe_battery
 from energytui.tui.format import SOE_SCALE, duration, kw
-from energytui.tui.glyphs import UNICODE, Glyphs
+from energytui.tui.glyphs import CONSOLE, UNICODE, Glyphs
 
 
 def eta_text(pct: float, sample: PowerSample, capacity_kwh: float | None) -> str:
@@ -64,7 +64,10 @@ def render_battery(
     t.append("\n")
     t.append(eta_text(pct, sample, capacity_kwh), style="" if live else "grey50")
     t.append("\n")
-    t.append(f"reserve {reserve:.0f} %" if reserve is not None else "reserve —", style="grey70")
+    unknown = "-" if glyphs == CONSOLE else "—"  # the console font has no em dash
+    t.append(
+        f"reserve {reserve:.0f} %" if reserve is not None else f"reserve {unknown}", style="grey70"
+    )
     return t
 
 
