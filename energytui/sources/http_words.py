@@ -15,7 +15,7 @@ def http_failure(exc: httpx.HTTPError) -> tuple[str, Cause]:
     if isinstance(exc, httpx.ConnectError):
         text = str(exc)
         if "refused" in text.lower():
-            return "the connection was refused", Cause.REFUSED
+            return "the connection was refused", Cause.UNREACHABLE
         if "name or service not known" in text.lower() or "nodename" in text.lower():
             return "the host name is not known", Cause.UNREACHABLE
         return "no connection could be made", Cause.UNREACHABLE
