@@ -58,10 +58,11 @@ from meter_agent.schema import MeterReading, iso_z
 log = logging.getLogger(__name__)
 
 MAX_BACKOFF_S = 300.0
-#: failures that cost the device nothing (no answer, a refused connection): retried at
-#: most this many poll intervals apart, so data is back within two polls of the device
-#: coming back instead of after a back-off grown to minutes
-TRANSPORT_CAUSES = frozenset({Cause.TIMEOUT, Cause.REFUSED, Cause.UNREACHABLE})
+#: failures that cost the device nothing (no answer, a refused connection, another
+#: energytui whose own data is stale): retried at most this many poll intervals apart, so
+#: data is back within two polls of the device coming back instead of after a back-off
+#: grown to minutes
+TRANSPORT_CAUSES = frozenset({Cause.TIMEOUT, Cause.REFUSED, Cause.UNREACHABLE, Cause.STALE})
 TRANSPORT_RETRY_INTERVALS = 1.0
 MAINTAIN_EVERY_S = 60.0
 #: while the store takes no writes (read-only or full disk, another writer, a lost
