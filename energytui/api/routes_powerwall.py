@@ -21,6 +21,7 @@ from energytui.api import views
 from energytui.api.schemas import PowerwallStatus, SoeOut, VitalsOut
 from energytui.hub import Hub
 from energytui.model import BATTERY_WORDS, GRID_WORDS, SystemMode, iso_z
+from energytui.sources.powerwall_alerts import describe_alert
 from energytui.wire.convert import grid_connected
 
 log = logging.getLogger(__name__)
@@ -133,4 +134,9 @@ async def powerwall_vitals(request: Request) -> VitalsOut:
         temperatures=temps,
         vitals=data.get("vitals") if isinstance(data.get("vitals"), dict) else None,
         notes=[str(n) for n in data.get("notes") or []],
+        capacity_kwh=data.get("capacity_kwh"),
+        reserve_pct=data.get("reserve_pct"),
+        mode_unknown=data.get("mode_unknown"),
+        reserve_unknown=data.get("reserve_unknown"),
+        alert_descriptions={str(a): describe_alert(str(a)) for a in data.get("alerts") or []},
     )
