@@ -101,10 +101,13 @@ async def powerwall_vitals(request: Request) -> VitalsOut:
     src = hub.power_source
     fetch = getattr(src, "details", None)
     if src is None or not callable(fetch):
+        site = hub.simulated_site  # its capacity and reserve are known: a viewer needs them
         return VitalsOut(
             timestamp=now,
             available=False,
             notes=["The power source has no device details (the simulated site or a remote hub)."],
+            capacity_kwh=None if site is None else site.spec.battery_kwh,
+            reserve_pct=None if site is None else site.spec.reserve_pct,
         )
     try:
         d = await asyncio.wait_for(fetch(), timeout=DETAILS_WAIT_S)

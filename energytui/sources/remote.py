@@ -14,6 +14,8 @@ Stale data on the far side is not passed on as live: it becomes a
 
 from __future__ import annotations
 
+import time
+
 import httpx
 from pydantic import ValidationError
 
@@ -78,12 +80,40 @@ class _RemoteBase:
 
 
 class RemoteHubSource(_RemoteBase):
-    """The first instance's Powerwall sample, as a ``power`` source."""
+    """The first instance's Powerwall sample, as a ``power`` source.
+
+    It also learns the battery's capacity from the first instance's
+    ``/api/v1/powerwall/vitals`` (once, then hourly), so the viewer's battery times use
+    what the gateway (or the simulated site) reports rather than a guess."""
 
     kind = "power"
+    #: how often the capacity is asked again once known, s
+    CAPACITY_EVERY_S = 3600.0
+
+    def __init__(self, *args, **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        self.capacity_kwh: float | None = None
+        self._capacity_at: float | None = None
+
+    async def _learn_capacity(self) -> None:
+        now = time.monotonic()
+        every = self.CAPACITY_EVERY_S if self.capacity_kwh is not None else 60.0
+        if self._capacity_at is not None and now - self._capacity_at < every:
+            return
+        self._capacity_at = now
+        try:
+            resp = await self._client.get(
+                "/api/v1/powerwall/vitals", timeout=min(2.5, self.timeout_s)
+            )
+            value = resp.json().get("capacity_kwh") if resp.status_code == 200 else None
+        except (httpx.HTTPError, ValueError, AttributeError):
+            return  # a nicety: the readings themselves are what poll() is for
+        if isinstance(value, int | float) and not isinstance(value, bool) and value > 0:
+            self.capacity_kwh = float(value)
 
     async def poll(self) -> PowerSample:
         cur = await self._current()
+        await self._learn_capacity()
         pw = cur.powerwall
         if pw is None:
             raise SourceError(

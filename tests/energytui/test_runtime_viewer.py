@@ -88,6 +88,8 @@ async def test_viewer_devices_screen_and_outage_key_say_what_a_viewer_can_do(fir
                 if hub.latest_power is not None and hub.health["remote"].state == "ok":
                     break
             assert hub.latest_power is not None
+            # the battery's times use the first instance's capacity, not a guess
+            assert app.battery_kwh == 13.5
             await pilot.press("v")
             await pilot.pause()
             assert isinstance(app.screen, DevicesScreen)
