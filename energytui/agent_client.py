@@ -9,6 +9,8 @@ from typing import Any
 
 import httpx
 
+from energytui.sources.http_words import http_failure
+
 
 class AgentError(Exception):
     """The agent could not be reached or refused; ``str()`` is one sentence."""
@@ -34,7 +36,8 @@ class AgentClient:
             ) from None
         except httpx.HTTPError as exc:
             raise AgentError(
-                f"meter agent at {self.base_url} cannot be reached ({type(exc).__name__}); is it running?"
+                f"meter agent at {self.base_url} cannot be reached ({http_failure(exc)[0]}); "
+                "is it running?"
             ) from None
         if resp.status_code == 401:
             raise AgentError(

@@ -87,7 +87,30 @@ class PowerwallConfig(_Section):
     interval_s: float = Field(default=5.0, ge=1.0, le=3600.0)
     timeout_s: float = Field(default=5.0, gt=0.0, le=120.0)
     slow_interval_s: float = Field(default=60.0, ge=5.0, le=86400.0)
-    battery_kwh: float = Field(default=13.5, gt=0.0, le=1000.0)
+    #: the battery's usable capacity, only to override what the gateway reports
+    #: (``system_status.nominal_full_pack_energy``); None: the gateway's figure
+    battery_kwh: float | None = Field(default=None, gt=0.0, le=1000.0)
+
+    @field_validator("host")
+    @classmethod
+    def _host(cls, v: str) -> str:
+        """An address pypowerwall can use: a scheme, a path or a bad port would only show
+        up later as a gateway that never answers, so it is refused while loading."""
+        v = v.strip()
+        if not v:
+            return v
+        hint = "give an IP address or host name, optionally with :port, such as 192.168.1.50"
+        if "://" in v or "/" in v or any(c.isspace() for c in v):
+            raise ValueError(f"not a gateway address; {hint}")
+        if v.count(":") > 1 or v.startswith("["):
+            raise ValueError(
+                "an IPv6 address, which pypowerwall cannot use; give the gateway's "
+                "IPv4 address or host name"
+            )
+        name, _, port = v.partition(":")
+        if not name or (":" in v and not (port.isdigit() and 1 <= int(port) <= 65535)):
+            raise ValueError(f"not a gateway address; {hint}")
+        return v
 
     @property
     def configured(self) -> bool:

@@ -32,7 +32,14 @@ from energytui.clock import Clock
 from energytui.energy import EnergyToday, local_midnight
 from energytui.events import Event, EventBook
 from energytui.model import PowerSample
-from energytui.sources.base import Cause, DeviceSource, Source, SourceError, SourceState
+from energytui.sources.base import (
+    Cause,
+    DeviceSource,
+    Source,
+    SourceError,
+    SourceState,
+    with_wait,
+)
 from energytui.sources.simulated import SimulatedSite, SimulatedSource
 from energytui.view import (
     EnergyView,
@@ -55,6 +62,12 @@ if TYPE_CHECKING:  # imported when opened: a hub without a store never loads Tin
 log = logging.getLogger(__name__)
 
 MAX_BACKOFF_S = 300.0
+#: failures that cost the device nothing (no answer, a refused connection, another
+#: energytui whose own data is stale): retried at most this many poll intervals apart, so
+#: data is back within two polls of the device coming back instead of after a back-off
+#: grown to minutes
+TRANSPORT_CAUSES = frozenset({Cause.TIMEOUT, Cause.REFUSED, Cause.UNREACHABLE, Cause.STALE})
+TRANSPORT_RETRY_INTERVALS = 1.0
 MAINTAIN_EVERY_S = 60.0
 #: while the store takes no writes (read-only or full disk, another writer, a lost
 #: journal) the hub polls and serves live data and tries the store again this often
@@ -122,6 +135,21 @@ class SourceHealth:
     #: wall-clock monotonic time of the last success: liveness is judged on it, so an
     #: accelerated or frozen data clock can never make old data look live
     last_success_mono: float | None = None
+    #: a wait the source asked for (a login back-off, a 429 pause): the error's reason,
+    #: the words before the time left ("next login attempt in") and the ``monotonic()``
+    #: deadline, so every screen and ``/health`` count down instead of freezing "60 s"
+    error_reason: str | None = None
+    error_then: str | None = None
+    retry_mono: float | None = None
+
+    def error_text(self, mono: float | None = None) -> str | None:
+        """``last_error`` with the wait it names counted down to ``mono`` (now)."""
+        if self.last_error is None or self.error_then is None or self.retry_mono is None:
+            return self.last_error
+        left = self.retry_mono - (time.monotonic() if mono is None else mono)
+        if left <= 0.5:
+            return f"{(self.error_reason or '').rstrip('.')}; trying again now."
+        return with_wait(self.error_reason or "", self.error_then, left)
 
     def age_s(self, now: datetime) -> float | None:
         """Age of the last good reading: the data clock's, bounded by real elapsed time."""
@@ -144,7 +172,7 @@ class SourceHealth:
             "state": self.state,
             "last_success": ts(self.last_success),
             "last_attempt": ts(self.last_attempt),
-            "last_error": self.last_error,
+            "last_error": self.error_text(),
             "consecutive_errors": self.consecutive_errors,
             "latency_ms": None if self.latency_ms is None else round(self.latency_ms, 1),
             "next_poll_at": ts(self.next_poll_at),
@@ -363,7 +391,7 @@ class Hub:
         now = self.clock.now()
         mono = time.monotonic()
         statuses = {
-            name: SourceStatus.of(h, live=self.is_live(name, mono=mono))
+            name: SourceStatus.of(h, live=self.is_live(name, mono=mono), mono=mono)
             for name, h in self.health.items()
         }
         psrc = self.power_source
@@ -603,11 +631,11 @@ class Hub:
                 delay = self._failed(health, exc)
             except asyncio.CancelledError:
                 raise
-            except Exception as exc:  # a bug in a source must not stop polling
+            except Exception:  # a bug in a source must not stop polling
                 log.exception("source %s failed unexpectedly", name)
                 delay = self._failed(
                     health,
-                    SourceError(f"{name} failed unexpectedly ({type(exc).__name__}: {exc})."),
+                    SourceError(f"{name} failed unexpectedly; the log has the details."),
                 )
             else:
                 health.latency_ms = (time.monotonic() - started) * 1000.0
@@ -616,6 +644,7 @@ class Hub:
                 health.consecutive_errors = 0
                 health.last_error = None
                 health.error_cause = None
+                health.error_reason = health.error_then = health.retry_mono = None
                 health.state = SourceState.OK
                 await self._accept(name, src.kind, result)
             health.next_poll_at = self.clock.now() + timedelta(seconds=delay)
@@ -635,9 +664,16 @@ class Hub:
         delay = min(
             MAX_BACKOFF_S, health.interval_s * (2 ** min(health.consecutive_errors - 1, 10))
         )
+        if exc.cause in TRANSPORT_CAUSES:
+            delay = min(delay, health.interval_s * TRANSPORT_RETRY_INTERVALS)
+        health.error_reason = getattr(exc, "reason", None)
+        health.error_then = getattr(exc, "then", None)
+        health.retry_mono = None
         if exc.retry_after is not None:
             delay = max(delay, exc.retry_after)
             health.state = SourceState.BACKOFF
+            if health.error_then is not None:
+                health.retry_mono = time.monotonic() + delay
         else:
             health.state = SourceState.ERROR
         log.warning("%s: %s (next try in %.0f s)", health.name, exc, delay)

@@ -12,9 +12,10 @@ import os
 import signal
 import socket
 from collections.abc import Callable, Iterable
+from dataclasses import dataclass
 from functools import partial
 from pathlib import Path
-from typing import TYPE_CHECKING, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
 from energytui.clock import AcceleratedClock, Clock
 from energytui.config import Config, ConfigError
@@ -257,6 +258,22 @@ class Sink(Protocol):
     def stop(self) -> None: ...
 
 
+@dataclass(frozen=True)
+class ApiDown:
+    """The API that could not start, as a status the hub shows on the health line (a
+    :class:`~energytui.view.SinkReport`): the warning toast fades, this does not."""
+
+    text: str
+    state: str = "error"
+    points_pending: int = 0
+
+    def line(self) -> str:
+        return self.text
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"state": self.state, "enabled": False, "last_error": self.text}
+
+
 class Runtime:
     """Starts and stops one process's parts in one order: the API socket is bound first,
     then the hub starts, then the API serves from it, then the sinks publish from it;
@@ -375,10 +392,11 @@ class Runtime:
 
     # -- the parts ---------------------------------------------------------------------
     def _bind(self) -> socket.socket | None:
-        from energytui.serve import bind_socket
+        from energytui.serve import SERVE_PORT_SETTING, TUI_PORT_SETTING, bind_socket
 
+        setting = SERVE_PORT_SETTING if self.headless else TUI_PORT_SETTING
         try:
-            return bind_socket(self.config.api.host, self.config.api.port)
+            return bind_socket(self.config.api.host, self.config.api.port, setting=setting)
         except Exception as exc:  # headless, an ApiStartError; in the TUI a busy port is a warning
             if self.headless:
                 raise
@@ -398,6 +416,9 @@ class Runtime:
 
     def _api_not_started(self, exc: Exception) -> None:
         self.warnings.append(f"HTTP API not started: {exc}")
+        # the toast goes away; the health line keeps saying it while the app runs
+        down = ApiDown(f"HTTP API off: {str(exc).rstrip('.')}")
+        self._unregister.append(self.hub.add_status_source("api", lambda: down))
 
     def _start_sinks(self) -> None:
         if self.config.mqtt.enabled:

@@ -41,8 +41,14 @@ class _Server(uvicorn.Server):
         yield
 
 
-def bind_socket(host: str, port: int) -> socket.socket:
-    """Open the listening socket, or raise :class:`ApiStartError` with one sentence."""
+#: how the port is changed, named in the errors: `serve` has a --port flag, the TUI not
+SERVE_PORT_SETTING = "--port or api.port"
+TUI_PORT_SETTING = "api.port in the config file or the ENERGYTUI_API__PORT environment variable"
+
+
+def bind_socket(host: str, port: int, *, setting: str = SERVE_PORT_SETTING) -> socket.socket:
+    """Open the listening socket, or raise :class:`ApiStartError` with one sentence
+    (``setting`` names how this program's user changes the port)."""
     where = f"{host}:{port}" if ":" not in host else f"[{host}]:{port}"
     try:
         infos = socket.getaddrinfo(
@@ -68,11 +74,11 @@ def bind_socket(host: str, port: int) -> socket.socket:
         if exc.errno == errno.EADDRINUSE:
             raise ApiStartError(
                 f"port {port} on {host} is already in use (is another energytui serving?); "
-                "stop that program or choose another port with --port or api.port."
+                f"stop that program or choose another port with {setting}."
             ) from None
         if exc.errno in (errno.EACCES, errno.EPERM):
             raise ApiStartError(
-                f"not allowed to listen on {where}; use a port above 1023 with --port or api.port."
+                f"not allowed to listen on {where}; use a port above 1023 with {setting}."
             ) from None
         if exc.errno == errno.EADDRNOTAVAIL:
             raise ApiStartError(

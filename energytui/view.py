@@ -52,14 +52,21 @@ class SourceStatus:
     failures: int = 0
     #: ``time.monotonic()`` at the last success: ages are bounded by real elapsed time
     last_success_mono: float | None = None
+    #: a wait's reason, its words and its ``monotonic()`` deadline (see SourceHealth)
+    error_reason: str | None = None
+    error_then: str | None = None
+    retry_mono: float | None = None
     #: the hub judged the source's data live when the view was built
     live: bool = False
 
     @classmethod
-    def of(cls, h: SourceHealth, *, live: bool) -> SourceStatus:
+    def of(cls, h: SourceHealth, *, live: bool, mono: float | None = None) -> SourceStatus:
         """Every field of ``h``, by name: a field added there and not here fails at once
-        (every view is built from one) instead of going silently missing from the screens."""
-        return cls(**{f.name: getattr(h, f.name) for f in fields(h)}, live=live)
+        (every view is built from one) instead of going silently missing from the screens.
+        ``last_error`` counts a wait down to ``mono``, when the view is built (every second)."""
+        values = {f.name: getattr(h, f.name) for f in fields(h)}
+        values["last_error"] = h.error_text(mono)
+        return cls(**values, live=live)
 
 
 @dataclass(frozen=True, slots=True)

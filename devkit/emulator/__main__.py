@@ -45,6 +45,18 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--seed", type=int, default=7, help="random seed of the simulated site")
     p.add_argument("--timezone", default="UTC", help="IANA zone of the simulated site's sun")
     p.add_argument("--read-only", action="store_true", help="answer 403 to POST /api/operation")
+    p.add_argument(
+        "--battery-kwh",
+        type=float,
+        default=27.0,
+        help="capacity of its two batteries together, reported in /api/system_status "
+        "(default 27: two Powerwall 2 of 13.5 kWh)",
+    )
+    p.add_argument(
+        "--no-battery-blocks",
+        action="store_true",
+        help="list no battery_blocks in /api/system_status (the vitals still hold the pods)",
+    )
     return p
 
 
@@ -57,9 +69,16 @@ def main(argv: list[str] | None = None) -> int:
     if args.accelerate <= 0:
         print("energytui emulator: --accelerate must be positive.", file=sys.stderr)
         return 2
+    if not 0 < args.battery_kwh <= 1000:
+        print(
+            "energytui emulator: --battery-kwh must be above 0 and at most 1000.", file=sys.stderr
+        )
+        return 2
     clock: Clock = AcceleratedClock(args.accelerate) if args.accelerate != 1.0 else Clock()
     try:
-        site = SimulatedSite(SiteSpec(seed=args.seed, timezone=args.timezone))
+        site = SimulatedSite(
+            SiteSpec(seed=args.seed, timezone=args.timezone, battery_kwh=args.battery_kwh)
+        )
     except Exception:  # a bad zone name
         print(f"energytui emulator: unknown time zone {args.timezone!r}.", file=sys.stderr)
         return 2
@@ -73,6 +92,7 @@ def main(argv: list[str] | None = None) -> int:
         site_name=args.site_name,
         allow_control=not args.read_only,
     )
+    emu.gateway.list_blocks = not args.no_battery_blocks
     try:
         emu.start()
     except OSError as exc:

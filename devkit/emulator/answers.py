@@ -165,7 +165,7 @@ def system_status(gw: Gateway) -> Reply:
         "system_island_state": gw.island_state(),
         "available_blocks": n,
         "available_charger_blocks": 0,
-        "battery_blocks": blocks,
+        "battery_blocks": blocks if gw.list_blocks else [],
         "ffr_power_availability_high": 0,
         "ffr_power_availability_low": 0,
         "load_charge_constraint": 0,

@@ -99,6 +99,9 @@ class Gateway:
         self.firmware = firmware
         self.site_name = site_name
         self.allow_control = allow_control
+        #: False: ``system_status`` lists no ``battery_blocks`` (as some gateways and
+        #: outside simulators answer); the vitals still hold every battery pod
+        self.list_blocks = True
         self.real_mode = "self_consumption"
         self.started = clock.now()
         self._lock = threading.RLock()

@@ -21,6 +21,7 @@ from energytui.api import views
 from energytui.api.schemas import PowerwallStatus, SoeOut, VitalsOut
 from energytui.hub import Hub
 from energytui.model import BATTERY_WORDS, GRID_WORDS, SystemMode, iso_z
+from energytui.sources.powerwall_alerts import describe_alert
 from energytui.wire.convert import grid_connected
 
 log = logging.getLogger(__name__)
@@ -100,10 +101,13 @@ async def powerwall_vitals(request: Request) -> VitalsOut:
     src = hub.power_source
     fetch = getattr(src, "details", None)
     if src is None or not callable(fetch):
+        site = hub.simulated_site  # its capacity and reserve are known: a viewer needs them
         return VitalsOut(
             timestamp=now,
             available=False,
             notes=["The power source has no device details (the simulated site or a remote hub)."],
+            capacity_kwh=None if site is None else site.spec.battery_kwh,
+            reserve_pct=None if site is None else site.spec.reserve_pct,
         )
     try:
         d = await asyncio.wait_for(fetch(), timeout=DETAILS_WAIT_S)
@@ -133,4 +137,9 @@ async def powerwall_vitals(request: Request) -> VitalsOut:
         temperatures=temps,
         vitals=data.get("vitals") if isinstance(data.get("vitals"), dict) else None,
         notes=[str(n) for n in data.get("notes") or []],
+        capacity_kwh=data.get("capacity_kwh"),
+        reserve_pct=data.get("reserve_pct"),
+        mode_unknown=data.get("mode_unknown"),
+        reserve_unknown=data.get("reserve_unknown"),
+        alert_descriptions={str(a): describe_alert(str(a)) for a in data.get("alerts") or []},
     )

@@ -56,7 +56,7 @@ def not_live_reason(hub: Hub) -> str:
     src = hub.power_source
     if src is None:
         return "No Powerwall source is configured."
-    err = hub.health[src.name].last_error
+    err = hub.health[src.name].error_text()  # a wait counted down, as on screen
     if err:
         return err
     if hub.latest_power is None:

@@ -268,6 +268,15 @@ class VitalsOut(_Out):
     temperatures: dict[str, float] = Field(default_factory=dict)
     vitals: dict | None = None
     notes: list[str] = Field(default_factory=list)
+    capacity_kwh: float | None = Field(
+        default=None, description="the battery's full capacity as the gateway reports it"
+    )
+    reserve_pct: float | None = Field(default=None, description="backup reserve, Tesla app %")
+    mode_unknown: str | None = Field(default=None, description="why operation_mode is null")
+    reserve_unknown: str | None = Field(default=None, description="why reserve_pct is null")
+    alert_descriptions: dict[str, str] = Field(
+        default_factory=dict, description="each alert code in words"
+    )
 
 
 class MeterHistory(_Out):

@@ -209,11 +209,11 @@ class _Writer:
                 f"cannot reach InfluxDB at {self.url} ({_short_cause(exc)}); points are kept "
                 "on disk and sent when it is back."
             ) from None
-        except Exception as exc:  # a bug must not stop the sender: keep the batch, retry
+        except Exception:  # a bug must not stop the sender: keep the batch, retry
             log.debug("InfluxDB: write failed unexpectedly", exc_info=True)
             raise WriteFailed(
-                f"writing to InfluxDB at {self.url} failed unexpectedly "
-                f"({type(exc).__name__}); points are kept on disk."
+                f"writing to InfluxDB at {self.url} failed unexpectedly (see the log); "
+                "points are kept on disk."
             ) from None
 
     def close(self) -> None:
@@ -236,7 +236,7 @@ def _short_cause(exc: BaseException) -> str:
         return "connection dropped"
     if "NameResolution" in text:
         return "host name not found"
-    return text
+    return "network error"  # the class name stays in the log: users read words
 
 
 class InfluxSink:

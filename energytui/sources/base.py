@@ -47,17 +47,46 @@ class Cause(StrEnum):
     UNSUPPORTED = "unsupported"  # this source (or connection mode) cannot do that
 
 
+def human_duration(seconds: float) -> str:
+    """'45 s', '4 min', '1 h 30 min': short words for a one-sentence message."""
+    s = max(0, round(seconds))
+    if s < 90:
+        return f"{max(1, s)} s"
+    minutes = round(s / 60)
+    if minutes < 60:
+        return f"{minutes} min"
+    h, m = divmod(minutes, 60)
+    return f"{h} h" if m == 0 else f"{h} h {m} min"
+
+
+def with_wait(reason: str, then: str, seconds: float) -> str:
+    """``reason; then <seconds in words>.``: the one sentence of a wait (a countdown is
+    this sentence made again with the seconds left, see ``SourceHealth.error_text``)."""
+    return f"{reason.rstrip('.')}; {then} {human_duration(seconds)}."
+
+
 class SourceError(Exception):
     """A poll failed for a reason a user can act on; ``str()`` is one clear sentence.
 
     ``retry_after`` asks the hub to wait at least that many seconds before the
     next poll (a 429 pause, or the login back-off that keeps the owner from
-    being locked out of the gateway).
+    being locked out of the gateway). With ``then`` (say "next login attempt in") the
+    message is the reason only, and the sentence ends with the wait, so the hub can
+    say it again with the seconds that are left (a countdown, not a frozen "60 s").
     """
 
     def __init__(
-        self, message: str, *, retry_after: float | None = None, cause: Cause | str = Cause.ERROR
+        self,
+        message: str,
+        *,
+        retry_after: float | None = None,
+        cause: Cause | str = Cause.ERROR,
+        then: str | None = None,
     ):
+        self.reason = message
+        self.then = then if retry_after is not None else None
+        if self.then is not None and retry_after is not None:
+            message = with_wait(message, self.then, retry_after)
         super().__init__(message)
         self.retry_after = retry_after
         self.cause = Cause(cause)

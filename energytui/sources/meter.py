@@ -11,6 +11,7 @@ from pydantic import ValidationError
 
 from energytui.config import agent_base_url
 from energytui.sources.base import Cause, SourceError
+from energytui.sources.http_words import http_failure
 from meter_agent.schema import MeterReading, MeterStatus
 
 
@@ -44,9 +45,9 @@ class MeterSource:
                 cause=Cause.TIMEOUT,
             ) from None
         except httpx.HTTPError as exc:
+            why, cause = http_failure(exc)
             raise SourceError(
-                f"meter agent at {self.endpoint} cannot be reached ({type(exc).__name__}).",
-                cause=Cause.UNREACHABLE,
+                f"meter agent at {self.endpoint} cannot be reached ({why}).", cause=cause
             ) from None
         if resp.status_code == 503:
             raise SourceError("meter agent has no accepted reading yet.", cause=Cause.NO_READING)

@@ -40,7 +40,9 @@ from energytui.sources.powerwall_details import (
     MODE_LABELS,
     PowerwallDetails,
     app_pct,
+    blocks_from_vitals,
     parse_battery_blocks,
+    parse_capacity_kwh,
     parse_counters,
     parse_power,
     parse_strings,
@@ -48,7 +50,7 @@ from energytui.sources.powerwall_details import (
     raw_pct,
 )
 from energytui.sources.powerwall_errors import OPERATION, Explainer, Failure
-from energytui.sources.powerwall_gate import LoginBackoff, Pause, human_duration
+from energytui.sources.powerwall_gate import LoginBackoff, Pause
 from energytui.sources.powerwall_wire import WireEvent, WireRecorder
 
 log = logging.getLogger(__name__)
@@ -63,6 +65,16 @@ GRID_STATUS = "/api/system_status/grid_status"
 TEDAPI_DEFAULT_HOST = "192.168.91.1"
 #: Cloud data refreshes every few minutes and FleetAPI calls are metered.
 CLOUD_MIN_INTERVAL_S = 60.0
+
+
+#: how a closed gate's sentence ends, before the time left (counted down on screen)
+LOGIN_WAIT = "next login attempt in"
+PAUSE_WAIT = "resuming in"
+
+
+def _source_error(f: Failure) -> SourceError:
+    """The worker's failure as the hub's error, its wait kept apart for the countdown."""
+    return SourceError(f.reason, retry_after=f.retry_after, cause=f.cause, then=f.then)
 
 
 class PowerwallSource:
@@ -135,6 +147,12 @@ class PowerwallSource:
     def can_control(self) -> bool:
         """Whether reserve and mode can be changed in this connection mode."""
         return self.mode in ("local", "cloud", "fleetapi")
+
+    @property
+    def capacity_kwh(self) -> float | None:
+        """The battery's full capacity the gateway last reported (kWh); None before the
+        first slow refresh, or when the gateway does not report it."""
+        return self._details.capacity_kwh
 
     @property
     def request_count(self) -> int:
@@ -238,7 +256,7 @@ class PowerwallSource:
                 cause=Cause.TIMEOUT,
             ) from None
         except Failure as f:
-            raise SourceError(str(f), retry_after=f.retry_after, cause=f.cause) from None
+            raise _source_error(f) from None
 
     def _gated(self) -> bool:
         now = self.clock.now()
@@ -248,8 +266,7 @@ class PowerwallSource:
         """Refuse to touch the gateway while a login back-off or a 429 pause runs."""
         gate = self._gate_message(self.clock.now())
         if gate is not None:
-            message, left, cause = gate
-            raise SourceError(message, retry_after=left, cause=cause)
+            raise _source_error(gate)
 
     def _check_control(self) -> None:
         if not self.can_control:
@@ -259,22 +276,14 @@ class PowerwallSource:
             )
         self._check_gates()
 
-    def _gate_message(self, now: datetime) -> tuple[str, float, Cause] | None:
-        """The sentence, wait and cause while a gate is closed, else None."""
+    def _gate_message(self, now: datetime) -> Failure | None:
+        """The failure (reason, wait, cause) while a gate is closed, else None."""
         left = self.login_backoff.remaining(now)
         if left > 0:
-            return (
-                f"{self._login_reason}; next login attempt in {human_duration(left)}.",
-                left,
-                Cause.AUTH,
-            )
+            return Failure(self._login_reason, Cause.AUTH, retry_after=left, then=LOGIN_WAIT)
         left = self.pause.remaining(now)
         if left > 0:
-            return (
-                f"{self.pause.reason}; resuming in {human_duration(left)}.",
-                left,
-                Cause.RATE_LIMIT,
-            )
+            return Failure(self.pause.reason, Cause.RATE_LIMIT, retry_after=left, then=PAUSE_WAIT)
         return None
 
     def _arm(self, f: Failure) -> Failure:
@@ -283,18 +292,12 @@ class PowerwallSource:
         if f.cause is Cause.AUTH:
             delay = self.login_backoff.failed(now)
             self._login_reason = str(f).rstrip(".")
-            return Failure(
-                f"{self._login_reason}; next login attempt in {human_duration(delay)}.",
-                Cause.AUTH,
-                retry_after=delay,
-            )
+            return Failure(self._login_reason, Cause.AUTH, retry_after=delay, then=LOGIN_WAIT)
         if f.cause is Cause.RATE_LIMIT:
             seconds = f.retry_after or self.rate_limit_pause_s
             self.pause.start(now, seconds, "Powerwall asked us to slow down (HTTP 429)")
             return Failure(
-                f"Powerwall asked us to slow down (HTTP 429); pausing {human_duration(seconds)}.",
-                Cause.RATE_LIMIT,
-                retry_after=seconds,
+                self.pause.reason, Cause.RATE_LIMIT, retry_after=seconds, then=PAUSE_WAIT
             )
         return f
 
@@ -302,8 +305,7 @@ class PowerwallSource:
         """Worker entry point: re-check the gates, run, and arm gates on failure."""
         gate = self._gate_message(self.clock.now())
         if gate is not None:
-            message, left, cause = gate
-            raise Failure(message, cause, retry_after=left)
+            raise gate
         try:
             return fn(*args)
         except Failure as f:
@@ -431,9 +433,12 @@ class PowerwallSource:
         pw = self._connect()
         notes: list[str] = []
 
+        answered: dict[str, int | None] = {}
+
         def get(path: str) -> Any:
             value, events = self._call(self._fresh, pw, path)
             self._explain.raise_if_transport(events)
+            answered[path] = events[-1].status if events else None
             return value
 
         op = get(OPERATION)
@@ -459,10 +464,26 @@ class PowerwallSource:
             if isinstance(op.get("backup_reserve_percent"), int | float):
                 reserve = round(app_pct(float(op["backup_reserve_percent"])), 1)
             mode = op.get("real_mode") if isinstance(op.get("real_mode"), str) else None
+        why_op = None
+        if not isinstance(op, dict):
+            status_op = answered.get(OPERATION)
+            why_op = (
+                f"the gateway answered HTTP {status_op} for {OPERATION}"
+                if status_op is not None and status_op >= 400
+                else f"the gateway gave no answer for {OPERATION}"
+            ) + " (some firmware and connection modes do not offer it)"
         firmware = status.get("version") if isinstance(status, dict) else None
+        blocks = parse_battery_blocks(system_status, temps) or blocks_from_vitals(vitals)
         return PowerwallDetails(
             alerts=tuple(sorted(str(a) for a in alerts_raw or () if isinstance(a, str))),
-            battery_blocks=parse_battery_blocks(system_status, temps),
+            battery_blocks=blocks,
+            capacity_kwh=parse_capacity_kwh(system_status, blocks),
+            mode_unknown=None
+            if mode is not None
+            else (why_op or f"{OPERATION} has no real_mode on this gateway"),
+            reserve_unknown=None
+            if reserve is not None
+            else (why_op or f"{OPERATION} has no backup_reserve_percent on this gateway"),
             strings=strings,
             temperatures=temps,
             vitals=vitals if isinstance(vitals, dict) else None,

@@ -87,6 +87,15 @@ def open_powerwall(spec: ConnectSpec) -> Any:
             Cause.CONFIG,
             retry_after=3600.0,
         )
+    if spec.mode == "local" and not cfg.password and not cfg.gw_pwd:
+        # pypowerwall would log in with an empty password: a sure refusal that counts
+        # against the owner's login budget, told as "rejected" though none was given
+        raise Failure(
+            f"No password is set for the Powerwall at {spec.where}; set powerwall.password "
+            "(or POWERWALL_PASSWORD) to its customer password.",
+            Cause.CONFIG,
+            retry_after=3600.0,
+        )
     if spec.mode == "tedapi" and not cfg.gw_pwd:
         raise Failure(
             "TEDAPI mode needs gw_pwd, the full gateway password from the QR sticker.",

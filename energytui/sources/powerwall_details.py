@@ -86,6 +86,11 @@ class PowerwallDetails:
     can_control: bool = False
     sitemaster: dict[str, Any] | None = None
     notes: tuple[str, ...] = ()
+    #: the battery's full capacity as the gateway reports it (kWh); None: not reported
+    capacity_kwh: float | None = None
+    #: why ``operation_mode`` / ``reserve_pct`` are None, in one sentence each
+    mode_unknown: str | None = None
+    reserve_unknown: str | None = None
 
     @property
     def operation_mode_label(self) -> str | None:
@@ -150,9 +155,60 @@ def parse_counters(agg: Any) -> EnergyCounters | None:
     return EnergyCounters(**vals)
 
 
+def parse_capacity_kwh(system_status: Any, blocks: tuple[BatteryBlock, ...] = ()) -> float | None:
+    """The battery's full capacity (kWh): ``system_status.nominal_full_pack_energy`` (Wh,
+    all units together), else the sum of the blocks' full packs; None when neither is
+    reported. It is what the time to full or to the reserve is worked out from."""
+    if isinstance(system_status, dict):
+        full = _num(system_status.get("nominal_full_pack_energy"))
+        if full is not None and full > 0:
+            return round(full / 1000.0, 2)
+    packs = [b.full_pack_wh for b in blocks if b.full_pack_wh]
+    if packs:
+        return round(sum(packs) / 1000.0, 2)
+    return None
+
+
+def blocks_from_vitals(vitals: Any) -> tuple[BatteryBlock, ...]:
+    """Battery blocks from the vitals, for gateways whose ``system_status`` lists none:
+    one per battery pod (``TEPOD--…--serial``), with its inverter's power and state and
+    its thermal controller's temperature (same serial)."""
+    if not isinstance(vitals, dict):
+        return ()
+
+    def by(prefix: str) -> dict[str, dict]:
+        out = {}
+        for din, signals in vitals.items():
+            if str(din).startswith(prefix + "--") and isinstance(signals, dict):
+                out[str(din).rsplit("--", 1)[-1]] = signals
+        return out
+
+    pods, invs, thcs = by("TEPOD"), by("TEPINV"), by("TETHC")
+    blocks = []
+    for serial in sorted(pods):
+        pod, inv, thc = pods[serial], invs.get(serial, {}), thcs.get(serial, {})
+        kw = _num(inv.get("PINV_Pout"))
+        state = inv.get("PINV_State")
+        blocks.append(
+            BatteryBlock(
+                serial=serial,
+                part_number=pod.get("partNumber")
+                if isinstance(pod.get("partNumber"), str)
+                else None,
+                energy_remaining_wh=_num(pod.get("POD_nom_energy_remaining")),
+                full_pack_wh=_num(pod.get("POD_nom_full_pack_energy")),
+                power_w=None if kw is None else kw * 1000.0,  # vitals give kW
+                temperature_c=_num(thc.get("THC_AmbientTemp")),
+                state=state if isinstance(state, str) else None,
+            )
+        )
+    return tuple(blocks)
+
+
 def parse_battery_blocks(
     system_status: Any, temps: dict[str, float] | None = None
 ) -> tuple[BatteryBlock, ...]:
+    """``system_status.battery_blocks`` as blocks; () when the gateway lists none."""
     if not isinstance(system_status, dict):
         return ()
     temps = temps or {}

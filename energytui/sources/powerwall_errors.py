@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from http import HTTPStatus
 from typing import Any
 
-from energytui.sources.base import Cause
+from energytui.sources.base import Cause, with_wait
 from energytui.sources.powerwall_wire import WireEvent
 
 LOGIN = "/api/login/Basic"
@@ -22,7 +22,18 @@ OPERATION = "/api/operation"
 class Failure(Exception):
     """A failure inside the worker thread; ``cause`` drives the gates and the hub state."""
 
-    def __init__(self, message: str, cause: Cause, *, retry_after: float | None = None) -> None:
+    def __init__(
+        self,
+        message: str,
+        cause: Cause,
+        *,
+        retry_after: float | None = None,
+        then: str | None = None,
+    ) -> None:
+        self.reason = message
+        self.then = then if retry_after is not None else None
+        if self.then is not None and retry_after is not None:
+            message = with_wait(message, self.then, retry_after)
         super().__init__(message)
         self.cause = Cause(cause)
         self.retry_after = retry_after
@@ -79,7 +90,7 @@ class Explainer:
             return Failure(
                 f"Powerwall login failed with HTTP {last.status}; will retry.", Cause.LOGIN
             )
-        name = type(exc).__name__
+        name = type(exc).__name__  # matched on, never shown: users read sentences
         if name == "LoginError":
             return Failure("Powerwall rejected the password.", Cause.AUTH)
         if "NotConnected" in name or "Cloud" in name or "Fleet" in name:
@@ -91,7 +102,10 @@ class Explainer:
             )
         if isinstance(exc, ConnectionError):
             return Failure(f"Cannot reach the Powerwall at {self.where}.", Cause.UNREACHABLE)
-        return Failure(f"Reading the Powerwall at {self.where} failed ({name}).", Cause.ERROR)
+        return Failure(
+            f"Reading the Powerwall at {self.where} failed; the log has the details.",
+            Cause.ERROR,
+        )
 
     def missing(
         self, path: str, payload: Any, events: list[WireEvent], *, cooling_down: bool = False

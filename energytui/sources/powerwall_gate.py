@@ -12,6 +12,10 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
+from energytui.sources.base import human_duration
+
+__all__ = ["LoginBackoff", "Pause", "human_duration"]
+
 
 @dataclass
 class LoginBackoff:
@@ -63,15 +67,3 @@ class Pause:
             self.until = None
             return 0.0
         return left
-
-
-def human_duration(seconds: float) -> str:
-    """'45 s', '4 min', '1 h 30 min': short words for a one-sentence message."""
-    s = max(0, round(seconds))
-    if s < 90:
-        return f"{max(1, s)} s"
-    minutes = round(s / 60)
-    if minutes < 60:
-        return f"{minutes} min"
-    h, m = divmod(minutes, 60)
-    return f"{h} h" if m == 0 else f"{h} h {m} min"

@@ -66,7 +66,7 @@ def _transport_error(exc: BaseException) -> tuple[str, str]:
             return "unreachable", reason
     if isinstance(exc, requests.exceptions.ConnectionError):
         return "unreachable", "network error"
-    return "other", type(exc).__name__
+    return "other", "an unexpected network error"
 
 
 class WireRecorder(HTTPAdapter):

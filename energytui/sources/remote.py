@@ -14,12 +14,15 @@ Stale data on the far side is not passed on as live: it becomes a
 
 from __future__ import annotations
 
+import time
+
 import httpx
 from pydantic import ValidationError
 
 from energytui.api.schemas import CurrentReadings
 from energytui.model import PowerSample, parse_iso
 from energytui.sources.base import Cause, SourceError
+from energytui.sources.http_words import http_failure
 from energytui.wire.api import sample_from_readings
 from meter_agent.schema import MeterReading
 
@@ -57,9 +60,10 @@ class _RemoteBase:
                 f"{where} did not answer within {self.timeout_s:g} s.", cause=Cause.TIMEOUT
             ) from None
         except httpx.HTTPError as exc:
+            why, cause = http_failure(exc)
             raise SourceError(
-                f"{where} cannot be reached ({type(exc).__name__}); is `energytui serve` running there?",
-                cause=Cause.UNREACHABLE,
+                f"{where} cannot be reached ({why}); is `energytui serve` running there?",
+                cause=cause,
             ) from None
         if resp.status_code != 200:
             raise SourceError(f"{where} answered HTTP {resp.status_code}.", cause=Cause.HTTP)
@@ -76,12 +80,40 @@ class _RemoteBase:
 
 
 class RemoteHubSource(_RemoteBase):
-    """The first instance's Powerwall sample, as a ``power`` source."""
+    """The first instance's Powerwall sample, as a ``power`` source.
+
+    It also learns the battery's capacity from the first instance's
+    ``/api/v1/powerwall/vitals`` (once, then hourly), so the viewer's battery times use
+    what the gateway (or the simulated site) reports rather than a guess."""
 
     kind = "power"
+    #: how often the capacity is asked again once known, s
+    CAPACITY_EVERY_S = 3600.0
+
+    def __init__(self, *args, **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        self.capacity_kwh: float | None = None
+        self._capacity_at: float | None = None
+
+    async def _learn_capacity(self) -> None:
+        now = time.monotonic()
+        every = self.CAPACITY_EVERY_S if self.capacity_kwh is not None else 60.0
+        if self._capacity_at is not None and now - self._capacity_at < every:
+            return
+        self._capacity_at = now
+        try:
+            resp = await self._client.get(
+                "/api/v1/powerwall/vitals", timeout=min(2.5, self.timeout_s)
+            )
+            value = resp.json().get("capacity_kwh") if resp.status_code == 200 else None
+        except (httpx.HTTPError, ValueError, AttributeError):
+            return  # a nicety: the readings themselves are what poll() is for
+        if isinstance(value, int | float) and not isinstance(value, bool) and value > 0:
+            self.capacity_kwh = float(value)
 
     async def poll(self) -> PowerSample:
         cur = await self._current()
+        await self._learn_capacity()
         pw = cur.powerwall
         if pw is None:
             raise SourceError(

@@ -195,11 +195,15 @@ class EnergyApp(App[None]):
 
     # -- shared facts for screens ----------------------------------------------
     @property
-    def battery_kwh(self) -> float:
+    def battery_kwh(self) -> float | None:
+        """The battery's capacity: the simulated site's own, else ``powerwall.battery_kwh``
+        when set (an override), else what the gateway reports; None while unknown."""
         site = self.hub.simulated_site
         if site is not None:
             return site.spec.battery_kwh
-        return self.config.powerwall.battery_kwh
+        if self.config.powerwall.battery_kwh is not None:
+            return self.config.powerwall.battery_kwh
+        return getattr(self.hub.power_source, "capacity_kwh", None)
 
     def subtitle_text(self, view: HubView) -> str:
         src = self.hub.power_source
@@ -242,6 +246,19 @@ class EnergyApp(App[None]):
         self.notify("Polling every source now.", timeout=2)
 
     def action_toggle_outage(self) -> None:
+        src = self.hub.power_source
+        if isinstance(src, RemoteHubSource):  # a viewer cannot write to the other instance
+            where = src.base_url.split("//", 1)[-1]
+            sample = self.hub.latest_power
+            if sample is not None and sample.source == "simulated":
+                message = (
+                    f"This is a viewer of the simulated site at {where}; start or end the "
+                    "outage there (o in that energytui)."
+                )
+            else:
+                message = f"Outages can only be simulated on the simulated site, not at {where}."
+            self.notify(message, severity="warning")
+            return
         site = self.hub.simulated_site
         on = not (site is not None and site.outage)
         try:

@@ -167,3 +167,33 @@ async def test_cli_runs_standalone_and_stops_on_sigterm(tmp_path):
         if proc.poll() is None:
             proc.kill()
             proc.wait()
+
+
+async def test_cli_reports_the_capacity_of_its_two_batteries():
+    """Issue 16: the emulator run by hand reports 27 kWh (two Powerwall 2), and
+    --no-battery-blocks leaves system_status without blocks, as some gateways answer."""
+    env = dict(os.environ, PYTHONUNBUFFERED="1")
+    args = ["--port", "0", "--password", "pw", "--no-battery-blocks"]
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "devkit.emulator", *args],
+        cwd=REPO,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        env=env,
+    )
+    try:
+        line = await asyncio.to_thread(proc.stdout.readline)
+        url = line.split(" on ")[1].split(" ")[0]
+        with httpx.Client(verify=False, trust_env=False, timeout=5) as c:
+            login = c.post(
+                url + "/api/login/Basic",
+                json={"username": "customer", "password": "pw", "email": "a@b.c"},
+            )
+            assert login.status_code == 200
+            status = c.get(url + "/api/system_status").json()
+        assert status["nominal_full_pack_energy"] == pytest.approx(27000.0)
+        assert status["battery_blocks"] == []
+    finally:
+        proc.send_signal(signal.SIGTERM)
+        await asyncio.to_thread(proc.wait, 10)

@@ -71,3 +71,45 @@ def test_a_viewer_follows_the_meter_only_where_the_first_instance_has_one():
     pushed = Config.model_validate({"api": {"token": "t0ken-for-the-agent"}})
     for cfg in (polled, pushed):
         assert [type(s) for s in viewer_sources(cfg)] == [RemoteHubSource, RemoteMeterSource]
+
+
+async def test_viewer_devices_screen_and_outage_key_say_what_a_viewer_can_do(first_instance):
+    """Issue 16: a viewer of the simulated site was told "No power source is configured."
+    and that outages "can only be simulated on the simulated site"."""
+    from energytui.tui.screens.devices import DevicesScreen
+
+    cfg = load_config(first_instance, environ={})
+    hub = build_hub(cfg)
+    try:
+        app = EnergyApp(cfg, hub)
+        async with app.run_test(size=(110, 40)) as pilot:
+            for _ in range(100):
+                await pilot.pause(0.1)
+                if hub.latest_power is not None and hub.health["remote"].state == "ok":
+                    break
+            assert hub.latest_power is not None
+            # the battery's times use the first instance's capacity, not a guess
+            assert app.battery_kwh == 13.5
+            await pilot.press("v")
+            await pilot.pause()
+            assert isinstance(app.screen, DevicesScreen)
+            summary = str(app.screen.query_one("#summary").render())
+            where = f"127.0.0.1:{cfg.api.port}"
+            assert "No power source is configured" not in summary
+            assert f"views the one at {where}" in summary and "simulated site" in summary
+            assert "Reserve" in summary and "%" in summary
+            await pilot.press("s")
+            await pilot.pause()
+            assert isinstance(app.screen, DevicesScreen)  # no dialog for a viewer
+            result = str(app.screen.query_one("#result").render())
+            assert f"change it in the energytui at {where}" in result
+            await pilot.press("o")
+            await pilot.pause()
+            said = [n.message for n in app._notifications]
+            assert any(f"viewer of the simulated site at {where}" in m for m in said), said
+            assert not any("can only be simulated" in m for m in said)
+    finally:
+        if hub.started:
+            await hub.stop()
+        elif hub.store is not None:
+            await asyncio.to_thread(hub.store.close)

@@ -1,4 +1,4 @@
-"""Battery gauge: charge, power, direction, time to full or to the reserve."""
+"""Battery gauge: charge, power, direction, time to full, to the reserve or to empty."""
 
 from __future__ import annotations
 
@@ -8,13 +8,33 @@ from textual.widgets import Static
 
 from energytui.model import PowerSample, battery_eta_hours, describe_battery
 from energytui.tui.format import SOE_SCALE, STALE, duration, kw
-from energytui.tui.glyphs import UNICODE, Glyphs
+from energytui.tui.glyphs import CONSOLE, UNICODE, Glyphs
+
+
+def eta_text(pct: float, sample: PowerSample, capacity_kwh: float | None) -> str:
+    """When the battery is full, at its reserve, or empty, at the present power.
+
+    "reserve in" only while the reserve is known and above the charge, and then counted
+    to the reserve; otherwise the time to empty, said as such (in an outage the battery
+    goes on below the reserve). Without a capacity (the gateway has not reported one
+    yet, or a viewer) no time is made up."""
+    if not (sample.battery_charging or sample.battery_discharging):
+        return " "
+    if capacity_kwh is None:
+        return "time unknown: no capacity"
+    if sample.battery_charging:
+        return f"full in {duration(battery_eta_hours(pct, sample.battery_w, capacity_kwh))}"
+    reserve = sample.reserve_pct
+    if reserve is not None and pct > reserve:
+        eta = battery_eta_hours(pct, sample.battery_w, capacity_kwh, reserve)
+        return f"reserve in {duration(eta)}"
+    return f"empty in {duration(battery_eta_hours(pct, sample.battery_w, capacity_kwh, 0.0))}"
 
 
 def render_battery(
     sample: PowerSample | None,
     *,
-    capacity_kwh: float,
+    capacity_kwh: float | None,
     live: bool,
     glyphs: Glyphs = UNICODE,
     width: int = 24,
@@ -40,21 +60,13 @@ def render_battery(
     t.append("".join(bar), style=color)
     t.append("\n")
     word = describe_battery(sample.battery_w)
-    t.append(
-        f"{word} {kw(sample.battery_w)}" if word != "standby" else "standby",
-        style="bold" if live else STALE,
-    )
+    t.append(f"{word} {kw(sample.battery_w)}" if word != "standby" else "standby", style="bold")
     t.append("\n")
-    eta = battery_eta_hours(pct, sample.battery_w, capacity_kwh, reserve)
-    if sample.battery_charging:
-        t.append(f"full in {duration(eta)}", style="" if live else STALE)
-    elif sample.battery_discharging:
-        t.append(f"reserve in {duration(eta)}", style="" if live else STALE)
-    else:
-        t.append(" ")
+    t.append(eta_text(pct, sample, capacity_kwh), style="" if live else STALE)
     t.append("\n")
+    unknown = "-" if glyphs == CONSOLE else "—"  # the console font has no em dash
     t.append(
-        f"reserve {reserve:.0f} %" if reserve is not None else "reserve —",
+        f"reserve {reserve:.0f} %" if reserve is not None else f"reserve {unknown}",
         style="grey70" if live else STALE,
     )
     return t
@@ -70,7 +82,7 @@ class BatteryGauge(Static):
         self._shown: tuple | None = None  # what show() was last given
 
     def show(
-        self, sample: PowerSample | None, *, capacity_kwh: float, live: bool, glyphs: Glyphs
+        self, sample: PowerSample | None, *, capacity_kwh: float | None, live: bool, glyphs: Glyphs
     ) -> None:
         self._shown = (sample, capacity_kwh, live, glyphs)
         self._draw()

@@ -46,6 +46,12 @@ async def test_vitals_status_and_readings_from_the_gateway(tmp_path):
     assert len(vitals["battery_blocks"]) == 2
     assert all("serial" in b for b in vitals["battery_blocks"])
     assert vitals["vitals"] and any(k.startswith("TEPOD--") for k in vitals["vitals"])
+    # issue 16: the capacity and the reserve the gateway reports, alerts in words
+    assert vitals["capacity_kwh"] == pytest.approx(13.5)
+    assert vitals["reserve_pct"] == pytest.approx(20.0)
+    assert vitals["mode_unknown"] is None and vitals["reserve_unknown"] is None
+    words = vitals["alert_descriptions"]
+    assert set(words) == set(vitals["alerts"]) and words["SystemConnectedToGrid"].endswith(".")
     assert status["connected"] is True and status["source"] == "powerwall"
     pw = cur["powerwall"]
     assert pw["stale"] is False and pw["lifetime"] is not None

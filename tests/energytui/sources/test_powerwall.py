@@ -178,7 +178,7 @@ async def test_rate_limit_pauses_every_call_then_resumes(make_source, emulator: 
     emulator.set_fault("rate_limit")
     with pytest.raises(SourceError) as info:
         await src.poll()
-    assert str(info.value) == "Powerwall asked us to slow down (HTTP 429); pausing 5 min."
+    assert str(info.value) == "Powerwall asked us to slow down (HTTP 429); resuming in 5 min."
     assert info.value.retry_after == pytest.approx(300.0)
     seen = emulator.counts.total
     with pytest.raises(SourceError) as again:

@@ -35,7 +35,12 @@ sys.addaudithook(_audit)
 )
 async def test_bad_host_is_one_sentence_without_any_connection(tmp_path, host, words):
     _CONNECTS.clear()
-    src = PowerwallSource(PowerwallConfig(host=host, password="pw"), state_dir=tmp_path)
+    with pytest.raises(ValueError, match="powerwall|address|IPv6"):
+        PowerwallConfig(host=host, password="pw")  # loading the config refuses it first
+    # the source's own check stays, for a config built without validation
+    cfg = PowerwallConfig.model_construct(**{**PowerwallConfig().model_dump(), "host": host})
+    cfg = cfg.model_copy(update={"password": "pw"})
+    src = PowerwallSource(cfg, state_dir=tmp_path)
     with pytest.raises(SourceError) as info:
         await src.poll()
     await src.close()

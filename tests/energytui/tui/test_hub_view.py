@@ -197,7 +197,7 @@ async def test_the_devices_screen_writes_the_reserve_through_the_hub(tmp_path):
             await until(pilot, lambda: isinstance(app.screen, DevicesScreen))
             screen = app.screen
             await until(pilot, lambda: screen.details is not None)
-            await pilot.press("r")
+            await pilot.press("s")  # the key map: s Reserve…
             await until(pilot, lambda: isinstance(app.screen, ReserveDialog))
             await pilot.press("4", "0", "enter")
             await until(pilot, lambda: isinstance(app.screen, ConfirmDialog))
