@@ -22,7 +22,8 @@ from energytui.tui.palette import FlowColours, flow_colours
 from energytui.tui.screens.base import ViewScreen
 from energytui.tui.widgets.banner import EventBanner
 from energytui.tui.widgets.battery import BatteryGauge
-from energytui.tui.widgets.daybars import SoeDay
+from energytui.tui.widgets.daybars import BARS as FLOW_ROWS
+from energytui.tui.widgets.daybars import SoeDay, TodayBars
 from energytui.tui.widgets.energy import EnergyPanel, energy_rows
 from energytui.tui.widgets.flow import PowerFlow
 from energytui.tui.widgets.flowmap import SPACING
@@ -86,6 +87,7 @@ class DashboardScreen(ViewScreen):
             with Vertical(id="spark-box", classes="panel"):
                 yield TrendPanel("", id="sparks")
             with Vertical(id="energy-box", classes="panel"):
+                yield TodayBars("", id="today-bars")
                 yield EnergyPanel("", id="energy")
         yield HealthPanel("", id="health")
         if not self.app.kiosk:  # nobody types at a kiosk: its rows go to the panels
@@ -152,7 +154,13 @@ class DashboardScreen(ViewScreen):
 
     def on_resize(self) -> None:
         # the 24-h chart only where the battery panel has room under the gauge
-        self.query_one("#soe-day").display = self.size.height >= 32
+        tall = self.size.height >= 32
+        self.query_one("#soe-day").display = tall
+        # today's energy as bars where there is room, the figures' table alone otherwise
+        if self.query_one("#today-bars").display != tall:
+            self.query_one("#today-bars").display = tall
+            self._drawn = None  # the table's rows change with it
+            self.take_view(self.app.view)
 
     def draw(self, view: HubView, old: HubView | None) -> None:
         """Redraw the panels whose part of the view changed: at a 1 s poll interval most
@@ -200,6 +208,12 @@ class DashboardScreen(ViewScreen):
             # the figures move by 0.1 kWh, minutes apart: draw the table only then
             rows = energy_rows(view.energy)
             if old is None or rows != energy_rows(old.energy) or power.live != old.power.live:
+                bars = self.query_one("#today-bars", TodayBars)
+                if bars.display:  # the six flows as bars, the shares and cost below
+                    bars.show(
+                        view.energy, colours=colours, fine=not app.console_mode, live=power.live
+                    )
+                    rows = rows[len(FLOW_ROWS) :]
                 if app.console_mode:  # "counters (diff +0.02)", not a lookalike of Δ
                     rows = [(label, console_words(value)) for label, value in rows]
                 self.query_one("#energy", EnergyPanel).show(rows, live=power.live)

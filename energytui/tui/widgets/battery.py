@@ -60,7 +60,10 @@ def render_battery(
     t.append("".join(bar), style=color)
     t.append("\n")
     word = describe_battery(sample.battery_w)
-    t.append(f"{word} {kw(sample.battery_w)}" if word != "standby" else "standby", style="bold")
+    t.append(
+        f"{word} {kw(sample.battery_w)}" if word != "standby" else "standby",
+        style="bold" if live else STALE,
+    )
     t.append("\n")
     t.append(eta_text(pct, sample, capacity_kwh), style="" if live else STALE)
     t.append("\n")

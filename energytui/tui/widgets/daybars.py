@@ -142,3 +142,32 @@ class SoeDay(Static):
             ),
             layout=False,
         )
+
+
+class TodayBars(Static):
+    """:func:`render_today_bars` at the widget's width (six rows)."""
+
+    DEFAULT_CSS = """
+    TodayBars { height: 6; }
+    """
+
+    def __init__(self, *args, **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        self._args: tuple | None = None
+
+    def show(self, energy: EnergyView, *, colours: FlowColours, fine: bool, live: bool) -> None:
+        self._args = (energy, colours, fine, live)
+        self._draw()
+
+    def on_resize(self) -> None:
+        if self._args is not None:
+            self._draw()
+
+    def _draw(self) -> None:
+        assert self._args is not None
+        energy, colours, fine, live = self._args
+        w = self.content_size.width
+        if w > 0:
+            self.update(
+                render_today_bars(energy, w, colours=colours, fine=fine, live=live), layout=False
+            )

@@ -12,6 +12,7 @@ convention), each flow in its own colour from :mod:`energytui.tui.palette`.
 from __future__ import annotations
 
 import math
+import statistics
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
@@ -47,21 +48,44 @@ LABEL_W = 16
 def bucket_means(
     points: Sequence[tuple[datetime, float]], start: datetime, end: datetime, columns: int
 ) -> list[float | None]:
-    """The mean of the points in each of ``columns`` equal slices of [start, end];
-    None where a slice holds no point (a gap, never a zero)."""
+    """The mean of the points in each of ``columns`` equal slices of [start, end].
+
+    A slice with no point of its own holds the value before it when that point is at
+    most two of the series' usual spacings old (samples further apart than a column
+    are still one line); otherwise it is None — a gap, never a zero."""
     span = (end - start).total_seconds()
-    sums = [0.0] * columns
-    counts = [0] * columns
     if span <= 0 or columns <= 0:
         return [None] * max(columns, 0)
+    sums = [0.0] * columns
+    counts = [0] * columns
+    last_at: list[float | None] = [None] * columns  # seconds of the slice's last point
+    kept = []
     for ts, v in points:
-        x = (ts - start).total_seconds() / span
-        if not 0 <= x <= 1 or v is None or math.isnan(v):
+        if v is None or math.isnan(v):
             continue
-        i = min(columns - 1, int(x * columns))
+        t = (ts - start).total_seconds()
+        if not 0 <= t <= span:
+            continue
+        i = min(columns - 1, int(t / span * columns))
         sums[i] += v
         counts[i] += 1
-    return [s / n if n else None for s, n in zip(sums, counts, strict=True)]
+        last_at[i] = t if last_at[i] is None else max(last_at[i], t)
+        kept.append(t)
+    out: list[float | None] = [s / n if n else None for s, n in zip(sums, counts, strict=True)]
+    kept.sort()
+    steps = [b - a for a, b in zip(kept, kept[1:], strict=False) if b > a]
+    if not steps:
+        return out
+    hold = 2 * statistics.median(steps)
+    width = span / columns
+    prev_value: float | None = None
+    prev_t: float | None = None
+    for i in range(columns):
+        if out[i] is not None:
+            prev_value, prev_t = out[i], last_at[i]
+        elif prev_t is not None and i * width - prev_t <= hold:
+            out[i] = prev_value
+    return out
 
 
 def _strip(

@@ -90,11 +90,8 @@ async def test_footer_keeps_whole_keys_in_rank_order(name, width):
 
 
 @pytest.mark.parametrize("name", list(SCREENS))
-async def test_a_global_key_means_the_same_on_every_screen(name, request):
+async def test_a_global_key_means_the_same_on_every_screen(name):
     """`r` was poll, reserve (a write), reload and rotate; `m` meter and mode."""
-    if name in ("devices", "meter", "calibrate"):
-        # these screens' own keys move with the Powerwall and meter work of issue 16
-        request.applymarker(pytest.mark.xfail(reason="moved by the devices/meter branches"))
     app = demo_app()
     async with app.run_test(size=(120, 30)) as pilot:
         await _open(pilot, SCREENS[name])
