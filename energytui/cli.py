@@ -6,7 +6,6 @@ Every user error ends as one sentence on stderr and exit code 2; no traceback.
 from __future__ import annotations
 
 import argparse
-import os
 import sys
 from pathlib import Path
 
@@ -125,13 +124,6 @@ def run_tui(config: Config, *, with_store: bool = True) -> int:
     while True:
         hub = build_hub(config, with_store=with_store)
         reason = getattr(hub.store, "readonly_reason", None)
-        # the terminal is asked which graphics it speaks before Textual owns it; never in
-        # a browser (textual-serve sets TEXTUAL_DRIVER), whose stdout is Textual's protocol
-        web = "TEXTUAL_DRIVER" in os.environ
-        if not config.tui.console and config.tui.preview == "auto" and not web:
-            from energytui.tui.widgets.preview import probe_terminal
-
-            probe_terminal()
         app = EnergyApp(config, hub, prefs_dir=config.data_dir)
         app.run()
         code = app.return_code or 0

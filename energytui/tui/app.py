@@ -284,7 +284,30 @@ class EnergyApp(App[None]):
         # sessions never open
         from energytui.tui.screens.calibration import CalibrationScreen
 
+        if not isinstance(self.screen, CalibrationScreen):
+            self._probe_graphics()
         self._open(CalibrationScreen)
+
+    def _probe_graphics(self) -> None:
+        """Ask the terminal once whether it speaks Sixel or the kitty graphics protocol,
+        the first time the calibration screen opens.
+
+        The question needs the terminal to itself, so Textual hands it back for that
+        moment (``suspend``, as for an editor). Asked at start-up instead, the graphics
+        library (with Pillow and NumPy) cost every session some 14 MB for a screen most
+        never open. Where the app cannot hand the terminal back (tests, a browser) the
+        picture is drawn in half blocks."""
+        from textual.app import SuspendNotSupported
+
+        from energytui.tui.widgets import preview
+
+        if self.console_mode or self.config.tui.preview != "auto" or preview.probed():
+            return
+        try:
+            with self.suspend():
+                preview.probe_terminal()
+        except SuspendNotSupported:
+            return
 
     def action_history(self) -> None:
         self._open(HistoryScreen)

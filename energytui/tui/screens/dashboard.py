@@ -202,7 +202,12 @@ class DashboardScreen(ViewScreen):
             )
         if self._soe_loaded_at is None or view.now - self._soe_loaded_at > timedelta(minutes=5):
             self.load_soe_day(view.now)
-        elif old is None or view.history != old.history or power.live != old.power.live:
+        elif (
+            old is None
+            or power.live != old.power.live
+            or view.now.timestamp() // 60 != old.now.timestamp() // 60
+        ):
+            # a column of the 24-h chart is minutes wide: once a minute is enough
             self._draw_soe_day(view)
         if old is None or view.energy != old.energy or power.live != old.power.live:
             # the figures move by 0.1 kWh, minutes apart: draw the table only then

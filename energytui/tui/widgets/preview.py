@@ -7,8 +7,9 @@ real pixels, in which the digits can be read; every other terminal gets half blo
 pixels a cell, :class:`~energytui.tui.widgets.frame.FramePreview`), and the Linux console
 full blocks. The graphics widgets are textual-image's, a maintained library, which asks the
 terminal what it speaks; that question must be asked before Textual takes the terminal
-over, so :func:`probe_terminal` runs before the app starts (``energytui`` does it) and,
-never asked, the preview draws half blocks: tests and snapshots stay deterministic.
+over, so :func:`probe_terminal` runs while the app has handed the terminal back
+(``EnergyApp._probe_graphics``, the first time the calibration screen opens) and, never
+asked, the preview draws half blocks: tests and snapshots stay deterministic.
 
 The zoomed view cuts the window out of the full camera frame turned by the calibration's
 rotation (what the reader reads), so the digits show at the camera's resolution rather
@@ -63,6 +64,11 @@ def probe_terminal() -> str:
                 else "halfblock"
             )
     return _probed
+
+
+def probed() -> bool:
+    """Whether the terminal has been asked already."""
+    return _probed is not None
 
 
 def chosen_renderer(setting: str, *, console: bool) -> str:

@@ -69,7 +69,8 @@ def bucket_means(
         i = min(columns - 1, int(t / span * columns))
         sums[i] += v
         counts[i] += 1
-        last_at[i] = t if last_at[i] is None else max(last_at[i], t)
+        seen = last_at[i]
+        last_at[i] = t if seen is None else max(seen, t)
         kept.append(t)
     out: list[float | None] = [s / n if n else None for s, n in zip(sums, counts, strict=True)]
     kept.sort()
