@@ -113,7 +113,7 @@ class CalibrationScreen(HubScreen):
     CalibrationScreen #cal-left { width: 2fr; }
     CalibrationScreen #cal-preview { height: 2fr; border: round $primary; }
     CalibrationScreen #cal-zoom { height: 1fr; min-height: 5; border: round $primary; }
-    CalibrationScreen #cal-side { width: 1fr; min-width: 30; border: round $primary; padding: 0 1; }
+    CalibrationScreen #cal-side { width: 1fr; min-width: 30; height: 100%; overflow-y: auto; border: round $primary; padding: 0 1; }
     CalibrationScreen #cal-status { height: auto; padding: 0 1; }
     CalibrationScreen #cal-status.error { color: $error; text-style: bold; }
     CalibrationScreen #cal-status.ok { color: $success; }
