@@ -233,7 +233,7 @@ def create_app(service: MeterService) -> FastAPI:
     async def _unexpected(_: Request, exc: Exception) -> JSONResponse:
         log.exception("unexpected error in a request")
         return JSONResponse(
-            {"detail": f"internal error ({type(exc).__name__}); see the agent's log."},
+            {"detail": "internal error; see the agent's log."},
             status_code=500,
         )
 

@@ -235,7 +235,7 @@ def read_shard(path: Path) -> dict[int, dict]:
         except CorruptFile:
             raise
         except (ValueError, TypeError, AttributeError, KeyError) as exc:
-            raise CorruptFile(f"{type(exc).__name__}: {exc}") from None
+            raise CorruptFile(f"its contents are not records ({exc})") from None
     finally:
         db.close()
 

@@ -988,7 +988,7 @@ _CANNOT_WRITE = {errno.EROFS, errno.ENOSPC, errno.EDQUOT, errno.EACCES, errno.EP
 def _why(exc: BaseException) -> str:
     if isinstance(exc, OSError) and exc.strerror:
         return exc.strerror[0].lower() + exc.strerror[1:]
-    return str(exc) or type(exc).__name__
+    return str(exc) or "an unexpected error (see the log)"
 
 
 __all__ = ["Store", "StoreError", "StoreReadOnly"]
