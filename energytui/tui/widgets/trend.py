@@ -21,7 +21,7 @@ from rich.text import Text
 from textual.widgets import Static
 
 from energytui.model import PowerSample
-from energytui.tui.format import kw
+from energytui.tui.format import kw, kw_signed
 from energytui.tui.palette import DARK, FlowColours
 
 EIGHTHS = " ▁▂▃▄▅▆▇█"
@@ -42,7 +42,7 @@ ROWS = (
     Row("battery", "battery", True),
     Row("grid", "grid", True),
 )
-LABEL_W = 16
+LABEL_W = 17
 
 
 def bucket_means(
@@ -184,7 +184,8 @@ def render_trend(
         style = colours.of(r.flow) if live else colours.dim
         for i, cells in enumerate(grid):
             if i == 0:
-                label = f"{r.label:<8}{kw(latest) if latest is not None else '—':>7} "
+                shown = kw_signed(latest) if r.signed else kw(latest)
+                label = f"{r.label:<8}{shown if latest is not None else '—':>8} "
             elif i == 1 and strip_h > 1:
                 label = f"{'':<8}{'':>7} "
             else:
