@@ -231,10 +231,14 @@ class EnergyApp(App[None]):
 
     @property
     def outage_possible(self) -> bool:
-        """Whether ``o`` can start an outage: on the simulated site, and on a viewer of
-        one when its source says it can (``simulated_outage``)."""
+        """Whether ``o`` means something here: on the simulated site, and on a viewer of
+        one (where it says to press it in the instance viewed)."""
         if self.hub.simulated_site is not None:
             return True
+        if isinstance(self.hub.power_source, RemoteHubSource):
+            # a viewer of a simulated site: `o` says where the outage can be started
+            sample = self.hub.latest_power
+            return sample is not None and sample.source == "simulated"
         return bool(getattr(self.hub.power_source, "simulated_outage", False))
 
     def action_help(self) -> None:
