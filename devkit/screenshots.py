@@ -35,11 +35,13 @@ async def _shoot(
 SHOTS: list[tuple[str, tuple[int, int], tuple[str, ...], dict]] = [
     ("dashboard-80x24", (80, 24), (), {}),
     ("dashboard-120x40", (120, 40), (), {}),
+    ("dashboard-200x60", (200, 60), (), {}),
     ("dashboard-console", (80, 24), (), {"console": True}),
     ("kiosk", (80, 24), (), {"kiosk": True}),
     ("help", (80, 24), ("question_mark",), {}),
     ("devices", (100, 30), ("v",), {}),
     ("history", (120, 36), ("y",), {}),
+    ("events", (100, 30), ("o", "e"), {}),
 ]
 
 
