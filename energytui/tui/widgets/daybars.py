@@ -12,9 +12,9 @@ from collections.abc import Sequence
 from datetime import datetime
 
 from rich.text import Text
-from textual.widgets import Static
 
 from energytui.tui.palette import DARK, FlowColours
+from energytui.tui.widgets.sized import SizedStatic
 from energytui.tui.widgets.trend import EIGHTHS, axis_line, bucket_means
 from energytui.view import EnergyView
 
@@ -101,16 +101,12 @@ def render_soe_day(
     return out
 
 
-class SoeDay(Static):
+class SoeDay(SizedStatic):
     """:func:`render_soe_day` at the widget's size; hidden by its screen when short."""
 
     DEFAULT_CSS = """
     SoeDay { height: 1fr; }
     """
-
-    def __init__(self, *args, **kwargs) -> None:
-        super().__init__(*args, **kwargs)
-        self._args: tuple | None = None
 
     def show(
         self,
@@ -124,50 +120,34 @@ class SoeDay(Static):
         fine: bool,
     ) -> None:
         self._args = (list(points), start, end, reserve_pct, colour, dim, fine)
-        self._draw()
+        self.redraw()
 
-    def on_resize(self) -> None:
-        if self._args is not None:
-            self._draw()
-
-    def _draw(self) -> None:
-        assert self._args is not None
+    def render_at(self, width: int, height: int) -> Text:
         points, start, end, reserve, colour, dim, fine = self._args
-        w, h = self.content_size
-        if w <= 0 or h <= 0:
-            return
-        self.update(
-            render_soe_day(
-                points, start, end, w, h, reserve_pct=reserve, colour=colour, dim=dim, fine=fine
-            ),
-            layout=False,
+        return render_soe_day(
+            points,
+            start,
+            end,
+            width,
+            height,
+            reserve_pct=reserve,
+            colour=colour,
+            dim=dim,
+            fine=fine,
         )
 
 
-class TodayBars(Static):
+class TodayBars(SizedStatic):
     """:func:`render_today_bars` at the widget's width (six rows)."""
 
     DEFAULT_CSS = """
     TodayBars { height: 6; }
     """
 
-    def __init__(self, *args, **kwargs) -> None:
-        super().__init__(*args, **kwargs)
-        self._args: tuple | None = None
-
     def show(self, energy: EnergyView, *, colours: FlowColours, fine: bool, live: bool) -> None:
         self._args = (energy, colours, fine, live)
-        self._draw()
+        self.redraw()
 
-    def on_resize(self) -> None:
-        if self._args is not None:
-            self._draw()
-
-    def _draw(self) -> None:
-        assert self._args is not None
+    def render_at(self, width: int, height: int) -> Text:
         energy, colours, fine, live = self._args
-        w = self.content_size.width
-        if w > 0:
-            self.update(
-                render_today_bars(energy, w, colours=colours, fine=fine, live=live), layout=False
-            )
+        return render_today_bars(energy, width, colours=colours, fine=fine, live=live)

@@ -8,13 +8,13 @@ from __future__ import annotations
 
 from rich.text import Text
 from textual.content import Content
-from textual.widgets import Static
 
 from energytui.model import IDLE_W, GridStatus, PowerSample, describe_battery, describe_grid
 from energytui.tui.format import STALE, kw
 from energytui.tui.glyphs import UNICODE, Glyphs
 from energytui.tui.palette import DARK, FlowColours
 from energytui.tui.widgets.flowmap import MIN_H, MIN_W, render_flow_map
+from energytui.tui.widgets.sized import SizedStatic
 
 SOLAR, BATTERY, GRID, HOME = DARK.solar, DARK.battery, DARK.grid, DARK.home
 DIM = STALE
@@ -87,18 +87,13 @@ def render_flow(
     return t
 
 
-class PowerFlow(Static):
+class PowerFlow(SizedStatic):
     """Shows the power flow at the size of its panel: :func:`flowmap.render_flow_map`
-    when the panel has room, the compact :func:`render_flow` otherwise; redrawn when
-    the panel is resized."""
+    when the panel has room, the compact :func:`render_flow` otherwise."""
 
     DEFAULT_CSS = """
     PowerFlow { height: 1fr; }
     """
-
-    def __init__(self, *args, **kwargs) -> None:
-        super().__init__(*args, **kwargs)
-        self._args: dict | None = None
 
     def show(
         self,
@@ -110,37 +105,22 @@ class PowerFlow(Static):
         phase: int = 0,
         colours: FlowColours = DARK,
     ) -> None:
-        self._args = {
-            "sample": sample,
-            "live": live,
-            "glyphs": glyphs,
-            "stale_note": stale_note,
-            "phase": phase,
-            "colours": colours,
-        }
-        self._draw()
+        self._args = (sample, live, glyphs, stale_note, phase, colours)
+        self.redraw()
 
-    def on_resize(self) -> None:
-        if self._args is not None:
-            self._draw()
-
-    def _draw(self) -> None:
-        assert self._args is not None
-        a = self._args
-        w, h = self.content_size
-        if a["sample"] is not None and w >= MIN_W and h >= MIN_H:
+    def render_at(self, width: int, height: int) -> Content:
+        sample, live, glyphs, stale_note, phase, colours = self._args
+        if sample is not None and width >= MIN_W and height >= MIN_H:
             text = render_flow_map(
-                a["sample"],
-                w,
-                h,
-                live=a["live"],
-                glyphs=a["glyphs"],
-                colours=a["colours"],
-                phase=a["phase"],
-                stale_note=a["stale_note"],
+                sample,
+                width,
+                height,
+                live=live,
+                glyphs=glyphs,
+                colours=colours,
+                phase=phase,
+                stale_note=stale_note,
             )
         else:
-            text = render_flow(
-                a["sample"], live=a["live"], glyphs=a["glyphs"], stale_note=a["stale_note"]
-            )
-        self.update(Content.from_rich_text(text), layout=False)
+            text = render_flow(sample, live=live, glyphs=glyphs, stale_note=stale_note)
+        return Content.from_rich_text(text)

@@ -18,11 +18,11 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from rich.text import Text
-from textual.widgets import Static
 
 from energytui.model import PowerSample
 from energytui.tui.format import kw, kw_signed
 from energytui.tui.palette import DARK, FlowColours
+from energytui.tui.widgets.sized import SizedStatic
 
 EIGHTHS = " ▁▂▃▄▅▆▇█"
 
@@ -199,16 +199,12 @@ def render_trend(
     return out
 
 
-class TrendPanel(Static):
-    """:func:`render_trend` at the panel's size; redrawn when resized."""
+class TrendPanel(SizedStatic):
+    """:func:`render_trend` at the panel's size."""
 
     DEFAULT_CSS = """
     TrendPanel { height: 1fr; }
     """
-
-    def __init__(self, *args, **kwargs) -> None:
-        super().__init__(*args, **kwargs)
-        self._args: tuple | None = None
 
     def show(
         self,
@@ -221,20 +217,13 @@ class TrendPanel(Static):
         live: bool = True,
     ) -> None:
         self._args = (series, start, end, colours, fine, live)
-        self._draw()
+        self.redraw()
 
-    def on_resize(self) -> None:
-        if self._args is not None:
-            self._draw()
-
-    def _draw(self) -> None:
-        assert self._args is not None
+    def render_at(self, width: int, height: int) -> Text:
         series, start, end, colours, fine, live = self._args
-        w, h = self.content_size
-        if w <= 0 or h <= 0:
-            return
-        text = render_trend(series, start, end, w, h, colours=colours, fine=fine, live=live)
-        self.update(text, layout=False)
+        return render_trend(
+            series, start, end, width, height, colours=colours, fine=fine, live=live
+        )
 
 
 def series_of(samples: Sequence[PowerSample]) -> dict[str, list[tuple[datetime, float]]]:
