@@ -121,8 +121,8 @@ class MeterOut(_Out):
     stale: bool
 
 
-class EnergyTodayOut(_Out):
-    """Energy moved since local midnight, kWh, one positive number per direction."""
+class EnergyFlowsOut(_Out):
+    """Energy by direction, kWh, each a positive number."""
 
     solar_kwh: float
     home_kwh: float
@@ -130,6 +130,11 @@ class EnergyTodayOut(_Out):
     grid_export_kwh: float
     battery_charge_kwh: float
     battery_discharge_kwh: float
+
+
+class EnergyTodayOut(EnergyFlowsOut):
+    """Energy moved since local midnight, kWh, one positive number per direction."""
+
     method: str = Field(description="counters (gateway lifetime counters) or integrated")
     day: str | None = Field(description="local date the totals belong to")
 
@@ -428,17 +433,6 @@ class SeedMeterRejected(_Out):
         description="invalid (the body), too_large (the body's size), or the plausibility "
         "check that refused the reading: low_confidence, not_monotonic, increase_too_large"
     )
-
-
-class EnergyFlowsOut(_Out):
-    """Energy by direction, kWh, each a positive number."""
-
-    solar_kwh: float
-    home_kwh: float
-    grid_import_kwh: float
-    grid_export_kwh: float
-    battery_charge_kwh: float
-    battery_discharge_kwh: float
 
 
 class CostOut(_Out):
