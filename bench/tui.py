@@ -7,6 +7,8 @@ is sampled with psutil over the measuring window:
 
 - ``bare``: :mod:`bench.bare_app`, four labels and a sparkline redrawn every second —
   the reference, since CPU figures differ between machines;
+- ``hub only``: ``energytui serve`` on the same site, no screen: what polling, storing
+  and event detection cost before anything is drawn;
 - ``dashboard``, ``history`` (opened with ``y``) and ``kiosk`` (``--kiosk``).
 
 Goals (issue 15): each screen ≤ 1.3× the bare app's CPU and ≤ 70 MB peak RSS.
@@ -42,6 +44,9 @@ class Case:
 
 CASES = [
     Case("bare", ""),
+    # the hub alone (poll, store, events, no screen): the part of each case below that is
+    # not drawing, so a ratio can be read against what the screens themselves add
+    Case("hub only", "--simulate serve", expect="serving"),
     Case("dashboard", "--simulate", expect="Power flow"),
     Case("history", "--simulate", keys=("y",), expect="History"),
     Case("kiosk", "--simulate --kiosk", expect="Solar"),
@@ -130,7 +135,7 @@ def main(argv: list[str] | None = None) -> int:
         print("bench.tui: tmux is not installed (apt-get install tmux).", file=sys.stderr)
         return 2
     wanted = {c for c in args.only.split(",") if c}
-    cases = [c for c in CASES if c.name == "bare" or not wanted or c.name in wanted]
+    cases = [c for c in CASES if c.name in ("bare", "hub only") or not wanted or c.name in wanted]
     print(
         f"TUI under tmux 120x40, 1 s updates, {args.seconds:.0f} s window per case "
         f"(after {args.warmup:.0f} s warm-up); goals: ≤ {CPU_RATIO_GOAL}× the bare app's CPU, "
@@ -144,6 +149,13 @@ def main(argv: list[str] | None = None) -> int:
         if fig is None:
             print(f"{case.name:<11} did not start")
             ok_all = False
+            continue
+        if case.name == "hub only":
+            ratio = fig.cpu / bare.cpu if bare and bare.cpu > 0 else float("nan")
+            print(
+                f"{case.name:<11}{fig.cpu:>10.2f}{ratio:>8.2f}{fig.rss_mb:>8.1f} MB  "
+                f"{'yes' if fig.drawn else 'NO':<5}  (no screen: the floor under the cases below)"
+            )
             continue
         if case.name == "bare":
             bare = fig

@@ -17,6 +17,7 @@ class SizedStatic(Static):
     def __init__(self, *args, **kwargs) -> None:
         super().__init__(*args, **kwargs)
         self._has_content = False
+        self._last: object = None
 
     def redraw(self) -> None:
         """Draw what the subclass keeps, now and on every later resize."""
@@ -30,7 +31,12 @@ class SizedStatic(Static):
     def _draw(self) -> None:
         w, h = self.content_size
         if w > 0 and h > 0:
-            self.update(self.render_at(w, h), layout=False)
+            content = self.render_at(w, h)
+            # most seconds a chart comes out the same as before: skip Textual's redraw,
+            # which costs far more than making the drawing did
+            if content != self._last:
+                self._last = content
+                self.update(content, layout=False)
 
     def render_at(self, width: int, height: int) -> RenderableType:
         """The content for ``width`` × ``height`` cells."""

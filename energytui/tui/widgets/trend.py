@@ -159,6 +159,14 @@ def render_trend(
     """The four flows over [start, end] in ``width`` × ``height`` cells; the last row
     is the time axis. ``fine``: eighth blocks (not on the Linux console)."""
     plot_w = max(1, width - LABEL_W)
+    # the window ends on a column boundary, so the columns stand still between them and
+    # a redraw that changes nothing can be skipped (the window still spans exactly)
+    span = end - start
+    col_s = span.total_seconds() / plot_w
+    if col_s > 0:
+        edge = math.ceil(end.timestamp() / col_s) * col_s
+        end = datetime.fromtimestamp(edge, tz=end.tzinfo)
+        start = end - span
     # rows left over by an uneven division go to the first strips: no blank rows
     base, extra = divmod(max(len(ROWS), height - 1), len(ROWS))
     heights = {r.flow: base + (1 if i < extra else 0) for i, r in enumerate(ROWS)}
