@@ -65,8 +65,21 @@ class ViewScreen(HubScreen):
             self.take_view(self.app.view)
 
     def _view_changed(self, view: HubView | None) -> None:
-        if self.is_current:
+        if self.visible_to_user:
             self.take_view(view)
+
+    @property
+    def visible_to_user(self) -> bool:
+        """On top, or under screens that all let it show through (a modal dialog).
+
+        Textual's ``is_current`` also counts the screen just under the top one whatever
+        covers it, so the dashboard went on drawing every second under the history
+        screen, which hides it whole: the history screen cost as much as both."""
+        stack = self.app.screen_stack
+        if self not in stack:
+            return False
+        above = stack[stack.index(self) + 1 :]
+        return all(screen.styles.background.a < 1 for screen in above)
 
     def take_view(self, view: HubView | None) -> None:
         """Draw ``view`` against the last one drawn."""
