@@ -111,7 +111,9 @@ class DashboardScreen(ViewScreen):
     @property
     def colours(self) -> FlowColours:
         """The flow palette of the theme on screen (light themes get darker hues)."""
-        return flow_colours(self.app.current_theme.dark)
+        # by the theme's name: watchers of ``theme`` run before ``current_theme`` follows
+        theme = self.app.available_themes.get(self.app.theme)
+        return flow_colours(theme.dark if theme is not None else True)
 
     @work(exclusive=True, exit_on_error=False, group="soe-day")
     async def load_soe_day(self, now: datetime) -> None:

@@ -7,7 +7,6 @@ with the gateway's signs (grid > 0 imports, battery > 0 discharges).
 from __future__ import annotations
 
 from rich.text import Text
-from textual.content import Content
 
 from energytui.model import IDLE_W, GridStatus, PowerSample, describe_battery, describe_grid
 from energytui.tui.format import STALE, kw
@@ -108,7 +107,7 @@ class PowerFlow(SizedStatic):
         self._args = (sample, live, glyphs, stale_note, phase, colours)
         self.redraw()
 
-    def render_at(self, width: int, height: int) -> Content:
+    def render_at(self, width: int, height: int) -> Text:
         sample, live, glyphs, stale_note, phase, colours = self._args
         if sample is not None and width >= MIN_W and height >= MIN_H:
             text = render_flow_map(
@@ -123,4 +122,4 @@ class PowerFlow(SizedStatic):
             )
         else:
             text = render_flow(sample, live=live, glyphs=glyphs, stale_note=stale_note)
-        return Content.from_rich_text(text)
+        return text

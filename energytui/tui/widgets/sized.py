@@ -7,7 +7,8 @@ keep what it was last shown, draw it for the content size, draw again on resize.
 
 from __future__ import annotations
 
-from rich.console import RenderableType
+from rich.text import Text
+from textual.content import Content
 from textual.widgets import Static
 
 
@@ -31,13 +32,25 @@ class SizedStatic(Static):
     def _draw(self) -> None:
         w, h = self.content_size
         if w > 0 and h > 0:
-            content = self.render_at(w, h)
+            text = self.render_at(w, h)
             # most seconds a chart comes out the same as before: skip Textual's redraw,
-            # which costs far more than making the drawing did
-            if content != self._last:
-                self._last = content
-                self.update(content, layout=False)
+            # which costs far more than making the drawing did. Compared with its styles:
+            # Rich's and Textual's own equality look at the characters only, and a chart
+            # that only greys (stale) must be drawn again.
+            key = signature(text)
+            if key != self._last:
+                self._last = key
+                self.update(Content.from_rich_text(text), layout=False)
 
-    def render_at(self, width: int, height: int) -> RenderableType:
-        """The content for ``width`` × ``height`` cells."""
+    def render_at(self, width: int, height: int) -> Text:
+        """The drawing for ``width`` × ``height`` cells."""
         raise NotImplementedError
+
+
+def signature(text: Text) -> tuple:
+    """What a drawing shows: its characters and every style over them."""
+    return (
+        text.plain,
+        str(text.style),
+        tuple((span.start, span.end, str(span.style)) for span in text.spans),
+    )

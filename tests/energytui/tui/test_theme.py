@@ -57,5 +57,6 @@ async def test_a_light_theme_draws_the_flows_in_their_light_colours(tmp_path):
         assert DARK.solar in dark and LIGHT.solar not in dark
         app.theme = "textual-light"
         await pilot.pause()
+        await pilot.pause()
         light = _colours(app.screen.query_one("#flow"))
         assert LIGHT.solar in light and DARK.solar not in light
