@@ -37,6 +37,8 @@ MISSING_AT_MOST = 2
 #: the frame shown above and below the drum faces, as a share of their height (what a
 #: window drawn tightly around the drums holds)
 FRAME_MARGIN = 0.12
+#: how much (grey levels) ink must stand out from its neighbourhood to make a blob
+BLOB_MARGIN = 12
 #: a member sits this close (share of the pitch) to its place on the regular row
 PITCH_TOLERANCE = 0.18
 
@@ -71,6 +73,12 @@ class Row:
     #: the cells' height was measured (the drum faces, or digits that fill their
     #: cells as on an LCD), not estimated from the pitch
     sure: bool = True
+    #: where to cut between the cells (window x), when the drum faces were seen: the
+    #: middle of the frame between two faces; None leaves the cut to the vision split
+    cuts: tuple[float, ...] | None = None
+    #: the faces were seen as blobs of their own, not only as a brightness step above
+    #: and below the digits (which an LCD's glass makes too)
+    faces_seen: bool = False
 
 
 def _blobs(gray: np.ndarray, dark: bool, block: int, max_w: float) -> list[Blob]:
@@ -78,7 +86,7 @@ def _blobs(gray: np.ndarray, dark: bool, block: int, max_w: float) -> list[Blob]
     img = gray if not dark else cv2.bitwise_not(gray)
     # ink is lighter than its neighbourhood by a clear margin (the plain frame is not)
     binary = cv2.adaptiveThreshold(
-        img, 255, cv2.ADAPTIVE_THRESH_MEAN_C, cv2.THRESH_BINARY, block | 1, -12
+        img, 255, cv2.ADAPTIVE_THRESH_MEAN_C, cv2.THRESH_BINARY, block | 1, -BLOB_MARGIN
     )
     n, _, st, _ = cv2.connectedComponentsWithStats(binary, connectivity=8)
     H = gray.shape[0]
@@ -270,8 +278,11 @@ def find_row(window_bgr: np.ndarray, n: int) -> Row | None:
     # above and below for a turning drum. A drum's digit sits where its window is, not
     # where the digit is (the model reads how far a drum has turned from that), so when
     # the faces around the digits are seen, the cells take their height from them
-    faces = _are_faces(best, every)
+    faces = _are_faces(best, every, gray)
     around = None if faces else _faces_around(best, cands)
+    # the faces seen as blobs of their own (a brightness step above and below the
+    # digits, found next, may be an LCD's glass as well as a drum's face)
+    seen = faces or around is not None
     if not faces and around is None and gh < 0.9 * best.pitch:
         # small digits for their pitch, as in drum windows: the faces' edges above and
         # below them
@@ -301,7 +312,24 @@ def find_row(window_bgr: np.ndarray, n: int) -> Row | None:
     if tight:
         box = (0, 0, W, H)
     sure = tight or faces or around is not None or gh >= 0.9 * best.pitch
-    return Row(box=box, pitch=best.pitch, members=len(best.members), tight=tight, sure=sure)
+    # with the faces seen, the cells are cut halfway between the faces' centres on the
+    # row's pitch: the emptiest column between two digits (the vision's split) may lie
+    # on the blank face beside a narrow digit, when the frame between drums falls on the
+    # digits' side of the threshold (dark digits on light faces in a darker frame)
+    cuts = (
+        tuple(first + (i - 0.5) * best.pitch for i in range(1, n))
+        if faces or around is not None
+        else None
+    )
+    return Row(
+        box=box,
+        pitch=best.pitch,
+        members=len(best.members),
+        tight=tight,
+        sure=sure,
+        cuts=cuts,
+        faces_seen=seen,
+    )
 
 
 def _trim(c: _Candidate, n: int) -> _Candidate:
@@ -396,14 +424,17 @@ def _first_edge(grad: np.ndarray) -> int | None:
     return None
 
 
-def _are_faces(c: _Candidate, blobs: list[Blob]) -> bool:
+def _are_faces(c: _Candidate, blobs: list[Blob], gray: np.ndarray) -> bool:
     """The members are drum faces (each holds a digit-sized blob) rather than digits."""
     if float(np.median([m.w for m in c.members])) < 0.68 * c.pitch:
         return False  # faces nearly touch (only the frame between them); digits do not
     inside = 0
     for m in c.members:
-        if m.area < 0.7 * m.w * m.h:
-            continue  # a face is solid around its digit; a 0 around its counter is not
+        if m.area < 0.7 * m.w * m.h and not _rectangular(gray, m):
+            # a face is solid around its digit, a 0 around its counter is not; but a
+            # bold or large digit (or the two halves of a turning drum) takes more than
+            # a third of its face, and then only the face's square corners tell
+            continue
         for b in blobs:
             if (
                 b.x > m.x
@@ -415,6 +446,36 @@ def _are_faces(c: _Candidate, blobs: list[Blob]) -> bool:
                 inside += 1
                 break
     return inside * 2 > len(c.members)
+
+
+def _rectangular(gray: np.ndarray, b: Blob) -> bool:
+    """The blob's box is filled to its corners, as a drum face is: all four corners are
+    of one grey, set off from what surrounds the box by the local threshold's own margin
+    (and to the same side). A digit's box, even a 0's or an 8's, has background in its
+    corners, as around it; a box merged from pieces of the face and the bezel has the
+    bezel's grey in its corners and around them."""
+    H, W = gray.shape[:2]
+    inset_x, inset_y = max(1, int(0.05 * b.w)), max(1, int(0.05 * b.h))
+    pw, ph = max(2, int(0.12 * b.w)), max(2, int(0.12 * b.h))
+    xs = (b.x + inset_x, b.x + b.w - inset_x - pw)
+    ys = (b.y + inset_y, b.y + b.h - inset_y - ph)
+    corners = [float(np.median(gray[y : y + ph, x : x + pw])) for y in ys for x in xs]
+    # the ring just outside the box (the frame between drums, around the faces)
+    d = max(2, int(0.06 * min(b.w, b.h)))
+    x0, y0 = max(0, b.x - 1 - d), max(0, b.y - 1 - d)
+    x1, y1 = min(W, b.x + b.w + 1 + d), min(H, b.y + b.h + 1 + d)
+    ring = np.ones((y1 - y0, x1 - x0), bool)
+    ring[
+        max(0, b.y - 1) - y0 : min(H, b.y + b.h + 1) - y0,
+        max(0, b.x - 1) - x0 : min(W, b.x + b.w + 1) - x0,
+    ] = False
+    if ring.sum() < 8:
+        return False  # the box fills the window: nothing around it to set it off from
+    around = float(np.median(gray[y0:y1, x0:x1][ring]))
+    diffs = [v - around for v in corners]
+    one_grey = max(corners) - min(corners) < 0.5 * min(abs(v) for v in diffs)
+    same_side = all(v > 0 for v in diffs) or all(v < 0 for v in diffs)
+    return same_side and one_grey and min(abs(v) for v in diffs) >= BLOB_MARGIN
 
 
 def _score(c: _Candidate) -> tuple[float, float]:
