@@ -39,6 +39,8 @@ MISSING_AT_MOST = 2
 FRAME_MARGIN = 0.12
 #: how much (grey levels) ink must stand out from its neighbourhood to make a blob
 BLOB_MARGIN = 12
+#: a blob inside another at most this much taller is that digit's counter (a 0's inside)
+COUNTER_RATIO = 1.4
 #: a member sits this close (share of the pitch) to its place on the regular row
 PITCH_TOLERANCE = 0.18
 
@@ -102,6 +104,32 @@ def _blobs(gray: np.ndarray, dark: bool, block: int, max_w: float) -> list[Blob]
     # an LCD digit is whole only merged: both are offered to the row search
     merged = [b for b in _merge_columns([list(b) for b in boxes]) if b not in boxes]
     return [Blob(*b) for b in stats] + [Blob(*b) for b in merged]
+
+
+def _without_counters(blobs: list[Blob]) -> list[Blob]:
+    """The blobs less the insides of 0s: a blob centred in another one hardly taller is
+    that digit's counter (the other polarity's blob, pooled with the digits). Of the
+    height of the digits around it, a row of them would take a 0's counter for a digit
+    and the window's edge beside the row for another. A drum's figure sits in a face
+    taller by half again and more, and stays."""
+    out = []
+    for b in blobs:
+        held = any(
+            o is not b
+            and o.h <= COUNTER_RATIO * b.h
+            and o.h > b.h
+            and o.w > b.w
+            and abs(o.cx - b.cx) < 0.15 * o.w
+            and abs(o.cy - b.cy) < 0.15 * o.h
+            and o.x < b.x
+            and o.y < b.y
+            and o.x + o.w > b.x + b.w
+            and o.y + o.h > b.y + b.h
+            for o in blobs
+        )
+        if not held:
+            out.append(b)
+    return out
 
 
 def _bar(b: Blob) -> bool:
@@ -254,7 +282,7 @@ def find_row(window_bgr: np.ndarray, n: int) -> Row | None:
             for b in _blobs(gray, dark, block, max_pitch)
             if b.h >= 0.3 * min_pitch and b.h <= 0.95 * H and b.w <= max_pitch and not _bar(b)
         ]
-        for c in _rows(blobs, n, min_pitch, max_pitch):
+        for c in _rows(_without_counters(blobs), n, min_pitch, max_pitch):
             cands.append(_trim(c, n))
             pool.extend((b, c) for b in c.members)
         every.extend(blobs)
@@ -268,7 +296,9 @@ def find_row(window_bgr: np.ndarray, n: int) -> Row | None:
         return None
     first: float | None = best.first
     if span < n:
-        first = _place(gray, best, n)
+        first = _faces_place(gray, best, cands, n)
+        if first is None:
+            first = _place(gray, best, n)
     if first is None:
         return None
     hs = [b.h for b in best.members]
@@ -383,6 +413,45 @@ def _faces_around(best: _Candidate, cands: list[_Candidate]) -> tuple[float, flo
     return None
 
 
+def _faces_place(
+    gray: np.ndarray, best: _Candidate, cands: list[_Candidate], n: int
+) -> float | None:
+    """Where a row with positions missing starts, from the drum faces around it: a row
+    of faces at the same pitch that holds the digits, whose faces past the digits are
+    the drums caught turning (no whole figure in them). A last drum of another colour
+    (red, as decimals often are) stands out from the others' ground, so only its face
+    tells it from the frame. None unless the faces and digits make exactly ``n``
+    positions."""
+    gh = float(np.median([b.h for b in best.members]))
+    pitch = best.pitch
+    digits = {int(i) for i in best.index}
+    for c in sorted(cands, key=_score, reverse=True):
+        if abs(c.pitch - pitch) > 0.1 * pitch:
+            continue
+        faces = [
+            f
+            for f in c.members
+            if f.h >= 1.3 * gh and (f.area >= 0.7 * f.w * f.h or _rectangular(gray, f))
+        ]
+        held = [
+            f
+            for f in faces
+            if any(
+                f.x <= d.cx <= f.x + f.w and f.y < d.y and d.y + d.h < f.y + f.h
+                for d in best.members
+            )
+        ]
+        if len(held) < 2:
+            continue
+        steps = [(f.cx - best.first) / pitch for f in faces]
+        if any(abs(k - round(k)) > PITCH_TOLERANCE for k in steps):
+            continue  # not on the digits' row
+        places = digits | {int(round(k)) for k in steps}
+        if max(places) - min(places) + 1 == n:
+            return best.first + min(places) * pitch
+    return None
+
+
 def _face_edges(gray: np.ndarray, best: _Candidate) -> tuple[float, float] | None:
     """Top and bottom of the drum windows around ``best``'s digits: walking out from each
     digit, the first clear change of brightness (the face meeting the frame; the bezel
@@ -459,7 +528,10 @@ def _rectangular(gray: np.ndarray, b: Blob) -> bool:
     pw, ph = max(2, int(0.12 * b.w)), max(2, int(0.12 * b.h))
     xs = (b.x + inset_x, b.x + b.w - inset_x - pw)
     ys = (b.y + inset_y, b.y + b.h - inset_y - ph)
-    corners = [float(np.median(gray[y : y + ph, x : x + pw])) for y in ys for x in xs]
+    patches = [gray[max(0, y) : y + ph, max(0, x) : x + pw] for y in ys for x in xs]
+    if any(p.size == 0 for p in patches):
+        return False  # a box too small (or cut by the window's edge) to have corners
+    corners = [float(np.median(p)) for p in patches]
     # the ring just outside the box (the frame between drums, around the faces)
     d = max(2, int(0.06 * min(b.w, b.h)))
     x0, y0 = max(0, b.x - 1 - d), max(0, b.y - 1 - d)
