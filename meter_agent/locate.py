@@ -103,7 +103,20 @@ def _blobs(gray: np.ndarray, dark: bool, block: int, max_w: float) -> list[Blob]
     # a drum's digit is one blob already, and merging could join it to the face's edge;
     # an LCD digit is whole only merged: both are offered to the row search
     merged = [b for b in _merge_columns([list(b) for b in boxes]) if b not in boxes]
+    # a solid blob nearly as wide as a merged box and most of its height is a drum face
+    # the merge glued to scraps of the frame or bezel above and below it (a thin frame
+    # between faces and a dark bezel): the box is no digit, nor the face's true height
+    solid = [b for b in stats if b[4] >= 0.7 * b[2] * b[3]]
+    merged = [m for m in merged if not any(_glued_to(m, b) for b in solid)]
     return [Blob(*b) for b in stats] + [Blob(*b) for b in merged]
+
+
+def _glued_to(m: list[int], b: tuple[int, int, int, int, int]) -> bool:
+    """The merged box ``m`` is mostly the solid blob ``b`` (inside it, at least 80 % of
+    its width and 60 % of its height)."""
+    x, y, w, h = b[:4]
+    inside = m[0] <= x and m[1] <= y and x + w <= m[0] + m[2] and y + h <= m[1] + m[3]
+    return inside and w >= 0.8 * m[2] and h >= 0.6 * m[3]
 
 
 def _without_counters(blobs: list[Blob]) -> list[Blob]:

@@ -96,3 +96,26 @@ def test_a_turning_last_drum_of_another_colour_is_placed_by_its_face() -> None:
     # every row found; one meter's row is still placed too wide (a separate fault: the
     # window's edge beside it lines up with the drums), as before these changes
     assert found == 16 and placed >= 15, (found, placed)
+
+
+@pytest.mark.skipif(not MONO, reason="the held-out Liberation Mono faces are not installed")
+def test_faces_are_not_glued_to_the_bezel_above_and_below() -> None:
+    # a thin frame between dark faces and a dark bezel: merging pieces (for LCD
+    # segments) glued each face to scraps of the bezel, and the cells were cut nearly
+    # twice the faces' height (the bench's frame)
+    face = next(f for f in MONO if f.name == "LiberationMono-BoldItalic.ttf")
+    f = render_frame(
+        "drum",
+        "59028",
+        seed=1724651124,
+        nuisance_seed=959857363,
+        font=face,
+        roll=0.6327,
+        frame_size=(1280, 720),
+    )
+    roi = [482, 235, 496, 186]
+    row = find_row(upright_window(f.image, f.rotation, roi), 5)
+    assert row is not None
+    ty, th = f.roi[1] - roi[1], f.roi[3]
+    _, y, _, h = row.box
+    assert abs(y - ty) + abs(y + h - ty - th) < 0.1 * th, (row.box, ty, th)
