@@ -511,7 +511,9 @@ class MeterReader:
         # the last frame's alignment, and the digit row last found for this calibration
         self.reference: Reference | None = None
         self.alignment: Alignment | None = None
-        self._row: tuple[tuple, tuple[int, int, int, int], bool] | None = None
+        self._row: (
+            tuple[tuple, tuple[int, int, int, int], bool, tuple[float, ...] | None] | None
+        ) = None
         self.last_window: Window | None = None
         if state is not None:
             self._load_state(state)
@@ -604,6 +606,9 @@ class MeterReader:
         key = self._row_key()
         cached = self._row if self._row is not None and self._row[0] == key else None
         known = None if cached is None else cached[1]
+        # the cuts between the drum faces found with that row: the cells of a frame read
+        # through the row of before are cut as that row's were
+        known_cuts = None if cached is None else cached[3]
         try:
             win = process_window(frame, cal, ocr, transform=transform, locate=True)
         except DigitRowError:
@@ -616,15 +621,19 @@ class MeterReader:
             else:
                 # no row in this frame (a blank screen, a drum between digits): the row
                 # this calibration's window showed before
-                win = process_window(frame, cal, ocr, transform=transform, row=known)
+                win = process_window(
+                    frame, cal, ocr, transform=transform, row=known, cuts=known_cuts
+                )
         else:
             row = win.row or (0, 0, 0, 0)
             if cached is not None and cached[2] and not win.row_sure and _same_span(cached[1], row):
                 # the same digits, but this frame's cells are only of an estimated
                 # height: the measured ones of before fit them better
-                win = process_window(frame, cal, ocr, transform=transform, row=cached[1])
+                win = process_window(
+                    frame, cal, ocr, transform=transform, row=cached[1], cuts=known_cuts
+                )
             elif cached is None or win.row_sure or not cached[2]:
-                self._row = (key, row, win.row_sure)
+                self._row = (key, row, win.row_sure, win.cuts)
         self.last_window = win
         return win
 

@@ -66,6 +66,8 @@ class Window:
     full: np.ndarray | None = None
     #: the row was found with its height measured (see meter_agent.locate.Row.sure)
     row_sure: bool = True
+    #: where the cells were cut between the drum faces (window x), when they were
+    cuts: tuple[float, ...] | None = None
 
 
 def to_bgr(frame: np.ndarray) -> np.ndarray:
@@ -263,6 +265,7 @@ def process_window(
     transform: np.ndarray | None = None,
     locate: bool = False,
     row: tuple[int, int, int, int] | None = None,
+    cuts: tuple[float, ...] | None = None,
 ) -> Window:
     """Run the whole pipeline on one BGR frame.
 
@@ -270,10 +273,10 @@ def process_window(
     ``row`` cuts the cells from that box of the calibrated window; ``locate`` finds the
     digit row in the window first (:func:`meter_agent.locate.find_row`) and raises
     :class:`DigitRowError` when there is none. Without either, the whole window is the
-    row, as always."""
+    row, as always. ``cuts`` (window x, with ``row``) cut the cells between the drum
+    faces as the row search found them before (:attr:`Window.cuts`)."""
     bgr = to_bgr(frame)
     sure = True
-    cuts: tuple[float, ...] | None = None
     full = upright_window(bgr, calibration.rotate_degrees, calibration.roi, transform)
     fh, fw = full.shape[:2]
     if row is None and locate:
@@ -287,6 +290,7 @@ def process_window(
             )
         row = found.box
         sure = found.sure
+        cuts = None
         if found.faces_seen or calibration.display == "drum":
             # a brightness step around the digits is a drum face's edge only on drums
             cuts = found.cuts
@@ -307,6 +311,7 @@ def process_window(
     if cuts is not None and row is not None:
         bounds = _bounds_from_cuts(cuts, row[0], color.shape[1])
     win = _process_color(color, ocr, bounds)
+    win.cuts = cuts if bounds is not None else None
     win.row = row if row is not None else (0, 0, fw, fh)
     win.row_sure = sure
     win.full = full

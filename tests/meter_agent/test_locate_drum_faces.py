@@ -119,3 +119,31 @@ def test_faces_are_not_glued_to_the_bezel_above_and_below() -> None:
     ty, th = f.roi[1] - roi[1], f.roi[3]
     _, y, _, h = row.box
     assert abs(y - ty) + abs(y + h - ty - th) < 0.1 * th, (row.box, ty, th)
+
+
+@needs_fonts
+def test_a_frame_read_through_the_row_of_before_is_cut_between_the_faces() -> None:
+    """A frame whose own row is not found (or only estimated) is cut through the row this
+    calibration's window showed before: between the faces as then, not by the ink."""
+    from meter_agent.config import AgentConfig
+    from meter_agent.reader import MeterReader
+
+    differ = 0
+    for seed in range(8):
+        f = render_frame("drum", "151416", seed=seed, font=PRINTED[seed % len(PRINTED)])
+        cal = CalibrationConfig(roi=loose_roi(f, 0.12), rotate_degrees=f.rotation, display="drum")
+        ocr = OcrConfig(expected_digits=6)
+        found = process_window(f.image, cal, ocr, locate=True)
+        if found.cuts is None:
+            continue
+        again = process_window(f.image, cal, ocr, row=found.row, cuts=found.cuts)
+        assert [c.box for c in again.cells] == [c.box for c in found.cells]
+        by_ink = process_window(f.image, cal, ocr, row=found.row)
+        differ += [c.box for c in by_ink.cells] != [c.box for c in found.cells]
+        # the reader keeps the cuts with the row it remembers
+        cfg = AgentConfig()
+        cfg.calibration, cfg.ocr = cal, ocr
+        reader = MeterReader(cfg)
+        reader.process_for_preview(f.image)
+        assert reader._row is not None and reader._row[3] == found.cuts
+    assert differ >= 1  # cut by the ink instead, some of these rows' cells move
