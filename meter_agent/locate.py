@@ -37,6 +37,10 @@ MISSING_AT_MOST = 2
 #: the frame shown above and below the drum faces, as a share of their height (what a
 #: window drawn tightly around the drums holds)
 FRAME_MARGIN = 0.12
+#: how much (grey levels) ink must stand out from its neighbourhood to make a blob
+BLOB_MARGIN = 12
+#: a blob inside another at most this much taller is that digit's counter (a 0's inside)
+COUNTER_RATIO = 1.4
 #: a member sits this close (share of the pitch) to its place on the regular row
 PITCH_TOLERANCE = 0.18
 
@@ -71,6 +75,12 @@ class Row:
     #: the cells' height was measured (the drum faces, or digits that fill their
     #: cells as on an LCD), not estimated from the pitch
     sure: bool = True
+    #: where to cut between the cells (window x), when the drum faces were seen: the
+    #: middle of the frame between two faces; None leaves the cut to the vision split
+    cuts: tuple[float, ...] | None = None
+    #: the faces were seen as blobs of their own, not only as a brightness step above
+    #: and below the digits (which an LCD's glass makes too)
+    faces_seen: bool = False
 
 
 def _blobs(gray: np.ndarray, dark: bool, block: int, max_w: float) -> list[Blob]:
@@ -78,7 +88,7 @@ def _blobs(gray: np.ndarray, dark: bool, block: int, max_w: float) -> list[Blob]
     img = gray if not dark else cv2.bitwise_not(gray)
     # ink is lighter than its neighbourhood by a clear margin (the plain frame is not)
     binary = cv2.adaptiveThreshold(
-        img, 255, cv2.ADAPTIVE_THRESH_MEAN_C, cv2.THRESH_BINARY, block | 1, -12
+        img, 255, cv2.ADAPTIVE_THRESH_MEAN_C, cv2.THRESH_BINARY, block | 1, -BLOB_MARGIN
     )
     n, _, st, _ = cv2.connectedComponentsWithStats(binary, connectivity=8)
     H = gray.shape[0]
@@ -93,7 +103,46 @@ def _blobs(gray: np.ndarray, dark: bool, block: int, max_w: float) -> list[Blob]
     # a drum's digit is one blob already, and merging could join it to the face's edge;
     # an LCD digit is whole only merged: both are offered to the row search
     merged = [b for b in _merge_columns([list(b) for b in boxes]) if b not in boxes]
+    # a solid blob nearly as wide as a merged box and most of its height is a drum face
+    # the merge glued to scraps of the frame or bezel above and below it (a thin frame
+    # between faces and a dark bezel): the box is no digit, nor the face's true height
+    solid = [b for b in stats if b[4] >= 0.7 * b[2] * b[3]]
+    merged = [m for m in merged if not any(_glued_to(m, b) for b in solid)]
     return [Blob(*b) for b in stats] + [Blob(*b) for b in merged]
+
+
+def _glued_to(m: list[int], b: tuple[int, int, int, int, int]) -> bool:
+    """The merged box ``m`` is mostly the solid blob ``b`` (inside it, at least 80 % of
+    its width and 60 % of its height)."""
+    x, y, w, h = b[:4]
+    inside = m[0] <= x and m[1] <= y and x + w <= m[0] + m[2] and y + h <= m[1] + m[3]
+    return inside and w >= 0.8 * m[2] and h >= 0.6 * m[3]
+
+
+def _without_counters(blobs: list[Blob]) -> list[Blob]:
+    """The blobs less the insides of 0s: a blob centred in another one hardly taller is
+    that digit's counter (the other polarity's blob, pooled with the digits). Of the
+    height of the digits around it, a row of them would take a 0's counter for a digit
+    and the window's edge beside the row for another. A drum's figure sits in a face
+    taller by half again and more, and stays."""
+    out = []
+    for b in blobs:
+        held = any(
+            o is not b
+            and o.h <= COUNTER_RATIO * b.h
+            and o.h > b.h
+            and o.w > b.w
+            and abs(o.cx - b.cx) < 0.15 * o.w
+            and abs(o.cy - b.cy) < 0.15 * o.h
+            and o.x < b.x
+            and o.y < b.y
+            and o.x + o.w > b.x + b.w
+            and o.y + o.h > b.y + b.h
+            for o in blobs
+        )
+        if not held:
+            out.append(b)
+    return out
 
 
 def _bar(b: Blob) -> bool:
@@ -246,7 +295,7 @@ def find_row(window_bgr: np.ndarray, n: int) -> Row | None:
             for b in _blobs(gray, dark, block, max_pitch)
             if b.h >= 0.3 * min_pitch and b.h <= 0.95 * H and b.w <= max_pitch and not _bar(b)
         ]
-        for c in _rows(blobs, n, min_pitch, max_pitch):
+        for c in _rows(_without_counters(blobs), n, min_pitch, max_pitch):
             cands.append(_trim(c, n))
             pool.extend((b, c) for b in c.members)
         every.extend(blobs)
@@ -260,7 +309,9 @@ def find_row(window_bgr: np.ndarray, n: int) -> Row | None:
         return None
     first: float | None = best.first
     if span < n:
-        first = _place(gray, best, n)
+        first = _faces_place(gray, best, cands, n)
+        if first is None:
+            first = _place(gray, best, n)
     if first is None:
         return None
     hs = [b.h for b in best.members]
@@ -270,8 +321,11 @@ def find_row(window_bgr: np.ndarray, n: int) -> Row | None:
     # above and below for a turning drum. A drum's digit sits where its window is, not
     # where the digit is (the model reads how far a drum has turned from that), so when
     # the faces around the digits are seen, the cells take their height from them
-    faces = _are_faces(best, every)
+    faces = _are_faces(best, every, gray)
     around = None if faces else _faces_around(best, cands)
+    # the faces seen as blobs of their own (a brightness step above and below the
+    # digits, found next, may be an LCD's glass as well as a drum's face)
+    seen = faces or around is not None
     if not faces and around is None and gh < 0.9 * best.pitch:
         # small digits for their pitch, as in drum windows: the faces' edges above and
         # below them
@@ -301,7 +355,24 @@ def find_row(window_bgr: np.ndarray, n: int) -> Row | None:
     if tight:
         box = (0, 0, W, H)
     sure = tight or faces or around is not None or gh >= 0.9 * best.pitch
-    return Row(box=box, pitch=best.pitch, members=len(best.members), tight=tight, sure=sure)
+    # with the faces seen, the cells are cut halfway between the faces' centres on the
+    # row's pitch: the emptiest column between two digits (the vision's split) may lie
+    # on the blank face beside a narrow digit, when the frame between drums falls on the
+    # digits' side of the threshold (dark digits on light faces in a darker frame)
+    cuts = (
+        tuple(first + (i - 0.5) * best.pitch for i in range(1, n))
+        if faces or around is not None
+        else None
+    )
+    return Row(
+        box=box,
+        pitch=best.pitch,
+        members=len(best.members),
+        tight=tight,
+        sure=sure,
+        cuts=cuts,
+        faces_seen=seen,
+    )
 
 
 def _trim(c: _Candidate, n: int) -> _Candidate:
@@ -355,6 +426,45 @@ def _faces_around(best: _Candidate, cands: list[_Candidate]) -> tuple[float, flo
     return None
 
 
+def _faces_place(
+    gray: np.ndarray, best: _Candidate, cands: list[_Candidate], n: int
+) -> float | None:
+    """Where a row with positions missing starts, from the drum faces around it: a row
+    of faces at the same pitch that holds the digits, whose faces past the digits are
+    the drums caught turning (no whole figure in them). A last drum of another colour
+    (red, as decimals often are) stands out from the others' ground, so only its face
+    tells it from the frame. None unless the faces and digits make exactly ``n``
+    positions."""
+    gh = float(np.median([b.h for b in best.members]))
+    pitch = best.pitch
+    digits = {int(i) for i in best.index}
+    for c in sorted(cands, key=_score, reverse=True):
+        if abs(c.pitch - pitch) > 0.1 * pitch:
+            continue
+        faces = [
+            f
+            for f in c.members
+            if f.h >= 1.3 * gh and (f.area >= 0.7 * f.w * f.h or _rectangular(gray, f))
+        ]
+        held = [
+            f
+            for f in faces
+            if any(
+                f.x <= d.cx <= f.x + f.w and f.y < d.y and d.y + d.h < f.y + f.h
+                for d in best.members
+            )
+        ]
+        if len(held) < 2:
+            continue
+        steps = [(f.cx - best.first) / pitch for f in faces]
+        if any(abs(k - round(k)) > PITCH_TOLERANCE for k in steps):
+            continue  # not on the digits' row
+        places = digits | {int(round(k)) for k in steps}
+        if max(places) - min(places) + 1 == n:
+            return best.first + min(places) * pitch
+    return None
+
+
 def _face_edges(gray: np.ndarray, best: _Candidate) -> tuple[float, float] | None:
     """Top and bottom of the drum windows around ``best``'s digits: walking out from each
     digit, the first clear change of brightness (the face meeting the frame; the bezel
@@ -396,14 +506,17 @@ def _first_edge(grad: np.ndarray) -> int | None:
     return None
 
 
-def _are_faces(c: _Candidate, blobs: list[Blob]) -> bool:
+def _are_faces(c: _Candidate, blobs: list[Blob], gray: np.ndarray) -> bool:
     """The members are drum faces (each holds a digit-sized blob) rather than digits."""
     if float(np.median([m.w for m in c.members])) < 0.68 * c.pitch:
         return False  # faces nearly touch (only the frame between them); digits do not
     inside = 0
     for m in c.members:
-        if m.area < 0.7 * m.w * m.h:
-            continue  # a face is solid around its digit; a 0 around its counter is not
+        if m.area < 0.7 * m.w * m.h and not _rectangular(gray, m):
+            # a face is solid around its digit, a 0 around its counter is not; but a
+            # bold or large digit (or the two halves of a turning drum) takes more than
+            # a third of its face, and then only the face's square corners tell
+            continue
         for b in blobs:
             if (
                 b.x > m.x
@@ -415,6 +528,39 @@ def _are_faces(c: _Candidate, blobs: list[Blob]) -> bool:
                 inside += 1
                 break
     return inside * 2 > len(c.members)
+
+
+def _rectangular(gray: np.ndarray, b: Blob) -> bool:
+    """The blob's box is filled to its corners, as a drum face is: all four corners are
+    of one grey, set off from what surrounds the box by the local threshold's own margin
+    (and to the same side). A digit's box, even a 0's or an 8's, has background in its
+    corners, as around it; a box merged from pieces of the face and the bezel has the
+    bezel's grey in its corners and around them."""
+    H, W = gray.shape[:2]
+    inset_x, inset_y = max(1, int(0.05 * b.w)), max(1, int(0.05 * b.h))
+    pw, ph = max(2, int(0.12 * b.w)), max(2, int(0.12 * b.h))
+    xs = (b.x + inset_x, b.x + b.w - inset_x - pw)
+    ys = (b.y + inset_y, b.y + b.h - inset_y - ph)
+    patches = [gray[max(0, y) : y + ph, max(0, x) : x + pw] for y in ys for x in xs]
+    if any(p.size == 0 for p in patches):
+        return False  # a box too small (or cut by the window's edge) to have corners
+    corners = [float(np.median(p)) for p in patches]
+    # the ring just outside the box (the frame between drums, around the faces)
+    d = max(2, int(0.06 * min(b.w, b.h)))
+    x0, y0 = max(0, b.x - 1 - d), max(0, b.y - 1 - d)
+    x1, y1 = min(W, b.x + b.w + 1 + d), min(H, b.y + b.h + 1 + d)
+    ring = np.ones((y1 - y0, x1 - x0), bool)
+    ring[
+        max(0, b.y - 1) - y0 : min(H, b.y + b.h + 1) - y0,
+        max(0, b.x - 1) - x0 : min(W, b.x + b.w + 1) - x0,
+    ] = False
+    if ring.sum() < 8:
+        return False  # the box fills the window: nothing around it to set it off from
+    around = float(np.median(gray[y0:y1, x0:x1][ring]))
+    diffs = [v - around for v in corners]
+    one_grey = max(corners) - min(corners) < 0.5 * min(abs(v) for v in diffs)
+    same_side = all(v > 0 for v in diffs) or all(v < 0 for v in diffs)
+    return same_side and one_grey and min(abs(v) for v in diffs) >= BLOB_MARGIN
 
 
 def _score(c: _Candidate) -> tuple[float, float]:

@@ -79,6 +79,9 @@ LCD_SETTLED = 0.1
 #: off the other drums' line is turning (0.9 turned ≈ 0.08 low on the synthetic drums,
 #: 0.94 ≈ 0.03, settled ≤ 0.01)
 LAST_DRUM_OFFSET = 0.02
+#: a last drum whose digit sits this far under the other drums' line is surely turning
+#: (three times the most a settled drum is seen off it): its settled positions are ruled out
+SURELY_LOW = 3 * LAST_DRUM_OFFSET
 #: a last drum within this much under the next digit is either nearly turned or that
 #: digit settled and placed a hair low (labels to a tenth, framing of unseen makers):
 #: the model cannot tell them apart there, the drums' line can
@@ -354,6 +357,15 @@ def _digit_mass(positions: tuple[float, ...], shift: float, floor: bool) -> np.n
     return np.sum([np.roll(q, -j)[::10] for j in range(-t, t + 1)], axis=0)
 
 
+def _turning_mass(positions: tuple[float, ...], digit: int) -> float:
+    """The model's probability for ``digit`` given that the drum is not settled: its
+    mass on that digit's turning tenths (.2 to .9) over the mass on every digit's."""
+    q = np.asarray(positions, np.float64).reshape(10, -1)
+    turning = q[:, 2:]
+    total = float(turning.sum())
+    return float(turning[digit].sum()) / total if total > 1e-9 else 0.0
+
+
 def _confirmed(c: CellResult, digit: int, p: float) -> float:
     """The model's probability for the digit read, raised when another engine (the
     meter's own learnt digits, Tesseract) voted for that same digit — half the doubt
@@ -429,6 +441,13 @@ def resolve_drums(
                     conf = _confirmed(c, digit, float(q[b].sum()))
                 else:
                     conf = min(conf, AMBIGUOUS)
+            if last_offset is not None and last_offset >= SURELY_LOW and mass[digit] >= 0.5:
+                # far under the line the drum is turning, not settled: the model's mass
+                # on settled positions (a digit or a tenth past it, which sit on the
+                # line or above it) is ruled out, and the rest is renormalised. Only
+                # when the model leans to this digit itself: the line takes doubt away,
+                # it never overrules the model
+                conf = _confirmed(c, digit, _turning_mass(c.positions, digit))
         else:
             mass = _digit_mass(c.positions, lower, floor=False)
             digit = int(np.argmax(mass))
@@ -492,7 +511,9 @@ class MeterReader:
         # the last frame's alignment, and the digit row last found for this calibration
         self.reference: Reference | None = None
         self.alignment: Alignment | None = None
-        self._row: tuple[tuple, tuple[int, int, int, int], bool] | None = None
+        self._row: (
+            tuple[tuple, tuple[int, int, int, int], bool, tuple[float, ...] | None] | None
+        ) = None
         self.last_window: Window | None = None
         if state is not None:
             self._load_state(state)
@@ -585,6 +606,9 @@ class MeterReader:
         key = self._row_key()
         cached = self._row if self._row is not None and self._row[0] == key else None
         known = None if cached is None else cached[1]
+        # the cuts between the drum faces found with that row: the cells of a frame read
+        # through the row of before are cut as that row's were
+        known_cuts = None if cached is None else cached[3]
         try:
             win = process_window(frame, cal, ocr, transform=transform, locate=True)
         except DigitRowError:
@@ -597,15 +621,19 @@ class MeterReader:
             else:
                 # no row in this frame (a blank screen, a drum between digits): the row
                 # this calibration's window showed before
-                win = process_window(frame, cal, ocr, transform=transform, row=known)
+                win = process_window(
+                    frame, cal, ocr, transform=transform, row=known, cuts=known_cuts
+                )
         else:
             row = win.row or (0, 0, 0, 0)
             if cached is not None and cached[2] and not win.row_sure and _same_span(cached[1], row):
                 # the same digits, but this frame's cells are only of an estimated
                 # height: the measured ones of before fit them better
-                win = process_window(frame, cal, ocr, transform=transform, row=cached[1])
+                win = process_window(
+                    frame, cal, ocr, transform=transform, row=cached[1], cuts=known_cuts
+                )
             elif cached is None or win.row_sure or not cached[2]:
-                self._row = (key, row, win.row_sure)
+                self._row = (key, row, win.row_sure, win.cuts)
         self.last_window = win
         return win
 

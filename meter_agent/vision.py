@@ -66,6 +66,8 @@ class Window:
     full: np.ndarray | None = None
     #: the row was found with its height measured (see meter_agent.locate.Row.sure)
     row_sure: bool = True
+    #: where the cells were cut between the drum faces (window x), when they were
+    cuts: tuple[float, ...] | None = None
 
 
 def to_bgr(frame: np.ndarray) -> np.ndarray:
@@ -263,6 +265,7 @@ def process_window(
     transform: np.ndarray | None = None,
     locate: bool = False,
     row: tuple[int, int, int, int] | None = None,
+    cuts: tuple[float, ...] | None = None,
 ) -> Window:
     """Run the whole pipeline on one BGR frame.
 
@@ -270,7 +273,8 @@ def process_window(
     ``row`` cuts the cells from that box of the calibrated window; ``locate`` finds the
     digit row in the window first (:func:`meter_agent.locate.find_row`) and raises
     :class:`DigitRowError` when there is none. Without either, the whole window is the
-    row, as always."""
+    row, as always. ``cuts`` (window x, with ``row``) cut the cells between the drum
+    faces as the row search found them before (:attr:`Window.cuts`)."""
     bgr = to_bgr(frame)
     sure = True
     full = upright_window(bgr, calibration.rotate_degrees, calibration.roi, transform)
@@ -286,6 +290,10 @@ def process_window(
             )
         row = found.box
         sure = found.sure
+        cuts = None
+        if found.faces_seen or calibration.display == "drum":
+            # a brightness step around the digits is a drum face's edge only on drums
+            cuts = found.cuts
     if row is not None:
         x, y, w, h = row
         x, y = max(0, min(x, fw - 1)), max(0, min(y, fh - 1))
@@ -299,15 +307,33 @@ def process_window(
             color = full[y : y + h, x : x + w]
     else:
         color = full
-    win = _process_color(color, ocr)
+    bounds = None
+    if cuts is not None and row is not None:
+        bounds = _bounds_from_cuts(cuts, row[0], color.shape[1])
+    win = _process_color(color, ocr, bounds)
+    win.cuts = cuts if bounds is not None else None
     win.row = row if row is not None else (0, 0, fw, fh)
     win.row_sure = sure
     win.full = full
     return win
 
 
-def _process_color(color: np.ndarray, ocr: OcrConfig) -> Window:
-    """Light, threshold and cells of an upright window of digits."""
+def _bounds_from_cuts(cuts: tuple[float, ...], x0: int, w: int) -> list[tuple[int, int]] | None:
+    """Cell column ranges of a row ``w`` wide starting at window x ``x0`` from the cuts
+    between its cells (window x); None when they do not make cells of sensible widths."""
+    inner = [int(round(c - x0)) for c in cuts]
+    edges = [0, *inner, w]
+    widths = np.diff(edges)
+    if len(widths) < 2 or widths.min() < 0.5 * float(np.median(widths)):
+        return None
+    return [(edges[i], edges[i + 1]) for i in range(len(edges) - 1)]
+
+
+def _process_color(
+    color: np.ndarray, ocr: OcrConfig, bounds: list[tuple[int, int]] | None = None
+) -> Window:
+    """Light, threshold and cells of an upright window of digits (cut at ``bounds``
+    when the row's cells are known, else split by :func:`split_cells`)."""
     gray_raw = cv2.cvtColor(color, cv2.COLOR_BGR2GRAY)
     h = gray_raw.shape[0]
     cell_h = int(min(h, gray_raw.shape[1] / max(ocr.expected_digits, 1) * 1.6))
@@ -323,7 +349,9 @@ def _process_color(color: np.ndarray, ocr: OcrConfig) -> Window:
     binary[:, -bx:] = 0
     gray_ink_dark = gray if ink_dark else cv2.bitwise_not(gray)
     win = Window(color=color, gray=gray_ink_dark, binary=binary, ink_dark=ink_dark, threshold=t)
-    for i, (x0, x1) in enumerate(split_cells(binary, ocr.expected_digits)):
+    if bounds is None or len(bounds) != ocr.expected_digits:
+        bounds = split_cells(binary, ocr.expected_digits)
+    for i, (x0, x1) in enumerate(bounds):
         cb = binary[:, x0:x1]
         ch, cw = cb.shape[:2]
         sl = (slice(int(ch * 0.15), int(ch * 0.85)), slice(int(cw * 0.15), int(cw * 0.85)))

@@ -185,6 +185,25 @@ def test_a_last_drum_near_a_digit_needs_the_drums_line() -> None:
     assert resolve_drums([drum(5.4)])[0].confidence >= 0.8
 
 
+def test_far_under_the_line_a_last_drum_is_not_settled() -> None:
+    """A last drum 0.9 turned (its coming digit far under the other drums' line) that the
+    model splits between 7.9 and a settled 8.0: the line rules out the settled 8, and the
+    7 is read; a drum only a little under the line, or one the model places on 8 itself,
+    is refused as before."""
+    from meter_agent.engines.digits import N_BINS
+    from meter_agent.reader import LAST_DRUM_OFFSET, SURELY_LOW, resolve_drums
+
+    split = drum(7.93, spread=0.45)
+    q = np.asarray(split.positions)
+    assert 0.5 <= q[70:80].sum() < 0.8 and q[80:82].sum() > 0.2 and len(q) == N_BINS
+    assert resolve_drums([split], last_offset=LAST_DRUM_OFFSET + 0.01)[0].confidence < 0.8
+    got = resolve_drums([split], last_offset=SURELY_LOW + 0.02)[0]
+    assert got.char == "7" and got.confidence >= 0.8
+    on_eight = drum(7.97, spread=0.45)  # most of the model's mass on 8.0
+    assert np.asarray(on_eight.positions)[70:80].sum() < 0.5
+    assert resolve_drums([on_eight], last_offset=SURELY_LOW + 0.02)[0].confidence < 0.8
+
+
 def test_a_higher_drum_follows_the_carry_of_the_drum_below() -> None:
     """An odometer turns a drum only while the one below rolls from 9 to 0: 3.5 above a
     9.5 is the 3 being carried, read 3; 3.5 above a settled 4 is refused; and with no

@@ -1,0 +1,149 @@
+"""Drum faces in a loose window: the faces give the cells' height even when a large or
+bold figure takes more than a third of its face, and the cells are cut between the faces
+even when the frame between drums falls on the figures' side of the threshold."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from meter_agent.config import CalibrationConfig, OcrConfig
+from meter_agent.locate import find_row
+from meter_agent.synth import loose_roi, render_frame
+from meter_agent.training import fonts as F
+from meter_agent.vision import process_window, upright_window
+
+PRINTED = [f for f in F.present_fonts(F.HELDOUT_FONTS) if F.face_kind(f) == "printed"]
+BOLD = [f for f in PRINTED if "Bold" in f.name]
+
+needs_fonts = pytest.mark.skipif(
+    not BOLD, reason="the held-out printed font faces are not installed"
+)
+
+
+@needs_fonts
+def test_bold_figures_in_their_faces_give_the_faces_height() -> None:
+    off = []
+    for seed in range(12):
+        f = render_frame("drum", "28308", seed=seed, font=BOLD[seed % len(BOLD)], roll=0.3)
+        roi = loose_roi(f, 0.12)
+        row = find_row(upright_window(f.image, f.rotation, roi), 5)
+        if row is None:
+            continue  # no row found: refused, a matter for another day, never misread
+        ty, th = f.roi[1] - roi[1], f.roi[3]
+        x, y, w, h = row.box
+        off.append(abs(y - ty) + abs(y + h - ty - th) > 0.1 * th)
+    # the window the cells are cut from is the drums' own (faces and frame margin), not
+    # an estimate from the figures' height a fifth too tall
+    assert len(off) >= 9 and not any(off), off
+
+
+@needs_fonts
+def test_cells_are_cut_between_the_faces() -> None:
+    uneven = []
+    for seed in range(12):
+        f = render_frame("drum", "151416", seed=seed, font=PRINTED[seed % len(PRINTED)])
+        cal = CalibrationConfig(roi=loose_roi(f, 0.12), rotate_degrees=f.rotation, display="drum")
+        win = process_window(f.image, cal, OcrConfig(expected_digits=6), locate=True)
+        widths = np.array([c.box[2] for c in win.cells[1:-1]], float)
+        # the inner cells are each one pitch wide: a cut moved onto the plain face beside
+        # a 1 makes one cell a quarter narrower and its neighbour a quarter wider
+        uneven.append(float(widths.max() - widths.min()) > 0.12 * float(np.median(widths)))
+    assert sum(uneven) <= 1, uneven
+
+
+MONO = [f for f in PRINTED if f.name.startswith("LiberationMono")]
+
+
+@pytest.mark.skipif(not MONO, reason="the held-out Liberation Mono faces are not installed")
+def test_a_zeros_counter_is_no_digit_of_the_row() -> None:
+    # Liberation Mono's 0 holds a dotted counter nearly its own height: with the window's
+    # edge beside the row, the counters made a row of five that outnumbered the four
+    # settled figures, and the cells were cut a drum to the left (the bench's frame)
+    face = next(f for f in MONO if f.name == "LiberationMono-Regular.ttf")
+    f = render_frame(
+        "drum",
+        "80303",
+        seed=1120052390,
+        nuisance_seed=283038934,
+        font=face,
+        roll=0.7169,
+        frame_size=(1280, 720),
+    )
+    roi = [228, 345, 483, 217]
+    row = find_row(upright_window(f.image, f.rotation, roi), 5)
+    assert row is not None
+    tx, tw = f.roi[0] - roi[0], f.roi[2]
+    x, _, w, _ = row.box
+    assert abs(x - tx) < 0.3 * row.pitch and abs(x + w - tx - tw) < 0.3 * row.pitch
+
+
+@pytest.mark.skipif(not MONO, reason="the held-out Liberation Mono faces are not installed")
+def test_a_turning_last_drum_of_another_colour_is_placed_by_its_face() -> None:
+    found = placed = 0
+    for seed in range(16):
+        # some of these meters have a red last drum, caught turning: no whole figure in
+        # it, and its ground unlike the other faces', so only its face says it is a drum
+        f = render_frame("drum", "80300", seed=seed, font=MONO[seed % len(MONO)], roll=0.7)
+        roi = loose_roi(f, 0.12)
+        row = find_row(upright_window(f.image, f.rotation, roi), 5)
+        if row is None:
+            continue
+        found += 1
+        tx, tw = f.roi[0] - roi[0], f.roi[2]
+        x, _, w, _ = row.box
+        placed += abs(x - tx) < 0.3 * row.pitch and abs(x + w - tx - tw) < 0.3 * row.pitch
+    # every row found; one meter's row is still placed too wide (a separate fault: the
+    # window's edge beside it lines up with the drums), as before these changes
+    assert found == 16 and placed >= 15, (found, placed)
+
+
+@pytest.mark.skipif(not MONO, reason="the held-out Liberation Mono faces are not installed")
+def test_faces_are_not_glued_to_the_bezel_above_and_below() -> None:
+    # a thin frame between dark faces and a dark bezel: merging pieces (for LCD
+    # segments) glued each face to scraps of the bezel, and the cells were cut nearly
+    # twice the faces' height (the bench's frame)
+    face = next(f for f in MONO if f.name == "LiberationMono-BoldItalic.ttf")
+    f = render_frame(
+        "drum",
+        "59028",
+        seed=1724651124,
+        nuisance_seed=959857363,
+        font=face,
+        roll=0.6327,
+        frame_size=(1280, 720),
+    )
+    roi = [482, 235, 496, 186]
+    row = find_row(upright_window(f.image, f.rotation, roi), 5)
+    assert row is not None
+    ty, th = f.roi[1] - roi[1], f.roi[3]
+    _, y, _, h = row.box
+    assert abs(y - ty) + abs(y + h - ty - th) < 0.1 * th, (row.box, ty, th)
+
+
+@needs_fonts
+def test_a_frame_read_through_the_row_of_before_is_cut_between_the_faces() -> None:
+    """A frame whose own row is not found (or only estimated) is cut through the row this
+    calibration's window showed before: between the faces as then, not by the ink."""
+    from meter_agent.config import AgentConfig
+    from meter_agent.reader import MeterReader
+
+    differ = 0
+    for seed in range(8):
+        f = render_frame("drum", "151416", seed=seed, font=PRINTED[seed % len(PRINTED)])
+        cal = CalibrationConfig(roi=loose_roi(f, 0.12), rotate_degrees=f.rotation, display="drum")
+        ocr = OcrConfig(expected_digits=6)
+        found = process_window(f.image, cal, ocr, locate=True)
+        if found.cuts is None:
+            continue
+        again = process_window(f.image, cal, ocr, row=found.row, cuts=found.cuts)
+        assert [c.box for c in again.cells] == [c.box for c in found.cells]
+        by_ink = process_window(f.image, cal, ocr, row=found.row)
+        differ += [c.box for c in by_ink.cells] != [c.box for c in found.cells]
+        # the reader keeps the cuts with the row it remembers
+        cfg = AgentConfig()
+        cfg.calibration, cfg.ocr = cal, ocr
+        reader = MeterReader(cfg)
+        reader.process_for_preview(f.image)
+        assert reader._row is not None and reader._row[3] == found.cuts
+    assert differ >= 1  # cut by the ink instead, some of these rows' cells move
