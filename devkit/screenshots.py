@@ -14,19 +14,26 @@ from devkit.demo import demo_app
 from energytui.tui.app import EnergyApp
 
 
+async def settle(pilot, keys: tuple[str, ...] = ()) -> None:
+    """The demo app drawn with fixed latencies (the same picture on every run), then
+    ``keys`` pressed: what the pictures and the size snapshots both show."""
+    app = pilot.app
+    await pilot.pause()
+    for h in app.hub.health.values():
+        h.latency_ms = 3.0
+    app.refresh_view()
+    await pilot.pause()
+    for key in keys:
+        await pilot.press(key)
+        await pilot.pause(0.2)
+
+
 async def _shoot(
     out: Path, name: str, size: tuple[int, int], keys: tuple[str, ...] = (), **tui
 ) -> Path:
     app = demo_app(**tui)
     async with app.run_test(size=size) as pilot:
-        await pilot.pause()
-        for h in app.hub.health.values():
-            h.latency_ms = 3.0
-        app.refresh_view()
-        await pilot.pause()
-        for key in keys:
-            await pilot.press(key)
-            await pilot.pause(0.2)
+        await settle(pilot, keys)
         path = out / f"{name}.svg"
         app.save_screenshot(str(path))
     return path

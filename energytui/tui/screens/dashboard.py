@@ -15,7 +15,7 @@ from textual.app import ComposeResult
 from textual.containers import Container, Vertical
 from textual.widgets import Header, Static
 
-from energytui.model import PowerSample, SystemMode
+from energytui.model import PowerSample, SystemMode, parse_iso
 from energytui.tui.format import age, kw
 from energytui.tui.glyphs import console_words
 from energytui.tui.palette import FlowColours, flow_colours
@@ -131,7 +131,7 @@ class DashboardScreen(ViewScreen):
             ts = rec.get("ts")
             if isinstance(soe, int | float) and isinstance(ts, str):
                 try:
-                    points.append((datetime.fromisoformat(ts.replace("Z", "+00:00")), float(soe)))
+                    points.append((parse_iso(ts), float(soe)))
                 except ValueError:
                     continue
         self._soe_stored = points

@@ -32,6 +32,18 @@ BARS = (
 LABEL_W = 19  # "Batt out  12.3 kWh "
 
 
+def hbar(value: float, top: float, cells: int, *, fine: bool = True, full: str = "█") -> str:
+    """``value`` of ``top`` as a bar up to ``cells`` wide, not padded: eighth blocks at its
+    end where the font has them (``fine``), whole cells, rounded, on the Linux console."""
+    if top <= 0 or value <= 0 or cells <= 0:
+        return ""
+    eighths = round(min(1.0, value / top) * cells * 8)
+    if not fine:
+        return full * round(eighths / 8)
+    whole, part = divmod(eighths, 8)
+    return full * whole + (LEFT_EIGHTHS[part] if part else "")
+
+
 def render_today_bars(
     energy: EnergyView,
     width: int,
@@ -47,15 +59,11 @@ def render_today_bars(
     out = Text(no_wrap=True, overflow="crop")
     for i, ((flow, label, _), v) in enumerate(zip(BARS, values, strict=True)):
         style = colours.of(flow) if live else colours.dim
-        eighths = round(v / top * bar_w * 8)
-        full, part = divmod(eighths, 8)
-        bar = "█" * full
-        if part:
-            bar += LEFT_EIGHTHS[part] if fine else ("█" if part >= 4 else "")
+        bar = hbar(v, top, bar_w, fine=fine)
         if i:
             out.append("\n")
         out.append(f"{label:<9}{v:5.1f} kWh ", style=style)
-        out.append(bar[:bar_w], style=style)
+        out.append(bar, style=style)
     return out
 
 

@@ -13,6 +13,7 @@ from energytui.energy import EnergyToday, SpanEnergy
 from energytui.tui.format import STALE
 from energytui.tui.glyphs import Glyphs
 from energytui.tui.palette import DARK, FlowColours
+from energytui.tui.widgets.daybars import hbar
 from energytui.view import EnergyView
 
 
@@ -83,23 +84,14 @@ BAR_FLOWS = (
     ("battery_charge_kwh", "batt in", "battery"),
     ("battery_discharge_kwh", "batt out", "battery"),
 )
-_EIGHTHS = " ▏▎▍▌▋▊▉"
 _LABEL = {"slot": "%a %H:%M", "hour": "%a %H:%M", "day": "%a %d %b", "month": "%b %Y"}
 LABEL_W = 11
 
 
 def _bar(value: float, top: float, cells: int, glyphs: Glyphs) -> str:
-    """``value`` of ``top`` as a bar ``cells`` wide: eighth blocks where the font has
-    them, whole cells on the Linux console (``glyphs.sparks`` is False there)."""
-    if top <= 0 or value <= 0:
-        return " " * cells
-    eighths = round(min(1.0, value / top) * cells * 8)
-    if not glyphs.sparks:
-        whole = round(eighths / 8)
-        return (glyphs.full * whole).ljust(cells)
-    whole, part = divmod(eighths, 8)
-    out = glyphs.full * whole + (_EIGHTHS[part] if part else "")
-    return out.ljust(cells)
+    """:func:`~energytui.tui.widgets.daybars.hbar` padded to ``cells``, in the app's glyphs
+    (whole cells on the Linux console: ``glyphs.sparks`` is False there)."""
+    return hbar(value, top, cells, fine=glyphs.sparks, full=glyphs.full).ljust(cells)
 
 
 def energy_bars(

@@ -14,6 +14,7 @@ import pytest
 
 from devkit.demo import demo_app, demo_config, demo_hub
 from devkit.demo_agent import DemoAgent, demo_meter_history
+from devkit.screenshots import settle
 from energytui.tui.app import EnergyApp
 
 SIZES = {"80x24": (80, 24), "120x40": (120, 40), "200x60": (200, 60)}
@@ -33,16 +34,8 @@ CASES = [(s, size, False) for s in SCREENS for size in SIZES] + [
 
 def _settle_with(keys: tuple[str, ...]):
     async def run_before(pilot) -> None:
-        app = pilot.app
-        await pilot.pause()
-        for h in app.hub.health.values():
-            h.latency_ms = 3.0
-        app.refresh_view()
-        await pilot.pause()
-        for key in keys:
-            await pilot.press(key)
-            await pilot.pause(0.2)
-        app.refresh_view()
+        await settle(pilot, keys)
+        pilot.app.refresh_view()
         await pilot.pause()
 
     return run_before
