@@ -9,14 +9,11 @@ from __future__ import annotations
 from rich.text import Text
 
 from energytui.model import IDLE_W, GridStatus, PowerSample, describe_battery, describe_grid
-from energytui.tui.format import STALE, kw
+from energytui.tui.format import kw
 from energytui.tui.glyphs import UNICODE, Glyphs
 from energytui.tui.palette import DARK, FlowColours
 from energytui.tui.widgets.flowmap import MIN_H, MIN_W, render_flow_map
 from energytui.tui.widgets.sized import SizedStatic
-
-SOLAR, BATTERY, GRID, HOME = DARK.solar, DARK.battery, DARK.grid, DARK.home
-DIM = STALE
 
 
 def _arm(length: int, flows_right: bool | None, g: Glyphs) -> str:
@@ -28,10 +25,18 @@ def _arm(length: int, flows_right: bool | None, g: Glyphs) -> str:
 
 
 def render_flow(
-    sample: PowerSample | None, *, live: bool, glyphs: Glyphs = UNICODE, stale_note: str = ""
+    sample: PowerSample | None,
+    *,
+    live: bool,
+    glyphs: Glyphs = UNICODE,
+    stale_note: str = "",
+    colours: FlowColours = DARK,
 ) -> Text:
-    """Render the diagram as Rich text (pure: tested without a terminal)."""
+    """Render the compact diagram as Rich text (pure: tested without a terminal), in the
+    flow colours of the theme shown."""
     g = glyphs
+    SOLAR, BATTERY, GRID, HOME = colours.solar, colours.battery, colours.grid, colours.home
+    DIM = colours.dim
     t = Text()
     if sample is None:
         t.append("Waiting for the first reading…\n", style=DIM)
@@ -121,5 +126,7 @@ class PowerFlow(SizedStatic):
                 stale_note=stale_note,
             )
         else:
-            text = render_flow(sample, live=live, glyphs=glyphs, stale_note=stale_note)
+            text = render_flow(
+                sample, live=live, glyphs=glyphs, stale_note=stale_note, colours=colours
+            )
         return text

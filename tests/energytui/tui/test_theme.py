@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import pytest
 from textual.geometry import Region
 
 from devkit.demo import demo_config, demo_hub
@@ -46,10 +47,11 @@ async def test_an_unreadable_prefs_file_is_no_choice(tmp_path):
         assert app.theme == "textual-dark"
 
 
-async def test_a_light_theme_draws_the_flows_in_their_light_colours(tmp_path):
+@pytest.mark.parametrize("size", [(120, 40), (80, 24)])  # the full and the compact diagram
+async def test_a_light_theme_draws_the_flows_in_their_light_colours(tmp_path, size):
     hub, _, _ = demo_hub()
     app = EnergyApp(demo_config(), hub, serve_api=False)
-    async with app.run_test(size=(120, 40)) as pilot:
+    async with app.run_test(size=size) as pilot:
         await pilot.pause()
         app.refresh_view()
         await pilot.pause()
