@@ -43,6 +43,11 @@ BLOB_MARGIN = 12
 COUNTER_RATIO = 1.4
 #: a member sits this close (share of the pitch) to its place on the regular row
 PITCH_TOLERANCE = 0.18
+#: on an LCD, rows whose digits are at least this share of the tallest row's height
+#: (of as many members) compete on regularity; shorter ones are rows of half digits
+TALLEST_SHARE = 0.8
+#: on an LCD, segments whose vertical gap is at most this share of the taller are merged
+SEGMENT_GAP = 0.5
 
 
 @dataclass(frozen=True)
@@ -83,7 +88,7 @@ class Row:
     faces_seen: bool = False
 
 
-def _blobs(gray: np.ndarray, dark: bool, block: int, max_w: float) -> list[Blob]:
+def _blobs(gray: np.ndarray, dark: bool, block: int, max_w: float, gap: float = 0.25) -> list[Blob]:
     """Blobs of one polarity under a local threshold; LCD segments merged per digit."""
     img = gray if not dark else cv2.bitwise_not(gray)
     # ink is lighter than its neighbourhood by a clear margin (the plain frame is not)
@@ -102,7 +107,7 @@ def _blobs(gray: np.ndarray, dark: bool, block: int, max_w: float) -> list[Blob]
     boxes = [list(b[:4]) for b in stats]
     # a drum's digit is one blob already, and merging could join it to the face's edge;
     # an LCD digit is whole only merged: both are offered to the row search
-    merged = [b for b in _merge_columns([list(b) for b in boxes]) if b not in boxes]
+    merged = [b for b in _merge_columns([list(b) for b in boxes], gap) if b not in boxes]
     # a solid blob nearly as wide as a merged box and most of its height is a drum face
     # the merge glued to scraps of the frame or bezel above and below it (a thin frame
     # between faces and a dark bezel): the box is no digit, nor the face's true height
@@ -151,7 +156,7 @@ def _bar(b: Blob) -> bool:
     return b.area > 0 and b.w < 0.3 * b.h and b.area >= 0.88 * b.w * b.h
 
 
-def _merge_columns(boxes: list[list[int]]) -> list[list[int]]:
+def _merge_columns(boxes: list[list[int]], gap_share: float = 0.25) -> list[list[int]]:
     """Merge boxes that overlap horizontally and touch (or nearly) vertically: the
     segments of one seven-segment digit, the dot of an i-like glyph."""
     changed = True
@@ -165,7 +170,7 @@ def _merge_columns(boxes: list[list[int]]) -> list[list[int]]:
                 narrow = min(b[2], o[2])
                 gap = max(b[1], o[1]) - min(b[1] + b[3], o[1] + o[3])
                 tall = max(b[3], o[3])
-                if overlap >= 0.4 * narrow and gap <= 0.25 * tall:
+                if overlap >= 0.4 * narrow and gap <= gap_share * tall:
                     x0, y0 = min(b[0], o[0]), min(b[1], o[1])
                     x1, y1 = max(b[0] + b[2], o[0] + o[2]), max(b[1] + b[3], o[1] + o[3])
                     o[:] = [x0, y0, x1 - x0, y1 - y0]
@@ -194,18 +199,30 @@ def _right(b: Blob) -> float:
     return float(b.x + b.w)
 
 
-def _rows(blobs: list[Blob], n: int, min_pitch: float, max_pitch: float) -> list[_Candidate]:
+def _rows(
+    blobs: list[Blob], n: int, min_pitch: float, max_pitch: float, every_gap: bool = False
+) -> list[_Candidate]:
     """Rows of blobs: same height, one line, regular pitch; lined up by their centres
     (printed digits, whose 1 is centred) and by their right edges (seven-segment digits,
-    whose 1 is only the right-hand segments)."""
+    whose 1 is only the right-hand segments). ``every_gap`` tries each spacing seen as
+    the pitch, not only their median and the smallest."""
     out: list[_Candidate] = []
     for key in (_centre, _right):
-        out += _rows_by(blobs, n, min_pitch, max_pitch, key)
+        out += _rows_by(blobs, n, min_pitch, max_pitch, key, every_gap)
     return out
 
 
+def _height(c: _Candidate) -> float:
+    return float(np.median([b.h for b in c.members]))
+
+
 def _rows_by(
-    blobs: list[Blob], n: int, min_pitch: float, max_pitch: float, key: Callable[[Blob], float]
+    blobs: list[Blob],
+    n: int,
+    min_pitch: float,
+    max_pitch: float,
+    key: Callable[[Blob], float],
+    every_gap: bool = False,
 ) -> list[_Candidate]:
     out: list[_Candidate] = []
     for a in blobs:
@@ -223,7 +240,10 @@ def _rows_by(
             continue
         # the pitch: the typical spacing between neighbours (the median, or the smallest
         # when digits are missing), refined on the spacings that are whole steps of it
-        for guess in {float(np.median(gaps)), float(np.min(gaps))}:
+        guesses = {float(np.median(gaps)), float(np.min(gaps))}
+        if every_gap:
+            guesses |= {float(g) for g in gaps}
+        for guess in guesses:
             cand = _on_grid(a, same, gaps, guess, n, key)
             if cand is not None:
                 out.append(cand)
@@ -239,15 +259,16 @@ def _on_grid(
     pitch = float(np.sum(near) / np.sum(steps)) if np.sum(steps) else guess
     if not 0.55 * a.h <= pitch <= 2.2 * a.h:
         return None
-    idx: list[int] = []
-    mem: list[Blob] = []
+    # two blobs on one place (a digit and a piece of it, found at another threshold):
+    # the one nearest its place on the row, the first of equals
+    placed: dict[int, tuple[float, Blob]] = {}
     for b in same:
         k = (key(b) - key(a)) / pitch
-        if abs(k - round(k)) < PITCH_TOLERANCE:
-            if round(k) in idx:
-                continue  # two blobs on one place: keep the first
-            idx.append(int(round(k)))
-            mem.append(b)
+        off = abs(k - round(k))
+        if off < PITCH_TOLERANCE and (round(k) not in placed or off < placed[round(k)][0]):
+            placed[int(round(k))] = (off, b)
+    idx = sorted(placed)
+    mem = [placed[i][1] for i in idx]
     lo = min(idx)
     idx = [i - lo for i in idx]
     if max(idx) >= n + 2:
@@ -274,8 +295,16 @@ def _on_grid(
     return _Candidate(mem, pitch, start + shift, idx, spread)
 
 
-def find_row(window_bgr: np.ndarray, n: int) -> Row | None:
-    """The digit row in a (possibly loose) window of ``n`` digits, or None."""
+def find_row(window_bgr: np.ndarray, n: int, display: str = "auto") -> Row | None:
+    """The digit row in a (possibly loose) window of ``n`` digits, or None.
+
+    ``display`` is the calibration's display kind. On an LCD (``lcd7``) a row of the
+    digits' upper or lower halves competes with the row of whole digits: the segments of
+    thin faces (DSEG's "Mini" styles) leave a gap at the middle that the segment merge
+    does not bridge at every threshold, and a half row lines up as regularly as the
+    whole one. There every spacing seen is tried as the pitch (a 1, lined up by its
+    right edge, spoils the median), and the tallest rows win among rows of as many
+    members: an LCD's reading is its largest figures."""
     gray = cv2.cvtColor(window_bgr, cv2.COLOR_BGR2GRAY) if window_bgr.ndim == 3 else window_bgr
     H, W = gray.shape[:2]
     if n < 1 or H < 8 or W < 8:
@@ -283,6 +312,10 @@ def find_row(window_bgr: np.ndarray, n: int) -> Row | None:
     # a window holds the row and at most a little more than as much again around it
     max_pitch = W / max(n - 0.5, 0.5) if n > 1 else float(W)
     min_pitch = W / (3.0 * n)
+    # an LCD digit of thin segments has a gap at its middle up to about half a segment
+    # long: its halves are merged across it (a drum's digit is one blob, and a wider
+    # reach would glue it to the face's edges)
+    gap = SEGMENT_GAP if display == "lcd7" else 0.25
     cands: list[_Candidate] = []
     pool: list[tuple[Blob, _Candidate]] = []
     every: list[Blob] = []
@@ -292,10 +325,10 @@ def find_row(window_bgr: np.ndarray, n: int) -> Row | None:
         blobs = [
             b
             for dark in (True, False)
-            for b in _blobs(gray, dark, block, max_pitch)
+            for b in _blobs(gray, dark, block, max_pitch, gap)
             if b.h >= 0.3 * min_pitch and b.h <= 0.95 * H and b.w <= max_pitch and not _bar(b)
         ]
-        for c in _rows(_without_counters(blobs), n, min_pitch, max_pitch):
+        for c in _rows(_without_counters(blobs), n, min_pitch, max_pitch, display == "lcd7"):
             cands.append(_trim(c, n))
             pool.extend((b, c) for b in c.members)
         every.extend(blobs)
@@ -303,6 +336,11 @@ def find_row(window_bgr: np.ndarray, n: int) -> Row | None:
         return _single(gray)
     if not cands:
         return None
+    if display == "lcd7":
+        top = max(_score(c)[0] for c in cands)
+        level = [c for c in cands if _score(c)[0] == top]
+        tallest = max(_height(c) for c in level)
+        cands = [c for c in level if _height(c) >= TALLEST_SHARE * tallest]
     best = max(cands, key=_score)
     span = max(best.index) + 1
     if span > n or len(best.members) < max(2, n - MISSING_AT_MOST):

@@ -282,7 +282,7 @@ def process_window(
     if row is None and locate:
         from meter_agent.locate import find_row
 
-        found = find_row(full, ocr.expected_digits)
+        found = find_row(full, ocr.expected_digits, calibration.display)
         if found is None:
             raise DigitRowError(
                 f"no row of {ocr.expected_digits} digits was found in the window; "
