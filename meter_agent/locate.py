@@ -46,6 +46,8 @@ PITCH_TOLERANCE = 0.18
 #: on an LCD, rows whose digits are at least this share of the tallest row's height
 #: (of as many members) compete on regularity; shorter ones are rows of half digits
 TALLEST_SHARE = 0.8
+#: a drum face is at least this much taller than the figure it shows
+FACE_RATIO = 1.3
 #: on an LCD, segments whose vertical gap is at most this share of the taller are merged
 SEGMENT_GAP = 0.5
 
@@ -216,6 +218,54 @@ def _height(c: _Candidate) -> float:
     return float(np.median([b.h for b in c.members]))
 
 
+def _with_carry(best: _Candidate, cands: list[_Candidate], n: int) -> _Candidate | None:
+    """``best`` joined by the drums a carry turns with the last one: they turn together,
+    so their figures stand on a line of their own, higher than the others', to the right
+    of ``best`` at its pitch and height. None when no such row completes ``best``."""
+    gh = _height(best)
+    right = max(b.x + b.w for b in best.members)
+    joined: list[_Candidate] = []
+    for c in cands:
+        if c is best or abs(c.pitch - best.pitch) > 0.1 * best.pitch:
+            continue
+        if abs(_height(c) - gh) > 0.2 * gh or min(b.x for b in c.members) < right:
+            continue
+        steps = [(b.cx - best.first) / best.pitch for b in c.members]
+        if any(abs(k - round(k)) > PITCH_TOLERANCE for k in steps):
+            continue  # not on the row's columns
+        index = [*best.index, *(int(round(k)) for k in steps)]
+        if len(set(index)) != len(index) or max(index) - min(index) + 1 > n:
+            continue
+        joined.append(_Candidate([*best.members, *c.members], best.pitch, best.first, index))
+    if not joined:
+        return None
+    out = max(joined, key=lambda c: len(c.members))
+    return out if len(out.members) >= max(2, n - MISSING_AT_MOST) else None
+
+
+def _fits_right(c: _Candidate, n: int, width: int) -> bool:
+    """The row of ``n`` from ``c``'s first member on stays in the window (as far as the
+    row's own check lets it run out)."""
+    return c.first + (n - 1 + 0.6) * c.pitch <= width + 0.35 * c.pitch
+
+
+def _holds(outer: _Candidate, inner: _Candidate) -> bool:
+    """Most of ``outer``'s members each hold a member of ``inner`` a third shorter or
+    more: ``outer`` is the row of drum faces around ``inner``'s figures."""
+
+    def holds(o: Blob, b: Blob) -> bool:
+        return (
+            o.x <= b.x
+            and o.y <= b.y
+            and b.x + b.w <= o.x + o.w
+            and b.y + b.h <= o.y + o.h
+            and o.h >= FACE_RATIO * b.h
+        )
+
+    held = sum(any(holds(o, b) for b in inner.members) for o in outer.members)
+    return held * 2 > len(outer.members)
+
+
 def _rows_by(
     blobs: list[Blob],
     n: int,
@@ -336,12 +386,20 @@ def find_row(window_bgr: np.ndarray, n: int, display: str = "auto") -> Row | Non
         return _single(gray)
     if not cands:
         return None
-    if display == "lcd7":
+    if display != "auto":
         top = max(_score(c)[0] for c in cands)
         level = [c for c in cands if _score(c)[0] == top]
-        tallest = max(_height(c) for c in level)
-        cands = [c for c in level if _height(c) >= TALLEST_SHARE * tallest]
+        if display == "lcd7":
+            tallest = max(_height(c) for c in level)
+            cands = [c for c in level if _height(c) >= TALLEST_SHARE * tallest]
+        else:
+            # drums: the faces, plain and evenly spaced, line up more regularly than
+            # the figures in them; a row of faces is not the digit row
+            inner = [c for c in level if not any(_holds(c, o) for o in level)]
+            cands = inner or cands
     best = max(cands, key=_score)
+    if display == "drum" and len(best.members) < max(2, n - MISSING_AT_MOST):
+        best = _with_carry(best, cands, n) or best
     span = max(best.index) + 1
     if span > n or len(best.members) < max(2, n - MISSING_AT_MOST):
         return None
@@ -350,6 +408,14 @@ def find_row(window_bgr: np.ndarray, n: int, display: str = "auto") -> Row | Non
         first = _faces_place(gray, best, cands, n)
         if first is None:
             first = _place(gray, best, n)
+        if first is None and display == "drum" and _fits_right(best, n, W):
+            # nothing tells where the missing drums are (a last drum of another colour
+            # is of neither the faces' nor the frame's ground): on a counter only the
+            # last drum turns alone, and a carry turns the drums next to it, so drums
+            # caught turning, with no whole figure to find, are the rightmost. (Were a
+            # leading one unseen instead, the last cell would hold the frame, read as
+            # no digit: refused, never misread.)
+            first = best.first
     if first is None:
         return None
     hs = [b.h for b in best.members]

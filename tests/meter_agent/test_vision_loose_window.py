@@ -133,3 +133,41 @@ def test_thin_segment_lcd_rows_are_whole_digits_not_their_halves() -> None:
             )
     # 35 of 48 before; the rest are italic faces whose halves stand apart sideways
     assert whole >= 43, (whole, total)
+
+
+@pytest.mark.parametrize(
+    ("digits", "roll", "seed", "loose"),
+    [
+        # a carry turning three drums: their figures stand on a line of their own
+        ("356399", 0.23, 9, False),
+        ("120999", 0.5, 5, False),
+        # a red last drum turning: of neither the faces' nor the frame's grey
+        ("277635", 0.35, 2, True),
+    ],
+)
+def test_drums_caught_turning_are_placed_at_the_right_of_the_row(
+    digits: str, roll: float, seed: int, loose: bool
+) -> None:
+    """The drums a row search cannot see (turning, no whole figure) are the rightmost on
+    a counter. These frames were refused (``no_digit_row``) and are read right now."""
+    f = render_frame("drum", digits, seed=seed, roll=roll)
+    cfg = config_for(f, display="drum")
+    if loose:
+        cfg.calibration.roi = loose_roi(f, 0.12)
+    res = MeterReader(cfg).read_frames([f.image], T0)
+    assert res.accepted and res.digits == digits, (res.digits, res.reason)
+
+
+def test_a_row_of_drum_faces_is_not_taken_for_the_digits() -> None:
+    """The faces, plain and evenly spaced, line up more regularly than the figures in
+    them; calibrated as drums, the row found is the figures' (the faces hold them)."""
+    f = render_frame("drum", "277635", seed=2, roll=0.35)
+    roi = loose_roi(f, 0.12)
+    win = upright_window(f.image, f.rotation, roi)
+    row = find_row(win, 6, "drum")
+    assert row is not None
+    x, w = f.roi[0] - roi[0], f.roi[2]
+    assert (
+        abs(row.box[0] - x) < 0.3 * row.pitch
+        and abs(row.box[0] + row.box[2] - x - w) < 0.3 * row.pitch
+    )
