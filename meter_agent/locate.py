@@ -450,8 +450,9 @@ def find_row(window_bgr: np.ndarray, n: int, display: str = "auto") -> Row | Non
     if not faces and around is None:
         cell_h = max(1.55 * gh, 1.5 * best.pitch)
         y0, y1 = cy - cell_h / 2, cy + cell_h / 2
-    x0 = first - 0.6 * best.pitch
-    x1 = first + (n - 1) * best.pitch + 0.6 * best.pitch
+    side = 0.5 if display == "lcd7" else 0.6
+    x0 = first - side * best.pitch
+    x1 = first + (n - 1) * best.pitch + side * best.pitch
     if x0 < -0.35 * best.pitch or x1 > W + 0.35 * best.pitch:
         return None  # the row runs out of the window: cells would be cut off
     box = _clip(x0, y0, x1, y1, W, H)

@@ -68,3 +68,15 @@ def test_cases_use_held_out_faces_and_sane_windows() -> None:
     a = B.cases("drum", "moved", 3, 9)
     b = B.cases("drum", "moved", 3, 9)
     assert all(np.array_equal(x.image, y.image) for x, y in zip(a, b, strict=True))
+
+
+def test_an_lcd_row_found_in_a_loose_window_leaves_the_glass_edge_out() -> None:
+    """A loose window around a fourteen-segment LCD ("8340167" in DSEG14 Classic Mini):
+    the row's outer cells reached a tenth of a pitch past the digits and took in the
+    glass's edge beside the first 8, so the engines disagreed on it. The row's cells are
+    a pitch wide on an LCD, and the frame is read right."""
+    case = B.cases("lcd7", "loose", 40, 13)[1]
+    assert case.frame.digits == "8340167" and case.font is not None
+    assert case.font.name == "DSEG14ClassicMini-Bold.ttf"
+    accepted, right, code = B.read_case(case, [], [])
+    assert accepted and right, code
