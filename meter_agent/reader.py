@@ -93,6 +93,9 @@ SETTLED_TENTHS = 1
 SETTLED_BAND = 0.1
 #: the confidence a reading gets when it cannot be decided: under any sane threshold
 AMBIGUOUS = 0.5
+#: each of the model's networks must put at least this much on a turning last drum's
+#: digit (lean to it) for the reading to stand
+MEMBERS_AGREE = 0.5
 #: share of the model's doubt about a drum's digit that another engine voting for the
 #: same digit takes away (the meter's own examples, Tesseract): a confirmation, bounded
 CONFIRM_SHARE = 0.5
@@ -195,6 +198,9 @@ class CellResult:
     p_top: float | None = None
     #: the model's drum position distribution (100 tenths), when it read the cell
     positions: tuple[float, ...] | None = field(default=None, repr=False)
+    #: per digit, the least mass one of the model's networks puts on that digit's ten
+    #: tenths (see :meth:`meter_agent.engines.digits.DigitModel.read_all`)
+    floor_agreement: tuple[float, ...] | None = field(default=None, repr=False)
 
 
 def combine_cell(guesses: dict[str, DigitGuess], blank: bool) -> CellResult:
@@ -255,6 +261,7 @@ def combine_cell(guesses: dict[str, DigitGuess], blank: bool) -> CellResult:
         dot_before=dot_before,
         p_top=p_top,
         positions=cnn.positions if cnn is not None and cnn.char is not None else None,
+        floor_agreement=(cnn.floor_agreement if cnn is not None and cnn.char is not None else None),
     )
 
 
@@ -448,6 +455,13 @@ def resolve_drums(
                 # when the model leans to this digit itself: the line takes doubt away,
                 # it never overrules the model
                 conf = _confirmed(c, digit, _turning_mass(c.positions, digit))
+            turning = not -NEAR_NEXT < off < SETTLED_BAND
+            agree = c.floor_agreement
+            if turning and agree is not None and agree[digit] < MEMBERS_AGREE:
+                # a drum between two digits is the model's alone (no other engine reads
+                # it, nor does the drums' line): one of its networks reading another
+                # digit is doubt the average hides, as on a maker none of them has seen
+                conf = min(conf, AMBIGUOUS)
         else:
             mass = _digit_mass(c.positions, lower, floor=False)
             digit = int(np.argmax(mass))
@@ -456,7 +470,16 @@ def resolve_drums(
         if c.p_top and c.confidence < c.p_top and c.char == str(digit):
             conf *= c.confidence / c.p_top
         out[i] = CellResult(
-            str(digit), conf, "digit", v, c.dot, c.methods, c.dot_before, c.p_top, c.positions
+            str(digit),
+            conf,
+            "digit",
+            v,
+            c.dot,
+            c.methods,
+            c.dot_before,
+            c.p_top,
+            c.positions,
+            c.floor_agreement,
         )
         # how far this drum is into its 9 → 0 roll, which the drum above follows: only
         # a drum read as 9 and standing past it carries (one read as 0 at 9.99 has

@@ -35,6 +35,9 @@ class DigitGuess:
     p_top: float | None = None  # the model's probability of its single best class
     #: the model's distribution over the drum positions 0.0-9.9 (tenths), for drums
     positions: tuple[float, ...] | None = field(default=None, repr=False)
+    #: per digit, the least mass any one of the model's networks puts on the drum
+    #: standing within that digit's ten tenths (drums): how far the networks agree
+    floor_agreement: tuple[float, ...] | None = field(default=None, repr=False)
 
     def as_tuple(self) -> tuple[str | None, float]:
         return (self.char, round(float(self.confidence), 4))

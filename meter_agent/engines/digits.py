@@ -231,15 +231,27 @@ class DigitModel:
         of two embeddings is the members' mean cosine similarity (1 = the networks see
         the same thing). :mod:`meter_agent.references` compares cells of one meter by it.
         """
+        q, emb, _ = self.read_all(x)
+        return q, emb
+
+    def read_all(self, x: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """Position distributions, embeddings (see :meth:`positions_and_embeddings`) and
+        each input's floor agreement (N × 10): per digit, the least mass any one member
+        puts on that digit's ten tenths. Members trained from other seeds agree on what
+        they have learnt and part on what none has seen (an unseen maker's drum): the
+        average alone hides that one network reads another digit."""
         out = np.zeros((x.shape[0], N_OUT), np.float32)
+        agree = np.ones((x.shape[0], N_CLASS), np.float32)
         parts = []
         t = self.temperature
         for m in self.members:
             f = m.features(x)
-            out += softmax(m.logits_from(f) / t)
+            p = softmax(m.logits_from(f) / t)
+            out += p
+            agree = np.minimum(agree, fold_floor(p)[:, :N_CLASS])
             parts.append(f / (np.linalg.norm(f, axis=1, keepdims=True) + 1e-6))
         emb = np.concatenate(parts, axis=1) / np.sqrt(len(self.members))
-        return out / len(self.members), emb.astype(np.float32)
+        return out / len(self.members), emb.astype(np.float32), agree
 
     def probabilities_and_embeddings(self, x: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """:meth:`probabilities` and the embeddings, from one forward pass."""
@@ -262,7 +274,9 @@ def load_model(path: str = str(MODEL_PATH)) -> DigitModel:
     return DigitModel.load(path)
 
 
-def guess_from_positions(q: np.ndarray, rolling: bool = True) -> DigitGuess:
+def guess_from_positions(
+    q: np.ndarray, rolling: bool = True, floor_agreement: np.ndarray | None = None
+) -> DigitGuess:
     """Turn one position distribution (101) into a guess.
 
     ``char`` is the digit nearest the position (what a settled drum or an LCD shows) and
@@ -284,6 +298,9 @@ def guess_from_positions(q: np.ndarray, rolling: bool = True) -> DigitGuess:
         value=position(q),
         p_top=float(r[c]),
         positions=tuple(float(v) for v in q[:N_BINS]),
+        floor_agreement=(
+            None if floor_agreement is None else tuple(float(v) for v in floor_agreement)
+        ),
     )
 
 
@@ -310,5 +327,5 @@ class DigitsEngine:
         """:meth:`read`, plus each image's embedding (one forward pass for both)."""
         if not images:
             return [], np.zeros((0, 0), np.float32)
-        probs, emb = self.model.positions_and_embeddings(np.stack([prepare(im) for im in images]))
-        return [guess_from_positions(q, rolling) for q in probs], emb
+        probs, emb, agree = self.model.read_all(np.stack([prepare(im) for im in images]))
+        return [guess_from_positions(q, rolling, a) for q, a in zip(probs, agree, strict=True)], emb

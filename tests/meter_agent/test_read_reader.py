@@ -160,6 +160,40 @@ def test_the_last_drum_reads_its_lower_digit_with_the_models_probability() -> No
     assert torn.confidence < 0.8
 
 
+def test_a_turning_last_drum_one_network_reads_otherwise_is_refused() -> None:
+    """The ensemble's average may lean to a digit that one of its networks does not: on
+    unseen water makers a red 8 turning half-way to 9 averaged 0.83 on 6 while one
+    network gave 6 only 0.35 (read as 6, wrong). Between two digits the last drum is
+    the model's alone, so every network must lean to the digit read."""
+    from dataclasses import replace
+
+    from meter_agent.reader import MEMBERS_AGREE, resolve_drums
+
+    c = drum(6.5)
+    agree = [0.0] * 10
+    agree[6] = MEMBERS_AGREE + 0.3
+    assert resolve_drums([replace(c, floor_agreement=tuple(agree))])[0].confidence >= 0.8
+    agree[6] = MEMBERS_AGREE - 0.15
+    doubted = resolve_drums([replace(c, floor_agreement=tuple(agree))])[0]
+    assert doubted.char == "6" and doubted.confidence < 0.8
+
+
+def test_the_networks_agreement_is_the_least_any_one_gives() -> None:
+    """``DigitModel.read_all``: per digit, the smallest mass a single network puts on its
+    ten tenths — never more than the average, and the average itself for one network."""
+    from meter_agent.engines.digits import MODEL_PATH, DigitModel, fold_floor, prepare
+
+    model = DigitModel.load(MODEL_PATH)
+    f = render_frame("drum", "407132", seed=1, roll=0.5, glare=False)
+    x, y, w, h = f.roi
+    crop = f.image[y : y + h, x + 5 * w // 6 : x + w]
+    q, _, agree = model.read_all(prepare(crop)[None])
+    assert np.all(agree <= fold_floor(q)[:, :10] + 1e-6)
+    one = DigitModel(model.members[:1], model.info)
+    q1, _, agree1 = one.read_all(prepare(crop)[None])
+    assert np.allclose(agree1, fold_floor(q1)[:, :10], atol=1e-6)
+
+
 def test_a_last_drum_near_a_digit_needs_the_drums_line() -> None:
     """8.9 turned and a settled 9 look alike: near a digit the last drum is read only
     when the other drums' line agrees with the model — under the line the lower digit,
