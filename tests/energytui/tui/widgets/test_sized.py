@@ -9,7 +9,7 @@ from textual.app import App, ComposeResult
 from textual.geometry import Region
 
 from energytui.tui.format import STALE
-from energytui.tui.widgets.sized import signature
+from energytui.tui.widgets.sized import LineStatic, signature
 from energytui.tui.widgets.trend import TrendPanel
 
 NOW = datetime(2026, 6, 1, 12, tzinfo=UTC)
@@ -48,3 +48,42 @@ async def test_the_same_chart_gone_stale_is_drawn_grey() -> None:
             if seg.text.strip() and seg.style is not None and seg.style.color is not None
         }
         assert colours == {grey}
+
+
+class _Lines(App[None]):
+    def compose(self) -> ComposeResult:
+        yield LineStatic(id="a")
+        yield LineStatic(id="b")
+
+
+def _shown(widget: LineStatic) -> list[tuple[str, tuple]]:
+    """Each line as drawn on screen: its characters and their styles."""
+    return [
+        (strip.text, tuple(str(seg.style) for seg in strip))
+        for strip in widget.render_lines(Region(0, 0, *widget.size))
+    ]
+
+
+async def test_a_new_text_redraws_only_the_lines_that_changed() -> None:
+    """Once a second a figure or an arrowhead moves: the other lines keep their strips
+    (Static.update turned every line into strips again and had each styled and composited
+    again), and what is drawn is what a fresh widget draws for the new text."""
+    first = Text("SOLAR 1.20 kW\n  ↓\nGRID  0.30 kW", style="bold")
+    second = Text("SOLAR 1.25 kW\n  ↓\nGRID  0.30 kW", style="bold")
+    second.stylize("yellow", 0, 5)
+    app = _Lines()
+    async with app.run_test(size=(30, 8)) as pilot:
+        a, b = app.query_one("#a", LineStatic), app.query_one("#b", LineStatic)
+        a.styles.height = b.styles.height = 3
+        await pilot.pause()
+        a.show_text(first)
+        await pilot.pause()
+        before = [a.render_line(y) for y in range(3)]
+        a.show_text(second)
+        await pilot.pause()
+        after = [a.render_line(y) for y in range(3)]
+        assert after[0] is not before[0] and after[1] is before[1] and after[2] is before[2]
+        b.show_text(second)
+        await pilot.pause()
+        assert _shown(a) == _shown(b)
+        assert _shown(a)[0][0].startswith("SOLAR 1.25 kW")
