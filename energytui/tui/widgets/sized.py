@@ -15,6 +15,9 @@ keep what it was last shown, draw it for the content size, draw again on resize.
 
 from __future__ import annotations
 
+from rich.color import Color, ColorType
+from rich.segment import Segment
+from rich.style import Style
 from rich.text import Text
 from textual.content import Content
 from textual.geometry import Region, Size
@@ -94,26 +97,36 @@ class LineStatic(Static):
         if strip is not None:
             return strip
         self._dirty_regions.clear()  # as Widget._render_content: all is drawn from here
-        style = self.visual_style
         if not self._strips or not self._by_line:
             # everything at once, as Static would (the first draw, a resize, a new style)
-            whole = Visual.to_strips(self, self._whole_content(), size.width, size.height, style)
-            self._strips = dict(enumerate(whole))
+            whole = self._whole_content()
+            strips = Visual.to_strips(self, whole, size.width, size.height, self.visual_style)
+            self._strips = dict(enumerate(strips))
             self._line_by_line(size.width)
         elif y < len(self._lines):
-            key = self._keys[y]
-            strip = self._by_key.get(key)
-            if strip is None:
-                line = Content.from_rich_text(self._lines[y])
-                strip = Visual.to_strips(self, line, size.width, 1, style)[0]
-                if len(self._by_key) >= 4 * max(8, size.height):
-                    self._by_key.clear()  # a few seconds' worth is all that comes back
-                self._by_key[key] = strip
-            self._strips[y] = strip
+            self._strips[y] = self._line_strip(y)
         strip = self._strips.get(y)
         if strip is None:
-            strip = self._strips[y] = Strip.blank(size.width, style.rich_style)
+            strip = self._strips[y] = Strip.blank(size.width, self.visual_style.rich_style)
         return strip
+
+    def _line_strip(self, y: int) -> Strip:
+        """Line ``y`` alone, as the whole text's strip for that row: the line's own
+        segments over the widget's style, with the offsets text selection reads. Made
+        from Rich's segments directly (Textual's Content path costs several times as
+        much for these short lines), once per line shown, whatever its row."""
+        key = self._keys[y]
+        strip = self._by_key.get(key)
+        if strip is None:
+            console = self.app.console
+            segments = Segment.apply_style(
+                self._lines[y].render(console, end=""), self.visual_style.rich_style
+            )
+            strip = Strip([Segment(text, _as_textual(style)) for text, style, _ in segments])
+            if len(self._by_key) >= 4 * max(8, self.size.height):
+                self._by_key.clear()  # a few seconds' worth is all that comes back
+            self._by_key[key] = strip
+        return strip.apply_offsets(0, y)
 
 
 class SizedStatic(LineStatic):
@@ -144,6 +157,32 @@ class SizedStatic(LineStatic):
     def render_at(self, width: int, height: int) -> Text:
         """The drawing for ``width`` × ``height`` cells."""
         raise NotImplementedError
+
+
+_TEXTUAL_STYLE: dict[Style | None, Style | None] = {}
+
+
+def _as_textual(style: Style | None) -> Style | None:
+    """``style`` with its colours as Textual's Content gives them: the 256-colour
+    palette's (grey70) as true colour, the 16 basic ones by number (the theme maps
+    them), so a line drawn alone is the very strip the whole text gave that row."""
+    out = _TEXTUAL_STYLE.get(style)
+    if out is None:
+        out = style
+        if style is not None:
+            colours = {}
+            for name in ("color", "bgcolor"):
+                c = getattr(style, name)
+                if c is not None and c.type is ColorType.EIGHT_BIT:
+                    colours[name] = Color.from_triplet(c.get_truecolor())
+                elif c is not None and c.type is ColorType.STANDARD and c.number is not None:
+                    colours[name] = Color.from_ansi(c.number)  # "green" as "color(2)"
+            if colours:
+                out = style + Style(**colours)
+        if len(_TEXTUAL_STYLE) > 4096:
+            _TEXTUAL_STYLE.clear()
+        _TEXTUAL_STYLE[style] = out
+    return out
 
 
 def signature(text: Text) -> tuple:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 
+import pytest
 from rich.text import Text
 from textual.app import App, ComposeResult
 from textual.geometry import Region
@@ -87,3 +88,37 @@ async def test_a_new_text_redraws_only_the_lines_that_changed() -> None:
         await pilot.pause()
         assert _shown(a) == _shown(b)
         assert _shown(a)[0][0].startswith("SOLAR 1.25 kW")
+
+
+@pytest.mark.parametrize(
+    ("kiosk", "console", "outage"),
+    [(False, False, False), (True, True, False), (False, False, True)],
+)
+async def test_every_line_drawn_alone_is_the_strip_the_whole_text_gives(kiosk, console, outage):
+    """A line drawn alone comes from Rich's segments, not Textual's Content: it must be
+    the very strip (characters, colours, selection offsets) the whole text gives its row,
+    on the dashboard and the kiosk, on the console's palette, and red in an outage."""
+    from textual.visual import Visual
+
+    from devkit.demo import demo_config, demo_hub
+    from energytui.tui.app import EnergyApp
+
+    hub, _, _ = demo_hub()
+    app = EnergyApp(demo_config(kiosk=kiosk), hub, console=console)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await pilot.pause(0.5)
+        if outage:
+            await pilot.press("o")
+            await pilot.pause(0.5)
+        checked = 0
+        for w in app.screen.query(LineStatic):
+            if w._lines is None:
+                continue
+            whole = Visual.to_strips(
+                w, w._whole_content(), w.size.width, w.size.height, w.visual_style
+            )
+            for y in range(len(w._lines)):
+                alone = [(seg.text, seg.style) for seg in w._line_strip(y)]
+                assert alone == [(seg.text, seg.style) for seg in whole[y]], (w, y)
+                checked += 1
+        assert checked > 40
