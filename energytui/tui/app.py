@@ -187,6 +187,8 @@ class EnergyApp(App[None]):
     def _note_store(self, view: HubView) -> None:
         """Every screen's title line ends with the store's one sentence while readings
         are not stored (the dashboard's :meth:`subtitle_text` says it already)."""
+        if not self.screen_stack:  # closing: the kiosk's kept screens are gone already
+            return
         screen = self.screen
         if isinstance(screen, DashboardScreen):
             return
