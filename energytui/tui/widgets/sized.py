@@ -15,6 +15,8 @@ keep what it was last shown, draw it for the content size, draw again on resize.
 
 from __future__ import annotations
 
+from typing import Any
+
 from rich.color import Color, ColorType
 from rich.segment import Segment
 from rich.style import Style
@@ -45,7 +47,7 @@ class LineStatic(Static):
 
     def show_text(self, text: Text) -> None:
         """Show ``text``; nothing is drawn again when no line changed."""
-        lines = text.split("\n", allow_blank=True)
+        lines = list(text.split("\n", allow_blank=True))
         keys = [signature(line) for line in lines]
         if self._lines is not None and keys == self._keys:
             return
@@ -118,6 +120,7 @@ class LineStatic(Static):
         key = self._keys[y]
         strip = self._by_key.get(key)
         if strip is None:
+            assert self._lines is not None
             console = self.app.console
             segments = Segment.apply_style(
                 self._lines[y].render(console, end=""), self.visual_style.rich_style
@@ -170,7 +173,7 @@ def _as_textual(style: Style | None) -> Style | None:
     if out is None:
         out = style
         if style is not None:
-            colours = {}
+            colours: dict[str, Any] = {}
             for name in ("color", "bgcolor"):
                 c = getattr(style, name)
                 if c is not None and c.type is ColorType.EIGHT_BIT:
