@@ -19,6 +19,7 @@ Goals (issue 15): each screen ≤ 1.3× the bare app's CPU and ≤ 70 MB peak RS
 from __future__ import annotations
 
 import argparse
+import contextlib
 import os
 import shutil
 import subprocess
@@ -64,20 +65,39 @@ def _tmux(session: str) -> list[str]:
     """tmux on a server of the case's own (its own socket, no user config): started
     from this process, so the app gets this environment (``PYTHONPATH`` included: the
     tree under test, not whatever a running server was started with), and no case
-    connects to the server a previous case's ``kill-session`` is shutting down."""
+    connects to the server a previous case's ``kill-server`` is shutting down."""
     return ["tmux", "-L", session, "-f", "/dev/null"]
 
 
-def _find_app(session: str, marker: str) -> psutil.Process | None:
+def _pane_processes(session: str) -> list[psutil.Process]:
+    """The case's pane: its shell and everything under it."""
     out = subprocess.run(
         [*_tmux(session), "list-panes", "-t", session, "-F", "#{pane_pid}"],
         capture_output=True,
         text=True,
     ).stdout.strip()
     if not out:
-        return None
-    shell = psutil.Process(int(out.splitlines()[0]))
-    for p in [shell, *shell.children(recursive=True)]:
+        return []
+    try:
+        shell = psutil.Process(int(out.splitlines()[0]))
+        return [shell, *shell.children(recursive=True)]
+    except psutil.Error:
+        return []
+
+
+def _end(session: str) -> None:
+    """Stop the case's tmux server and make sure its app has ended: an app that outlived
+    its pane (seen once) was left running beside the cases measured after it."""
+    procs = _pane_processes(session)
+    subprocess.run([*_tmux(session), "kill-server"], capture_output=True)
+    _, alive = psutil.wait_procs(procs, timeout=5)
+    for p in alive:
+        with contextlib.suppress(psutil.Error):
+            p.kill()
+
+
+def _find_app(session: str, marker: str) -> psutil.Process | None:
+    for p in _pane_processes(session):
         try:
             if marker in " ".join(p.cmdline()):
                 return p
@@ -129,7 +149,7 @@ def run_case(case: Case, seconds: float, warmup: float) -> Figures | None:
                 text=True,
             ).stdout
         finally:
-            subprocess.run([*_tmux(session), "kill-server"], capture_output=True)
+            _end(session)
     cpu = 100.0 * ((c1.user - c0.user) + (c1.system - c0.system)) / wall
     drawn = case.expect in screen if case.expect else "kW" in screen
     return Figures(cpu, peak / 1e6, drawn)
