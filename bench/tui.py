@@ -19,6 +19,7 @@ Goals (issue 15): each screen ≤ 1.3× the bare app's CPU and ≤ 70 MB peak RS
 from __future__ import annotations
 
 import argparse
+import contextlib
 import os
 import shutil
 import subprocess
@@ -60,14 +61,43 @@ class Figures:
     drawn: bool
 
 
-def _find_app(session: str, marker: str) -> psutil.Process | None:
+def _tmux(session: str) -> list[str]:
+    """tmux on a server of the case's own (its own socket, no user config): started
+    from this process, so the app gets this environment (``PYTHONPATH`` included: the
+    tree under test, not whatever a running server was started with), and no case
+    connects to the server a previous case's ``kill-server`` is shutting down."""
+    return ["tmux", "-L", session, "-f", "/dev/null"]
+
+
+def _pane_processes(session: str) -> list[psutil.Process]:
+    """The case's pane: its shell and everything under it."""
     out = subprocess.run(
-        ["tmux", "list-panes", "-t", session, "-F", "#{pane_pid}"], capture_output=True, text=True
+        [*_tmux(session), "list-panes", "-t", session, "-F", "#{pane_pid}"],
+        capture_output=True,
+        text=True,
     ).stdout.strip()
     if not out:
-        return None
-    shell = psutil.Process(int(out.splitlines()[0]))
-    for p in [shell, *shell.children(recursive=True)]:
+        return []
+    try:
+        shell = psutil.Process(int(out.splitlines()[0]))
+        return [shell, *shell.children(recursive=True)]
+    except psutil.Error:
+        return []
+
+
+def _end(session: str) -> None:
+    """Stop the case's tmux server and make sure its app has ended: an app that outlived
+    its pane (seen once) was left running beside the cases measured after it."""
+    procs = _pane_processes(session)
+    subprocess.run([*_tmux(session), "kill-server"], capture_output=True)
+    _, alive = psutil.wait_procs(procs, timeout=5)
+    for p in alive:
+        with contextlib.suppress(psutil.Error):
+            p.kill()
+
+
+def _find_app(session: str, marker: str) -> psutil.Process | None:
+    for p in _pane_processes(session):
         try:
             if marker in " ".join(p.cmdline()):
                 return p
@@ -79,7 +109,7 @@ def _find_app(session: str, marker: str) -> psutil.Process | None:
 def run_case(case: Case, seconds: float, warmup: float) -> Figures | None:
     """One case in its own tmux session: CPU over the window, peak RSS, and whether the
     screen showed what it should (a bench of a crashed app measures nothing)."""
-    session = f"energytui-bench-{case.name}-{os.getpid()}"
+    session = f"energytui-bench-{case.name.replace(' ', '-')}-{os.getpid()}"
     if case.args:
         exe = Path(sys.executable).with_name("energytui")
         cmd = f"{exe if exe.exists() else sys.executable + ' -m energytui.cli'} {case.args}"
@@ -93,14 +123,14 @@ def run_case(case: Case, seconds: float, warmup: float) -> Figures | None:
             f"ENERGYTUI_API__ENABLED=false TERM=tmux-256color"
         )
         subprocess.run(
-            ["tmux", "new-session", "-d", "-s", session, "-x", "120", "-y", "40"]
+            [*_tmux(session), "new-session", "-d", "-s", session, "-x", "120", "-y", "40"]
             + ["-c", str(Path(__file__).resolve().parents[1]), f"env {env} {cmd}"],
             check=True,
         )
         try:
             time.sleep(2.0)
             for key in case.keys:
-                subprocess.run(["tmux", "send-keys", "-t", session, key], check=True)
+                subprocess.run([*_tmux(session), "send-keys", "-t", session, key], check=True)
             time.sleep(max(0.0, warmup - 2.0))
             proc = _find_app(session, marker)
             if proc is None:
@@ -114,10 +144,12 @@ def run_case(case: Case, seconds: float, warmup: float) -> Figures | None:
             c1 = proc.cpu_times()
             wall = time.monotonic() - t0
             screen = subprocess.run(
-                ["tmux", "capture-pane", "-p", "-t", session], capture_output=True, text=True
+                [*_tmux(session), "capture-pane", "-p", "-t", session],
+                capture_output=True,
+                text=True,
             ).stdout
         finally:
-            subprocess.run(["tmux", "kill-session", "-t", session], capture_output=True)
+            _end(session)
     cpu = 100.0 * ((c1.user - c0.user) + (c1.system - c0.system)) / wall
     drawn = case.expect in screen if case.expect else "kW" in screen
     return Figures(cpu, peak / 1e6, drawn)

@@ -77,6 +77,11 @@ STORE_BACKLOG = 20_000
 #: a view older than this gets a successor from the once-a-second sweep (a little under
 #: the sweep's second, so a view built by a poll just before is not built again)
 TICK_S = 0.9
+#: the sweep also leaves the tick to a poll due within this long, or one started less
+#: than this long ago: its view follows at once. At a 1 s poll interval the sweep's
+#: second and the poll's drift past each other, and each poll's view came a few
+#: milliseconds after a sweep's: two views a second, each drawn in full by every screen.
+POLL_GRACE_S = 0.25
 
 
 def meter_record(reading: MeterReading) -> dict:
@@ -256,6 +261,9 @@ class Hub:
         self._energy_view: EnergyView | None = None
         self._tasks: list[asyncio.Task] = []
         self._wake: dict[str, asyncio.Event] = {}
+        #: per source, when its next view is expected (monotonic): its next poll, or the
+        #: start of the poll under way (see :data:`POLL_GRACE_S`)
+        self._poll_due: dict[str, float] = {}
         self._store_pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="store")
         self._seen_meter_ids: deque[str] = deque(maxlen=5000)
         #: the plausibility checks on every reading; None (a hub built bare, in tests or
@@ -611,7 +619,7 @@ class Hub:
         src = self.sources[name]
         health = self.health[name]
         while True:
-            started = time.monotonic()
+            started = self._poll_due[name] = time.monotonic()
             health.last_attempt = self.clock.now()
             health.polls += 1
             delay = src.interval_s
@@ -648,6 +656,7 @@ class Hub:
                 health.state = SourceState.OK
                 await self._accept(name, src.kind, result)
             health.next_poll_at = self.clock.now() + timedelta(seconds=delay)
+            self._poll_due[name] = time.monotonic() + delay
             self._publish(HealthEvent(health))
             self._changed()  # one view for the sample and the health change together
             wake = self._wake[name]
@@ -955,8 +964,8 @@ class Hub:
 
     async def _watch(self) -> None:
         """Once a second: turn 'ok' into 'stale' when a source's data ages past two
-        intervals, and publish a new view unless a poll just did (its ``now`` is the
-        clock's tick: ages and the time of day move on screen)."""
+        intervals, and publish a new view unless a poll just did or is about to (its
+        ``now`` is the clock's tick: ages and the time of day move on screen)."""
         while True:
             await asyncio.sleep(1.0)
             moved = False
@@ -966,8 +975,13 @@ class Hub:
                     self._publish(HealthEvent(h))
                     moved = True
             last = self._view
-            if moved or last is None or time.monotonic() - last.mono >= TICK_S:
+            now = time.monotonic()
+            if moved or last is None or (now - last.mono >= TICK_S and not self._poll_near(now)):
                 self._changed()
+
+    def _poll_near(self, now: float) -> bool:
+        """Whether a poll's view is moments away (see :data:`POLL_GRACE_S`)."""
+        return any(abs(due - now) <= POLL_GRACE_S for due in self._poll_due.values())
 
     def _power_interval(self) -> float:
         src = self.power_source

@@ -37,6 +37,9 @@ from energytui.tui.screens.kiosk import KioskScreen
 from energytui.tui.screens.meter import MeterScreen
 from energytui.view import HubView
 
+#: the names the kiosk's two screens are installed under (see ``on_mount``)
+KIOSK_SCREENS = ("kiosk", "kiosk-dashboard")
+
 
 class ViewChanged(Message):
     """The hub published a new view."""
@@ -138,7 +141,15 @@ class EnergyApp(App[None]):
         self._unsubscribe = self.hub.subscribe_view(self._on_hub_view)
         self.view = self.hub.view
         self._install_signal_handlers()
-        await self.push_screen(KioskScreen() if self.kiosk else DashboardScreen())
+        if self.kiosk:
+            # the two screens the kiosk cycles between are made once and kept: building
+            # each anew at every cycle (compose, styles, layout, the store's 24 h of
+            # charge) was a visible share of the kiosk's CPU (python -m bench.tui)
+            self.install_screen(KioskScreen(), KIOSK_SCREENS[0])
+            self.install_screen(DashboardScreen(), KIOSK_SCREENS[1])
+            await self.push_screen(KIOSK_SCREENS[0])
+        else:
+            await self.push_screen(DashboardScreen())
         if not self.hub.started:
             await self.runtime.start()
             for warning in self.runtime.warnings:  # a busy port must not stop the monitor
@@ -155,7 +166,7 @@ class EnergyApp(App[None]):
         if len(self.screen_stack) > 2:
             return
         self._kiosk_index = (self._kiosk_index + 1) % 2
-        self.switch_screen(KioskScreen() if self._kiosk_index == 0 else DashboardScreen())
+        self.switch_screen(KIOSK_SCREENS[self._kiosk_index])
 
     async def on_unmount(self) -> None:
         if self._unsubscribe:
@@ -176,6 +187,8 @@ class EnergyApp(App[None]):
     def _note_store(self, view: HubView) -> None:
         """Every screen's title line ends with the store's one sentence while readings
         are not stored (the dashboard's :meth:`subtitle_text` says it already)."""
+        if not self.screen_stack:  # closing: the kiosk's kept screens are gone already
+            return
         screen = self.screen
         if isinstance(screen, DashboardScreen):
             return

@@ -238,6 +238,26 @@ async def test_a_view_is_published_after_each_poll_and_is_frozen():
     assert len(views) <= polls + 3  # + the one after start, and the liveness ticks
 
 
+async def test_at_a_1_s_poll_interval_the_sweep_leaves_the_tick_to_the_polls(tmp_path):
+    """One view a second, not two: with a store each poll takes a little longer than its
+    second, so the once-a-second sweep published a few milliseconds before each poll's
+    view, and every screen drew both."""
+    from energytui.store import Store
+
+    src = SimulatedSource(interval_s=1.0)
+    hub = Hub([src], store=Store.open(tmp_path / "store"))
+    views = []
+    hub.subscribe_view(views.append)
+    await hub.start()
+    try:
+        await wait_for(lambda: hub.health["simulated"].polls >= 4, timeout=10)
+        await asyncio.sleep(0.5)  # past the next sweep
+    finally:
+        await hub.stop()
+    polls = hub.health["simulated"].polls
+    assert len(views) <= polls + 1  # the one at start, then one per poll
+
+
 async def test_views_share_what_did_not_move():
     """A view built when nothing was added keeps the same history tuple and compares
     equal part by part: the screens redraw only what moved."""

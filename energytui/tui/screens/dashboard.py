@@ -10,10 +10,11 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta
 
+from rich.text import Text
 from textual import work
 from textual.app import ComposeResult
 from textual.containers import Container, Vertical
-from textual.widgets import Header, Static
+from textual.widgets import Header
 
 from energytui.model import PowerSample, SystemMode, parse_iso
 from energytui.tui.format import age, kw
@@ -29,6 +30,7 @@ from energytui.tui.widgets.flow import PowerFlow
 from energytui.tui.widgets.flowmap import SPACING
 from energytui.tui.widgets.health import HealthPanel, health_lines
 from energytui.tui.widgets.keyfooter import KeyFooter
+from energytui.tui.widgets.sized import LineStatic
 from energytui.tui.widgets.trend import TrendPanel, series_of
 from energytui.view import HubView
 
@@ -43,9 +45,9 @@ MODE_STYLE = {
 }
 
 
-class ModeLine(Static):
+class ModeLine(LineStatic):
     """The mode in words on one line of the screen's width (see :func:`mode_line`): it
-    draws itself again when its width changes."""
+    draws itself again when its width changes, and not when its words did not."""
 
     def __init__(self, *args, **kwargs) -> None:
         super().__init__(*args, **kwargs)
@@ -63,11 +65,11 @@ class ModeLine(Static):
         assert self._shown is not None
         sample, live = self._shown
         if sample is None:
-            self.update("Mode: waiting for data", layout=False)
+            self.show_text(Text("Mode: waiting for data"))
             self.set_classes("")
             return
         # one line of fixed height and full width: no layout pass needed
-        self.update(mode_line(sample, live, self.content_size.width), layout=False)
+        self.show_text(Text(mode_line(sample, live, self.content_size.width)))
         self.set_classes("stale" if not live else MODE_STYLE.get(sample.mode, ""))
 
 

@@ -61,7 +61,7 @@ class KioskScreen(ViewScreen):
 
     def _set(self, key: str, value: str, caption: str) -> None:
         self.query_one(f"#big-{key}", BigText).show(value)
-        self.query_one(f"#label-{key}", Label).update(caption)
+        _update(self.query_one(f"#label-{key}", Label), caption)
 
     def draw(self, view: HubView, old: HubView | None) -> None:
         self.query_one(EventBanner).show(
@@ -85,10 +85,17 @@ class KioskScreen(ViewScreen):
             )
             self._set("today", f"{view.energy.solar_kwh:.1f}", "Solar today kWh")
             prefix = "STALE — " if not live else ""
-            self.query_one("#kiosk-mode", Static).update(f"{prefix}{s.mode.label}")
+            _update(self.query_one("#kiosk-mode", Static), f"{prefix}{s.mode.label}")
         status = kiosk_status(view, self.app.config.zone)
         if old is None or status != kiosk_status(old, self.app.config.zone):
             self.query_one("#kiosk-status", Static).update(status)
+
+
+def _update(widget: Static, text: str) -> None:
+    """Update only with new words: Static.update lays the screen out again each time,
+    and the six captions and the mode were updated every second with the same words."""
+    if widget.content != text:
+        widget.update(text)
 
 
 def kiosk_status(view: HubView, zone: tzinfo) -> str:

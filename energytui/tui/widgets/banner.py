@@ -22,8 +22,8 @@ from textual.widgets import Static
 from energytui.events import EventsView, Severity
 
 _LEAD = {Severity.ALARM: "!! ", Severity.WARNING: "! "}
-#: per app, the newest event the bell rang for: the kiosk makes a new banner with each
-#: screen it cycles to, and the bell must not ring again for the same event
+#: per app, the newest event the bell rang for: each screen the kiosk cycles to has a
+#: banner of its own, and the bell must not ring again for the same event
 _RUNG: WeakKeyDictionary[App, int] = WeakKeyDictionary()
 
 

@@ -3,12 +3,11 @@
 from __future__ import annotations
 
 from rich.text import Text
-from textual.content import Content
-from textual.widgets import Static
 
 from energytui.model import PowerSample, battery_eta_hours, describe_battery
 from energytui.tui.format import SOE_SCALE, STALE, duration, kw
 from energytui.tui.glyphs import CONSOLE, UNICODE, Glyphs
+from energytui.tui.widgets.sized import LineStatic
 
 
 def eta_text(pct: float, sample: PowerSample, capacity_kwh: float | None) -> str:
@@ -75,8 +74,9 @@ def render_battery(
     return t
 
 
-class BatteryGauge(Static):
-    """The gauge's bar spans the widget: it draws itself again when its width changes."""
+class BatteryGauge(LineStatic):
+    """The gauge's bar spans the widget: it draws itself again when its width changes,
+    and each second only in the lines that changed."""
 
     DEFAULT_CSS = "BatteryGauge { height: 1fr; }"
 
@@ -101,4 +101,4 @@ class BatteryGauge(Static):
         text = render_battery(
             sample, capacity_kwh=capacity_kwh, live=live, glyphs=glyphs, width=width
         )
-        self.update(Content.from_rich_text(text), layout=False)
+        self.show_text(text)

@@ -14,7 +14,8 @@ from dataclasses import dataclass
 
 from rich.style import Style
 from rich.text import Text
-from textual.widgets import Static
+
+from energytui.tui.widgets.sized import LineStatic
 
 
 @dataclass(frozen=True)
@@ -138,8 +139,9 @@ def render_big(
     return out
 
 
-class BigText(Static):
-    """A figure in the largest block letters its box allows; redrawn when resized."""
+class BigText(LineStatic):
+    """A figure in the largest block letters its box allows; redrawn when resized, and
+    then only in the rows that changed (a kiosk's four power figures move every second)."""
 
     DEFAULT_CSS = """
     BigText { width: 1fr; height: 1fr; }
@@ -160,7 +162,6 @@ class BigText(Static):
 
     def _draw(self) -> None:
         size = self.content_size
-        self.update(
-            render_big(self.value, size.width, size.height, half_blocks=self.half_blocks),
-            layout=False,
+        self.show_text(
+            render_big(self.value, size.width, size.height, half_blocks=self.half_blocks)
         )

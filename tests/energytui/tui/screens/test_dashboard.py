@@ -152,6 +152,7 @@ async def test_kiosk_cycles_screens_without_input():
     async with app.run_test(size=(80, 24)) as pilot:
         await pilot.pause()
         assert isinstance(app.screen, KioskScreen)
+        first = app.screen
         mode = ""
         for _ in range(150):  # the demo hub's first poll runs on the app's loop (cycle: 2 s)
             # on a loaded machine the cycle may come first: the dashboard says the mode too
@@ -162,12 +163,16 @@ async def test_kiosk_cycles_screens_without_input():
             await pilot.pause(0.05)
         assert "Solar charging battery" in mode
         # the cycle is a 2 s timer: wait for each switch (a loaded CI machine runs late)
-        for expected in (DashboardScreen, KioskScreen):
+        shown = []
+        for expected in (DashboardScreen, KioskScreen, DashboardScreen):
             for _ in range(80):
                 await pilot.pause(0.1)
                 if isinstance(app.screen, expected):
                     break
             assert isinstance(app.screen, expected)
+            shown.append(app.screen)
+        # each screen is made once and kept, not built again at every cycle
+        assert shown[1] is first and shown[2] is shown[0]
 
 
 def test_the_mode_line_drops_the_shares_before_the_home_draw():

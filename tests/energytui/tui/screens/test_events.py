@@ -142,7 +142,7 @@ async def test_the_bell_rings_once_per_new_banner_only_when_asked():
 
 
 async def test_the_kiosk_rings_once_for_an_event_across_its_screen_changes():
-    """The kiosk builds a new screen, and a new banner, with every cycle."""
+    """The kiosk switches between its two screens, each with a banner of its own."""
     from energytui.tui.screens.dashboard import DashboardScreen
 
     hub, _, clock = demo_hub(interval_s=0.05)
