@@ -1,12 +1,14 @@
-"""A small line chart drawn with plotext 6 (not textual-plotext, which pins plotext < 6).
+"""A small line chart: series in braille lines, a frame with ticks, a legend in words.
 
-The widget builds the plot with plotext's figure API at its own size, turns plotext's
-ANSI output into a Rich ``Text`` and keeps it: it redraws only when the data or the
-size change, never on a timer of its own. Series are averaged down to about twice the
-plot width first (a 1440-point plot costs ~80 ms to build, 240 points ~10 ms).
+The widget draws the plot with :mod:`energytui.tui.widgets.lines` (our own renderer:
+plotext, used before, cost about 9 MB of memory on import, issue 15) at its own size
+into a Rich ``Text`` and keeps it: it redraws only when the data or the size change,
+never on a timer of its own. Series are averaged down to about twice the plot width
+first, which is about the braille dots across, so nothing is lost.
 
 Colours are the 16 basic ones (the theme maps them, and the Linux console has no
-others); on the console the marker is ``dot`` instead of braille, which its fonts lack.
+others); on the console a line is drawn in ``•`` cells instead of braille, which its
+fonts lack.
 """
 
 from __future__ import annotations
@@ -14,10 +16,11 @@ from __future__ import annotations
 import math
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Any
 
 from rich.text import Text
 from textual.widget import Widget
+
+from energytui.tui.widgets import lines
 
 #: the basic colour numbers used by the history screen, one per flow in the hue the
 #: dashboard's palette gives it (energytui.tui.palette: solar yellow, home blue, grid
@@ -130,7 +133,7 @@ def thin_ticks(
 
 
 class Chart(Widget):
-    """Draws a :class:`ChartSpec` with plotext and a one-line legend in words below it."""
+    """Draws a :class:`ChartSpec` (with :mod:`.lines`) and a one-line legend in words below it."""
 
     DEFAULT_CSS = "Chart { width: 1fr; height: 1fr; }"
 
@@ -140,8 +143,7 @@ class Chart(Widget):
         self._spec: ChartSpec | None = None
         self._version = 0
         self._cache: tuple[tuple, Text] | None = None
-        self.builds = 0  # how many times plotext ran: the tests check redraws stay rare
-        self._terminal: Any = None  # a plotext terminal (plotext has no type hints)
+        self.builds = 0  # how many times the plot was drawn: the tests check redraws stay rare
 
     @property
     def spec(self) -> ChartSpec | None:
@@ -177,12 +179,10 @@ class Chart(Widget):
         legend = self._legend(spec)  # console fonts may lack "−": plain hyphens there
         plot_height = height - 1
         try:
-            plot = self._build(spec, width, plot_height)
+            body = self._build(spec, width, plot_height)
         except Exception as exc:  # a plotting bug must not take the screen down
             return Text(f"The chart could not be drawn: {exc}", style="red")
         self.builds += 1
-        body = Text.from_ansi(plot, no_wrap=True, overflow="crop")
-        body.rstrip()
         body.append("\n")
         body.append_text(legend)
         return body
@@ -197,27 +197,10 @@ class Chart(Widget):
             text.append(" " + (s.label.replace("−", "-") if self.console else s.label))
         return text
 
-    def _figure(self) -> Any:
-        if self._terminal is None:
-            # our own plotext terminal (and so our own figure): two charts never share
-            # state, and plotext must not clip the plot to the real terminal's size
-            from plotext._kernel.terminal import terminal
-
-            self._terminal = terminal()
-            self._terminal.limit(False, False)
-        return self._terminal._master
-
-    def _build(self, spec: ChartSpec, width: int, height: int) -> str:
-        import plotext as plt
-
-        fig = self._figure()
-        fig.clear()
-        fig.theme("simple")  # no colour on frame and labels: the app's theme shows through
-        fig.plot_size(width, height)
-        fig.legend(False)
+    def _build(self, spec: ChartSpec, width: int, height: int) -> Text:
+        """The framed plot, ``height`` rows of ``width`` cells (the legend not included)."""
         x_lo, x_hi = spec.x_lim
         points = max(16, 2 * width)
-        marker_kind = "dot" if self.console else "braille"
         y_min = math.inf
         y_max = -math.inf
         drawn = []
@@ -228,38 +211,36 @@ class Chart(Widget):
             y_min = min(y_min, min(ys))
             y_max = max(y_max, max(ys))
             drawn.append((s, xs, ys))
+        count = max(2, min(5, height // 2))
         if spec.y_lim is not None:
             y_lo, y_hi = spec.y_lim
-            y_ticks = nice_ticks(y_lo, y_hi, max(2, min(5, height // 2)))
+            y_ticks = nice_ticks(y_lo, y_hi, count)
         else:
             lo = min(y_min, 0.0) if spec.zero_line else y_min
             hi = max(y_max, 0.0) if spec.zero_line else y_max
-            y_ticks = nice_ticks(lo, hi, max(2, min(5, height // 2)))
+            y_ticks = nice_ticks(lo, hi, count)
             y_lo, y_hi = y_ticks[0], y_ticks[-1]
-        if spec.zero_line and y_lo < 0 < y_hi:
-            zero = fig.signal(
-                [x_lo, x_hi], [0.0, 0.0], marker=plt.marker("─", pixel=plt.pixel(foreground=GREY))
-            )
-            zero.lines()
-            fig.draw(zero)
-        bucket = (x_hi - x_lo) / points
-        for s, xs, ys in drawn:
-            marker = plt.marker(marker_kind, pixel=plt.pixel(foreground=s.color))
-            sig = fig.signal(xs, ys, marker=marker)
-            sig.lines()
-            gap = max(spec.gap or 0.0, 2.5 * bucket)
-            for i in range(1, len(xs)):
-                if xs[i] - xs[i - 1] > gap:
-                    sig.line(i, False)
-            fig.draw(sig)
-        fig.ruler("x").lim(x_lo, x_hi)
-        fig.ruler("y").lim(y_lo, y_hi)
         y_labels = [tick_label(v, ascii_minus=self.console) + spec.y_unit for v in y_ticks]
-        fig.ruler("y").ticks(list(y_ticks), y_labels)
-        label_width = max(len(label) for label in y_labels) + 2
-        ticks = thin_ticks(spec.x_ticks, x_lo, x_hi, max(1, width - label_width))
-        if ticks:
-            fig.ruler("x").ticks([x for x, _ in ticks], [label for _, label in ticks])
-        else:
-            fig.ruler("x").ticks([])
-        return fig.build().string()
+        label_width = max(len(label) for label in y_labels)
+        canvas = lines.Canvas(
+            max(1, width - label_width - 2), max(1, height - 3), braille=not self.console
+        )
+        x_scale = lines.Scale(x_lo, x_hi, canvas.width)
+        y_scale = lines.Scale(y_lo, y_hi, canvas.height, flip=True)
+        if spec.zero_line and y_lo < 0 < y_hi:
+            canvas.fill_row(y_scale(0.0) // canvas.dot_h, lines.ZERO, GREY)
+        bucket = (x_hi - x_lo) / points
+        gap = max(spec.gap or 0.0, 2.5 * bucket)
+        plot_lines = [lines.Line(xs, ys, s.color, gap) for s, xs, ys in drawn]
+        lines.plot(canvas, plot_lines, x_scale, y_scale)
+        ticks = thin_ticks(spec.x_ticks, x_lo, x_hi, max(1, width - label_width - 2))
+        rows = lines.frame(
+            canvas, list(zip(y_ticks, y_labels, strict=True)), ticks, x_scale, y_scale
+        )
+        text = Text(no_wrap=True, overflow="crop")
+        for i, row in enumerate(rows):
+            if i:
+                text.append("\n")
+            for chunk, color in row:
+                text.append(chunk, style=None if color is None else f"color({color})")
+        return text

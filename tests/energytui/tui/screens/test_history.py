@@ -262,16 +262,16 @@ def test_downsample_keeps_the_mean_and_the_length_bound():
 
 
 def test_chart_downsamples_to_about_twice_its_width_and_caches(monkeypatch):
-    import plotext
+    from energytui.tui.widgets import lines
 
     seen = []
-    real = plotext._plotter.plot.plot_class.signal
+    real = lines.plot
 
-    def spy(self, *args, **kwargs):
-        seen.append(len(args[0]))
-        return real(self, *args, **kwargs)
+    def spy(canvas, drawn, x, y):
+        seen.extend(len(ln.xs) for ln in drawn)
+        return real(canvas, drawn, x, y)
 
-    monkeypatch.setattr(plotext._plotter.plot.plot_class, "signal", spy)
+    monkeypatch.setattr(lines, "plot", spy)
     n = 17280
     spec = ChartSpec(
         series=(
@@ -287,14 +287,14 @@ def test_chart_downsamples_to_about_twice_its_width_and_caches(monkeypatch):
     )
     chart = Chart()
     text = chart._build(spec, 100, 12)
-    assert max(seen) <= 200
-    assert any(0x2800 <= ord(c) <= 0x28FF for c in text)  # braille in a terminal emulator
+    assert seen and max(seen) <= 200
+    assert any(0x2800 <= ord(c) <= 0x28FF for c in text.plain)  # braille in a terminal emulator
     console = Chart(console=True)
     out = console._build(spec, 100, 12)
-    assert not any(0x2800 <= ord(c) <= 0x28FF for c in out)  # no braille on the console
-    codes = {int(m) for m in re.findall(r"\x1b\[38;5;(\d+)m", out)}
-    assert codes and codes <= set(range(16))
-    assert "\x1b[48" not in out  # no background painted
+    assert not any(0x2800 <= ord(c) <= 0x28FF for c in out.plain)  # no braille on the console
+    styles = {str(span.style) for span in out.spans}
+    assert styles and all(re.fullmatch(r"color\((\d|1[0-5])\)", s) for s in styles)
+    assert not any("on " in s for s in styles)  # no background painted
 
 
 def test_helpers():
