@@ -172,8 +172,8 @@ def frame(
         if not 0 <= col < canvas.cols:
             continue
         bottom[col] = "┬"
-        # centred under its tick, moved in to stay on the line, never over another
-        start = min(max(0, col + 1 - len(label) // 2), len(under) - len(label))
+        # centred under its tick, moved in to stay under the plot, never over another
+        start = min(max(1, col + 1 - len(label) // 2), canvas.cols + 1 - len(label))
         if start <= end or start < 0:
             continue
         under[start : start + len(label)] = label
