@@ -4,7 +4,7 @@ Why numpy: the Raspberry Pi that runs the agent has neither torch nor TFLite. Th
 trained with PyTorch (``meter_agent/training/train_digits.py``, optional extra ``train``)
 and exported as plain arrays; batch-norm is folded into the convolutions at export, so
 inference here is just convolution (im2col + one matrix product), ReLU, 2×2 max-pool,
-dense layers and a softmax: about a millisecond per digit, about 1 MB on disk.
+dense layers and a softmax: about a millisecond per digit, a few hundred KB on disk.
 
 It is trained on the real crops of haverland/Tenth-of-step-of-a-meter-digit (Apache-2.0;
 credit kept in ``meter_agent/models/NOTICE`` and in the model's ``info``) plus synthetic
