@@ -169,7 +169,8 @@ class HistoryScreen(HubScreen):
         self._slots: dict[int, DailyEnergy] = {}
         self.message = ""
         self.loads = 0
-        self._detail = ""  # what the span line says after the keys
+        #: what the span line says after the keys: the period shown, and its source
+        self._detail: tuple[str, str] = ("", "")
 
     @property
     def span(self) -> Span:
@@ -376,7 +377,7 @@ class HistoryScreen(HubScreen):
             source = "from the store"
         else:
             source = f"from the store, {describe_step(step)}"
-        self._show_spans(f"{when} · {source}")
+        self._show_spans((when, source))
         self.query_one("#history-totals", Static).update(self._totals_text())
         bars = self.query_one("#history-bars", Static)
         # the box less its border and padding (4) and the scroll bar a long span needs
@@ -397,18 +398,39 @@ class HistoryScreen(HubScreen):
         self.query_one("#history-status", Static).update(status)
 
     # -- text ----------------------------------------------------------------------
-    def _show_spans(self, detail: str | None = None) -> None:
+    def _show_spans(self, detail: tuple[str, str] | None = None) -> None:
+        """The span keys, then the period shown and where its data comes from. Where the
+        line is too narrow (80 columns) the step hint goes first (the footer names ``[``
+        and ``]``), then the source: the period itself is never cut off."""
         if detail is not None:
             self._detail = detail
+        line = self.query_one("#history-spans", Static)
+        width = (line.size.width or self.app.size.width) - 2  # less the padding
+        when, source = self._detail
+        for hint, tail in (
+            (True, f"{when} · {source}" if source else when),
+            (False, f"{when} · {source}" if source else when),
+            (False, when),
+        ):
+            text = self._spans_text(hint, tail)
+            if text.cell_len <= width:
+                break
+        line.update(text)
+
+    def _spans_text(self, hint: bool, tail: str) -> Text:
         text = Text(no_wrap=True, overflow="ellipsis")
         for i, span in enumerate(SPANS):
             style = "reverse bold" if i == self.span_index else ""
             text.append(f" {span.key} {span.label} ", style=style)
             text.append(" ")
-        text.append("[ ] step", style="dim")
-        if self._detail:
-            text.append("   " + self._detail)
-        self.query_one("#history-spans", Static).update(text)
+        if hint:
+            text.append("[ ] step", style="dim")
+        if tail:
+            text.append("   " + tail if hint else "  " + tail)
+        return text
+
+    def on_resize(self) -> None:
+        self._show_spans()
 
     def _totals_text(self) -> Text:
         e = self.energy

@@ -227,6 +227,26 @@ async def test_without_a_store_the_screen_uses_memory_and_says_so():
         assert "in memory only (no store)" in str(screen.query_one("#history-spans").render())
 
 
+async def test_at_80_columns_the_span_line_keeps_the_whole_period(store_readings):
+    """At 80×24 the span line cut the period shown at its end ("01 Dec 17:58 – 02 Dec"):
+    the step hint (the footer names [ and ]) and then the data's source give way first,
+    and come back when the screen is wide enough."""
+    path, _ = store_readings
+    app = store_app(path)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await _first_poll(pilot)
+        screen = await _press(pilot, "y")
+        when = screen._detail[0]
+        assert when.count(":") == 2  # both ends with their times
+        line = str(screen.query_one("#history-spans").render())
+        assert when in line and "…" not in line
+        assert "[ ] step" not in line
+        await pilot.resize_terminal(160, 36)
+        await pilot.pause()
+        wide = str(screen.query_one("#history-spans").render())
+        assert when in wide and "[ ] step" in wide and "from the store" in wide
+
+
 # -- snapshots --------------------------------------------------------------------------------
 async def _open_history(pilot) -> None:
     await _first_poll(pilot)
