@@ -243,10 +243,18 @@ def _with_carry(best: _Candidate, cands: list[_Candidate], n: int) -> _Candidate
     return out if len(out.members) >= max(2, n - MISSING_AT_MOST) else None
 
 
-def _fits_right(c: _Candidate, n: int, width: int) -> bool:
-    """The row of ``n`` from ``c``'s first member on stays in the window (as far as the
-    row's own check lets it run out)."""
-    return c.first + (n - 1 + 0.6) * c.pitch <= width + 0.35 * c.pitch
+def _row_edges(first: float, pitch: float, n: int, display: str) -> tuple[float, float]:
+    """The left and right edges of a row of ``n`` cells whose first is centred at
+    ``first``: a pitch wide each on an LCD (wider outer cells took in the glass's edge
+    beside the first digit), 1.1 pitches for the outer drums."""
+    side = 0.5 if display == "lcd7" else 0.6
+    return first - side * pitch, first + (n - 1 + side) * pitch
+
+
+def _runs_out(x0: float, x1: float, pitch: float, width: int) -> bool:
+    """The row runs out of the window by more than a third of a cell: cells would be cut
+    off."""
+    return x0 < -0.35 * pitch or x1 > width + 0.35 * pitch
 
 
 def _holds(outer: _Candidate, inner: _Candidate) -> bool:
@@ -408,7 +416,11 @@ def find_row(window_bgr: np.ndarray, n: int, display: str = "auto") -> Row | Non
         first = _faces_place(gray, best, cands, n)
         if first is None:
             first = _place(gray, best, n)
-        if first is None and display == "drum" and _fits_right(best, n, W):
+        if (
+            first is None
+            and display == "drum"
+            and not _runs_out(*_row_edges(best.first, best.pitch, n, display), best.pitch, W)
+        ):
             # nothing tells where the missing drums are (a last drum of another colour
             # is of neither the faces' nor the frame's ground): on a counter only the
             # last drum turns alone, and a carry turns the drums next to it, so drums
@@ -450,10 +462,8 @@ def find_row(window_bgr: np.ndarray, n: int, display: str = "auto") -> Row | Non
     if not faces and around is None:
         cell_h = max(1.55 * gh, 1.5 * best.pitch)
         y0, y1 = cy - cell_h / 2, cy + cell_h / 2
-    side = 0.5 if display == "lcd7" else 0.6
-    x0 = first - side * best.pitch
-    x1 = first + (n - 1) * best.pitch + side * best.pitch
-    if x0 < -0.35 * best.pitch or x1 > W + 0.35 * best.pitch:
+    x0, x1 = _row_edges(first, best.pitch, n, display)
+    if _runs_out(x0, x1, best.pitch, W):
         return None  # the row runs out of the window: cells would be cut off
     box = _clip(x0, y0, x1, y1, W, H)
     tight = box[2] * box[3] >= TIGHT_AREA * W * H
