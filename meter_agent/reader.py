@@ -469,18 +469,7 @@ def resolve_drums(
         # the engines' doubts (a Tesseract or decoder voting otherwise) still count
         if c.p_top and c.confidence < c.p_top and c.char == str(digit):
             conf *= c.confidence / c.p_top
-        out[i] = CellResult(
-            str(digit),
-            conf,
-            "digit",
-            v,
-            c.dot,
-            c.methods,
-            c.dot_before,
-            c.p_top,
-            c.positions,
-            c.floor_agreement,
-        )
+        out[i] = replace(c, char=str(digit), confidence=conf, kind="digit", value=v)
         # how far this drum is into its 9 → 0 roll, which the drum above follows: only
         # a drum read as 9 and standing past it carries (one read as 0 at 9.99 has
         # finished its roll, and so has the drum above it)
