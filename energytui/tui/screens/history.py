@@ -407,11 +407,8 @@ class HistoryScreen(HubScreen):
         line = self.query_one("#history-spans", Static)
         width = (line.size.width or self.app.size.width) - 2  # less the padding
         when, source = self._detail
-        for hint, tail in (
-            (True, f"{when} · {source}" if source else when),
-            (False, f"{when} · {source}" if source else when),
-            (False, when),
-        ):
+        full = f"{when} · {source}" if source else when
+        for hint, tail in ((True, full), (False, full), (False, when)):
             text = self._spans_text(hint, tail)
             if text.cell_len <= width:
                 break
