@@ -8,8 +8,8 @@ import numpy as np
 import pytest
 
 from meter_agent.config import CalibrationConfig, OcrConfig
-from meter_agent.locate import find_row
-from meter_agent.synth import loose_roi, render_frame
+from meter_agent.locate import Row, find_row
+from meter_agent.synth import SynthFrame, loose_roi, render_frame
 from meter_agent.training import fonts as F
 from meter_agent.vision import process_window, upright_window
 
@@ -55,24 +55,33 @@ def test_cells_are_cut_between_the_faces() -> None:
 MONO = [f for f in PRINTED if f.name.startswith("LiberationMono")]
 
 
+def _bench_frame_row(
+    face: str, digits: str, seed: int, nuisance_seed: int, roll: float, roi: list[int]
+) -> tuple[SynthFrame, list[int], Row]:
+    """One of the frame bench's drum frames (a 1280×720 meter in a Liberation Mono face)
+    and the row found in its window; the row must be found."""
+    f = render_frame(
+        "drum",
+        digits,
+        seed=seed,
+        nuisance_seed=nuisance_seed,
+        font=next(m for m in MONO if m.name == face),
+        roll=roll,
+        frame_size=(1280, 720),
+    )
+    row = find_row(upright_window(f.image, f.rotation, roi), len(digits))
+    assert row is not None
+    return f, roi, row
+
+
 @pytest.mark.skipif(not MONO, reason="the held-out Liberation Mono faces are not installed")
 def test_a_zeros_counter_is_no_digit_of_the_row() -> None:
     # Liberation Mono's 0 holds a dotted counter nearly its own height: with the window's
     # edge beside the row, the counters made a row of five that outnumbered the four
     # settled figures, and the cells were cut a drum to the left (the bench's frame)
-    face = next(f for f in MONO if f.name == "LiberationMono-Regular.ttf")
-    f = render_frame(
-        "drum",
-        "80303",
-        seed=1120052390,
-        nuisance_seed=283038934,
-        font=face,
-        roll=0.7169,
-        frame_size=(1280, 720),
+    f, roi, row = _bench_frame_row(
+        "LiberationMono-Regular.ttf", "80303", 1120052390, 283038934, 0.7169, [228, 345, 483, 217]
     )
-    roi = [228, 345, 483, 217]
-    row = find_row(upright_window(f.image, f.rotation, roi), 5)
-    assert row is not None
     tx, tw = f.roi[0] - roi[0], f.roi[2]
     x, _, w, _ = row.box
     assert abs(x - tx) < 0.3 * row.pitch and abs(x + w - tx - tw) < 0.3 * row.pitch
@@ -103,19 +112,14 @@ def test_faces_are_not_glued_to_the_bezel_above_and_below() -> None:
     # a thin frame between dark faces and a dark bezel: merging pieces (for LCD
     # segments) glued each face to scraps of the bezel, and the cells were cut nearly
     # twice the faces' height (the bench's frame)
-    face = next(f for f in MONO if f.name == "LiberationMono-BoldItalic.ttf")
-    f = render_frame(
-        "drum",
+    f, roi, row = _bench_frame_row(
+        "LiberationMono-BoldItalic.ttf",
         "59028",
-        seed=1724651124,
-        nuisance_seed=959857363,
-        font=face,
-        roll=0.6327,
-        frame_size=(1280, 720),
+        1724651124,
+        959857363,
+        0.6327,
+        [482, 235, 496, 186],
     )
-    roi = [482, 235, 496, 186]
-    row = find_row(upright_window(f.image, f.rotation, roi), 5)
-    assert row is not None
     ty, th = f.roi[1] - roi[1], f.roi[3]
     _, y, _, h = row.box
     assert abs(y - ty) + abs(y + h - ty - th) < 0.1 * th, (row.box, ty, th)
