@@ -31,7 +31,7 @@ from energytui.tui.widgets.flowmap import SPACING
 from energytui.tui.widgets.health import HealthPanel, health_lines
 from energytui.tui.widgets.keyfooter import KeyFooter
 from energytui.tui.widgets.sized import LineStatic
-from energytui.tui.widgets.trend import TrendPanel, series_of
+from energytui.tui.widgets.trend import TrendData, TrendPanel
 from energytui.view import HubView
 
 MODE_STYLE = {
@@ -98,11 +98,14 @@ class DashboardScreen(ViewScreen):
     def on_mount(self) -> None:
         self.query_one("#flow-box").border_title = "Power flow"
         self.query_one("#battery-box").border_title = "Battery"
-        self.query_one("#spark-box").border_title = f"Last {self.app.config.tui.spark_minutes} min"
+        minutes = self.app.config.tui.spark_minutes
+        self.query_one("#spark-box").border_title = f"Last {minutes} min · peaks"
         self.query_one("#energy-box").border_title = "Today"
         #: the battery's charge over the last 24 h from the store: (ts, %) oldest first
         self._soe_stored: list[tuple[datetime, float]] = []
         self._soe_loaded_at: datetime | None = None
+        #: the trend's points, taken from each view as the samples arrive
+        self._trend = TrendData()
         self.watch(self.app, "theme", self._theme_changed, init=False)
 
     def _theme_changed(self, _theme: str) -> None:
@@ -195,9 +198,9 @@ class DashboardScreen(ViewScreen):
         if old is None or view.history != old.history or power.live != old.power.live:
             end = view.now
             start = end - timedelta(minutes=app.config.tui.spark_minutes)
-            recent = [s for s in view.history if s.ts >= start]
+            self._trend.update(view.history, start)
             self.query_one("#sparks", TrendPanel).show(
-                series_of(recent),
+                self._trend,
                 start,
                 end,
                 colours=colours,

@@ -12,14 +12,15 @@ convention), each flow in its own colour from :mod:`energytui.tui.palette`.
 from __future__ import annotations
 
 import math
-import statistics
-from collections.abc import Mapping, Sequence
+import operator
+from bisect import bisect_left, bisect_right
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
 from rich.text import Text
 
-from energytui.model import PowerSample
+from energytui.model import IDLE_W, PowerSample
 from energytui.tui.format import kw, kw_signed
 from energytui.tui.palette import DARK, FlowColours
 from energytui.tui.widgets.sized import SizedStatic
@@ -45,39 +46,124 @@ ROWS = (
 LABEL_W = 17
 
 
+class Points:
+    """One flow's points as epoch seconds (ascending) and values, the form the columns are
+    cut from: a bisection per column edge and a sum per slice, where converting and
+    placing each of a window's hundreds of samples every second cost milliseconds."""
+
+    __slots__ = ("times", "values")
+
+    def __init__(self) -> None:
+        self.times: list[float] = []
+        self.values: list[float] = []
+
+    @classmethod
+    def of(cls, points: Iterable[tuple[datetime, float | None]]) -> Points:
+        out = cls()
+        for ts, v in sorted(points, key=lambda p: p[0]):
+            out.add(ts.timestamp(), v)
+        return out
+
+    def add(self, t: float, value: float | None) -> None:
+        """Append a point (no earlier than the last); a missing value is no point."""
+        if value is None or math.isnan(value):
+            return
+        self.times.append(t)
+        self.values.append(value)
+
+    def drop_before(self, t: float) -> None:
+        cut = bisect_left(self.times, t)
+        if cut:
+            del self.times[:cut]
+            del self.values[:cut]
+
+
+class TrendData:
+    """The four flows of the recent samples, kept from one draw to the next: each second
+    adds the new samples and drops the ones that left the window, instead of converting
+    the whole window (up to an hour of samples) again."""
+
+    def __init__(self) -> None:
+        self.flows: dict[str, Points] = {r.flow: Points() for r in ROWS}
+        self._taken: list[float] = []  # the times of the samples taken, in the window
+
+    def update(self, samples: Sequence[PowerSample], start: datetime) -> None:
+        """Take ``samples`` (oldest first, as the hub keeps them) from ``start`` on."""
+        start_s = start.timestamp()
+        first = bisect_left(samples, start, key=lambda s: s.ts)
+        last = self._taken[-1] if self._taken else None
+        new = len(samples)
+        while new > first and (last is None or samples[new - 1].ts.timestamp() > last):
+            new -= 1
+        cut = bisect_left(self._taken, start_s)
+        del self._taken[:cut]
+        for p in self.flows.values():
+            p.drop_before(start_s)
+        if len(self._taken) + len(samples) - new != len(samples) - first:
+            # the hub's history was refilled (a restart reads the store): start again
+            self.flows = {r.flow: Points() for r in ROWS}
+            self._taken, new = [], first
+        for s in samples[new:]:
+            t = s.ts.timestamp()
+            self._taken.append(t)
+            for flow, value in _values(s):
+                self.flows[flow].add(t, value)
+
+    @classmethod
+    def of(cls, series: Mapping[str, Sequence[tuple[datetime, float]]]) -> TrendData:
+        out = cls()
+        out.flows.update({flow: Points.of(pts) for flow, pts in series.items()})
+        return out
+
+
+def _values(s: PowerSample) -> tuple[tuple[str, float], ...]:
+    """The four flows of a sample with the gateway's signs (grid > 0 imports, battery >
+    0 discharges: both drawn up)."""
+    return (
+        ("solar", max(0.0, s.solar_w)),
+        ("home", max(0.0, s.load_w)),
+        ("battery", s.battery_w),
+        ("grid", s.grid_w),
+    )
+
+
 def bucket_means(
-    points: Sequence[tuple[datetime, float]], start: datetime, end: datetime, columns: int
+    points: Sequence[tuple[datetime, float]] | Points,
+    start: datetime,
+    end: datetime,
+    columns: int,
 ) -> list[float | None]:
     """The mean of the points in each of ``columns`` equal slices of [start, end].
 
     A slice with no point of its own holds the value before it when that point is at
     most two of the series' usual spacings old (samples further apart than a column
     are still one line); otherwise it is None — a gap, never a zero."""
-    span = (end - start).total_seconds()
+    p = points if isinstance(points, Points) else Points.of(points)
+    start_s, end_s = start.timestamp(), end.timestamp()
+    span = end_s - start_s
     if span <= 0 or columns <= 0:
         return [None] * max(columns, 0)
-    sums = [0.0] * columns
-    counts = [0] * columns
+    times, values = p.times, p.values
+    lo, hi = bisect_left(times, start_s), bisect_right(times, end_s)
+    edges = [lo]
+    for i in range(1, columns):
+        edges.append(bisect_left(times, start_s + span * i / columns, edges[-1], hi))
+    edges.append(hi)
+    out: list[float | None] = [None] * columns
     last_at: list[float | None] = [None] * columns  # seconds of the slice's last point
-    kept = []
-    for ts, v in points:
-        if v is None or math.isnan(v):
-            continue
-        t = (ts - start).total_seconds()
-        if not 0 <= t <= span:
-            continue
-        i = min(columns - 1, int(t / span * columns))
-        sums[i] += v
-        counts[i] += 1
-        seen = last_at[i]
-        last_at[i] = t if seen is None else max(seen, t)
-        kept.append(t)
-    out: list[float | None] = [s / n if n else None for s, n in zip(sums, counts, strict=True)]
-    kept.sort()
-    steps = [b - a for a, b in zip(kept, kept[1:], strict=False) if b > a]
+    for i in range(columns):
+        a, b = edges[i], edges[i + 1]
+        if b > a:
+            out[i] = math.fsum(values[a:b]) / (b - a)
+            last_at[i] = times[b - 1] - start_s
+    if hi - lo < 2:
+        return out
+    diffs = sorted(map(operator.sub, times[lo + 1 : hi], times[lo : hi - 1]))
+    steps = diffs[bisect_right(diffs, 0.0) :]  # repeated times are no spacing
     if not steps:
         return out
-    hold = 2 * statistics.median(steps)
+    n = len(steps)
+    hold = 2 * (steps[n // 2] if n % 2 else (steps[n // 2 - 1] + steps[n // 2]) / 2)
     width = span / columns
     prev_value: float | None = None
     prev_t: float | None = None
@@ -145,8 +231,21 @@ def axis_line(start: datetime, end: datetime, width: int) -> str:
     return "".join(line)
 
 
+def nice_step(value: float) -> float:
+    """The smallest 1, 2, 2.5 or 5 × 10ⁿ at least ``value``: a scale that reads as a
+    round figure ("row = 500 W") and stays put while the peak moves within its step,
+    so the chart is not drawn again each second for a rescale nobody can see."""
+    if value <= 0:
+        return 0.0
+    base = 10.0 ** math.floor(math.log10(value))
+    for m in (1.0, 2.0, 2.5, 5.0):
+        if m * base >= value * (1 - 1e-9):
+            return m * base
+    return 10 * base
+
+
 def render_trend(
-    series: Mapping[str, Sequence[tuple[datetime, float]]],
+    series: TrendData | Mapping[str, Sequence[tuple[datetime, float]]],
     start: datetime,
     end: datetime,
     width: int,
@@ -170,7 +269,8 @@ def render_trend(
     # rows left over by an uneven division go to the first strips: no blank rows
     base, extra = divmod(max(len(ROWS), height - 1), len(ROWS))
     heights = {r.flow: base + (1 if i < extra else 0) for i, r in enumerate(ROWS)}
-    means = {r.flow: bucket_means(series.get(r.flow, ()), start, end, plot_w) for r in ROWS}
+    data = series if isinstance(series, TrendData) else TrendData.of(series)
+    means = {r.flow: bucket_means(data.flows[r.flow], start, end, plot_w) for r in ROWS}
     # one scale for every row: the kW per cell row that fits the largest bar anywhere
     per_row = 0.0
     for r in ROWS:
@@ -182,20 +282,20 @@ def render_trend(
             per_row = max(per_row, max(0.0, max(vals)) / up)
         if vals and down:
             per_row = max(per_row, max(0.0, -min(vals)) / down)
+    per_row = nice_step(per_row)
     out = Text(no_wrap=True, overflow="crop")
     for r in ROWS:
         strip_h = heights[r.flow]
         up = strip_h - strip_h // 2 if r.signed else strip_h
         down = strip_h // 2 if r.signed else 0
         grid = _strip(means[r.flow], up, down, per_row, fine)
-        latest = next((v for v in reversed(means[r.flow]) if v is not None), None)
+        top, bottom = _peak_labels(means[r.flow], r.signed, strip_h)
         style = colours.of(r.flow) if live else colours.dim
         for i, cells in enumerate(grid):
             if i == 0:
-                shown = kw_signed(latest) if r.signed else kw(latest)
-                label = f"{r.label:<8}{shown if latest is not None else '—':>8} "
-            elif i == 1 and strip_h > 1:
-                label = f"{'':<8}{'':>7} "
+                label = f"{r.label:<8}{top:>8} "
+            elif i == strip_h - 1 and bottom:
+                label = f"{'':<8}{bottom:>8} "
             else:
                 label = " " * LABEL_W
             out.append(label[:LABEL_W].ljust(LABEL_W), style=style)
@@ -207,6 +307,22 @@ def render_trend(
     return out
 
 
+def _peak_labels(means: Sequence[float | None], signed: bool, strip_h: int) -> tuple[str, str]:
+    """The strip's peaks over the window, at its top and bottom edge: the largest flow
+    up (and, for a signed flow, the largest down). Peaks, not the latest column, which
+    read as the live figure and were not it (a column's mean lags the flow diagram),
+    and which moved every second, so the whole chart was drawn again every second."""
+    vals = [v for v in means if v is not None]
+    if not vals:
+        return "—", ""
+    if not signed:
+        return kw(max(vals)), ""
+    high, low = max(vals), min(vals)
+    if strip_h < 2:  # one row: the larger of the two
+        return kw_signed(high if high >= -low else low), ""
+    return ("+" + kw(high) if high > IDLE_W else ""), (kw_signed(low) if low < -IDLE_W else "")
+
+
 class TrendPanel(SizedStatic):
     """:func:`render_trend` at the panel's size."""
 
@@ -216,7 +332,7 @@ class TrendPanel(SizedStatic):
 
     def show(
         self,
-        series: Mapping[str, Sequence[tuple[datetime, float]]],
+        series: TrendData | Mapping[str, Sequence[tuple[datetime, float]]],
         start: datetime,
         end: datetime,
         *,
@@ -232,14 +348,3 @@ class TrendPanel(SizedStatic):
         return render_trend(
             series, start, end, width, height, colours=colours, fine=fine, live=live
         )
-
-
-def series_of(samples: Sequence[PowerSample]) -> dict[str, list[tuple[datetime, float]]]:
-    """The four flows of ``samples`` with the gateway's signs (grid > 0 imports,
-    battery > 0 discharges: both drawn up)."""
-    return {
-        "solar": [(s.ts, max(0.0, s.solar_w)) for s in samples],
-        "home": [(s.ts, max(0.0, s.load_w)) for s in samples],
-        "battery": [(s.ts, s.battery_w) for s in samples],
-        "grid": [(s.ts, s.grid_w) for s in samples],
-    }

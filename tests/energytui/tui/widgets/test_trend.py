@@ -4,7 +4,16 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 
-from energytui.tui.widgets.trend import EIGHTHS, LABEL_W, ROWS, bucket_means, render_trend
+from energytui.model import PowerSample
+from energytui.tui.widgets.trend import (
+    EIGHTHS,
+    LABEL_W,
+    ROWS,
+    TrendData,
+    bucket_means,
+    nice_step,
+    render_trend,
+)
 
 NOW = datetime(2026, 6, 1, 12, tzinfo=UTC)
 START = NOW - timedelta(minutes=10)
@@ -85,3 +94,60 @@ def test_samples_further_apart_than_a_column_are_one_line_and_a_real_gap_stays()
     means = bucket_means(pts, START, NOW, 60)
     assert all(v == 1000.0 for v in means[: 6 * 6])  # held between samples a minute apart
     assert all(v is None for v in means[6 * 6 + 13 : 59])  # nothing for 3 min: a gap
+
+
+def _samples(n: int, end: datetime = NOW) -> list[PowerSample]:
+    return [
+        PowerSample(
+            end - timedelta(seconds=n - 1 - k),
+            2000.0 + 10 * (k % 7),
+            -800.0,
+            50.0 * (k % 3),
+            1300.0,
+        )
+        for k in range(n)
+    ]
+
+
+def test_labels_are_the_window_peaks_up_and_down() -> None:
+    # the latest column's mean read as the live figure and was not it; the peaks are
+    # what a trend adds to the flow diagram above it
+    pts = [(NOW - timedelta(seconds=30 * k), 1000.0 + 100 * k) for k in range(10)]
+    batt = [(NOW - timedelta(minutes=8), 1500.0), (NOW - timedelta(minutes=2), -700.0)]
+    lines = _rows(render_trend({"solar": pts, "battery": batt}, START, NOW, 76, 17).plain)
+    assert lines[0].startswith("solar") and "1.90 kW" in lines[0][:LABEL_W]
+    battery = lines[8:12]
+    assert "+1.50 kW" in battery[0][:LABEL_W] and "-700 W" in battery[-1][:LABEL_W]
+
+
+def test_the_scale_is_a_round_figure() -> None:
+    assert [nice_step(v) for v in (0.7, 1.0, 1.3, 2.2, 3.62, 6000.0)] == [1, 1, 2, 2.5, 5, 10000]
+    pts = [(NOW - timedelta(seconds=30 * k), 3620.0) for k in range(10)]
+    last = _rows(render_trend({"solar": pts}, START, NOW, 76, 17).plain)[-1]
+    assert last.startswith("row = 1.00 kW")  # 3.62 kW over four rows: 0.905 → 1 kW
+
+
+def test_trend_data_taken_second_by_second_equals_the_window_taken_at_once() -> None:
+    samples = _samples(900)
+    live = TrendData()
+    for n in [*range(300, 900, 7), 900]:  # a view every few samples, the window moving on
+        window_start = samples[n - 1].ts - timedelta(minutes=10)
+        live.update(samples[:n], window_start)
+    fresh = TrendData()
+    fresh.update(samples, window_start)
+    for r in ROWS:
+        assert live.flows[r.flow].times == fresh.flows[r.flow].times
+        assert live.flows[r.flow].values == fresh.flows[r.flow].values
+    assert live.flows["solar"].times[0] >= window_start.timestamp()
+    a = render_trend(live, window_start, samples[-1].ts, 76, 17).plain
+    assert a == render_trend(fresh, window_start, samples[-1].ts, 76, 17).plain
+
+
+def test_trend_data_starts_again_when_the_history_is_refilled() -> None:
+    # after a restart the hub refills its history from the store: older samples appear
+    # before the ones already taken
+    samples = _samples(600)
+    data = TrendData()
+    data.update(samples[500:], START)
+    data.update(samples, START)
+    assert len(data.flows["home"].times) == 600
