@@ -39,6 +39,10 @@ class LineStatic(Static):
         self._keys: list[tuple] = []
         self._whole: Content | None = None  # the whole text, made when asked for
         self._strips: dict[int, Strip] = {}
+        #: whether the whole text was drawn at this size and style, so a changed line can
+        #: be drawn alone (``_strips`` alone cannot tell: a one-line widget whose line
+        #: changed has none left)
+        self._whole_drawn = False
         #: strips by what their line shows: an arm of the flow diagram has the same few
         #: lines in many rows and again four seconds later
         self._by_key: dict[tuple, Strip] = {}
@@ -55,8 +59,8 @@ class LineStatic(Static):
         self._whole = None
         self._layout_cache.clear()  # render() changed: Textual caches its visual there
         width = self.size.width
-        if len(old) != len(keys) or not self._strips or not self._line_by_line(width):
-            self._strips.clear()
+        if len(old) != len(keys) or not self._whole_drawn or not self._line_by_line(width):
+            self._forget()
             self.refresh()
             return
         changed = [y for y, (a, b) in enumerate(zip(old, keys, strict=True)) if a != b]
@@ -81,9 +85,14 @@ class LineStatic(Static):
             self._whole = Content.from_rich_text(self._text)
         return self._whole
 
+    def _forget(self) -> None:
+        """Draw every line again, whole, at the next render."""
+        self._strips.clear()
+        self._whole_drawn = False
+
     def notify_style_update(self) -> None:
         # a new theme or class (stale grey) changes every line's base style
-        self._strips.clear()
+        self._forget()
         self._by_key.clear()
         super().notify_style_update()
 
@@ -92,18 +101,19 @@ class LineStatic(Static):
             return super().render_line(y)
         size = self.size
         if size != self._strips_for:
-            self._strips.clear()
+            self._forget()
             self._by_key.clear()
             self._strips_for = size
         strip = self._strips.get(y)
         if strip is not None:
             return strip
         self._dirty_regions.clear()  # as Widget._render_content: all is drawn from here
-        if not self._strips or not self._by_line:
+        if not self._whole_drawn or not self._by_line:
             # everything at once, as Static would (the first draw, a resize, a new style)
             whole = self._whole_content()
             strips = Visual.to_strips(self, whole, size.width, size.height, self.visual_style)
             self._strips = dict(enumerate(strips))
+            self._whole_drawn = True
             self._line_by_line(size.width)
         elif y < len(self._lines):
             self._strips[y] = self._line_strip(y)
