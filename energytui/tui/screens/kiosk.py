@@ -23,7 +23,9 @@ from energytui.view import HubView
 
 
 def _kw_digits(watts: float | None) -> str:
-    return "--.--" if watts is None else f"{abs(watts) / 1000:.2f}"
+    """kW to a tenth, as the Tesla app shows it: fewer figures are larger ones across a
+    room, and hundredths changed every second, drawing most of the screen again."""
+    return "--.-" if watts is None else f"{abs(watts) / 1000:.1f}"
 
 
 class KioskScreen(ViewScreen):
