@@ -30,6 +30,9 @@ BARS = (
     ("battery", "Batt out", "battery_discharge_kwh"),
 )
 LABEL_W = 19  # "Batt out  12.3 kWh "
+#: the least kWh a full bar stands for: just after midnight the flows are a few Wh, and
+#: scaled to the largest of them they drew full bars beside "0.0 kWh"
+MIN_TOP_KWH = 1.0
 
 
 def hbar(value: float, top: float, cells: int, *, fine: bool = True, full: str = "█") -> str:
@@ -55,7 +58,7 @@ def render_today_bars(
     """One row per flow: name, kWh, and a bar on one scale shared by every row."""
     bar_w = max(1, width - LABEL_W)
     values = [float(getattr(energy, attr)) for _, _, attr in BARS]
-    top = max(values) or 1.0
+    top = max(MIN_TOP_KWH, *values)
     out = Text(no_wrap=True, overflow="crop")
     for i, ((flow, label, _), v) in enumerate(zip(BARS, values, strict=True)):
         style = colours.of(flow) if live else colours.dim

@@ -19,6 +19,13 @@ def test_bars_share_one_scale() -> None:
     assert ink["Gridout"] == 10 and ink["Gridin"] == 0
 
 
+def test_a_few_wh_after_midnight_draw_slivers_not_full_bars() -> None:
+    # scaled to the largest flow, 0.03 kWh drew a full bar beside "0.0 kWh"
+    e = EnergyView(home_kwh=0.03, battery_discharge_kwh=0.03)
+    lines = render_today_bars(e, 59).plain.split("\n")
+    assert all(len(line[19:].strip()) <= 2 for line in lines)  # 0.03 of 1 kWh: a sliver
+
+
 def test_the_battery_day_has_its_gap_and_its_reserve_line() -> None:
     start = NOW - timedelta(hours=24)
     pts = [(start + timedelta(minutes=10 * k), 50.0) for k in range(144) if not 60 <= k < 90]
