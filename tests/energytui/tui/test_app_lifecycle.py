@@ -36,3 +36,21 @@ async def test_tui_owner_serves_api_and_mqtt(tmp_path, broker):
             assert any(t.endswith("/config") for t in listener.topics("homeassistant/sensor/"))
     finally:
         listener.close()
+
+
+async def test_the_app_freezes_what_lives_as_long_as_it_and_gives_it_back(tmp_path):
+    # the collector's full passes walked every Textual object each time (33 ms, most of
+    # a second's cost); frozen after the first screen, given back at exit so an app
+    # started again in the same process leaks nothing
+    import gc
+
+    cfg = load_config(
+        environ={},
+        overrides={"general": {"data_dir": str(tmp_path)}, "api": {"enabled": False}},
+    )
+    app = EnergyApp(cfg, build_hub(cfg))
+    before = gc.get_freeze_count()
+    async with app.run_test(size=(100, 30)) as pilot:
+        await pilot.pause(0.2)
+        assert gc.get_freeze_count() > before
+    assert gc.get_freeze_count() == 0
