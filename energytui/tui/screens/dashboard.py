@@ -27,7 +27,6 @@ from energytui.tui.widgets.daybars import BARS as FLOW_ROWS
 from energytui.tui.widgets.daybars import SoeDay, TodayBars
 from energytui.tui.widgets.energy import EnergyPanel, energy_rows
 from energytui.tui.widgets.flow import PowerFlow
-from energytui.tui.widgets.flowmap import SPACING
 from energytui.tui.widgets.health import HealthPanel, health_lines
 from energytui.tui.widgets.keyfooter import KeyFooter
 from energytui.tui.widgets.sized import LineStatic
@@ -178,8 +177,8 @@ class DashboardScreen(ViewScreen):
         moved = old is None or power != old.power
         note = stale_note(view)
         colours = self.colours
-        phase = int(view.now.timestamp()) % SPACING
-        old_phase = None if old is None else int(old.now.timestamp()) % SPACING
+        phase = int(view.now.timestamp())  # whole seconds: the arrowheads' step
+        old_phase = None if old is None else int(old.now.timestamp())
         if moved or note != stale_note(old) or phase != old_phase:
             # the arrowheads step once a second, the way the energy flows
             self.query_one("#flow", PowerFlow).show(

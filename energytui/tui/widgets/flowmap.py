@@ -2,9 +2,11 @@
 
 Solar above, the grid on the left, the home on the right and the battery below, around
 one bus in the middle; arms stretch with the panel, so at 200×60 the diagram fills the
-space the fixed 45×7 drawing left empty. Each arm carries arrowheads spaced along it that
-move one step per second (``phase``) the way the energy flows; an idle arm is a plain
-dim line. Signs are the gateway's: grid > 0 imports, battery > 0 discharges.
+space the fixed 45×7 drawing left empty. Each arm carries arrowheads that move one step
+per second (``phase``, whole seconds) the way the energy flows: along the bus row, one
+every ``SPACING`` cells; down the solar and battery arms, one travelling the arm, since
+each row a head leaves or enters is a line the terminal draws again (one head: two rows
+a second, not half the arm). An idle arm is a plain dim line. Signs are the gateway's: grid > 0 imports, battery > 0 discharges.
 """
 
 from __future__ import annotations
@@ -53,15 +55,23 @@ class _Canvas:
         return out
 
 
-def _arm_cells(length: int, forward: bool | None, phase: int, line: str, ahead: str, back: str):
-    """The glyphs of an arm ``length`` long; ``forward`` True: energy flows from its
-    start to its end, None: idle."""
-    if forward is None:
-        return [line] * length
+def _arm_cells(
+    length: int,
+    forward: bool | None,
+    phase: int,
+    line: str,
+    ahead: str,
+    back: str,
+    spacing: int = SPACING,
+):
+    """The glyphs of an arm ``length`` long, an arrowhead every ``spacing`` cells;
+    ``forward`` True: energy flows from its start to its end, None: idle."""
+    if forward is None or length <= 0:
+        return [line] * max(length, 0)
     out = []
     for i in range(length):
         k = i if forward else length - 1 - i
-        out.append((ahead if forward else back) if (k - phase) % SPACING == 0 else line)
+        out.append((ahead if forward else back) if (k - phase) % spacing == 0 else line)
     return out
 
 
@@ -112,11 +122,15 @@ def render_flow_map(
     def direction(watts: float) -> bool | None:
         return None if abs(watts) <= IDLE_W else watts > 0
 
-    solar = _arm_cells(cy - 1, direction(sample.solar_w), phase, g.vline, g.down, g.up)
+    solar_len = cy - 1
+    solar = _arm_cells(
+        solar_len, direction(sample.solar_w), phase, g.vline, g.down, g.up, max(1, solar_len)
+    )
     for i, ch in enumerate(solar):
         c.put(cx, 1 + i, ch, st("solar", False))
+    battery_len = rows_free - 3 - cy
     battery = _arm_cells(
-        rows_free - 3 - cy, direction(sample.battery_w), phase, g.vline, g.up, g.down
+        battery_len, direction(sample.battery_w), phase, g.vline, g.up, g.down, max(1, battery_len)
     )
     # listed from the bus down: discharging (> 0) flows up toward the bus
     for i, ch in enumerate(reversed(battery)):

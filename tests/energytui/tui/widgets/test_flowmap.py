@@ -68,3 +68,18 @@ def test_flow_colours_are_readable_on_light_and_dark_backgrounds() -> None:
     for flow in ("solar", "home", "grid", "battery"):
         assert contrast(LIGHT.of(flow), "#ffffff") >= 3.0, flow
         assert contrast(DARK.of(flow), "#121212") >= 3.0, flow
+
+
+def test_a_step_redraws_two_rows_of_each_upright_arm() -> None:
+    # each row an arrowhead leaves or enters is a line the terminal draws again: one
+    # head travelling each upright arm, not one every four rows of it
+    a = render_flow_map(SAMPLE, 120, 40, live=True, phase=7).plain
+    b = render_flow_map(SAMPLE, 120, 40, live=True, phase=8).plain
+    x, bus = _where(a, "●")
+    rows = zip(a.split("\n"), b.split("\n"), strict=True)
+    changed = [y for y, (one, two) in enumerate(rows) if one != two]
+    assert len([y for y in changed if y < bus]) == 2
+    assert len([y for y in changed if y > bus]) == 2
+    column = [line[x] for line in a.split("\n")]
+    assert column[:bus].count("▼") == 1  # solar: one head on its way down to the bus
+    assert column[bus + 1 :].count("▼") == 1  # charging: one on its way to the battery
