@@ -318,9 +318,13 @@ def _peak_labels(means: Sequence[float | None], signed: bool, strip_h: int) -> t
     if not signed:
         return kw(max(vals)), ""
     high, low = max(vals), min(vals)
+
+    def signed(watts: float) -> str:
+        return ("+" + kw(watts)) if watts > 0 else kw_signed(watts)
+
     if strip_h < 2:  # one row: the larger of the two
-        return kw_signed(high if high >= -low else low), ""
-    return ("+" + kw(high) if high > IDLE_W else ""), (kw_signed(low) if low < -IDLE_W else "")
+        return signed(high if high >= -low else low), ""
+    return (signed(high) if high > IDLE_W else ""), (signed(low) if low < -IDLE_W else "")
 
 
 class TrendPanel(SizedStatic):

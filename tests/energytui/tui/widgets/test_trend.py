@@ -151,3 +151,11 @@ def test_trend_data_starts_again_when_the_history_is_refilled() -> None:
     data.update(samples[500:], START)
     data.update(samples, START)
     assert len(data.flows["home"].times) == 600
+
+
+def test_a_one_row_signed_strip_keeps_its_sign() -> None:
+    # at 80x24 the grid's strip is one row: its peak still says which way (+ imports)
+    pts = [(NOW - timedelta(seconds=30 * k), 2090.0) for k in range(10)]
+    lines = _rows(render_trend({"grid": pts}, START, NOW, 46, 8).plain)
+    grid = next(line for line in lines if line.startswith("grid"))
+    assert "+2.09 kW" in grid[:LABEL_W]
