@@ -319,12 +319,12 @@ def _peak_labels(means: Sequence[float | None], signed: bool, strip_h: int) -> t
         return kw(max(vals)), ""
     high, low = max(vals), min(vals)
 
-    def signed(watts: float) -> str:
+    def with_sign(watts: float) -> str:
         return ("+" + kw(watts)) if watts > 0 else kw_signed(watts)
 
     if strip_h < 2:  # one row: the larger of the two
-        return signed(high if high >= -low else low), ""
-    return (signed(high) if high > IDLE_W else ""), (signed(low) if low < -IDLE_W else "")
+        return with_sign(high if high >= -low else low), ""
+    return (with_sign(high) if high > IDLE_W else ""), (with_sign(low) if low < -IDLE_W else "")
 
 
 class TrendPanel(SizedStatic):
