@@ -6,7 +6,8 @@ space the fixed 45×7 drawing left empty. Each arm carries arrowheads that move 
 per second (``phase``, whole seconds) the way the energy flows: along the bus row, one
 every ``SPACING`` cells; down the solar and battery arms, one travelling the arm, since
 each row a head leaves or enters is a line the terminal draws again (one head: two rows
-a second, not half the arm). An idle arm is a plain dim line. Signs are the gateway's: grid > 0 imports, battery > 0 discharges.
+a second, not half the arm). An idle arm is a plain dim line. Signs are the gateway's:
+grid > 0 imports, battery > 0 discharges.
 """
 
 from __future__ import annotations
@@ -62,12 +63,14 @@ def _arm_cells(
     line: str,
     ahead: str,
     back: str,
-    spacing: int = SPACING,
+    spacing: int | None = SPACING,
 ):
-    """The glyphs of an arm ``length`` long, an arrowhead every ``spacing`` cells;
-    ``forward`` True: energy flows from its start to its end, None: idle."""
+    """The glyphs of an arm ``length`` long, an arrowhead every ``spacing`` cells (None:
+    one head travelling the whole arm); ``forward`` True: energy flows from its start to
+    its end, None: idle."""
     if forward is None or length <= 0:
         return [line] * max(length, 0)
+    spacing = spacing or length
     out = []
     for i in range(length):
         k = i if forward else length - 1 - i
@@ -122,15 +125,11 @@ def render_flow_map(
     def direction(watts: float) -> bool | None:
         return None if abs(watts) <= IDLE_W else watts > 0
 
-    solar_len = cy - 1
-    solar = _arm_cells(
-        solar_len, direction(sample.solar_w), phase, g.vline, g.down, g.up, max(1, solar_len)
-    )
+    solar = _arm_cells(cy - 1, direction(sample.solar_w), phase, g.vline, g.down, g.up, None)
     for i, ch in enumerate(solar):
         c.put(cx, 1 + i, ch, st("solar", False))
-    battery_len = rows_free - 3 - cy
     battery = _arm_cells(
-        battery_len, direction(sample.battery_w), phase, g.vline, g.up, g.down, max(1, battery_len)
+        rows_free - 3 - cy, direction(sample.battery_w), phase, g.vline, g.up, g.down, None
     )
     # listed from the bus down: discharging (> 0) flows up toward the bus
     for i, ch in enumerate(reversed(battery)):

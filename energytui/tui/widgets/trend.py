@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import math
 import operator
+import statistics
 from bisect import bisect_left, bisect_right
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
@@ -162,8 +163,7 @@ def bucket_means(
     steps = diffs[bisect_right(diffs, 0.0) :]  # repeated times are no spacing
     if not steps:
         return out
-    n = len(steps)
-    hold = 2 * (steps[n // 2] if n % 2 else (steps[n // 2 - 1] + steps[n // 2]) / 2)
+    hold = 2 * statistics.median(steps)
     width = span / columns
     prev_value: float | None = None
     prev_t: float | None = None
