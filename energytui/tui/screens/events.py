@@ -15,10 +15,11 @@ from rich.text import Text
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import VerticalScroll
-from textual.widgets import Footer, Header, Static
+from textual.widgets import Header, Static
 
 from energytui.events import Event, EventsView, Severity
 from energytui.tui.screens.base import ViewScreen
+from energytui.tui.widgets.keyfooter import KeyFooter
 from energytui.view import HubView
 
 SEVERITY_STYLE = {Severity.ALARM: "bold red", Severity.WARNING: "yellow", Severity.INFO: ""}
@@ -82,7 +83,7 @@ class EventsScreen(ViewScreen):
         yield Static("", id="events-summary")
         with VerticalScroll(id="events-list"):
             yield Static("", id="events-table")
-        yield Footer()
+        yield KeyFooter()
 
     def on_mount(self) -> None:
         self.title = "Events"

@@ -32,6 +32,7 @@ SCREENS = {
     "meter": ("m",),
     "calibrate": ("c",),
     "history": ("y",),
+    "events": ("e",),
 }
 
 
