@@ -324,6 +324,8 @@ def _peak_labels(means: Sequence[float | None], signed: bool, strip_h: int) -> t
 
     if strip_h < 2:  # one row: the larger of the two
         return with_sign(high if high >= -low else low), ""
+    if low >= -IDLE_W and high <= IDLE_W:  # idle all the window: "0 W", as solar at night
+        return kw(max(high, -low)), ""
     return (with_sign(high) if high > IDLE_W else ""), (with_sign(low) if low < -IDLE_W else "")
 
 

@@ -159,3 +159,11 @@ def test_a_one_row_signed_strip_keeps_its_sign() -> None:
     lines = _rows(render_trend({"grid": pts}, START, NOW, 46, 8).plain)
     grid = next(line for line in lines if line.startswith("grid"))
     assert "+2.09 kW" in grid[:LABEL_W]
+
+
+def test_an_idle_signed_strip_says_zero_not_nothing() -> None:
+    # a grid idle all the window showed its name alone, where solar at night says 0 W
+    pts = [(NOW - timedelta(seconds=30 * k), 0.0) for k in range(10)]
+    lines = _rows(render_trend({"grid": pts, "solar": pts}, START, NOW, 76, 17).plain)
+    grid = next(line for line in lines if line.startswith("grid"))
+    assert grid[:LABEL_W].split() == ["grid", "0", "W"]
