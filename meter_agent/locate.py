@@ -43,6 +43,11 @@ BLOB_MARGIN = 12
 COUNTER_RATIO = 1.4
 #: a member sits this close (share of the pitch) to its place on the regular row
 PITCH_TOLERANCE = 0.18
+#: a window is the row itself when the row's pitch is within this share of its width
+#: over the digit count, and its figures at least this share of its height (drawn
+#: around the display, with 8-15 % margin, neither holds)
+TIGHT_PITCH = 0.08
+TIGHT_FIGURE = 0.3
 #: on an LCD, rows whose digits are at least this share of the tallest row's height
 #: (of as many members) compete on regularity; shorter ones are rows of half digits
 TALLEST_SHARE = 0.8
@@ -243,6 +248,27 @@ def _with_carry(best: _Candidate, cands: list[_Candidate], n: int) -> _Candidate
     return out if len(out.members) >= max(2, n - MISSING_AT_MOST) else None
 
 
+def _whole_window(best: _Candidate, n: int, W: int, H: int) -> Row | None:
+    """The window itself as the row, when the digits seen stand exactly on the cells of an
+    equal split of it into ``n``: the window was drawn tightly around the digits, and the
+    row search found too few whole figures to place the rest (a carry turning half the
+    drums shows only halves of figures) or placed them past its edges. Such a window is
+    cut as a tight window always was; any other weak row is no answer (None)."""
+    cell = W / n
+    if len(best.members) < 2 or abs(best.pitch - cell) > TIGHT_PITCH * cell:
+        return None
+    if _height(best) < TIGHT_FIGURE * H:
+        return None  # small figures for the window: a loose window, not a tight one
+    slots = [b.cx / cell - 0.5 for b in best.members]
+    shift = round(slots[0]) - best.index[0]
+    for k, i in zip(slots, best.index, strict=True):
+        if abs(k - (i + shift)) > PITCH_TOLERANCE:
+            return None
+    if shift < 0 or max(best.index) + shift >= n:
+        return None
+    return Row(box=(0, 0, W, H), pitch=cell, members=len(best.members), tight=True)
+
+
 def _row_edges(first: float, pitch: float, n: int, display: str) -> tuple[float, float]:
     """The left and right edges of a row of ``n`` cells whose first is centred at
     ``first``: a pitch wide each on an LCD (wider outer cells took in the glass's edge
@@ -410,7 +436,7 @@ def find_row(window_bgr: np.ndarray, n: int, display: str = "auto") -> Row | Non
         best = _with_carry(best, cands, n) or best
     span = max(best.index) + 1
     if span > n or len(best.members) < max(2, n - MISSING_AT_MOST):
-        return None
+        return _whole_window(best, n, W, H)
     first: float | None = best.first
     if span < n:
         first = _faces_place(gray, best, cands, n)
@@ -429,7 +455,7 @@ def find_row(window_bgr: np.ndarray, n: int, display: str = "auto") -> Row | Non
             # no digit: refused, never misread.)
             first = best.first
     if first is None:
-        return None
+        return _whole_window(best, n, W, H)
     hs = [b.h for b in best.members]
     gh = float(np.median(hs))
     cy = float(np.median([b.cy for b in best.members]))
@@ -464,7 +490,9 @@ def find_row(window_bgr: np.ndarray, n: int, display: str = "auto") -> Row | Non
         y0, y1 = cy - cell_h / 2, cy + cell_h / 2
     x0, x1 = _row_edges(first, best.pitch, n, display)
     if _runs_out(x0, x1, best.pitch, W):
-        return None  # the row runs out of the window: cells would be cut off
+        # the row runs out of the window: cells would be cut off, unless the window
+        # itself is the row
+        return _whole_window(best, n, W, H)
     box = _clip(x0, y0, x1, y1, W, H)
     tight = box[2] * box[3] >= TIGHT_AREA * W * H
     if tight:

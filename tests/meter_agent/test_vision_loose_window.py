@@ -171,3 +171,21 @@ def test_a_row_of_drum_faces_is_not_taken_for_the_digits() -> None:
         abs(row.box[0] - x) < 0.3 * row.pitch
         and abs(row.box[0] + row.box[2] - x - w) < 0.3 * row.pitch
     )
+
+
+def test_a_tight_window_on_a_carry_is_the_row_itself() -> None:
+    """A carry turning three drums shows only halves of their figures, and the row search
+    found too few whole ones to place the rest: a window drawn tightly around the drums
+    was refused as ``no_digit_row``. The settled figures stand on the cells of an equal
+    split of the window, so the window is the row, cut as a tight window always was."""
+    f = render_frame("drum", "3688099", seed=1, roll=0.3)
+    win = upright_window(f.image, f.rotation, f.roi)
+    row = find_row(win, 7, "drum")
+    assert row is not None and row.tight and row.box == (0, 0, win.shape[1], win.shape[0])
+    res = MeterReader(config_for(f, n=7, display="drum")).read_frames([f.image], T0)
+    assert res.accepted and res.digits == "3688099", (res.digits, res.reason)
+    # the same meter through a window drawn around the display is not taken whole: its
+    # figures do not stand on an equal split of it
+    loose = upright_window(f.image, f.rotation, loose_roi(f, 0.12))
+    found = find_row(loose, 7, "drum")
+    assert found is None or found.box != (0, 0, loose.shape[1], loose.shape[0])
