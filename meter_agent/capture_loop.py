@@ -69,7 +69,9 @@ async def _capture_loop(service: MeterService, stop: asyncio.Event) -> None:
             log.warning("reading failed: %s", exc)
         except Exception as exc:  # the loop must survive anything the reader throws
             health.consecutive_errors += 1
-            health.note_error(f"reading failed: {exc or 'an unexpected error'} (see the agent's log)")
+            health.note_error(
+                f"reading failed: {exc or 'an unexpected error'} (see the agent's log)"
+            )
             log.exception("reading failed")
         # the round's frames are garbage now: give their pages back for the rest
         release_free_memory()
