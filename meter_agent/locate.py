@@ -441,7 +441,7 @@ def find_row(window_bgr: np.ndarray, n: int, display: str = "auto") -> Row | Non
     if span < n:
         first = _faces_place(gray, best, cands, n)
         if first is None:
-            first = _place(gray, best, n)
+            first = _place(gray, best, n, drum=display == "drum")
         if (
             first is None
             and display == "drum"
@@ -721,10 +721,14 @@ def _clip(x0: float, y0: float, x1: float, y1: float, w: int, h: int) -> tuple[i
     return a, b, max(1, c - a), max(1, d - b)
 
 
-def _place(gray: np.ndarray, cand: _Candidate, n: int) -> float | None:
+def _place(gray: np.ndarray, cand: _Candidate, n: int, drum: bool = False) -> float | None:
     """Where a row with positions missing at its ends starts: the placement whose extra
     positions are busiest (a turning drum shows ink, the frame beyond the row is plain);
-    None when two placements are about as busy (then any choice would be a guess)."""
+    None when two placements are about as busy (then any choice would be a guess).
+
+    On drums (``drum``) the positions right of the row win whenever something stands
+    there, whatever its ground: the last drum is the one that turns alone, and it is
+    often red (a red last drum caught turning was placed on the bezel left of the row)."""
     span = max(cand.index) + 1
     missing = n - span
     H, W = gray.shape[:2]
@@ -769,6 +773,8 @@ def _place(gray: np.ndarray, cand: _Candidate, n: int) -> float | None:
         return None
     scores.sort(reverse=True)
     right = next((v for v, left in scores if left == 0), 0.0)
+    if drum and missing:
+        right = max(right, min(busy(span + k) for k in range(missing)) / max(ref, 1e-3))
     if right >= 0.35:
         # the drums that turn (the last, and those a carry turns with it) are on the
         # right: when something stands there, that is where the missing digits are

@@ -13,7 +13,10 @@ from meter_agent.config import CalibrationConfig, OcrConfig
 from meter_agent.locate import find_row
 from meter_agent.reader import MeterReader
 from meter_agent.synth import loose_roi, make_stream, render_frame
+from meter_agent.training.fonts import FONT_ROOT
 from meter_agent.vision import process_for_preview, process_window, upright_window
+
+DEJAVU_BOLD = FONT_ROOT / "dejavu" / "DejaVuSans-Bold.ttf"
 
 
 @pytest.mark.parametrize("kind", ["lcd7", "drum"])
@@ -189,3 +192,21 @@ def test_a_tight_window_on_a_carry_is_the_row_itself() -> None:
     loose = upright_window(f.image, f.rotation, loose_roi(f, 0.12))
     found = find_row(loose, 7, "drum")
     assert found is None or found.box != (0, 0, loose.shape[1], loose.shape[0])
+
+
+@pytest.mark.skipif(not DEJAVU_BOLD.is_file(), reason="fonts-dejavu-core is not installed")
+def test_a_red_last_drum_turning_is_placed_right_of_the_row_not_on_the_bezel() -> None:
+    """A red last drum caught turning is no row member (no whole figure), and its red
+    ground is unlike the other drums': the placement that wanted the others' ground put
+    the missing drum on the bezel left of the row and cut every cell a drum to the left
+    (refused as unreadable). On drums the right side wins when anything stands there."""
+    f = render_frame("drum", "561204", seed=529790549, roll=0.2, nuisance_seed=1, font=DEJAVU_BOLD)
+    roi = loose_roi(f, 0.12)
+    win = upright_window(f.image, f.rotation, roi)
+    row = find_row(win, 6, "drum")
+    assert row is not None
+    assert abs(row.box[0] - (f.roi[0] - roi[0])) < 0.25 * row.pitch, (row, f.roi, roi)
+    cfg = config_for(f, display="drum")
+    cfg.calibration.roi = roi
+    res = MeterReader(cfg).read_frames([f.image], T0)
+    assert res.accepted and res.digits == "561204", (res.digits, res.reason)
