@@ -88,6 +88,12 @@ def _decode_box(ink: np.ndarray) -> tuple[set[str], float, dict[str, float]]:
     return lit, margin, fills
 
 
+#: the least confidence at which a segment pattern is read as a digit: under it the
+#: pattern is barely over the line (thin light segments sampled at their edges), and a
+#: digit there would outvote the model with a guess
+CLEAR_PATTERN = 0.7
+
+
 def decode_cell(binary: np.ndarray, ref_height: float | None = None) -> DigitGuess:
     """Decode one thresholded cell (ink = 255).
 
@@ -109,7 +115,7 @@ def decode_cell(binary: np.ndarray, ref_height: float | None = None) -> DigitGue
             continue
         if (x == 0 or x + cw >= w) and chh > 0.9 * h and cw < 0.2 * w:
             continue  # a full-height bar at the cell's side: the window frame
-        if chh < 0.15 * h and (y == 0 or y + chh >= h):
+        if chh < 0.15 * h and (y <= 1 or y + chh >= h - 1):
             continue  # the window frame's edge, not a segment
         at_side = x <= 1 or x + cw >= w - 1
         mid_x, mid_y = (x + cw / 2) / w, (y + chh / 2) / h
@@ -172,6 +178,9 @@ def decode_cell(binary: np.ndarray, ref_height: float | None = None) -> DigitGue
     conf = float(np.clip(0.5 + margin / 0.3, 0.5, 1.0))
     if char is None:
         return DigitGuess(None, conf, "other", dot=dot, dot_before=dot_before)
+    if conf < CLEAR_PATTERN:
+        # no opinion, rather than a guess that outvotes the model
+        return DigitGuess(None, 0.0, "unknown", dot=dot, dot_before=dot_before)
     if narrow and char == "1":
         conf = max(conf, 0.85)
     return DigitGuess(char, conf, "digit", value=float(char), dot=dot, dot_before=dot_before)
