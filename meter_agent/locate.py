@@ -761,20 +761,22 @@ def _place(gray: np.ndarray, cand: _Candidate, n: int, drum: bool = False) -> fl
         return max(0.0, 1.0 - abs(g - ground) / max(2.0 * ref, 1.0))
 
     scores: list[tuple[float, int]] = []
+    #: how busy the places right of the row are, whatever their ground (drums only)
+    right_busy = 0.0
     for left in range(missing + 1):
         extra = [k for k in range(-left, 0)] + [span + k for k in range(missing - left)]
         vals = [busy(k) for k in extra]
         if min(vals) < 0:
             continue
+        if drum and left == 0:
+            right_busy = min(vals) / max(ref, 1e-3)
         scores.append(
             (min(v / max(ref, 1e-3) * fits(k) for v, k in zip(vals, extra, strict=True)), left)
         )
     if not scores:
         return None
     scores.sort(reverse=True)
-    right = next((v for v, left in scores if left == 0), 0.0)
-    if drum and missing:
-        right = max(right, min(busy(span + k) for k in range(missing)) / max(ref, 1e-3))
+    right = max(right_busy, next((v for v, left in scores if left == 0), 0.0))
     if right >= 0.35:
         # the drums that turn (the last, and those a carry turns with it) are on the
         # right: when something stands there, that is where the missing digits are
