@@ -88,6 +88,16 @@ def _decode_box(ink: np.ndarray) -> tuple[set[str], float, dict[str, float]]:
     return lit, margin, fills
 
 
+def _one_stroke(box: np.ndarray) -> bool:
+    """Most inked rows of the box cross the ink once: one upright stroke (a 1), not the
+    two uprights of a narrow face's 8 or 0 (DSEG's are under 0.38 as wide as tall, and
+    an 8 was read as a 1)."""
+    ink = box > 0
+    crossings = (ink[:, 1:] & ~ink[:, :-1]).sum(axis=1) + ink[:, 0]
+    inked = crossings > 0
+    return bool(inked.any()) and float(np.mean(crossings[inked] == 1)) >= 0.8
+
+
 #: the least confidence at which a segment pattern is read as a digit: under it the
 #: pattern is barely over the line (thin light segments sampled at their edges), and a
 #: digit there would outvote the model with a guess
@@ -155,7 +165,7 @@ def decode_cell(binary: np.ndarray, ref_height: float | None = None) -> DigitGue
             continue
         bx0, bx1, by0, by1 = xs.min(), xs.max() + 1, ys.min(), ys.max() + 1
         box = sh[by0:by1, bx0:bx1]
-        if (bx1 - bx0) < 0.38 * (by1 - by0):
+        if (bx1 - bx0) < 0.38 * (by1 - by0) and _one_stroke(box):
             # a "1": one vertical stroke, inked in both halves
             top = float(np.mean(box[: box.shape[0] // 2] > 0))
             bot = float(np.mean(box[box.shape[0] // 2 :] > 0))

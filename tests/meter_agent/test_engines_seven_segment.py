@@ -65,3 +65,17 @@ def test_a_pattern_barely_over_the_line_is_no_opinion() -> None:
     g = decode_cell(cell)
     assert g.char is None and g.kind == "unknown", g
     assert decode_cell(_segments("8")).char == "8"  # the whole 8 still reads
+
+
+def test_a_narrow_faces_eight_is_not_a_one() -> None:
+    # DSEG7 Modern's digits are under 0.38 as wide as tall, the decoder's bar for "one
+    # upright stroke": an 8 was read as a 1 (0.85) against the model's sure 8, and the
+    # reading was refused. A 1 crosses each row of its box once, an 8 or a 0 twice.
+    for ch in "80":
+        cell = np.zeros((114, 56), np.uint8)
+        cell[21:93, 15:42] = cv2.resize(_segments(ch), (27, 72), interpolation=cv2.INTER_NEAREST)
+        g = decode_cell(cell)
+        assert g.char == ch, (ch, g)
+    one = np.zeros((114, 56), np.uint8)
+    one[21:93, 33:42] = cv2.resize(_segments("1"), (9, 72), interpolation=cv2.INTER_NEAREST)
+    assert decode_cell(one).char == "1"
