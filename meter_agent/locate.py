@@ -53,6 +53,13 @@ TIGHT_FIGURE = 0.3
 TALLEST_SHARE = 0.8
 #: a drum face is at least this much taller than the figure it shows
 FACE_RATIO = 1.3
+#: a member at a row's end narrower than this share of the digits is a bar (a drum
+#: face's or the frame's edge, the window's own edge), not a digit. On an LCD a 1 is
+#: its right-hand segments alone, a tenth of a digit's width in light faces (dropped
+#: as a bar, it left the row a digit short, placed a cell off): there a bar is what is
+#: thinner still, or touches the window's side
+THIN_END = 0.3
+THIN_END_LCD = 0.06
 #: on an LCD, segments whose vertical gap is at most this share of the taller are merged
 SEGMENT_GAP = 0.5
 
@@ -413,13 +420,14 @@ def find_row(window_bgr: np.ndarray, n: int, display: str = "auto") -> Row | Non
             if b.h >= 0.3 * min_pitch and b.h <= 0.95 * H and b.w <= max_pitch and not _bar(b)
         ]
         for c in _rows(_without_counters(blobs), n, min_pitch, max_pitch, display == "lcd7"):
-            cands.append(_trim(c, n))
+            cands.append(_trim(c, n, THIN_END_LCD, W) if display == "lcd7" else _trim(c, n))
             pool.extend((b, c) for b in c.members)
         every.extend(blobs)
     if n == 1:
         return _single(gray)
     if not cands:
         return None
+    every_row = cands
     if display != "auto":
         top = max(_score(c)[0] for c in cands)
         level = [c for c in cands if _score(c)[0] == top]
@@ -459,6 +467,10 @@ def find_row(window_bgr: np.ndarray, n: int, display: str = "auto") -> Row | Non
     hs = [b.h for b in best.members]
     gh = float(np.median(hs))
     cy = float(np.median([b.cy for b in best.members]))
+    if display == "lcd7":
+        whole = _whole_figures(best, every_row, first, n)
+        if whole is not None:
+            gh, cy = whole
     # drum faces are the cells themselves (plus the frame's margin); digits need room
     # above and below for a turning drum. A drum's digit sits where its window is, not
     # where the digit is (the model reads how far a drum has turned from that), so when
@@ -518,9 +530,44 @@ def find_row(window_bgr: np.ndarray, n: int, display: str = "auto") -> Row | Non
     )
 
 
-def _trim(c: _Candidate, n: int) -> _Candidate:
+def _whole_figures(
+    best: _Candidate, cands: list[_Candidate], first: float, n: int
+) -> tuple[float, float] | None:
+    """The height and centre line of an LCD's whole digits, when ``best`` is a row of
+    their lower or upper halves: a row of figures at least half again as tall, on the
+    cells of ``best``'s row (its pitch, its members on the row's columns) and holding
+    ``best``'s band. A seven-segment 5 or 2 has its two upright segments on opposite
+    sides, so no merge joins its halves, and a reading of 5s, 2s, 7s and 1s lines up
+    more halves than whole digits: the cells, sized from the halves, cut the digits'
+    other halves off (read as signs that are not digits). None when there is no such
+    row."""
+    gh = _height(best)
+    top = float(np.median([b.y for b in best.members]))
+    bottom = float(np.median([b.y + b.h for b in best.members]))
+    slack = 0.15 * gh
+    for c in sorted(cands, key=_score, reverse=True):
+        if len(c.members) < 2 or abs(c.pitch - best.pitch) > 0.1 * best.pitch:
+            continue
+        if _height(c) < 1.5 * gh:
+            continue
+        c_top = float(np.median([b.y for b in c.members]))
+        c_bottom = float(np.median([b.y + b.h for b in c.members]))
+        if c_top > top + slack or c_bottom < bottom - slack:
+            continue  # does not hold the row's band: another row of figures
+        # every member in one of the row's cells (a 1 is its right-hand segments, off
+        # its cell's centre but inside the cell)
+        steps = [(b.cx - first) / best.pitch for b in c.members]
+        if any(abs(k - round(k)) > 0.35 or not 0 <= round(k) < n for k in steps):
+            continue
+        return _height(c), float(np.median([b.cy for b in c.members]))
+    return None
+
+
+def _trim(c: _Candidate, n: int, thin: float = THIN_END, width: int | None = None) -> _Candidate:
     """Drop members at the ends of a row longer than ``n`` that are least like the rest
-    (the edge of the frame or the bezel lines up with the drums)."""
+    (the edge of the frame or the bezel lines up with the drums), and a bar at an end
+    under ``thin`` of the digits' width (see :data:`THIN_END`) or, given the window's
+    ``width``, touching its side (the window's own edge)."""
     mem, idx = list(c.members), list(c.index)
     mw = float(np.median([b.w for b in mem]))
     mh = float(np.median([b.h for b in mem]))
@@ -531,10 +578,15 @@ def _trim(c: _Candidate, n: int) -> _Candidate:
     # a bar at an end far thinner than a digit (a face's or the frame's edge) is no digit
     while len(mem) > 2:
         lo, hi = idx.index(min(idx)), idx.index(max(idx))
-        thin = [j for j in (lo, hi) if mem[j].w < 0.3 * mw]
-        if not thin:
+        bars = [
+            j
+            for j in (lo, hi)
+            if mem[j].w < thin * mw
+            or (width is not None and (mem[j].x <= 0 or mem[j].x + mem[j].w >= width))
+        ]
+        if not bars:
             break
-        del mem[thin[0]], idx[thin[0]]
+        del mem[bars[0]], idx[bars[0]]
     while len(mem) > 2 and max(idx) - min(idx) + 1 > n:
         lo = idx.index(min(idx))
         hi = idx.index(max(idx))
