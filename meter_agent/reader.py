@@ -86,9 +86,15 @@ SURELY_LOW = 3 * LAST_DRUM_OFFSET
 #: digit settled and placed a hair low (labels to a tenth, framing of unseen makers):
 #: the model cannot tell them apart there, the drums' line can
 NEAR_NEXT = 0.15
-#: a higher drum, its carry taken off, stands within this many tenths of its digit (the
-#: labels' and the model's error); anywhere else it is turning with no carry to explain it
+#: a higher drum, its carry taken off, stands from this many tenths under its digit …
+#: (the labels' and the model's error); anywhere else it is turning with no carry to
+#: explain it
 SETTLED_TENTHS = 1
+#: … to this many past it: a drum past a digit still shows that digit (an odometer reads
+#: the digit a drum leaves until the next is in place), and unseen makers' settled drums
+#: were placed up to two tenths past theirs (a clean 3 of a held-out maker at 3.08 with
+#: a quarter of its mass at 3.2, refused with a band of one tenth)
+SETTLED_PAST = 2
 #: a last drum within this much of a digit looks settled
 SETTLED_BAND = 0.1
 #: the confidence a reading gets when it cannot be decided: under any sane threshold
@@ -352,16 +358,15 @@ def last_drum_offset(cells: list[Cell]) -> float | None:
 def _digit_mass(positions: tuple[float, ...], shift: float, floor: bool) -> np.ndarray:
     """Each digit's probability from a position distribution moved down by ``shift``
     steps: the ten tenths of each digit (``floor``, the last drum), or the tenths within
-    SETTLED_TENTHS of it (a drum that must stand on its digit once the carry is taken
-    off: a higher drum never rests between two digits)."""
+    SETTLED_TENTHS under it to SETTLED_PAST past it (a drum that must stand on its digit
+    once the carry is taken off: a higher drum never rests between two digits)."""
     q = np.asarray(positions, np.float64)
     k = int(round(shift * 10))
     if k:
         q = np.roll(q, -k)  # position b/10 - shift
     if floor:
         return q.reshape(10, 10).sum(axis=1)
-    t = SETTLED_TENTHS
-    return np.sum([np.roll(q, -j)[::10] for j in range(-t, t + 1)], axis=0)
+    return np.sum([np.roll(q, -j)[::10] for j in range(-SETTLED_TENTHS, SETTLED_PAST + 1)], axis=0)
 
 
 def _turning_mass(positions: tuple[float, ...], digit: int) -> float:
@@ -398,9 +403,9 @@ def resolve_drums(
 
     A higher drum turns only while the drum below it rolls from 9 to 0 (an odometer's
     carry): its position, less how far the drum below is into that roll, must stand
-    within SETTLED_TENTHS of a digit, and the confidence is the model's probability of
-    it. A drum whose lower neighbour is unreadable is read with no carry: one caught
-    mid-carry then stands between two digits and is refused.
+    on a digit (SETTLED_TENTHS under it to SETTLED_PAST past it), and the confidence is
+    the model's probability of it. A drum whose lower neighbour is unreadable is read
+    with no carry: one caught mid-carry then stands between two digits and is refused.
 
     ``last_rolls=False`` reads the last cell like a higher drum whose lower neighbour is
     unknown: for a single settled digit (a crop of a drum that is not the meter's

@@ -257,6 +257,11 @@ def test_a_higher_drum_follows_the_carry_of_the_drum_below() -> None:
     assert resolve_drums([drum(3.7), drum(2.0)])[0].confidence < 0.8
     # a settled higher drum reads its digit whatever the last drum does
     assert resolve_drums([drum(7.0), drum(2.4)])[0].char == "7"
+    # … placed two tenths past it too (unseen makers' settled drums were): past a digit a
+    # drum still shows it, so that is no turning to refuse; three tenths past it is
+    past = resolve_drums([drum(3.2)], last_rolls=False)[0]
+    assert past.char == "3" and past.confidence >= 0.8
+    assert resolve_drums([drum(3.3)], last_rolls=False)[0].confidence < 0.8
     # a settled 0 the model places a hair under it (9.99) has finished its roll: the
     # drum above is not carried back (it read 6 for this 7 in an unseen face)
     got = resolve_drums([drum(7.0), drum(9.995), drum(3.0)], last_rolls=False)
