@@ -438,3 +438,47 @@ def test_display_auto_reads_real_single_digit_crops_without_a_wrong_one() -> Non
     # measured 21 % (58 of 273): a drum crop standing on its digit is a lone last drum
     # near a digit, refused (no neighbours to tell a settled 9 from 8.9 turned)
     assert right >= 0.15 * len(rows), (right, len(rows))
+
+
+#: drum frames in printed faces the model never saw, whose figures the seven-segment
+#: decoder read as clean segment patterns of the model's digits (``auto`` took them for
+#: LCDs): (digits, style seed, nuisance seed, face, roll, window or None for the careful one)
+PRINTED_AS_SEGMENTS = [
+    ("265685", 218859848, 1376666358, "LiberationMono-Bold.ttf", 0.0, None),
+    ("0383689", 2010569793, 245022948, "DejaVuSansCondensed.ttf", 0.0, None),
+    ("70673", 1985215300, 35321960, "DejaVuSansCondensed.ttf", 0.0, None),
+    ("568007", 659565403, 131635518, "DejaVuSansCondensed-Bold.ttf", 0.587, [566, 332, 471, 155]),
+]
+
+
+def test_auto_takes_drum_faces_or_a_turning_drum_for_drums() -> None:
+    """Drums whatever the segment decoder finds: cells cut between drum faces seen one per
+    digit (an LCD's one glass shows none), or a cell the model places between two digits.
+    These frames were taken for LCDs, whose rules know no turning last drum; an LCD taken
+    before is undone by a frame showing faces."""
+    from meter_agent.training.fonts import HELDOUT_FONTS, present_fonts
+
+    faces = {f.name: f for f in present_fonts(HELDOUT_FONTS)}
+    if not all(case[3] in faces for case in PRINTED_AS_SEGMENTS):
+        pytest.skip("the held-out printed faces (fonts-dejavu-core, fonts-liberation) are missing")
+    for digits, style, nuisance, face, roll, roi in PRINTED_AS_SEGMENTS:
+        f = render_frame(
+            "drum",
+            digits,
+            seed=style,
+            nuisance_seed=nuisance,
+            font=faces[face],
+            roll=roll,
+            frame_size=(1280, 720),
+        )
+        cfg = config_for(f, n=len(digits))  # display "auto"
+        if roi is not None:
+            cfg.calibration.roi = roi
+        reader = MeterReader(cfg)
+        res = reader.read_frames([f.image], T0)
+        assert res.display == "drum", (digits, face)
+        assert not res.accepted or res.digits == digits, (digits, res.digits)
+        if roll == 0.0:
+            # the same reader after an LCD was detected in its window: undone by the faces
+            reader._detected = "lcd7"
+            assert reader.read_frames([f.image], T0 + timedelta(hours=1)).display == "drum"
