@@ -60,6 +60,9 @@ FACE_RATIO = 1.3
 #: thinner still, or touches the window's side
 THIN_END = 0.3
 THIN_END_LCD = 0.06
+#: a figure whose centre is within this share of its face's height of the face's centre
+#: stands centred in it: a settled drum (a turning one stands higher or lower)
+CENTRED = 0.04
 #: on an LCD, segments whose vertical gap is at most this share of the taller are merged
 SEGMENT_GAP = 0.5
 
@@ -663,10 +666,17 @@ def _faces_place(
 def _face_edges(gray: np.ndarray, best: _Candidate) -> tuple[float, float] | None:
     """Top and bottom of the drum windows around ``best``'s digits: walking out from each
     digit, the first clear change of brightness (the face meeting the frame; the bezel
-    beyond the frame changes more, but further out)."""
+    beyond the frame changes more, but further out).
+
+    Settled figures stand centred in their faces; when some do (at least two), only
+    theirs are taken. The figures of drums turning in a carry stand higher, and the walk
+    up from them passed the face's top and stopped on the bezel: with half the row
+    turning, the faces came out a fifth too tall, and the turn of a drum 0.21 past its
+    digit was read as 0.07."""
     H = gray.shape[0]
     tops: list[float] = []
     bottoms: list[float] = []
+    centred: list[tuple[float, float]] = []
     for d in best.members:
         band = gray[:, d.x : d.x + d.w].astype(np.float32).mean(axis=1)
         band = cv2.GaussianBlur(band.reshape(-1, 1), (1, 3), 0).ravel()
@@ -679,8 +689,12 @@ def _face_edges(gray: np.ndarray, best: _Candidate) -> tuple[float, float] | Non
             continue
         tops.append(d.y - skip - t)
         bottoms.append(d.y + d.h + skip + b + 1)
+        if abs(d.cy - (tops[-1] + bottoms[-1]) / 2) <= CENTRED * (bottoms[-1] - tops[-1]):
+            centred.append((tops[-1], bottoms[-1]))
     if len(tops) * 2 <= len(best.members):
         return None
+    if len(centred) >= 2:
+        tops, bottoms = [t for t, _ in centred], [b for _, b in centred]
     top, bottom = float(np.median(tops)), float(np.median(bottoms))
     gh = float(np.median([b.h for b in best.members]))
     if not 1.3 * gh <= bottom - top <= 3.0 * gh:
