@@ -4,6 +4,8 @@ which no digit row can be found is refused with its own reason, never cut from a
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import numpy as np
 import pytest
 from read_support import T0, config_for, hourly
@@ -212,7 +214,8 @@ def test_a_red_last_drum_turning_is_placed_right_of_the_row_not_on_the_bezel() -
     assert res.accepted and res.digits == "561204", (res.digits, res.reason)
 
 
-def _dseg7_upright() -> list:
+def _dseg7_upright() -> list[Path]:
+    """The held-out upright DSEG7 faces present here (italic ones lean across cells)."""
     from meter_agent.training.fonts import HELDOUT_FONTS, present_fonts
 
     faces = [f for f in present_fonts(HELDOUT_FONTS) if "DSEG7" in f.name]
