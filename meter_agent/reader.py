@@ -84,6 +84,9 @@ LAST_DRUM_OFFSET = 0.02
 #: a last drum whose digit sits this far under the other drums' line is surely turning
 #: (three times the most a settled drum is seen off it): its settled positions are ruled out
 SURELY_LOW = 3 * LAST_DRUM_OFFSET
+#: a drum's digit stands centred in its cell: a blob whose middle is further than this
+#: (share of the cell width) from the cell's middle is something else
+CENTRED_DIGIT = 0.25
 #: a last drum within this much under the next digit is either nearly turned or that
 #: digit settled and placed a hair low (labels to a tenth, framing of unseen makers):
 #: the model cannot tell them apart there, the drums' line can
@@ -294,6 +297,10 @@ def ink_centre(binary: np.ndarray) -> float | None:
                 continue
             if not (0.25 * h <= bh <= 0.85 * h and 0.05 * w <= bw <= 0.85 * w):
                 continue
+            if abs((x + bw / 2) / w - 0.5) > CENTRED_DIGIT:
+                # a sliver of the window's frame or a neighbour's face at the cell's
+                # side, not the digit (cells are cut around their digits)
+                continue
             # the smallest such blob: the digit inside its drum face (or, in a 0, the
             # counter, which shares its centre)
             if best is None or bw * bh < best[0]:
@@ -401,7 +408,8 @@ def resolve_drums(
     NEAR_NEXT under it to SETTLED_BAND past it) a drum nearly turned and one at rest look
     alike, and ``last_offset`` decides with the model (how far the last drum's digit sits
     under the other drums' line, see :func:`last_drum_offset`): under the line the digit
-    below, level with it the digit; with no line, or another one, the drum is refused.
+    below, level with it or far above it (passed: the drum scrolls upward) the digit;
+    with no line, or a little above it, the drum is refused.
 
     A higher drum turns only while the drum below it rolls from 9 to 0 (an odometer's
     carry): its position, less how far the drum below is into that roll, must stand
@@ -436,6 +444,7 @@ def resolve_drums(
             off = v - near  # signed distance to the nearest digit
             low = last_offset is not None and last_offset >= LAST_DRUM_OFFSET
             level = last_offset is not None and abs(last_offset) < LAST_DRUM_OFFSET
+            above = last_offset is not None and last_offset <= -SURELY_LOW
             if -NEAR_NEXT < off < SETTLED_BAND:
                 # near a digit: 8.9 turned and a settled 9 look alike (labels to a tenth,
                 # unseen makers framed a hair off), and the model is often sure of either.
@@ -446,9 +455,12 @@ def resolve_drums(
                 if low:
                     digit = (near - 1) % 10
                     conf = _confirmed(c, digit, float(mass[digit]))
-                elif level:
-                    # settled: the model's mass from a tenth under the digit (the
-                    # labels' and the framing's error) to just under half a step past
+                elif level or above:
+                    # settled, or (far above the line) turned a little past the digit:
+                    # the drum scrolls upward, so a figure above its rest has been
+                    # passed and is the reading. The model's mass from a tenth under
+                    # the digit (the labels' and the framing's error) to just under
+                    # half a step past
                     digit = near % 10
                     q = np.asarray(c.positions)
                     b = (digit * 10 + np.arange(-1, 5)) % len(q)
