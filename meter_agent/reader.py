@@ -444,7 +444,9 @@ def resolve_drums(
             off = v - near  # signed distance to the nearest digit
             low = last_offset is not None and last_offset >= LAST_DRUM_OFFSET
             level = last_offset is not None and abs(last_offset) < LAST_DRUM_OFFSET
-            above = last_offset is not None and last_offset <= -SURELY_LOW
+            # far above the line: passed. Not near a 0: a drum finishing its 9 → 0 roll
+            # carries the 9s above it, which stand low and pull the line down with them
+            above = last_offset is not None and last_offset <= -SURELY_LOW and near % 10 != 0
             if -NEAR_NEXT < off < SETTLED_BAND:
                 # near a digit: 8.9 turned and a settled 9 look alike (labels to a tenth,
                 # unseen makers framed a hair off), and the model is often sure of either.

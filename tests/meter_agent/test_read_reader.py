@@ -249,6 +249,9 @@ def test_far_above_the_line_a_last_drum_has_passed_its_digit() -> None:
     # the model a hair under the digit: the raised figure says it is past it
     assert resolve_drums([drum(6.93)], last_offset=-(SURELY_LOW + 0.02))[0].char == "7"
     assert resolve_drums([drum(7.05)], last_offset=-(LAST_DRUM_OFFSET + 0.01))[0].confidence < 0.8
+    # near a 0 a carry may be finishing: the 9s above it, turning with it, pull the line
+    # down, so the line is no reference there
+    assert resolve_drums([drum(0.05)], last_offset=-(SURELY_LOW + 0.02))[0].confidence < 0.8
 
 
 def test_a_sliver_of_frame_at_the_cells_side_is_not_its_digit() -> None:
