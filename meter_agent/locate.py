@@ -217,14 +217,21 @@ def _right(b: Blob) -> float:
 
 
 def _rows(
-    blobs: list[Blob], n: int, min_pitch: float, max_pitch: float, every_gap: bool = False
+    blobs: list[Blob],
+    n: int,
+    min_pitch: float,
+    max_pitch: float,
+    every_gap: bool = False,
+    printed: bool = False,
 ) -> list[_Candidate]:
     """Rows of blobs: same height, one line, regular pitch; lined up by their centres
-    (printed digits, whose 1 is centred) and by their right edges (seven-segment digits,
-    whose 1 is only the right-hand segments). ``every_gap`` tries each spacing seen as
-    the pitch, not only their median and the smallest."""
+    (printed digits, whose 1 is centred) and, unless the digits are known to be
+    ``printed`` (drums), by their right edges (seven-segment digits, whose 1 is only the
+    right-hand segments: on drums that key lined up the frame's bars between the faces
+    with every other digit). ``every_gap`` tries each spacing seen as the pitch, not
+    only their median and the smallest."""
     out: list[_Candidate] = []
-    for key in (_centre, _right):
+    for key in (_centre,) if printed else (_centre, _right):
         out += _rows_by(blobs, n, min_pitch, max_pitch, key, every_gap)
     return out
 
@@ -422,7 +429,17 @@ def find_row(window_bgr: np.ndarray, n: int, display: str = "auto") -> Row | Non
             for b in _blobs(gray, dark, block, max_pitch, gap)
             if b.h >= 0.3 * min_pitch and b.h <= 0.95 * H and b.w <= max_pitch and not _bar(b)
         ]
-        for c in _rows(_without_counters(blobs), n, min_pitch, max_pitch, display == "lcd7"):
+        found = _rows(
+            _without_counters(blobs),
+            n,
+            min_pitch,
+            max_pitch,
+            # every spacing seen: a thin blob between two figures (a 1's serif, the
+            # frame between faces) spoils the median and the smallest spacing
+            every_gap=display != "auto",
+            printed=display == "drum",
+        )
+        for c in found:
             cands.append(_trim(c, n, THIN_END_LCD, W) if display == "lcd7" else _trim(c, n))
             pool.extend((b, c) for b in c.members)
         every.extend(blobs)

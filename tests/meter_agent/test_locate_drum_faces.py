@@ -181,3 +181,48 @@ def test_the_faces_height_comes_from_settled_figures_not_a_carrys() -> None:
     cfg.calibration.roi = roi
     res = MeterReader(cfg).read_frames([f.image], T0)
     assert res.accepted and res.digits == "162499", (res.digits, res.reason)
+
+
+#: frames of bench.frames: (face, digits, style seed, nuisance seed, roll, window)
+ROWS_AMONG_BARS = [
+    # a carry lowers the last three figures: the frame's bars between the faces, lined
+    # up by their right edges with two figures, made a row of four at a third too
+    # small a pitch, and the cells were cut from the second drum on
+    (
+        "LiberationMono-BoldItalic.ttf",
+        "51799",
+        1115920464,
+        1034811125,
+        0.88238,
+        [520, 218, 372, 145],
+    ),
+    # lined up by centres alone, a bar beside the last face spoiled the median and the
+    # smallest spacing, and the row's own pitch was never tried
+    ("DejaVuSans-Bold.ttf", "59731", 1211150155, 191775579, 0.0, [666, 315, 283, 90]),
+]
+
+
+@pytest.mark.parametrize("face,digits,seed,nuisance,roll,roi", ROWS_AMONG_BARS)
+def test_drum_figures_are_lined_up_by_their_centres_at_any_spacing_seen(
+    face: str, digits: str, seed: int, nuisance: int, roll: float, roi: list[int]
+) -> None:
+    """Printed figures are centred on their drums: on a drum display rows are lined up
+    by centres only (the right-edge key is for seven-segment 1s) and every spacing seen
+    is tried as the pitch, so the frame's bars between the faces make no row."""
+    font = next((f for f in PRINTED if f.name == face), None)
+    if font is None:
+        pytest.skip(f"{face} is not installed")
+    f = render_frame(
+        "drum",
+        digits,
+        seed=seed,
+        nuisance_seed=nuisance,
+        font=font,
+        roll=roll,
+        frame_size=(1280, 720),
+    )
+    row = find_row(upright_window(f.image, f.rotation, roi), len(digits), "drum")
+    assert row is not None
+    tx, tw = f.roi[0] - roi[0], f.roi[2]
+    x, _, w, _ = row.box
+    assert abs(x - tx) < 0.3 * row.pitch and abs(x + w - tx - tw) < 0.3 * row.pitch, (row, tx, tw)
