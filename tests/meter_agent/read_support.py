@@ -45,3 +45,36 @@ def config_for(
 
 def hourly(i: int) -> datetime:
     return T0 + timedelta(hours=i)
+
+
+#: one of ``bench.frames``' drum frames: digits, style seed, nuisance seed, font face's
+#: file name, the last drum's turn, and the window drawn (None: the digit window itself)
+BenchDrum = tuple[str, int, int, str, float, "list[int] | None"]
+
+
+def bench_drum_frames(cases: list[BenchDrum]) -> list[tuple[SynthFrame, AgentConfig]]:
+    """The frames of ``cases`` as ``bench.frames`` draws them (1280×720, in its held-out
+    faces), each with a config calibrated on its window (display "auto"); skip the test
+    when a face is not installed."""
+    from meter_agent.synth import render_frame
+    from meter_agent.training.fonts import HELDOUT_FONTS, present_fonts
+
+    faces = {f.name: f for f in present_fonts(HELDOUT_FONTS)}
+    if not all(case[3] in faces for case in cases):
+        pytest.skip("the held-out printed faces (fonts-dejavu-core, fonts-liberation) are missing")
+    out = []
+    for digits, style, nuisance, face, roll, roi in cases:
+        f = render_frame(
+            "drum",
+            digits,
+            seed=style,
+            nuisance_seed=nuisance,
+            font=faces[face],
+            roll=roll,
+            frame_size=(1280, 720),
+        )
+        cfg = config_for(f, n=len(digits))
+        if roi is not None:
+            cfg.calibration.roi = list(roi)
+        out.append((f, cfg))
+    return out

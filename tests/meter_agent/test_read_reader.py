@@ -12,7 +12,7 @@ from datetime import timedelta
 
 import numpy as np
 import pytest
-from read_support import T0, config_for, hourly
+from read_support import T0, bench_drum_frames, config_for, hourly
 
 from meter_agent import checks
 from meter_agent.config import AgentConfig
@@ -285,27 +285,10 @@ SETTLED_LAST_DRUMS = [
 
 
 def test_a_last_drum_on_or_just_past_its_digit_is_read() -> None:
-    from meter_agent.training.fonts import HELDOUT_FONTS, present_fonts
-
-    faces = {f.name: f for f in present_fonts(HELDOUT_FONTS)}
-    if not all(case[3] in faces for case in SETTLED_LAST_DRUMS):
-        pytest.skip("the held-out printed faces (fonts-dejavu-core, fonts-liberation) are missing")
-    for digits, style, nuisance, face, roll, roi in SETTLED_LAST_DRUMS:
-        f = render_frame(
-            "drum",
-            digits,
-            seed=style,
-            nuisance_seed=nuisance,
-            font=faces[face],
-            roll=roll,
-            frame_size=(1280, 720),
-        )
-        cfg = config_for(f, n=len(digits))
+    for f, cfg in bench_drum_frames(SETTLED_LAST_DRUMS):
         cfg.calibration.display = "drum"
-        if roi is not None:
-            cfg.calibration.roi = roi
         res = MeterReader(cfg).read_frames([f.image], T0)
-        assert res.accepted and res.digits == digits, (digits, res.digits, res.per_digit)
+        assert res.accepted and res.digits == f.digits, (f.digits, res.digits, res.per_digit)
 
 
 def test_a_higher_drum_follows_the_carry_of_the_drum_below() -> None:
@@ -526,29 +509,12 @@ def test_auto_takes_drum_faces_or_a_turning_drum_for_drums() -> None:
     digit (an LCD's one glass shows none), or a cell the model places between two digits.
     These frames were taken for LCDs, whose rules know no turning last drum; an LCD taken
     before is undone by a frame showing faces."""
-    from meter_agent.training.fonts import HELDOUT_FONTS, present_fonts
-
-    faces = {f.name: f for f in present_fonts(HELDOUT_FONTS)}
-    if not all(case[3] in faces for case in PRINTED_AS_SEGMENTS):
-        pytest.skip("the held-out printed faces (fonts-dejavu-core, fonts-liberation) are missing")
-    for digits, style, nuisance, face, roll, roi in PRINTED_AS_SEGMENTS:
-        f = render_frame(
-            "drum",
-            digits,
-            seed=style,
-            nuisance_seed=nuisance,
-            font=faces[face],
-            roll=roll,
-            frame_size=(1280, 720),
-        )
-        cfg = config_for(f, n=len(digits))  # display "auto"
-        if roi is not None:
-            cfg.calibration.roi = roi
+    for f, cfg in bench_drum_frames(PRINTED_AS_SEGMENTS):  # display "auto"
         reader = MeterReader(cfg)
         res = reader.read_frames([f.image], T0)
-        assert res.display == "drum", (digits, face)
-        assert not res.accepted or res.digits == digits, (digits, res.digits)
-        if roll == 0.0:
+        assert res.display == "drum", f.digits
+        assert not res.accepted or res.digits == f.digits, (f.digits, res.digits)
+        if f.roll == 0.0:
             # the same reader after an LCD was detected in its window: undone by the faces
             reader._detected = "lcd7"
             assert reader.read_frames([f.image], T0 + timedelta(hours=1)).display == "drum"
