@@ -32,7 +32,7 @@ from meter_agent.align import Alignment, CameraMovedError, Reference
 from meter_agent.checks import LastGood, Rejection
 from meter_agent.config import AgentConfig, CalibrationConfig, OcrConfig
 from meter_agent.engines import DigitGuess
-from meter_agent.engines.digits import DigitsEngine
+from meter_agent.engines.digits import DigitsEngine, ModelRead
 from meter_agent.engines.seven_segment import SevenSegmentEngine
 from meter_agent.engines.tesseract import TesseractEngine
 from meter_agent.engines.tesseract import available as tesseract_available
@@ -671,7 +671,7 @@ class MeterReader:
         return win
 
     # -- per frame -----------------------------------------------------------------------
-    def detect_display(self, win: Window) -> str:
+    def detect_display(self, win: Window, forward: ModelRead | None = None) -> str:
         """lcd7 when the seven-segment decoder finds clean segment patterns in most cells,
         each the digit the model reads there too, settled (a drum digit can pass for a
         segment pattern — a one-digit window has no other cells to outvote it — but then
@@ -683,32 +683,38 @@ class MeterReader:
         between two). On the frame bench's unseen printed faces the decoder found clean
         patterns of the model's digits in 12 of 355 drum frames, 8 of them with faces
         seen and 2 with a drum turning: taken for an LCD, a drum meter is read by rules
-        that know no turning last drum. A frame with faces also undoes an LCD detected
-        before (it sticks otherwise, one clean frame being enough)."""
+        that know no turning last drum. A frame with faces, or with a drum turning, also
+        undoes an LCD detected before (it sticks otherwise, one clean frame being
+        enough): read as an LCD, a turning drum would be its nearest digit, not the
+        lower one. Blank cells are left out of the turning test (the model places an
+        unlit LCD position anywhere). ``forward`` is the model's pass over the cells
+        when the caller has it (the reading uses the same one)."""
         if self.config.calibration.display != "auto":
             return self.config.calibration.display
         faces = win.cuts is not None  # kept, calibrated as auto, only where faces were seen
-        if self._detected == "lcd7" and faces:
-            self._detected = None
-        if self._detected is not None:
-            return self._detected
-        if faces:
-            return "drum"
-        seven = self.seven or SevenSegmentEngine()
-        got = seven.read([c.binary for c in win.cells])
-        model: list[str | None] = [None] * len(got)
+        model: list[str | None] = [None] * len(win.cells)
+        turning = False
         if self.cnn is not None:
-            imgs = [c.raw if c.raw is not None else c.gray for c in win.cells]
-            guesses = self.cnn.read(imgs, rolling=True)
+            fwd = forward if forward is not None else self._forward(win.cells)
+            guesses = fwd.guesses(rolling=True)
             off = [abs(g.value - round(g.value)) if g.value is not None else 0.0 for g in guesses]
-            if max(off, default=0.0) >= LCD_TURNING:
-                return "drum"
             # an LCD digit never sits between two digits: a cell the model places there
             # is a turning drum, however clean a segment pattern its nearer digit makes
+            turning = any(
+                d >= LCD_TURNING for d, c in zip(off, win.cells, strict=True) if not c.blank
+            )
             model = [
                 g.char if g.value is not None and d < LCD_SETTLED else None
                 for g, d in zip(guesses, off, strict=True)
             ]
+        if self._detected == "lcd7" and (faces or turning):
+            self._detected = None
+        if self._detected is not None:
+            return self._detected
+        if faces or turning:
+            return "drum"
+        seven = self.seven or SevenSegmentEngine()
+        got = seven.read([c.binary for c in win.cells])
         clean = sum(
             1
             for g, m in zip(got, model, strict=True)
@@ -719,6 +725,11 @@ class MeterReader:
             return "lcd7"
         return "drum"
 
+    def _forward(self, cells: list[Cell]) -> ModelRead:
+        """The model's one pass over the cells (camera grey, or colour when kept)."""
+        assert self.cnn is not None
+        return self.cnn.forward([c.raw if c.raw is not None else c.gray for c in cells])
+
     def read_cells(
         self,
         cells: list[Cell],
@@ -726,19 +737,21 @@ class MeterReader:
         *,
         use_tesseract: bool = True,
         last_rolls: bool = True,
+        forward: ModelRead | None = None,
     ) -> list[CellResult]:
         """Engine votes for every cell of one window (the burst-free core).
 
         ``last_rolls=False`` (drums) reads the last cell as a settled higher drum, e.g.
-        a single digit cut from a meter whose turning last drum is outside the window."""
+        a single digit cut from a meter whose turning last drum is outside the window.
+        ``forward``: the model's pass over these cells, when already run."""
         n = len(cells)
         per_engine: dict[str, list[DigitGuess | None]] = {}
         rolling = display == "drum"
         emb = None
         self._last_cnn = None
         if self.cnn is not None:
-            imgs = [c.raw if c.raw is not None else c.gray for c in cells]
-            cnn_guesses, emb = self.cnn.read_with_embeddings(imgs, rolling=rolling)
+            fwd = forward if forward is not None else self._forward(cells)
+            cnn_guesses, emb = fwd.guesses(rolling), fwd.embeddings
             per_engine["cnn"] = list(cnn_guesses)
             self._last_cnn = (list(cnn_guesses), emb)
         if self.seven is not None and display == "lcd7":
@@ -805,8 +818,9 @@ class MeterReader:
 
     def _read_frame(self, frame: np.ndarray) -> tuple[list[CellResult], str, Window]:
         win = self._window(frame)
-        display = self.detect_display(win)
-        cells = self.read_cells(win.cells, display)
+        fwd = self._forward(win.cells) if self.cnn is not None else None
+        display = self.detect_display(win, fwd)
+        cells = self.read_cells(win.cells, display, forward=fwd)
         if self._last_cnn is not None:
             self._burst_cnn.append(self._last_cnn)
         return cells, display, win
@@ -840,15 +854,18 @@ class MeterReader:
         if self.references is None or self.cnn is None:
             return 0
         win = self._window(frame)
-        return self.learn_cells(win.cells, digits, self.detect_display(win))
+        fwd = self._forward(win.cells)
+        return self.learn_cells(win.cells, digits, self.detect_display(win, fwd), forward=fwd)
 
-    def learn_cells(self, cells: list[Cell], digits: str, display: str) -> int:
+    def learn_cells(
+        self, cells: list[Cell], digits: str, display: str, *, forward: ModelRead | None = None
+    ) -> int:
         """:meth:`learn_frame` on a window's cells."""
         if self.references is None or self.cnn is None:
             return 0
-        imgs = [c.raw if c.raw is not None else c.gray for c in cells]
-        guesses, emb = self.cnn.read_with_embeddings(imgs, rolling=display == "drum")
-        return self._learn(digits, (list(guesses), emb), sure=False)
+        fwd = forward if forward is not None else self._forward(cells)
+        guesses = fwd.guesses(rolling=display == "drum")
+        return self._learn(digits, (guesses, fwd.embeddings), sure=False)
 
     # -- a burst -------------------------------------------------------------------------
     def read_frames(self, frames: list[np.ndarray], ts: datetime) -> ReadResult:

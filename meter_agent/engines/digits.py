@@ -304,6 +304,23 @@ def guess_from_positions(
     )
 
 
+@dataclass(frozen=True)
+class ModelRead:
+    """One forward pass of the model over a window's cells: what display detection and
+    the reading both need, so a frame runs the networks once."""
+
+    positions: np.ndarray  # N × 101: each cell's position distribution
+    embeddings: np.ndarray  # N × E: for the meter's own examples
+    agreement: np.ndarray  # N × 10: the least mass any one network puts on each digit
+
+    def guesses(self, rolling: bool = True) -> list[DigitGuess]:
+        """One guess per cell, as a drum (``rolling``: with the position) or settled."""
+        return [
+            guess_from_positions(q, rolling, a)
+            for q, a in zip(self.positions, self.agreement, strict=True)
+        ]
+
+
 class DigitsEngine:
     """The trained recogniser as an engine."""
 
@@ -325,7 +342,15 @@ class DigitsEngine:
         self, images: list[np.ndarray], rolling: bool = True
     ) -> tuple[list[DigitGuess], np.ndarray]:
         """:meth:`read`, plus each image's embedding (one forward pass for both)."""
+        got = self.forward(images)
+        return got.guesses(rolling), got.embeddings
+
+    def forward(self, images: list[np.ndarray]) -> ModelRead:
+        """The networks run once over the images (camera grey or BGR crops)."""
         if not images:
-            return [], np.zeros((0, 0), np.float32)
-        probs, emb, agree = self.model.read_all(np.stack([prepare(im) for im in images]))
-        return [guess_from_positions(q, rolling, a) for q, a in zip(probs, agree, strict=True)], emb
+            return ModelRead(
+                np.zeros((0, N_OUT), np.float32),
+                np.zeros((0, 0), np.float32),
+                np.zeros((0, N_CLASS), np.float32),
+            )
+        return ModelRead(*self.model.read_all(np.stack([prepare(im) for im in images])))

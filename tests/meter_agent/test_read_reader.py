@@ -504,6 +504,43 @@ PRINTED_AS_SEGMENTS = [
 ]
 
 
+@pytest.mark.parametrize("seed", [3, 6, 7])
+def test_a_drum_seen_turning_undoes_an_lcd_taken_before(seed: int) -> None:
+    """Auto detection sticks on one clean LCD frame; a later frame with a drum turning
+    (here with no faces seen) is read as drums and undoes it: read as an LCD, a turning
+    drum would be its nearest digit instead of the lower one."""
+    f = render_frame("drum", "407132", seed=seed, roll=0.6, glare=False)
+    reader = MeterReader(config_for(f, n=6))  # display "auto"
+    reader._detected = "lcd7"  # an earlier frame passed for an LCD
+    res = reader.read_frames([f.image], T0)
+    assert res.display == "drum"
+    assert not res.accepted or res.digits == "407132"
+    assert reader._detected is None
+
+
+def test_a_frame_runs_the_networks_once() -> None:
+    """Display detection and the reading share the model's one pass over the cells (the
+    detector ran the networks a second time on every frame of an undecided meter)."""
+    f = render_frame("lcd7", "314159", seed=2, glare=False)
+    reader = MeterReader(config_for(f, n=6))  # display "auto": the detector asks the model
+    assert reader.cnn is not None
+    model = reader.cnn.model
+    calls = []
+    real = model.read_all
+
+    def counted(x: np.ndarray):  # the real networks, counted
+        calls.append(len(x))
+        return real(x)
+
+    model.read_all = counted  # type: ignore[method-assign]
+    try:
+        res = reader.read_frames([f.image], T0)
+    finally:
+        del model.read_all  # the shared, cached model gets its own method back
+    assert res.display == "lcd7" and res.accepted and res.digits == "314159"
+    assert calls == [6]
+
+
 def test_auto_takes_drum_faces_or_a_turning_drum_for_drums() -> None:
     """Drums whatever the segment decoder finds: cells cut between drum faces seen one per
     digit (an LCD's one glass shows none), or a cell the model places between two digits.
