@@ -339,13 +339,40 @@ def _pieces_centre(binary: np.ndarray) -> tuple[int, float] | None:
     return best
 
 
-def last_drum_offset(cells: list[Cell]) -> float | None:
+def carry_free(values: list[float | None]) -> list[bool]:
+    """Which drums above the last can draw the drums' line (``values``: the model's
+    positions, the last drum's included). A last drum near 9 or 0 may be in its 9 → 0
+    roll, and a carry turns the run of 9s above it and the drum above that run with it:
+    they stand off the line together with the last drum, and would pull the line to it
+    (a drum 0.88 of the way from 9 with two 9s carried read level with them; one 0.14
+    past 9 with two drums carried read under the line). Those drums are left out;
+    otherwise every drum counts."""
+    free = [True] * (len(values) - 1)
+    last = values[-1] if values else None
+    if last is None or (last - (9.0 - NEAR_NEXT)) % 10.0 >= 1.0 + NEAR_NEXT + SETTLED_BAND:
+        return free
+    i = len(values) - 2
+    while i >= 0 and values[i] is not None and round(values[i]) % 10 in (9, 0):  # type: ignore[arg-type]
+        free[i] = False
+        i -= 1
+    if i >= 0:
+        free[i] = False  # the drum the run carries into
+    return free
+
+
+def last_drum_offset(cells: list[Cell], use: list[bool] | None = None) -> float | None:
     """How far the last drum's digit sits below (+) or above (−) the other drums' digits,
-    as a share of the cell height; None without at least two other drums to compare."""
+    as a share of the cell height; None without at least two other drums to compare.
+    ``use`` says which of the other drums draw the line when two or more of them can
+    (see :func:`carry_free`)."""
     if len(cells) < 3:
         return None
     pts = [(i, ink_centre(c.binary)) for i, c in enumerate(cells[:-1]) if not c.blank]
     pts = [(i, y) for i, y in pts if y is not None]
+    if use is not None and sum(use[i] for i, _ in pts) >= 2:
+        # the drums clear of a carry; with fewer than two of them, all the drums, as the
+        # best there is (the model must still lean to the digit the line picks)
+        pts = [(i, y) for i, y in pts if use[i]]
     last = ink_centre(cells[-1].binary)
     if last is None or len(pts) < 2:
         return None
@@ -807,7 +834,11 @@ class MeterReader:
                 blank = (cnn_g.p_top or 0.0) < FAINT_DRUM_SURE and not confirmed
             results.append(combine_cell(votes, blank))
         if rolling:
-            offset = last_drum_offset(cells) if last_rolls else None
+            offset = (
+                last_drum_offset(cells, carry_free([r.value for r in results]))
+                if last_rolls
+                else None
+            )
             results = resolve_drums(results, last_rolls=last_rolls, last_offset=offset)
         return results
 
