@@ -818,7 +818,19 @@ class MeterReader:
         if self.references is not None and emb is not None and len(emb):
             # after Tesseract's turn: a reference that has no opinion must not make a
             # cell look unsure and cost a Tesseract call
-            per_engine["refs"] = [self.references.match(e) for e in emb]
+            known = self.references.known()
+            model_chars = [g.char if g is not None else None for g in per_engine.get("cnn", [])]
+            refs: list[DigitGuess | None] = []
+            for i, e in enumerate(emb):
+                match = self.references.match(e)
+                m = model_chars[i] if i < len(model_chars) else None
+                if match.char is not None and m is not None and match.char != m and m not in known:
+                    # the examples know only the digits this meter has shown: one the
+                    # model reads that they have never seen, they cannot gainsay (a
+                    # meter's first 5 matched its learnt 3, and the cell was refused)
+                    match = DigitGuess(None, 0.0, "unknown")
+                refs.append(match)
+            per_engine["refs"] = refs
         results = []
         for i, c in enumerate(cells):
             votes = {k: x for k, v in per_engine.items() if (x := v[i]) is not None}

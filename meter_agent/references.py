@@ -14,7 +14,9 @@ match to one digit's examples, clearly closer than to any other digit's, is a se
 opinion that votes like an engine.
 
 It can only confirm: a match to a digit the model does not read makes the engines
-disagree, and the cell is refused. On the held-out makers (bench/ocr.py, examples from
+disagree, and the cell is refused — unless no example of the model's digit has been
+kept yet (the examples cannot say a cell is not a digit they have never seen: a drum
+stream's first 5 matched its learnt 3), and then they abstain. On the held-out makers (bench/ocr.py, examples from
 the same meter's other crops) it was never the cause of a wrong digit.
 """
 
