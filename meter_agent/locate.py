@@ -399,6 +399,21 @@ def _on_grid(
 def find_row(window_bgr: np.ndarray, n: int, display: str = "auto") -> Row | None:
     """The digit row in a (possibly loose) window of ``n`` digits, or None.
 
+    Not told the display kind (``auto``), and finding no row with the rules common to
+    both, the row is looked for as an LCD's and then as drums': the segments of an
+    LCD's thin 1 stand apart (a colon, to the common rules, which merge only close
+    pieces), and on the synthetic meter's LCD one frame in eight found no row while
+    calibrated as ``lcd7`` every one did. Rules for a kind only run where the common
+    ones found nothing, so a row found before is found the same."""
+    row = _find_row(window_bgr, n, display)
+    if row is None and display == "auto":
+        row = _find_row(window_bgr, n, "lcd7") or _find_row(window_bgr, n, "drum")
+    return row
+
+
+def _find_row(window_bgr: np.ndarray, n: int, display: str) -> Row | None:
+    """:func:`find_row` under one display kind's rules.
+
     ``display`` is the calibration's display kind. On an LCD (``lcd7``) a row of the
     digits' upper or lower halves competes with the row of whole digits: the segments of
     thin faces (DSEG's "Mini" styles) leave a gap at the middle that the segment merge

@@ -266,3 +266,24 @@ def test_a_row_of_half_digits_takes_its_height_from_the_whole_ones() -> None:
     cfg.calibration.roi = roi
     res = MeterReader(cfg).read_frames([f.image], T0)
     assert res.accepted and res.digits == "575948", (res.digits, res.reason)
+
+
+@pytest.mark.parametrize("nuisance", [101, 105, 112, 115, 127, 147])
+def test_auto_finds_the_demo_lcds_row_when_the_common_rules_do_not(nuisance: int) -> None:
+    """The synthetic meter the agent shows newcomers (``camera.source: synthetic``, seed
+    7) is an LCD whose 1s are two segments apart. With ``display: auto`` (the default)
+    one frame in eight found no row, and the calibration screen told the user to draw
+    the window again; the row is now looked for as an LCD's when the rules common to
+    both kinds find none. These are frames of that meter as the agent renders them."""
+    f = render_frame(
+        "lcd7",
+        "314159",
+        seed=7,
+        glare=False,
+        nuisance_seed=7 * 7919 + nuisance,
+        frame_size=(1280, 720),
+    )
+    row = find_row(upright_window(f.image, f.rotation, list(f.roi)), 6, "auto")
+    assert row is not None and row.tight  # drawn around the digits: the window is the row
+    res = MeterReader(config_for(f, n=6)).read_frames([f.image], T0)
+    assert res.accepted and res.digits == "314159", (res.reason, res.per_digit)
