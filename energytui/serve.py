@@ -123,7 +123,8 @@ async def start_api_in_loop(hub: Hub, config: Config) -> ApiHandle:
 async def serve_api_on(hub: Hub, config: Config, sock: socket.socket) -> ApiHandle:
     """Serve the API for ``hub`` on a socket from :func:`bind_socket` (closed on failure)."""
     from energytui.api import create_api
-    from energytui.api.http_deadline import MAX_HEAD_BYTES, HeaderDeadlineH11
+    from energytui.api.limits import MAX_HEAD_BYTES
+    from meter_agent.http_guard import HeaderDeadlineH11
 
     port = sock.getsockname()[1]
     uv_config = uvicorn.Config(
@@ -137,7 +138,8 @@ async def serve_api_on(hub: Hub, config: Config, sock: socket.socket) -> ApiHand
         # without the token. The writer's address is the TCP peer's (energytui.api.auth)
         proxy_headers=False,
         timeout_graceful_shutdown=3,
-        # a request's head must arrive within HEADER_TIMEOUT_S and fit in MAX_HEAD_BYTES;
+        # a request's head must arrive within HEADER_DEADLINE_S (the agent's guard, one
+        # protocol for both servers) and fit in MAX_HEAD_BYTES;
         # its body's size and deadline are the app's (energytui.api.limits)
         http=HeaderDeadlineH11,
         h11_max_incomplete_event_size=MAX_HEAD_BYTES,

@@ -15,8 +15,8 @@ stored:
   they read their body (a FastAPI dependency runs first), so an unauthenticated upload
   is refused without being read.
 * :func:`parse_json_object`: the nesting depth is measured before ``json.loads``.
-* :class:`GuardedH11Protocol` (uvicorn): a request's headers must arrive within
-  :data:`HEADER_DEADLINE_S` of the connection (or of the previous response).
+* :class:`HeaderDeadlineH11` (uvicorn, energytui's API uses it too): a request's head
+  must arrive within :data:`HEADER_DEADLINE_S` of its first byte (or of the connection).
 """
 
 from __future__ import annotations
@@ -26,6 +26,7 @@ import json
 from dataclasses import dataclass
 from typing import Any
 
+import h11
 import numpy as np
 from uvicorn.protocols.http.h11_impl import H11Protocol
 
@@ -180,33 +181,64 @@ async def _refuse(send: Any, status: int, detail: str) -> None:
     await send({"type": "http.response.body", "body": body})
 
 
-class GuardedH11Protocol(H11Protocol):
-    """uvicorn's h11 protocol with a deadline for a request's headers: a connection that
-    has sent no complete request head :data:`HEADER_DEADLINE_S` after it opened (or after
-    the last response) is closed. uvicorn itself only times out an idle kept-alive
-    connection, and any byte received, however slowly, restarts that timer."""
+class HeaderDeadlineH11(H11Protocol):
+    """uvicorn's h11 protocol with a deadline on a request's head, for both servers (the
+    agent's and energytui's API).
+
+    uvicorn times a connection out only while it is idle *between* requests
+    (``timeout_keep_alive``), and any byte received restarts that timer: a client that
+    connects and sends nothing, or sends its request line and headers a byte at a time,
+    would hold the connection (and its buffers) for as long as it likes. Here the head
+    of every request, the first one included, must be complete within
+    :data:`HEADER_DEADLINE_S` of its first byte (or of the connection), or the
+    connection is closed; so must the rest of a body refused before it was read (uvicorn
+    reads and drops it, and would wait as long as it keeps trickling in). The body's own
+    deadline is the application's (:class:`BodyGuard`, energytui's ``RequestLimits``)."""
 
     header_deadline_s = HEADER_DEADLINE_S
+    _timer: asyncio.TimerHandle | None = None
+    #: the request whose body is drained after its answer (a refusal before reading it)
+    _drained: object = None
 
-    def connection_made(self, transport: asyncio.Transport) -> None:  # type: ignore[override]
-        super().connection_made(transport)
-        self._arm_header_deadline()
+    def connection_made(self, transport: asyncio.BaseTransport) -> None:
+        super().connection_made(transport)  # type: ignore[arg-type]
+        self._arm()
 
-    def _arm_header_deadline(self) -> None:
-        self._waiting_for = self.cycle
-        self._header_timer = self.loop.call_later(self.header_deadline_s, self._header_timeout)
-
-    def _header_timeout(self) -> None:
-        if self.cycle is self._waiting_for and not self.transport.is_closing():
-            self.transport.close()  # no new request head arrived in time
+    def data_received(self, data: bytes) -> None:
+        if self._timer is None and self.conn.their_state is h11.IDLE:
+            self._arm()  # the first byte of a next request on this connection
+        super().data_received(data)
+        if not self._waiting():
+            self._disarm()  # the head is in (and any refused body drained)
 
     def on_response_complete(self) -> None:
-        # armed for the cycle just finished: a pipelined request that uvicorn starts
-        # inside super() is a new cycle, and so is not timed out
-        self._header_timer.cancel()
-        self._arm_header_deadline()
         super().on_response_complete()
+        if self.conn.their_state is h11.SEND_BODY and not self.transport.is_closing():
+            # answered before the body was read: uvicorn reads and drops the rest
+            self._drained = self.cycle
+            self._arm()
 
     def connection_lost(self, exc: Exception | None) -> None:
-        self._header_timer.cancel()
+        self._disarm()
         super().connection_lost(exc)
+
+    def _waiting(self) -> bool:
+        """Whether the client owes us a request head, or the rest of a refused body."""
+        state = self.conn.their_state
+        if state is h11.IDLE:
+            return True
+        return state is h11.SEND_BODY and self.cycle is not None and self.cycle is self._drained
+
+    def _arm(self) -> None:
+        self._disarm()
+        self._timer = self.loop.call_later(self.header_deadline_s, self._timed_out)
+
+    def _disarm(self) -> None:
+        if self._timer is not None:
+            self._timer.cancel()
+            self._timer = None
+
+    def _timed_out(self) -> None:
+        self._timer = None
+        if self._waiting() and not self.transport.is_closing():
+            self.transport.close()

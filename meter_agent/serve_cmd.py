@@ -124,7 +124,7 @@ async def serve(
     before anything else); without one it is bound here, still before the service starts."""
     import uvicorn
 
-    from meter_agent.http_guard import MAX_HEADER_BYTES, GuardedH11Protocol
+    from meter_agent.http_guard import MAX_HEADER_BYTES, HeaderDeadlineH11
     from meter_agent.logging_setup import setup_logging
     from meter_agent.quiet_server import QuietServer
     from meter_agent.server import create_app
@@ -165,7 +165,7 @@ async def serve(
         access_log=False,
         lifespan="off",
         # the limits on what a client may send: see meter_agent.http_guard
-        http=GuardedH11Protocol,
+        http=HeaderDeadlineH11,
         h11_max_incomplete_event_size=MAX_HEADER_BYTES,
         timeout_keep_alive=5,
     )

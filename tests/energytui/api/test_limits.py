@@ -21,12 +21,12 @@ import httpx
 import psutil
 import pytest
 
-from energytui.api.http_deadline import HEADER_TIMEOUT_S, MAX_HEAD_BYTES
-from energytui.api.limits import BODY_TIMEOUT_S, MAX_BODY_BYTES
+from energytui.api.limits import BODY_TIMEOUT_S, MAX_BODY_BYTES, MAX_HEAD_BYTES
 from energytui.config import load_config
 from energytui.hub import Hub
 from energytui.runtime import build_hub
 from energytui.serve import start_api_in_loop
+from meter_agent.http_guard import HEADER_DEADLINE_S
 from tests.support import REPO, free_port, wait_for_http
 
 TOKEN = "limits-token"
@@ -312,9 +312,9 @@ async def test_a_request_head_that_never_ends_is_let_go(served, sent):
     t0 = time.monotonic()
     writer.write(sent)
     await writer.drain()
-    rest = await asyncio.wait_for(reader.read(), HEADER_TIMEOUT_S + 5.0)
+    rest = await asyncio.wait_for(reader.read(), HEADER_DEADLINE_S + 5.0)
     writer.close()
-    assert rest == b"" and time.monotonic() - t0 < HEADER_TIMEOUT_S + 3.0
+    assert rest == b"" and time.monotonic() - t0 < HEADER_DEADLINE_S + 3.0
 
 
 async def test_a_head_trickled_in_a_byte_at_a_time_is_let_go(served):
@@ -337,7 +337,7 @@ async def test_a_head_trickled_in_a_byte_at_a_time_is_let_go(served):
     except ConnectionError:
         closed = True
     writer.close()
-    assert closed and time.monotonic() - t0 < HEADER_TIMEOUT_S + 3.0
+    assert closed and time.monotonic() - t0 < HEADER_DEADLINE_S + 3.0
 
 
 async def test_an_oversized_request_head_is_a_400(served):
