@@ -284,16 +284,22 @@ SETTLED_LAST_DRUMS = [
 ]
 
 
-def test_a_last_drum_on_or_just_past_its_digit_is_read() -> None:
-    for f, cfg in bench_drum_frames(SETTLED_LAST_DRUMS):
+def _read_right_as_drums(cases: list) -> None:
+    """Each of ``bench.frames``' drum frames in ``cases``, calibrated as drums, is read
+    and read right."""
+    for f, cfg in bench_drum_frames(cases):
         cfg.calibration.display = "drum"
         res = MeterReader(cfg).read_frames([f.image], T0)
         assert res.accepted and res.digits == f.digits, (f.digits, res.digits, res.per_digit)
 
 
+def test_a_last_drum_on_or_just_past_its_digit_is_read() -> None:
+    _read_right_as_drums(SETTLED_LAST_DRUMS)
+
+
 def test_the_drums_a_carry_may_turn_draw_no_line() -> None:
-    """With the last drum near 0 the run of 9s above it and the drum above that run may
-    be turning with it (standing low): they are left out of the drums' line."""
+    """With the last drum near 9 or 0 (in its 9 -> 0 roll) the run of 9s above it and
+    the drum above that run may be turning with it: they are left out of the line."""
     from meter_agent.reader import carry_free
 
     assert carry_free([5.0, 1.0, 7.88, 9.88, 9.9]) == [True, True, False, False]
@@ -324,10 +330,7 @@ CARRIES = [
 
 
 def test_a_last_drum_in_a_carry_is_read_against_the_settled_drums() -> None:
-    for f, cfg in bench_drum_frames(CARRIES):
-        cfg.calibration.display = "drum"
-        res = MeterReader(cfg).read_frames([f.image], T0)
-        assert res.accepted and res.digits == f.digits, (f.digits, res.digits, res.per_digit)
+    _read_right_as_drums(CARRIES)
 
 
 def test_a_higher_drum_follows_the_carry_of_the_drum_below() -> None:
