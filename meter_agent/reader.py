@@ -351,12 +351,11 @@ def carry_free(values: list[float | None]) -> list[bool]:
     last = values[-1] if values else None
     if last is None or (last - (9.0 - NEAR_NEXT)) % 10.0 >= 1.0 + NEAR_NEXT + SETTLED_BAND:
         return free
-    i = len(values) - 2
-    while i >= 0 and values[i] is not None and round(values[i]) % 10 in (9, 0):  # type: ignore[arg-type]
-        free[i] = False
-        i -= 1
-    if i >= 0:
-        free[i] = False  # the drum the run carries into
+    for i in range(len(values) - 2, -1, -1):
+        v = values[i]
+        free[i] = False  # in the run of 9s, or (the first other) the drum it carries into
+        if v is None or round(v) % 10 not in (9, 0):
+            break
     return free
 
 
@@ -818,19 +817,11 @@ class MeterReader:
         if self.references is not None and emb is not None and len(emb):
             # after Tesseract's turn: a reference that has no opinion must not make a
             # cell look unsure and cost a Tesseract call
-            known = self.references.known()
-            model_chars = [g.char if g is not None else None for g in per_engine.get("cnn", [])]
-            refs: list[DigitGuess | None] = []
-            for i, e in enumerate(emb):
-                match = self.references.match(e)
-                m = model_chars[i] if i < len(model_chars) else None
-                if match.char is not None and m is not None and match.char != m and m not in known:
-                    # the examples know only the digits this meter has shown: one the
-                    # model reads that they have never seen, they cannot gainsay (a
-                    # meter's first 5 matched its learnt 3, and the cell was refused)
-                    match = DigitGuess(None, 0.0, "unknown")
-                refs.append(match)
-            per_engine["refs"] = refs
+            # (given the model's digit: they cannot gainsay one they have never seen)
+            per_engine["refs"] = [
+                self.references.match(e, g.char if g is not None else None)
+                for e, g in zip(emb, per_engine["cnn"], strict=True)
+            ]
         results = []
         for i, c in enumerate(cells):
             votes = {k: x for k, v in per_engine.items() if (x := v[i]) is not None}

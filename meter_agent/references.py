@@ -16,8 +16,9 @@ opinion that votes like an engine.
 It can only confirm: a match to a digit the model does not read makes the engines
 disagree, and the cell is refused — unless no example of the model's digit has been
 kept yet (the examples cannot say a cell is not a digit they have never seen: a drum
-stream's first 5 matched its learnt 3), and then they abstain. On the held-out makers (bench/ocr.py, examples from
-the same meter's other crops) it was never the cause of a wrong digit.
+stream's first 5 matched its learnt 3), and then they abstain. On the held-out makers
+(bench/ocr.py, examples from the same meter's other crops) it was never the cause of a
+wrong digit.
 """
 
 from __future__ import annotations
@@ -86,10 +87,13 @@ class ReferenceBank:
         self.changed = True
         return True
 
-    def match(self, emb: np.ndarray) -> DigitGuess:
+    def match(self, emb: np.ndarray, model_digit: str | None = None) -> DigitGuess:
         """The digit whose examples ``emb`` is close to, clearly closer than to any other
         digit's; else no opinion. Needs examples of two digits at least, so that "clearly
-        closer" means something."""
+        closer" means something. Given the digit the model reads there, no opinion
+        against it when that digit has no example kept: the examples cannot say a cell
+        is not a digit they have never seen (a drum stream's first 5, read at 0.98,
+        matched its learnt 3, and the cell was refused)."""
         sims = {
             d: float((e @ np.asarray(emb, np.float32)).max())
             for d, e in self.by_digit.items()
@@ -100,6 +104,8 @@ class ReferenceBank:
         ranked = sorted(sims.items(), key=lambda kv: kv[1], reverse=True)
         (best, s1), (_, s2) = ranked[0], ranked[1]
         if s1 < REF_SIM or s1 - s2 < REF_MARGIN:
+            return DigitGuess(None, 0.0, "unknown")
+        if model_digit is not None and best != model_digit and model_digit not in sims:
             return DigitGuess(None, 0.0, "unknown")
         return DigitGuess(best, min(1.0, s1), "digit", value=float(best))
 

@@ -336,14 +336,7 @@ class DigitsEngine:
 
     def read(self, images: list[np.ndarray], rolling: bool = True) -> list[DigitGuess]:
         """One guess per digit image (camera grey or BGR crops of single digits)."""
-        return self.read_with_embeddings(images, rolling)[0]
-
-    def read_with_embeddings(
-        self, images: list[np.ndarray], rolling: bool = True
-    ) -> tuple[list[DigitGuess], np.ndarray]:
-        """:meth:`read`, plus each image's embedding (one forward pass for both)."""
-        got = self.forward(images)
-        return got.guesses(rolling), got.embeddings
+        return self.forward(images).guesses(rolling)
 
     def forward(self, images: list[np.ndarray]) -> ModelRead:
         """The networks run once over the images (camera grey or BGR crops)."""

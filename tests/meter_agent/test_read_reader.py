@@ -12,7 +12,7 @@ from datetime import timedelta
 
 import numpy as np
 import pytest
-from read_support import T0, bench_drum_frames, config_for, hourly
+from read_support import T0, BenchDrum, bench_drum_frames, config_for, hourly
 
 from meter_agent import checks
 from meter_agent.config import AgentConfig
@@ -284,7 +284,7 @@ SETTLED_LAST_DRUMS = [
 ]
 
 
-def _read_right_as_drums(cases: list) -> None:
+def _read_right_as_drums(cases: list[BenchDrum]) -> None:
     """Each of ``bench.frames``' drum frames in ``cases``, calibrated as drums, is read
     and read right."""
     for f, cfg in bench_drum_frames(cases):

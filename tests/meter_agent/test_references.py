@@ -245,3 +245,17 @@ def test_examples_do_not_gainsay_a_digit_they_have_never_seen() -> None:
     assert "5" not in reader.references.known() and len(reader.references.known()) >= 3
     res = reader.read_frames([frames[-1].image], T0 + timedelta(hours=len(frames)))
     assert res.accepted and res.digits == "044315", (res.reason, res.per_digit)
+
+
+def test_a_match_against_the_models_digit_needs_examples_of_it() -> None:
+    """``match`` given the model's digit: a clear match to another digit stands only when
+    the bank has examples of the model's digit too."""
+    bank = ReferenceBank("m")
+    a, b = np.eye(4, dtype=np.float32)[:2]
+    bank.add("3", a)
+    bank.add("1", b)
+    assert bank.match(a).char == "3"
+    assert bank.match(a, "3").char == "3"
+    assert bank.match(a, "5").char is None  # no 5 kept: no opinion against it
+    bank.add("5", np.eye(4, dtype=np.float32)[2])
+    assert bank.match(a, "5").char == "3"  # now the engines may disagree
