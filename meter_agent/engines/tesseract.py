@@ -63,6 +63,60 @@ def stitch(cells: list[np.ndarray]) -> tuple[np.ndarray, list[tuple[int, int]]]:
     return line, spans
 
 
+#: a component at least this full of its box, and this share of the cell wide, is a drum
+#: face the threshold took for ink, not a digit
+FACE_FILL = 0.7
+FACE_WIDTH = 0.5
+#: a digit is at least this share of the cell high
+DIGIT_HEIGHT = 0.3
+
+
+def _figures(binary: np.ndarray) -> tuple[list[int], np.ndarray, np.ndarray]:
+    """The labels of the components of ``binary`` (ink = 255) that may be a digit: clear
+    of the cell's edges, digit-high, and no solid face; with the label image and stats."""
+    h, w = binary.shape[:2]
+    n, labels, st, _ = cv2.connectedComponentsWithStats(
+        (binary > 0).astype(np.uint8), connectivity=8
+    )
+    keep = []
+    for i in range(1, n):
+        x, y, bw, bh, area = (int(v) for v in st[i])
+        if x == 0 or y == 0 or x + bw >= w or y + bh >= h or bh < DIGIT_HEIGHT * h:
+            continue
+        if area >= FACE_FILL * bw * bh and bw >= FACE_WIDTH * w:
+            continue
+        keep.append(i)
+    return keep, labels, st
+
+
+def tidy(binary: np.ndarray) -> np.ndarray:
+    """A cell's ink as Tesseract should see it (ink = 255), from the vision's binary.
+
+    The vision picks the ink's side once per window, by the threshold; a window of dark
+    figures on light drum faces in a darker housing can come out with the faces as "ink"
+    and the figures as holes in them (every cell of such a frame came back empty from
+    Tesseract). A cell whose ink side holds no figure while the other side does is turned
+    round. Then whatever ink touches the cell's edge (the housing, a sliver of the next
+    figure on the drum) is cleared when a figure clear of the edges remains: Tesseract
+    reads a dark frame around a digit as text of its own. A cell where no figure is seen
+    either way is left as it was."""
+    figs, labels, st = _figures(binary)
+    if not figs:
+        flipped = cv2.bitwise_not(binary)
+        figs2, labels2, st2 = _figures(flipped)
+        if figs2:
+            binary, figs, labels, st = flipped, figs2, labels2, st2
+    if not figs:
+        return binary
+    h, w = binary.shape[:2]
+    out = binary.copy()
+    for i in range(1, len(st)):
+        x, y, bw, bh, _ = (int(v) for v in st[i])
+        if x == 0 or y == 0 or x + bw >= w or y + bh >= h:
+            out[labels == i] = 0
+    return out
+
+
 class TesseractEngine:
     """Reads cells given as binary images (ink = 255), the form Tesseract reads best here:
     on real drum crops 52 % right against 33 % for the grey crop (bench/ocr.py notes)."""
@@ -78,7 +132,7 @@ class TesseractEngine:
         its own call (the reader asks about a few unsure cells only)."""
         if not cells:
             return []
-        inked = [cv2.bitwise_not(c) for c in cells]
+        inked = [cv2.bitwise_not(tidy(c)) for c in cells]
         if one_call:
             return self._read_line(inked)
         return [self._read_line([c])[0] for c in inked]

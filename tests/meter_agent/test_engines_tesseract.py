@@ -1,0 +1,65 @@
+"""Tesseract as the reader's second opinion on drum digits: what it is shown of a cell
+(meter_agent.engines.tesseract.tidy), with the real tesseract binary."""
+
+from __future__ import annotations
+
+import cv2
+import numpy as np
+import pytest
+from read_support import bench_drum_frames
+
+from meter_agent.engines.tesseract import TesseractEngine, available, tidy
+from meter_agent.reader import MeterReader
+
+needs_tesseract = pytest.mark.skipif(not available(), reason="tesseract is not installed")
+
+
+def _digit(ch: str, h: int = 90, w: int = 60) -> np.ndarray:
+    """A binary cell (ink = 255) of one printed digit with room around it."""
+    cell = np.zeros((h, w), np.uint8)
+    cv2.putText(cell, ch, (10, 70), cv2.FONT_HERSHEY_SIMPLEX, 2.0, 255, 6)
+    return cell
+
+
+def test_a_face_taken_for_ink_is_turned_round_and_the_housing_cleared() -> None:
+    # the threshold took a light drum face for ink: the figure is a hole in it, and
+    # the dark housing around the face is the background, touching the cell's edges
+    figure = _digit("4")
+    face = np.zeros_like(figure)
+    face[8:82, 6:54] = 255
+    wrong = np.where(figure > 0, 0, face).astype(np.uint8)
+    got = tidy(wrong)
+    # the figure is the ink again, and the housing (now ink, at the edges) is gone
+    assert np.array_equal(got > 0, figure > 0)
+
+
+def test_a_sliver_at_the_edge_is_cleared_beside_a_figure() -> None:
+    cell = _digit("7")
+    cell[:6, 15:45] = 255  # the foot of the figure above, on the turning drum
+    got = tidy(cell)
+    assert not got[:6].any()
+    assert np.array_equal(got[8:], cell[8:])
+
+
+def test_a_figure_touching_the_edges_is_left_as_it_is() -> None:
+    # a real crop cut tight around its digit: nothing is clear of the edges, so nothing
+    # is guessed (on the collection's real crops Tesseract reads exactly as before)
+    cell = np.zeros((40, 24), np.uint8)
+    cell[:, 9:15] = 255  # a 1 from top to bottom
+    assert np.array_equal(tidy(cell), cell)
+    blank = np.zeros((40, 24), np.uint8)
+    assert np.array_equal(tidy(blank), blank)
+
+
+@needs_tesseract
+def test_tesseract_reads_a_frame_of_dark_figures_on_light_faces_in_a_dark_housing() -> None:
+    # a frame of bench.frames (seed 5, careful, the third): the window's threshold put
+    # its light faces on the ink's side, and Tesseract read no cell of it at all
+    ((frame, cfg),) = bench_drum_frames(
+        [("94163", 139120053, 1161912716, "DejaVuSans-Oblique.ttf", 0.0, None)]
+    )
+    cfg.calibration.display = "drum"
+    reader = MeterReader(cfg)
+    win = reader._window(frame.image)
+    got = TesseractEngine().read([c.binary for c in win.cells])
+    assert "".join(g.char or "?" for g in got) == "94163"
