@@ -71,22 +71,28 @@ FACE_WIDTH = 0.5
 DIGIT_HEIGHT = 0.3
 
 
-def _figures(binary: np.ndarray) -> tuple[list[int], np.ndarray, np.ndarray]:
-    """The labels of the components of ``binary`` (ink = 255) that may be a digit: clear
-    of the cell's edges, digit-high, and no solid face; with the label image and stats."""
-    h, w = binary.shape[:2]
-    n, labels, st, _ = cv2.connectedComponentsWithStats(
+def _components(binary: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """The label image of ``binary``'s ink (= 255), each component's stats, and the
+    labels of those touching the cell's edge."""
+    _, labels, st, _ = cv2.connectedComponentsWithStats(
         (binary > 0).astype(np.uint8), connectivity=8
     )
+    rim = np.concatenate([labels[0], labels[-1], labels[:, 0], labels[:, -1]])
+    return labels, st, np.unique(rim[rim > 0])
+
+
+def _figures(st: np.ndarray, edge: np.ndarray, h: int, w: int) -> list[int]:
+    """The components that may be a digit: clear of the cell's edges, digit-high, and no
+    solid face."""
     keep = []
-    for i in range(1, n):
-        x, y, bw, bh, area = (int(v) for v in st[i])
-        if x == 0 or y == 0 or x + bw >= w or y + bh >= h or bh < DIGIT_HEIGHT * h:
+    for i in range(1, len(st)):
+        _, _, bw, bh, area = (int(v) for v in st[i])
+        if i in edge or bh < DIGIT_HEIGHT * h:
             continue
         if area >= FACE_FILL * bw * bh and bw >= FACE_WIDTH * w:
             continue
         keep.append(i)
-    return keep, labels, st
+    return keep
 
 
 def tidy(binary: np.ndarray) -> np.ndarray:
@@ -100,21 +106,14 @@ def tidy(binary: np.ndarray) -> np.ndarray:
     figure on the drum) is cleared when a figure clear of the edges remains: Tesseract
     reads a dark frame around a digit as text of its own. A cell where no figure is seen
     either way is left as it was."""
-    figs, labels, st = _figures(binary)
-    if not figs:
-        flipped = cv2.bitwise_not(binary)
-        figs2, labels2, st2 = _figures(flipped)
-        if figs2:
-            binary, figs, labels, st = flipped, figs2, labels2, st2
-    if not figs:
-        return binary
     h, w = binary.shape[:2]
-    out = binary.copy()
-    for i in range(1, len(st)):
-        x, y, bw, bh, _ = (int(v) for v in st[i])
-        if x == 0 or y == 0 or x + bw >= w or y + bh >= h:
-            out[labels == i] = 0
-    return out
+    for side in (binary, cv2.bitwise_not(binary)):
+        labels, st, edge = _components(side)
+        if _figures(st, edge, h, w):
+            out = side.copy()
+            out[np.isin(labels, edge)] = 0
+            return out
+    return binary
 
 
 class TesseractEngine:
