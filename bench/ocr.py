@@ -7,7 +7,8 @@
    model alone (nearest digit, lower digit, drum position within a tenth), then the
    whole reader — a clean digit as a settled digit of a window and as a lone last drum
    (``meter-agent read CROP``), a rolling drum as a lone last drum (right = the lower
-   digit, as an odometer is read) — beside the issue's goals.
+   digit, as an odometer is read) — beside the issue's goals; and how often stock
+   Tesseract's digit is right per band of its own confidence (clean drums).
    Then the meter's own digit examples (meter_agent.references) on the unseen meters:
    each crop read as a settled digit of a window, without and with the meter's other
    crops learnt.
@@ -54,6 +55,10 @@ KINDS = [
     ("watermeter", "water drum"),
     ("gasmeter", "gas drum"),
 ]
+
+
+#: the upper ends of the bands Tesseract's confidence is reported in
+TESS_BANDS = (0.2, 0.4, 0.6, 0.8, 1.0)
 
 
 def pct(a: int, n: int) -> str:
@@ -128,6 +133,8 @@ def real_digits(model: Path, title: str) -> None:
     )
     print(header)
     print("-" * len(header))
+    #: per band of Tesseract's own confidence, on the clean drums: [right, said]
+    bands = {top: [0, 0] for top in TESS_BANDS}
     for kind, label in KINDS:
         for cat in ("clean", "rollover"):
             rs = [r for r in rows if r["kind"] == kind and r["category"] == cat]
@@ -144,6 +151,12 @@ def real_digits(model: Path, title: str) -> None:
                 within = "–"
                 if tess is not None:
                     got = tess.read([cell_from_crop(im).binary for im in imgs])
+                    if kind != "lcd":
+                        for g, r in zip(got, rs, strict=True):
+                            if g.char is not None:
+                                top = next(t for t in TESS_BANDS if g.confidence < t or t == 1.0)
+                                bands[top][0] += int(g.char == r["digit"])
+                                bands[top][1] += 1
                     tess_col = pct(
                         sum(g.char == r["digit"] for g, r in zip(got, rs, strict=True)), len(rs)
                     )
@@ -215,6 +228,16 @@ def real_digits(model: Path, title: str) -> None:
             )
             if cat == "rollover":
                 print(split)
+    if any(n for _, n in bands.values()):
+        lo = 0.0
+        parts = []
+        for top, (right, n) in bands.items():
+            parts.append(f"{lo:.1f}-{top:.1f}: {pct(right, n).strip()} of {n}")
+            lo = top
+        print(
+            "   Tesseract's confidence is no probability — its digits right, per band of its "
+            "confidence (clean drums): " + "; ".join(parts)
+        )
     print(
         "   tess.: stock Tesseract alone on the same cell (the reference, this run); "
         "model: the nearest digit (clean) or the lower digit (rollover) alone; ±0.1: the "
