@@ -102,6 +102,9 @@ SETTLED_TENTHS = 1
 SETTLED_PAST = 2
 #: a last drum within this much of a digit looks settled
 SETTLED_BAND = 0.1
+#: half the labels' resolution: a lone last drum placed this far past a digit is not one
+#: still turning in to it (a drum labelled 8.9 stands at most this far under 9)
+HALF_TENTH = 0.05
 #: the confidence a reading gets when it cannot be decided: under any sane threshold
 AMBIGUOUS = 0.5
 #: each of the model's networks must put at least this much on a turning last drum's
@@ -493,6 +496,19 @@ def resolve_drums(
                     q = np.asarray(c.positions)
                     b = (digit * 10 + np.arange(-1, 5)) % len(q)
                     conf = _confirmed(c, digit, float(q[b].sum()))
+                elif (
+                    last_offset is None
+                    and off >= HALF_TENTH
+                    and digit == near % 10
+                    and (c.floor_agreement is None or c.floor_agreement[digit] >= MEMBERS_AGREE)
+                ):
+                    # alone (no line), placed more than half a tenth past its digit: the
+                    # drum shows that digit whether it is settled or turning out of it.
+                    # Still turning in, it would stand under the digit: the labels are
+                    # rounded to a tenth, so a drum labelled 8.9 is at most half a tenth
+                    # under 9, and the model's mass on the tenths under the digit is
+                    # what its ten tenths' confidence leaves out
+                    pass
                 else:
                     conf = min(conf, AMBIGUOUS)
             if last_offset is not None and last_offset >= SURELY_LOW and mass[digit] >= 0.5:

@@ -195,8 +195,10 @@ def test_read_real_crops_of_unseen_meters(tmp_path: Path, kind: str) -> None:
         else:
             wrong += 1
     assert wrong == 0
-    # a clean drum crop is a lone last drum standing on its digit: refused near a digit
-    floor = {"powermeter": 0.0, "lcd": 0.9, "rollover": 0.0}[kind]
+    # a clean drum crop is a lone last drum standing on its digit: refused near a digit.
+    # Rolling crops: 81 of 96 read (76 before a lone drum more than half a tenth past its
+    # digit was read as that digit)
+    floor = {"powermeter": 0.0, "lcd": 0.9, "rollover": 0.82}[kind]
     assert right >= floor * len(rows), (right, len(rows))
 
 

@@ -8,6 +8,7 @@ wrong-looking value after a good one.
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import timedelta
 
 import numpy as np
@@ -217,6 +218,23 @@ def test_a_last_drum_near_a_digit_needs_the_drums_line() -> None:
     assert level.char == "6" and level.confidence >= 0.8
     # well between two digits the model decides alone
     assert resolve_drums([drum(5.4)])[0].confidence >= 0.8
+
+
+def test_a_lone_last_drum_past_its_digit_reads_that_digit() -> None:
+    """Alone (no drums' line) a drum placed more than half a tenth past a digit shows
+    that digit, settled or turning out of it: one still turning in to it stands under it
+    (the labels are rounded to a tenth). Nearer the digit, or under it, it is refused."""
+    from meter_agent.reader import HALF_TENTH, resolve_drums
+
+    past = resolve_drums([drum(6.0 + HALF_TENTH + 0.03)])[0]
+    assert past.char == "6" and past.confidence >= 0.8
+    for pos in (6.0, 6.0 + HALF_TENTH - 0.02, 5.93):
+        assert resolve_drums([drum(pos)])[0].confidence < 0.8, pos
+    # a line a little above the drum (neither level with it nor far above) still refuses
+    assert resolve_drums([drum(6.08)], last_offset=-0.04)[0].confidence < 0.8
+    # a model whose networks part on the digit is refused here too
+    torn = replace(past, floor_agreement=tuple(0.4 if d == 6 else 0.0 for d in range(10)))
+    assert resolve_drums([torn])[0].confidence < 0.8
 
 
 def test_far_under_the_line_a_last_drum_is_not_settled() -> None:
