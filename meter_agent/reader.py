@@ -228,6 +228,10 @@ def combine_cell(guesses: dict[str, DigitGuess], blank: bool) -> CellResult:
     if cnn is not None and cnn.kind == "other":
         return CellResult(None, cnn.confidence, "other", dot=dot, dot_before=dot_before)
     cap = 1.0
+    if seg is not None and seg.confirm_only and (cnn is None or seg.char != cnn.char):
+        # a weak segment reading (thin strokes) may confirm the model, never gainsay it
+        guesses = {k: g for k, g in guesses.items() if k != "seven_segment"}
+        seg = None
     if seg is not None and seg.kind in ("other", "blank") and seg.confidence >= SEG_VETO:
         if cnn is None or cnn.char is None or cnn.confidence < MODEL_OVERRIDES_VETO:
             kind = "other" if seg.kind == "other" else "blank"
@@ -760,7 +764,10 @@ class MeterReader:
         clean = sum(
             1
             for g, m in zip(got, model, strict=True)
-            if g.kind == "digit" and g.confidence >= 0.75 and (self.cnn is None or g.char == m)
+            if g.kind == "digit"
+            and g.confidence >= 0.75
+            and not g.confirm_only
+            and (self.cnn is None or g.char == m)
         )
         if clean >= max(1, math.ceil(len(got) * 0.8)):
             self._detected = "lcd7"  # one clean LCD frame settles it for this calibration

@@ -38,6 +38,9 @@ class DigitGuess:
     #: per digit, the least mass any one of the model's networks puts on the drum
     #: standing within that digit's ten tenths (drums): how far the networks agree
     floor_agreement: tuple[float, ...] | None = field(default=None, repr=False)
+    #: a reading weaker than the engine's own rules (the segment decoder's thin-stroke
+    #: fallback): it may confirm another engine's digit, never stand against one
+    confirm_only: bool = False
 
     def as_tuple(self) -> tuple[str | None, float]:
         return (self.char, round(float(self.confidence), 4))

@@ -13,6 +13,8 @@ trying a few shears and keeping the most decisive one.
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 import cv2
 import numpy as np
 
@@ -45,6 +47,16 @@ _PATTERNS: dict[frozenset[str], str] = {
     frozenset("abcfg"): "9",  # 9 without its bottom bar
 }
 ON = 0.4
+#: DSEG's light faces are drawn in strokes that fill their sample regions only 0.3-0.45
+#: when lit (0 when not): no pattern clears ON. When the usual line finds no digit, a
+#: box whose fullest region is under ON / THIN_ON is read again with a segment lit at
+#: THIN_ON of that fill, never under MIN_ON, and only when every region is clearly lit or
+#: not (no fill between THIN_GAP's shares of the fullest). On real LCD photos that
+#: reading is wrong more often (a 1's flag, a 4 with a neighbour's edge read as 7 and 9),
+#: so it only ever confirms the model's digit (``DigitGuess.confirm_only``)
+THIN_ON = 0.5
+MIN_ON = 0.15
+THIN_GAP = (0.25, 0.65)
 #: the middle of the two counters (the spaces the segments enclose): no digit lights them,
 #: so ink there means a blob (a shadow, a finger, glare), not a segment pattern
 _COUNTERS = ((0.35, 0.65, 0.2, 0.37), (0.35, 0.65, 0.63, 0.8))
@@ -66,8 +78,12 @@ def _shear(binary: np.ndarray, s: float) -> np.ndarray:
     return cv2.warpAffine(binary, m, (w, h), flags=cv2.INTER_NEAREST)
 
 
-def _decode_box(ink: np.ndarray) -> tuple[set[str], float, dict[str, float]]:
-    """Lit segments of a tight digit box, the weakest decision's margin, and the fills."""
+def _decode_box(ink: np.ndarray, thin: bool = False) -> tuple[set[str], float, dict[str, float]]:
+    """Lit segments of a tight digit box, the weakest decision's margin, and the fills.
+
+    ``thin``: the box is drawn in thin strokes (see THIN_ON): a segment is lit at half
+    the fullest region's fill, when every region is clearly lit or clearly not; a box
+    that is not so gets no pattern (margin -1)."""
     h, w = ink.shape
     fills = {}
     for name, (x0, x1, y0, y1) in _REGIONS.items():
@@ -76,8 +92,17 @@ def _decode_box(ink: np.ndarray) -> tuple[set[str], float, dict[str, float]]:
             int(x0 * w) : max(int(x1 * w), int(x0 * w) + 1),
         ]
         fills[name] = float(np.mean(r > 0)) if r.size else 0.0
-    lit = {k for k, f in fills.items() if f >= ON}
-    margin = min(abs(f - ON) for f in fills.values())
+    on = ON
+    if thin:
+        fullest = max(fills.values())
+        clear = all(
+            f <= THIN_GAP[0] * fullest or f >= THIN_GAP[1] * fullest for f in fills.values()
+        )
+        if not (MIN_ON <= fullest < ON / THIN_ON and clear):
+            return set(), -1.0, fills
+        on = THIN_ON * fullest
+    lit = {k for k, f in fills.items() if f >= on}
+    margin = min(abs(f - on) for f in fills.values())
     for x0, x1, y0, y1 in _COUNTERS:
         r = ink[
             int(y0 * h) : max(int(y1 * h), int(y0 * h) + 1),
@@ -156,6 +181,16 @@ def decode_cell(binary: np.ndarray, ref_height: float | None = None) -> DigitGue
     if bh < 0.35 * h or (ref_height is not None and bh < 0.75 * ref_height):
         # a dash, a small "o", a low blob: not a digit
         return DigitGuess(None, 0.8, "other", dot=dot, dot_before=dot_before)
+    got = _read_mask(mask, dot, dot_before)
+    if got.char is None:
+        thin = _read_mask(mask, dot, dot_before, thin=True)
+        if thin.char is not None:
+            return replace(thin, confirm_only=True)
+    return got
+
+
+def _read_mask(mask: np.ndarray, dot: bool, dot_before: bool, thin: bool = False) -> DigitGuess:
+    """The digit's ink under the shear that decodes it most decisively."""
     best: tuple[float, set[str]] | None = None
     narrow = False
     for s in SHEARS:
@@ -169,13 +204,13 @@ def decode_cell(binary: np.ndarray, ref_height: float | None = None) -> DigitGue
             # a "1": one vertical stroke, inked in both halves
             top = float(np.mean(box[: box.shape[0] // 2] > 0))
             bot = float(np.mean(box[box.shape[0] // 2 :] > 0))
-            if top > 0.4 and bot > 0.4:
+            if top > 0.4 and bot > 0.4 and not thin:
                 narrow = True
                 margin = min(top, bot) - 0.4
                 if best is None or margin > best[0]:
                     best = (margin, {"b", "c"})
             continue
-        lit, margin, _ = _decode_box(box)
+        lit, margin, _ = _decode_box(box, thin)
         if best is None or margin > best[0]:
             best = (margin, lit)
     if best is None:

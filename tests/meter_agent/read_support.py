@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from meter_agent.config import AgentConfig
-from meter_agent.synth import SynthFrame
+from meter_agent.synth import Kind, SynthFrame
 
 REPO = Path(__file__).resolve().parents[2]
 DIGITS_DIR = REPO.parent / "shared" / "data" / "meter-digits"
@@ -52,20 +52,22 @@ def hourly(i: int) -> datetime:
 BenchDrum = tuple[str, int, int, str, float, "list[int] | None"]
 
 
-def bench_drum_frames(cases: list[BenchDrum]) -> list[tuple[SynthFrame, AgentConfig]]:
+def bench_drum_frames(
+    cases: list[BenchDrum], kind: Kind = "drum"
+) -> list[tuple[SynthFrame, AgentConfig]]:
     """The frames of ``cases`` as ``bench.frames`` draws them (1280×720, in its held-out
-    faces), each with a config calibrated on its window (display "auto"); skip the test
-    when a face is not installed."""
+    faces; ``kind`` "lcd7" for its LCD frames), each with a config calibrated on its
+    window (display "auto"); skip the test when a face is not installed."""
     from meter_agent.synth import render_frame
     from meter_agent.training.fonts import HELDOUT_FONTS, present_fonts
 
     faces = {f.name: f for f in present_fonts(HELDOUT_FONTS)}
     if not all(case[3] in faces for case in cases):
-        pytest.skip("the held-out printed faces (fonts-dejavu-core, fonts-liberation) are missing")
+        pytest.skip("the held-out faces (fonts-dejavu-core, fonts-liberation, DSEG) are missing")
     out = []
     for digits, style, nuisance, face, roll, roi in cases:
         f = render_frame(
-            "drum",
+            kind,
             digits,
             seed=style,
             nuisance_seed=nuisance,
