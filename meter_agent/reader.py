@@ -35,6 +35,7 @@ from meter_agent.engines import DigitGuess
 from meter_agent.engines.digits import DigitsEngine, ModelRead
 from meter_agent.engines.seven_segment import SevenSegmentEngine
 from meter_agent.engines.tesseract import TesseractEngine
+from meter_agent.engines.tesseract import accuracy as tesseract_accuracy
 from meter_agent.engines.tesseract import available as tesseract_available
 from meter_agent.references import ReferenceBank
 from meter_agent.schema import iso_z
@@ -110,8 +111,9 @@ AMBIGUOUS = 0.5
 #: each of the model's networks must put at least this much on a turning last drum's
 #: digit (lean to it) for the reading to stand
 MEMBERS_AGREE = 0.5
-#: share of the model's doubt about a drum's digit that another engine voting for the
-#: same digit takes away (the meter's own examples, Tesseract): a confirmation, bounded
+#: share of the model's doubt about a drum's digit that the meter's own examples voting
+#: for the same digit take away: a confirmation, bounded (Tesseract takes away as much as
+#: it is measured to be right at the confidence it gives)
 CONFIRM_SHARE = 0.5
 #: Tesseract calls per frame at most (one process start each, ~70 ms)
 MAX_TESSERACT_CELLS = 2
@@ -215,6 +217,9 @@ class CellResult:
     #: per digit, the least mass one of the model's networks puts on that digit's ten
     #: tenths (see :meth:`meter_agent.engines.digits.DigitModel.read_all`)
     floor_agreement: tuple[float, ...] | None = field(default=None, repr=False)
+    #: the share of the model's doubt that the engines confirming its digit take away
+    #: (see :func:`_confirmed`)
+    confirm_share: float = CONFIRM_SHARE
 
 
 def combine_cell(guesses: dict[str, DigitGuess], blank: bool) -> CellResult:
@@ -269,6 +274,11 @@ def combine_cell(guesses: dict[str, DigitGuess], blank: bool) -> CellResult:
         conf = min(conf, 0.9)
     value = cnn.value if (cnn is not None and cnn.char is not None) else float(win)
     p_top = cnn.p_top if cnn is not None else None
+    shares = [
+        tesseract_accuracy(guesses[n].confidence) if n == "tesseract" else CONFIRM_SHARE
+        for n, _ in voters[win]
+        if n in CONFIRMERS
+    ]
     return CellResult(
         win,
         conf,
@@ -280,6 +290,7 @@ def combine_cell(guesses: dict[str, DigitGuess], blank: bool) -> CellResult:
         p_top=p_top,
         positions=cnn.positions if cnn is not None and cnn.char is not None else None,
         floor_agreement=(cnn.floor_agreement if cnn is not None and cnn.char is not None else None),
+        confirm_share=max(shares, default=CONFIRM_SHARE),
     )
 
 
@@ -422,11 +433,13 @@ def _turning_mass(positions: tuple[float, ...], digit: int) -> float:
 
 def _confirmed(c: CellResult, digit: int, p: float) -> float:
     """The model's probability for the digit read, raised when another engine (the
-    meter's own learnt digits, Tesseract) voted for that same digit — half the doubt
-    left is taken away — but never when the model leans elsewhere (p < 0.5): other
-    engines confirm the model, they never overrule it."""
+    meter's own learnt digits, Tesseract) voted for that same digit — a share of the
+    doubt left is taken away: as much as Tesseract is right at the confidence it gave
+    (measured, :func:`meter_agent.engines.tesseract.accuracy`), half for the examples —
+    but never when the model leans elsewhere (p < 0.5): other engines confirm the model,
+    they never overrule it."""
     if p >= 0.5 and c.char == str(digit) and CONFIRMERS & set(c.methods):
-        return p + (1.0 - p) * CONFIRM_SHARE
+        return p + (1.0 - p) * c.confirm_share
     return p
 
 

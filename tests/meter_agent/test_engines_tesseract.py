@@ -3,12 +3,22 @@
 
 from __future__ import annotations
 
+import json
+
 import cv2
 import numpy as np
 import pytest
-from read_support import bench_drum_frames
+from read_support import T0, bench_drum_frames
 
-from meter_agent.engines.tesseract import TesseractEngine, available, tidy
+from meter_agent.engines.tesseract import (
+    ACCURACY_PATH,
+    BANDS,
+    TesseractEngine,
+    accuracy,
+    accuracy_table,
+    available,
+    tidy,
+)
 from meter_agent.reader import MeterReader
 
 needs_tesseract = pytest.mark.skipif(not available(), reason="tesseract is not installed")
@@ -63,3 +73,41 @@ def test_tesseract_reads_a_frame_of_dark_figures_on_light_faces_in_a_dark_housin
     win = reader._window(frame.image)
     got = TesseractEngine().read([c.binary for c in win.cells])
     assert "".join(g.char or "?" for g in got) == "94163"
+
+
+def test_the_accuracy_table_is_the_measured_one() -> None:
+    # written by `python -m meter_agent.training.tesseract_accuracy`: the accuracies are
+    # its counts, one per band of Tesseract's confidence, and a sure Tesseract is right
+    # more often than a doubtful one
+    data = json.loads(ACCURACY_PATH.read_text())
+    assert tuple(data["bands"]) == BANDS
+    for right, said, acc in zip(data["right"], data["said"], data["accuracy"], strict=True):
+        assert said > 20
+        assert acc == pytest.approx(right / said, abs=5e-4)
+    assert accuracy_table() == tuple(data["accuracy"])
+    assert accuracy(0.95) > accuracy(0.3)
+    assert accuracy(1.0) == accuracy_table()[-1]
+
+
+@needs_tesseract
+def test_oblique_ones_that_tesseract_reads_surely_are_read() -> None:
+    # bench.frames seed 7 careful 17 and seed 13 loose 39: DejaVu Sans (Condensed)
+    # Oblique 1s the model gives 0.5-0.57, which Tesseract reads as 1 at 0.77-0.95. With
+    # half the doubt taken away they stood at 0.76-0.78 and the frames were refused
+    frames = bench_drum_frames(
+        [
+            ("41055", 679777547, 1358724684, "DejaVuSans-Oblique.ttf", 0.0, None),
+            (
+                "732012",
+                1501464528,
+                1336095168,
+                "DejaVuSansCondensed-Oblique.ttf",
+                0.0,
+                [431, 263, 418, 148],
+            ),
+        ]
+    )
+    for frame, cfg in frames:
+        cfg.calibration.display = "drum"
+        res = MeterReader(cfg).read_frames([frame.image], T0)
+        assert res.accepted and res.digits == frame.digits, (frame.digits, res.reason)
