@@ -36,7 +36,7 @@ import numpy as np  # noqa: E402
 
 from meter_agent.config import AgentConfig  # noqa: E402
 from meter_agent.engines.digits import DigitsEngine, fold_round, position, prepare  # noqa: E402
-from meter_agent.engines.tesseract import TesseractEngine  # noqa: E402
+from meter_agent.engines.tesseract import BANDS, TesseractEngine, band  # noqa: E402
 from meter_agent.engines.tesseract import available as tesseract_available  # noqa: E402
 from meter_agent.reader import MeterReader  # noqa: E402
 from meter_agent.references import ReferenceBank  # noqa: E402
@@ -55,10 +55,6 @@ KINDS = [
     ("watermeter", "water drum"),
     ("gasmeter", "gas drum"),
 ]
-
-
-#: the upper ends of the bands Tesseract's confidence is reported in
-TESS_BANDS = (0.2, 0.4, 0.6, 0.8, 1.0)
 
 
 def pct(a: int, n: int) -> str:
@@ -134,7 +130,7 @@ def real_digits(model: Path, title: str) -> None:
     print(header)
     print("-" * len(header))
     #: per band of Tesseract's own confidence, on the clean drums: [right, said]
-    bands = {top: [0, 0] for top in TESS_BANDS}
+    bands = [[0, 0] for _ in BANDS]
     for kind, label in KINDS:
         for cat in ("clean", "rollover"):
             rs = [r for r in rows if r["kind"] == kind and r["category"] == cat]
@@ -154,9 +150,9 @@ def real_digits(model: Path, title: str) -> None:
                     if kind != "lcd":
                         for g, r in zip(got, rs, strict=True):
                             if g.char is not None:
-                                top = next(t for t in TESS_BANDS if g.confidence < t or t == 1.0)
-                                bands[top][0] += int(g.char == r["digit"])
-                                bands[top][1] += 1
+                                b = band(g.confidence)
+                                bands[b][0] += int(g.char == r["digit"])
+                                bands[b][1] += 1
                     tess_col = pct(
                         sum(g.char == r["digit"] for g, r in zip(got, rs, strict=True)), len(rs)
                     )
@@ -228,12 +224,11 @@ def real_digits(model: Path, title: str) -> None:
             )
             if cat == "rollover":
                 print(split)
-    if any(n for _, n in bands.values()):
-        lo = 0.0
-        parts = []
-        for top, (right, n) in bands.items():
-            parts.append(f"{lo:.1f}-{top:.1f}: {pct(right, n).strip()} of {n}")
-            lo = top
+    if any(n for _, n in bands):
+        parts = [
+            f"{lo:.1f}-{top:.1f}: {pct(right, n).strip()} of {n}"
+            for lo, top, (right, n) in zip((0.0, *BANDS), BANDS, bands, strict=False)
+        ]
         print(
             "   Tesseract's confidence is no probability — its digits right, per band of its "
             "confidence (clean drums): " + "; ".join(parts)

@@ -24,7 +24,13 @@ from pathlib import Path
 
 import cv2
 
-from meter_agent.engines.tesseract import ACCURACY_PATH, BANDS, TesseractEngine, available
+from meter_agent.engines.tesseract import (
+    ACCURACY_PATH,
+    BANDS,
+    TesseractEngine,
+    available,
+    band,
+)
 from meter_agent.training.data import default_data_dirs, load_collection, split_by_maker
 from meter_agent.vision import cell_from_crop
 
@@ -76,14 +82,6 @@ def fit(dirs: list[Path]) -> dict:
         "silent": silent,
         "accuracy": [round(r / n, 3) if n else 0.5 for r, n in zip(right, said, strict=True)],
     }
-
-
-def band(confidence: float) -> int:
-    """The index of the band ``confidence`` falls in (the last band holds 1.0)."""
-    for i, top in enumerate(BANDS):
-        if confidence < top:
-            return i
-    return len(BANDS) - 1
 
 
 def main(argv: list[str] | None = None) -> int:
