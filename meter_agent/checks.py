@@ -15,6 +15,7 @@ the reader and the service; only at the edge (the HTTP responses, the history fi
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 from datetime import datetime
 from enum import StrEnum
@@ -85,6 +86,30 @@ class LastGood:
 
 def to_kwh(digits: str, decimals: int) -> float:
     return int(digits) / (10**decimals)
+
+
+def possible_digits(last: LastGood, ts: datetime, ocr: OcrConfig) -> list[frozenset[int]] | None:
+    """The digits each position may show at ``ts`` if the reading is to pass
+    :func:`history_checks`: every reading from the last accepted one (the meter never
+    runs back) up to the largest rise the time allows, position by position. None when
+    the history constrains nothing (the monotonic check is off, or the last reading does
+    not fit the digit count)."""
+    n = ocr.expected_digits
+    if not ocr.monotonic or len(last.digits) != n or not last.digits.isdigit():
+        return None
+    elapsed_s = (ts - last.ts).total_seconds()
+    step = 1 / (10**ocr.decimals)
+    allowed = rules.allowed_increase_kwh(elapsed_s, ocr.max_increase_per_day, step)
+    lo = int(last.digits)
+    hi = lo + int(math.floor(allowed * 10**ocr.decimals + 1e-9))
+    out: list[frozenset[int]] = []
+    for i in range(n):
+        unit = 10 ** (n - 1 - i)
+        a, b = lo // unit, hi // unit
+        out.append(
+            frozenset(range(10)) if b - a >= 9 else frozenset(x % 10 for x in range(a, b + 1))
+        )
+    return out
 
 
 def screen_checks(

@@ -438,13 +438,32 @@ def _digit_mass(positions: tuple[float, ...], shift: float, floor: bool) -> np.n
     return np.sum([np.roll(q, -j)[::10] for j in range(-SETTLED_TENTHS, SETTLED_PAST + 1)], axis=0)
 
 
-def _turning_mass(positions: tuple[float, ...], digit: int) -> float:
-    """The model's probability for ``digit`` given that the drum is not settled: its
-    mass on that digit's turning tenths (.2 to .9) over the mass on every digit's."""
-    q = np.asarray(positions, np.float64).reshape(10, -1)
-    turning = q[:, 2:]
+def _turning_masses(positions: tuple[float, ...]) -> np.ndarray:
+    """Each digit's probability given that the drum is not settled: its mass on its
+    turning tenths (.2 to .9) over the mass on every digit's."""
+    turning = np.asarray(positions, np.float64).reshape(10, -1)[:, 2:].sum(axis=1)
     total = float(turning.sum())
-    return float(turning[digit].sum()) / total if total > 1e-9 else 0.0
+    return turning / total if total > 1e-9 else np.zeros(10)
+
+
+def _turning_mass(positions: tuple[float, ...], digit: int) -> float:
+    """:func:`_turning_masses` of one digit."""
+    return float(_turning_masses(positions)[digit])
+
+
+def _given_history(mass: np.ndarray, digit: int, possible: frozenset[int] | None) -> float:
+    """The model's probability for ``digit`` once the digits the history rules out (see
+    :func:`meter_agent.checks.possible_digits`) are ruled out: its mass over the mass
+    left, where what is on no digit at all (a higher drum between two, "not a digit")
+    stays doubt. Only for the model's own first choice: the history takes doubt away
+    from the digit the model reads, it never picks another one."""
+    p = float(mass[digit])
+    if possible is None or len(possible) >= 10 or digit not in possible:
+        return p
+    if int(np.argmax(mass[:10])) != digit:
+        return p
+    left = 1.0 - float(sum(mass[d] for d in range(10) if d not in possible))
+    return min(1.0, p / left) if left > 1e-9 else p
 
 
 def _confirmed(c: CellResult, digit: int, p: float) -> float:
@@ -460,7 +479,11 @@ def _confirmed(c: CellResult, digit: int, p: float) -> float:
 
 
 def resolve_drums(
-    cells: list[CellResult], *, last_rolls: bool = True, last_offset: float | None = None
+    cells: list[CellResult],
+    *,
+    last_rolls: bool = True,
+    last_offset: float | None = None,
+    possible: list[frozenset[int]] | None = None,
 ) -> list[CellResult]:
     """Read a drum counter right to left from the model's drum positions, as it turns.
 
@@ -482,6 +505,12 @@ def resolve_drums(
     ``last_rolls=False`` reads the last cell like a higher drum whose lower neighbour is
     unknown: for a single settled digit (a crop of a drum that is not the meter's
     turning last drum).
+
+    ``possible``: per drum, the digits the last accepted reading and the time since allow
+    (:func:`meter_agent.checks.possible_digits`). The model's mass on the others is
+    ruled out for a higher drum and a last drum between two digits (a reading showing
+    them would be refused by the history checks anyway); a last drum near a digit is
+    left to the drums' line.
     """
     out = list(cells)
     #: how far the drum below is into its 9 → 0 roll (0 when unreadable: no carry)
@@ -552,6 +581,13 @@ def resolve_drums(
                 # it never overrules the model
                 conf = _confirmed(c, digit, _turning_mass(c.positions, digit))
             turning = not -NEAR_NEXT < off < SETTLED_BAND
+            if turning and possible is not None:
+                # the same masses as above, the history's impossible digits ruled out
+                far_under = (
+                    last_offset is not None and last_offset >= SURELY_LOW and mass[digit] >= 0.5
+                )
+                given = _turning_masses(c.positions) if far_under else mass
+                conf = _confirmed(c, digit, _given_history(given, digit, possible[i]))
             agree = c.floor_agreement
             if turning and agree is not None and agree[digit] < MEMBERS_AGREE:
                 # a drum between two digits is the model's alone (no other engine reads
@@ -561,7 +597,8 @@ def resolve_drums(
         else:
             mass = _digit_mass(c.positions, lower, floor=False)
             digit = int(np.argmax(mass))
-            conf = _confirmed(c, digit, float(mass[digit]))
+            held = None if possible is None else possible[i]
+            conf = _confirmed(c, digit, _given_history(mass, digit, held))
         # the engines' doubts (a Tesseract or decoder voting otherwise) still count
         if c.p_top and c.confidence < c.p_top and c.char == str(digit):
             conf *= c.confidence / c.p_top
@@ -816,12 +853,14 @@ class MeterReader:
         use_tesseract: bool = True,
         last_rolls: bool = True,
         forward: ModelRead | None = None,
+        possible: list[frozenset[int]] | None = None,
     ) -> list[CellResult]:
         """Engine votes for every cell of one window (the burst-free core).
 
         ``last_rolls=False`` (drums) reads the last cell as a settled higher drum, e.g.
         a single digit cut from a meter whose turning last drum is outside the window.
-        ``forward``: the model's pass over these cells, when already run."""
+        ``forward``: the model's pass over these cells, when already run. ``possible``:
+        the digits the history allows per drum (see :func:`resolve_drums`)."""
         n = len(cells)
         per_engine: dict[str, list[DigitGuess | None]] = {}
         rolling = display == "drum"
@@ -894,7 +933,12 @@ class MeterReader:
                 if last_rolls
                 else None
             )
-            results = resolve_drums(results, last_rolls=last_rolls, last_offset=offset)
+            results = resolve_drums(
+                results,
+                last_rolls=last_rolls,
+                last_offset=offset,
+                possible=possible if possible is not None and len(possible) == n else None,
+            )
         return results
 
     @staticmethod
@@ -902,11 +946,13 @@ class MeterReader:
         confs = [x.confidence for lst in per_engine.values() if (x := lst[i]) is not None]
         return min(confs) if confs else 0.0
 
-    def _read_frame(self, frame: np.ndarray) -> tuple[list[CellResult], str, Window]:
+    def _read_frame(
+        self, frame: np.ndarray, possible: list[frozenset[int]] | None = None
+    ) -> tuple[list[CellResult], str, Window]:
         win = self._window(frame)
         fwd = self._forward(win.cells) if self.cnn is not None else None
         display = self.detect_display(win, fwd)
-        cells = self.read_cells(win.cells, display, forward=fwd)
+        cells = self.read_cells(win.cells, display, forward=fwd, possible=possible)
         if self._last_cnn is not None:
             self._burst_cnn.append(self._last_cnn)
         return cells, display, win
@@ -962,9 +1008,10 @@ class MeterReader:
         displays: list[str] = []
         errors: list[ImageError] = []
         self._burst_cnn = []
+        possible = self._possible_digits(ts)
         for f in frames:
             try:
-                cells, display, _ = self._read_frame(f)
+                cells, display, _ = self._read_frame(f, possible)
             except ImageError as exc:
                 errors.append(exc)
                 continue
@@ -974,6 +1021,15 @@ class MeterReader:
             return self._reject(ts, _image_rejection(errors), [], None, 0)
         display = Counter(displays).most_common(1)[0][0]
         return self._decide(per_frame, display, ts)
+
+    def _possible_digits(self, ts: datetime) -> list[frozenset[int]] | None:
+        """The digits each drum may show at ``ts`` for the reading to pass the history
+        checks against the last accepted one (None: no history)."""
+        la = self.last_accepted
+        if la is None or la.digits is None:
+            return None
+        last = LastGood(la.digits, la.reading_kwh or 0.0, la.ts)
+        return checks.possible_digits(last, ts, self.config.ocr)
 
     def read_image_file(self, path: str | Path, ts: datetime) -> ReadResult:
         """Read one image file as a burst of one; a bad file → one-sentence ValueError."""

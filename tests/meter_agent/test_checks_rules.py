@@ -85,3 +85,25 @@ def test_a_rejection_is_written_as_code_colon_text_only_at_the_edge() -> None:
     # every code is its own wire text, so counts keyed by code read as before
     assert [c.value for c in RejectionCode] == list(checks.ALL_CODES)
     assert checks.LOW_CONFIDENCE == "low_confidence"
+
+
+def test_the_digits_each_position_may_show_are_those_the_history_checks_pass() -> None:
+    """From the last accepted reading up to the largest rise the time allows: a minute
+    after 7669.0 kWh at 200 kWh a day (0.14 kWh, plus one step) the reading is 7669.0,
+    7669.1 or 7669.2, and every one of them passes the history checks."""
+    ocr = OcrConfig(decimals=1)
+    last = LastGood("076690", 7669.0, T)
+    ts = T + timedelta(minutes=1)
+    got = checks.possible_digits(last, ts, ocr)
+    assert got == [{0}, {7}, {6}, {6}, {9}, {0, 1, 2}]
+    for d in ("076690", "076691", "076692"):
+        assert history_checks(d, ts, last, ocr) is None
+    assert history_checks("076693", ts, last, ocr) is not None
+    # across a carry: 7669.9 may become 7670.1
+    last = LastGood("076699", 7669.9, T)
+    assert checks.possible_digits(last, ts, ocr) == [{0}, {7}, {6}, {6, 7}, {9, 0}, {9, 0, 1}]
+    # a day later the lower positions may show anything
+    assert checks.possible_digits(last, T + timedelta(days=1), ocr)[-3:] == [set(range(10))] * 3
+    # nothing to go by: the history checks off, or a reading of another length
+    assert checks.possible_digits(last, ts, OcrConfig(decimals=1, monotonic=False)) is None
+    assert checks.possible_digits(LastGood("76699", 7669.9, T), ts, ocr) is None

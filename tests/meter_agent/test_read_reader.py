@@ -461,6 +461,63 @@ def test_a_sure_model_is_read_whatever_tesseract_says() -> None:
     _read_right_as_drums(OUTVOTED_TESSERACT)
 
 
+def _turning(q: dict[int, float], char: str):
+    """A last drum as the model reports it, its mass on the given tenths."""
+    from meter_agent.reader import CellResult
+
+    pos = np.zeros(100)
+    for b, m in q.items():
+        pos[b] = m
+    top = max(q, key=lambda b: q[b])
+    return CellResult(
+        char, q[top], "digit", value=top / 10, methods=("cnn",), p_top=q[top], positions=tuple(pos)
+    )
+
+
+def test_the_history_rules_out_the_digits_the_checks_would_refuse() -> None:
+    """A drum 7.6 turned that the model also half takes for 9.6: alone under the bar;
+    with the history allowing only 7 or 8 there, the mass on 9 is ruled out and the 7 is
+    read. The history never picks a digit the model does not read first, and doubt that
+    is on no digit (a higher drum between two) stays doubt."""
+    from meter_agent.reader import resolve_drums
+
+    drum_7_or_9 = {76: 0.65, 86: 0.1, 96: 0.25}
+    alone = resolve_drums([_turning(drum_7_or_9, "7")])[0]
+    assert alone.char == "7" and alone.confidence < 0.8
+    told = resolve_drums([_turning(drum_7_or_9, "7")], possible=[frozenset({7, 8})])[0]
+    assert told.char == "7" and told.confidence == pytest.approx(0.65 / 0.75)
+    # the model's digit ruled out: nothing changes (the history checks refuse it)
+    ruled_out = resolve_drums([_turning(drum_7_or_9, "7")], possible=[frozenset({8, 9})])[0]
+    assert ruled_out.char == "7" and ruled_out.confidence == alone.confidence
+    # the model leaning to 9: the history does not make it read the 7
+    leaning = {76: 0.4, 96: 0.6}
+    out = resolve_drums([_turning(leaning, "9")], possible=[frozenset({7, 8})])[0]
+    assert out.char == "9" and out.confidence == pytest.approx(0.6)
+    # a higher drum between 4 and 5 (a carry the drum below does not explain)
+    between = drum(4.5, spread=0.5)
+    higher = resolve_drums([between], last_rolls=False, possible=[frozenset({4})])[0]
+    assert higher.confidence < 0.5
+
+
+def test_a_meter_read_every_minute_is_read_through_its_history() -> None:
+    """A drum meter with a tenth drum read every minute (bench.ocr's minute streams): a
+    last drum half turned that the model reads at 0.62 alone is read once the last
+    accepted reading, a minute before, allows only three digits there."""
+    frames = make_stream("drum", 12, seed=100, max_step=1, decimals=1)
+    f = frames[11]
+    assert f.digits == "076695"
+
+    def reader(state: ReaderState | None) -> MeterReader:
+        cfg = config_for(frames[0], display="drum", decimals=1)
+        return MeterReader(cfg, state=state)
+
+    fresh = reader(None).read_frames([f.image], T0)
+    assert not fresh.accepted and code_of(fresh) == checks.LOW_CONFIDENCE
+    before = ReaderState(last_digits="076694", last_kwh=7669.4, last_ts=T0 - timedelta(minutes=1))
+    res = reader(before).read_frames([f.image], T0)
+    assert res.accepted and res.digits == "076695"
+
+
 def test_a_burst_agrees_and_a_disagreeing_burst_is_refused() -> None:
     frames = [render_frame("lcd7", "004711", seed=9, nuisance_seed=k) for k in range(3)]
     reader = MeterReader(config_for(frames[0]))
