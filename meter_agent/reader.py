@@ -451,16 +451,18 @@ def _turning_mass(positions: tuple[float, ...], digit: int) -> float:
     return float(_turning_masses(positions)[digit])
 
 
-def _given_history(mass: np.ndarray, digit: int, possible: frozenset[int] | None) -> float:
+def _given_history(
+    mass: np.ndarray, digit: int, possible: frozenset[int] | None, *, first: bool = True
+) -> float:
     """The model's probability for ``digit`` once the digits the history rules out (see
     :func:`meter_agent.checks.possible_digits`) are ruled out: its mass over the mass
     left, where what is on no digit at all (a higher drum between two, "not a digit")
-    stays doubt. Only for the model's own first choice: the history takes doubt away
-    from the digit the model reads, it never picks another one."""
+    stays doubt. Only for the model's own first choice (``first``): the history takes
+    doubt away from the digit the model reads, it never picks another one."""
     p = float(mass[digit])
     if possible is None or len(possible) >= 10 or digit not in possible:
         return p
-    if int(np.argmax(mass[:10])) != digit:
+    if first and int(np.argmax(mass[:10])) != digit:
         return p
     left = 1.0 - float(sum(mass[d] for d in range(10) if d not in possible))
     return min(1.0, p / left) if left > 1e-9 else p
@@ -528,6 +530,7 @@ def resolve_drums(
             lower = 0.0
             continue
         if i == last and last_rolls:
+            held = None if possible is None else possible[i]
             mass = _digit_mass(c.positions, 0.0, floor=True)
             digit = int(np.argmax(mass))
             conf = _confirmed(c, digit, float(mass[digit]))
@@ -544,8 +547,22 @@ def resolve_drums(
                 # Only the drums' line tells them apart: under the other drums' line it
                 # is the digit below, still turning in (its ten tenths' mass); level
                 # with them it is settled on the nearest digit; alone, or anywhere
-                # else, it is refused
-                if low:
+                # else, it is refused. Unless the history allows only one of the two:
+                # the last reading was already on the digit (the drum has passed it), or
+                # the digit would be a rise too fast (the drum has not reached it). The
+                # model placed the drum at this boundary; the history says which side,
+                # and the drums' line may only agree
+                either = {(near - 1) % 10, near % 10}
+                told = either if held is None else either & held
+                said = (near - 1) % 10 if low else near % 10 if (level or above) else None
+                if len(told) == 1:
+                    digit = next(iter(told))
+                    if said in (None, digit):
+                        p = _given_history(mass, digit, held, first=False)
+                        conf = _confirmed(c, digit, p)
+                    else:
+                        conf = min(conf, AMBIGUOUS)
+                elif low:
                     digit = (near - 1) % 10
                     conf = _confirmed(c, digit, float(mass[digit]))
                 elif level or above:
@@ -573,21 +590,19 @@ def resolve_drums(
                     pass
                 else:
                     conf = min(conf, AMBIGUOUS)
-            if last_offset is not None and last_offset >= SURELY_LOW and mass[digit] >= 0.5:
+            far_under = last_offset is not None and last_offset >= SURELY_LOW and mass[digit] >= 0.5
+            if far_under:
                 # far under the line the drum is turning, not settled: the model's mass
                 # on settled positions (a digit or a tenth past it, which sit on the
                 # line or above it) is ruled out, and the rest is renormalised. Only
                 # when the model leans to this digit itself: the line takes doubt away,
                 # it never overrules the model
-                conf = _confirmed(c, digit, _turning_mass(c.positions, digit))
+                p = _given_history(_turning_masses(c.positions), digit, held)
+                conf = _confirmed(c, digit, p)
             turning = not -NEAR_NEXT < off < SETTLED_BAND
-            if turning and possible is not None:
-                # the same masses as above, the history's impossible digits ruled out
-                far_under = (
-                    last_offset is not None and last_offset >= SURELY_LOW and mass[digit] >= 0.5
-                )
-                given = _turning_masses(c.positions) if far_under else mass
-                conf = _confirmed(c, digit, _given_history(given, digit, possible[i]))
+            if turning and not far_under and held is not None:
+                # between two digits: the history's impossible digits ruled out
+                conf = _confirmed(c, digit, _given_history(mass, digit, held))
             agree = c.floor_agreement
             if turning and agree is not None and agree[digit] < MEMBERS_AGREE:
                 # a drum between two digits is the model's alone (no other engine reads
