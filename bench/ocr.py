@@ -376,6 +376,19 @@ class _NoHistory(MeterReader):
         return None
 
 
+def _stream_reader(frames: list, cls: type[MeterReader] = MeterReader, decimals: int = 0):
+    """A reader calibrated on a synthetic stream's window (display detected), learning
+    the meter's digits from its accepted readings as the agent does."""
+    cfg = AgentConfig()
+    cfg.ocr.decimals = decimals
+    cfg.calibration.roi = frames[0].roi
+    cfg.calibration.rotate_degrees = frames[0].rotation
+    cfg.calibration.display = "auto"
+    reader = cls(cfg)
+    reader.references = ReferenceBank(reader.model_fingerprint or "")
+    return reader
+
+
 def synthetic(n_streams: int, frames_per_stream: int) -> list[float]:
     print()
     print("== Synthetic meters (1280x720 frames) ==")
@@ -386,14 +399,7 @@ def synthetic(n_streams: int, frames_per_stream: int) -> list[float]:
         acc = wrong = rej = readings = screens_rej = screens = 0
         for s in range(n_streams):
             frames = make_stream(kind, frames_per_stream, seed=100 + s)  # type: ignore[arg-type]
-            cfg = AgentConfig()
-            cfg.ocr.interval_s = 3600
-            cfg.calibration.roi = frames[0].roi
-            cfg.calibration.rotate_degrees = frames[0].rotation
-            cfg.calibration.display = "auto"
-            reader = MeterReader(cfg)
-            # as the agent runs: it learns the meter's digits from its accepted readings
-            reader.references = ReferenceBank(reader.model_fingerprint or "")
+            reader = _stream_reader(frames)
             for i, f in enumerate(frames):
                 t = time.perf_counter()
                 res = reader.read_frames([f.image], t0 + timedelta(hours=i))
@@ -430,13 +436,7 @@ def synthetic(n_streams: int, frames_per_stream: int) -> list[float]:
         acc = wrong = rej = n = 0
         for s in range(n_streams):
             frames = make_stream("drum", frames_per_stream, seed=100 + s, max_step=1, decimals=1)
-            cfg = AgentConfig()
-            cfg.ocr.decimals = 1
-            cfg.calibration.roi = frames[0].roi
-            cfg.calibration.rotate_degrees = frames[0].rotation
-            cfg.calibration.display = "auto"
-            reader = cls(cfg)
-            reader.references = ReferenceBank(reader.model_fingerprint or "")
+            reader = _stream_reader(frames, cls, decimals=1)
             for i, f in enumerate(frames):
                 res = reader.read_frames([f.image], t0 + timedelta(minutes=i))
                 n += 1
