@@ -967,7 +967,10 @@ class MeterReader:
         win = self._window(frame)
         fwd = self._forward(win.cells) if self.cnn is not None else None
         display = self.detect_display(win, fwd)
-        cells = self.read_cells(win.cells, display, forward=fwd, possible=possible)
+        turning = self.config.calibration.last_digit == "turning"
+        cells = self.read_cells(
+            win.cells, display, forward=fwd, possible=possible, last_rolls=turning
+        )
         if self._last_cnn is not None:
             self._burst_cnn.append(self._last_cnn)
         return cells, display, win
