@@ -142,9 +142,12 @@ class CalibrationConfig(_Section):
     roi: list[int] | None = None  # [x, y, w, h] in raw-frame pixels
     rotate_degrees: float = Field(default=0.0, ge=-180.0, le=180.0)
     display: Literal["lcd7", "drum", "auto"] = "auto"
-    #: drums: the window's last digit is the meter's turning last drum, read as its lower
-    #: digit until the next is in place ("turning"), or a digit that turns only in a carry
-    #: ("settled": the turning drum left out of the window, or a crop of one whole digit)
+    #: drums: the window's last digit is a drum that turns ("turning": read as its lower
+    #: digit until the next is in place, as every drum is during a carry), or one known to
+    #: stand on a digit ("settled": a crop of one whole digit, read like a higher drum). A
+    #: window that leaves the meter's turning drum out stays "turning": its last drum
+    #: still turns, in every carry, and near the end of one a settled reading would be
+    #: the next digit too early
     last_digit: Literal["turning", "settled"] = "turning"
 
     @field_validator("roi")

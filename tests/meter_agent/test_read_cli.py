@@ -153,8 +153,8 @@ def test_read_real_crops_of_unseen_meters(tmp_path: Path, kind: str) -> None:
     wrongly: a clean digit is its digit or refused, and a rolling drum is its lower digit
     or refused — a lone drum just under the next digit (8-9 tenths turned, or a settled
     digit seen a hair low) is refused, having no neighbouring drum to tell which. With
-    ``calibration.last_digit: settled`` the crop is a whole digit (a drum that turns only
-    in a carry), read as such."""
+    ``calibration.last_digit: settled`` the crop is known to be a whole digit, read as
+    such."""
     settled = kind.endswith("-settled")
     kind = kind.removesuffix("-settled")
     from read_support import digit_rows, shared_digits
