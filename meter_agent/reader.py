@@ -446,11 +446,6 @@ def _turning_masses(positions: tuple[float, ...]) -> np.ndarray:
     return turning / total if total > 1e-9 else np.zeros(10)
 
 
-def _turning_mass(positions: tuple[float, ...], digit: int) -> float:
-    """:func:`_turning_masses` of one digit."""
-    return float(_turning_masses(positions)[digit])
-
-
 def _given_history(
     mass: np.ndarray, digit: int, possible: frozenset[int] | None, *, first: bool = True
 ) -> float:
@@ -529,8 +524,8 @@ def resolve_drums(
             out[i] = replace(c, value=float(c.char))
             lower = 0.0
             continue
+        held = None if possible is None else possible[i]
         if i == last and last_rolls:
-            held = None if possible is None else possible[i]
             mass = _digit_mass(c.positions, 0.0, floor=True)
             digit = int(np.argmax(mass))
             conf = _confirmed(c, digit, float(mass[digit]))
@@ -612,7 +607,6 @@ def resolve_drums(
         else:
             mass = _digit_mass(c.positions, lower, floor=False)
             digit = int(np.argmax(mass))
-            held = None if possible is None else possible[i]
             conf = _confirmed(c, digit, _given_history(mass, digit, held))
         # the engines' doubts (a Tesseract or decoder voting otherwise) still count
         if c.p_top and c.confidence < c.p_top and c.char == str(digit):
@@ -1040,14 +1034,18 @@ class MeterReader:
         display = Counter(displays).most_common(1)[0][0]
         return self._decide(per_frame, display, ts)
 
-    def _possible_digits(self, ts: datetime) -> list[frozenset[int]] | None:
-        """The digits each drum may show at ``ts`` for the reading to pass the history
-        checks against the last accepted one (None: no history)."""
+    def _last_good(self) -> LastGood | None:
+        """The last accepted reading, as the history checks compare with it."""
         la = self.last_accepted
         if la is None or la.digits is None:
             return None
-        last = LastGood(la.digits, la.reading_kwh or 0.0, la.ts)
-        return checks.possible_digits(last, ts, self.config.ocr)
+        return LastGood(la.digits, la.reading_kwh or 0.0, la.ts)
+
+    def _possible_digits(self, ts: datetime) -> list[frozenset[int]] | None:
+        """The digits each drum may show at ``ts`` for the reading to pass the history
+        checks against the last accepted one (None: no history)."""
+        last = self._last_good()
+        return None if last is None else checks.possible_digits(last, ts, self.config.ocr)
 
     def read_image_file(self, path: str | Path, ts: datetime) -> ReadResult:
         """Read one image file as a burst of one; a bad file → one-sentence ValueError."""
@@ -1111,11 +1109,7 @@ class MeterReader:
         confidence = min(p for _, p in merged)
         why = checks.confidence_check(confidence, ocr)
         if why is None:
-            last = None
-            if self.last_accepted is not None and self.last_accepted.digits is not None:
-                la = self.last_accepted
-                last = LastGood(la.digits, la.reading_kwh or 0.0, la.ts)  # type: ignore[arg-type]
-            why = checks.history_checks(digits, ts, last, ocr)
+            why = checks.history_checks(digits, ts, self._last_good(), ocr)
         if why is not None:
             return self._reject(
                 ts,
