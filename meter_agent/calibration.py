@@ -34,6 +34,7 @@ class CalibrationUpdate:
     roi: list[int] | None = None
     rotate_degrees: float | None = None
     display: str | None = None
+    last_digit: str | None = None
     expected_digits: int | None = None
     decimals: int | None = None
     threshold: int | None = None
@@ -74,6 +75,7 @@ def calibration_view(config: AgentConfig) -> dict[str, Any]:
         "roi": c.roi,
         "rotate_degrees": c.rotate_degrees,
         "display": c.display,
+        "last_digit": c.last_digit,
         "expected_digits": o.expected_digits,
         "decimals": o.decimals,
         "threshold": o.threshold,
@@ -94,7 +96,7 @@ def merged_calibration(
         cal["roi"] = None
     elif update.roi is not None:
         cal["roi"] = update.roi
-    for key in ("rotate_degrees", "display"):
+    for key in ("rotate_degrees", "display", "last_digit"):
         if getattr(update, key) is not None:
             cal[key] = getattr(update, key)
     for key in ("expected_digits", "decimals", "threshold"):
@@ -108,7 +110,7 @@ def merged_calibration(
 
 #: the settings a calibration edits, by section; no other key is ever written by one
 EDITED = {
-    "calibration": ("roi", "rotate_degrees", "display"),
+    "calibration": ("roi", "rotate_degrees", "display", "last_digit"),
     "ocr": ("expected_digits", "decimals", "threshold"),
 }
 

@@ -94,6 +94,7 @@ class CalibrationBody(BaseModel):
     roi: list[int] | None = Field(default=None, min_length=4, max_length=4)
     rotate_degrees: float | None = Field(default=None, ge=-180.0, le=180.0)
     display: str | None = None
+    last_digit: str | None = None
     expected_digits: int | None = Field(default=None, ge=1, le=12)
     decimals: int | None = Field(default=None, ge=0, le=6)
     threshold: int | None = Field(default=None, ge=0, le=255)
@@ -417,6 +418,7 @@ async def _calibration_update(request: Request, *, require_fields: bool) -> Cali
         roi=body.roi,
         rotate_degrees=body.rotate_degrees,
         display=body.display,
+        last_digit=body.last_digit,
         expected_digits=body.expected_digits,
         decimals=body.decimals,
         threshold=body.threshold,

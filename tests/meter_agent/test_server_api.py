@@ -176,10 +176,12 @@ def test_calibration_get_put_saves_atomically_and_answers_live_ocr(agent: Agent)
             "roi",
             "rotate_degrees",
             "display",
+            "last_digit",
             "expected_digits",
             "decimals",
             "threshold",
         }
+        assert cal["last_digit"] == "turning"
         # the same window, one decimal: the live result is read with the new setting
         r = c.put("/calibration", headers=agent.auth(), json={**cal, "decimals": 1})
         assert r.status_code == 200, r.text
@@ -207,6 +209,25 @@ def test_calibration_get_put_saves_atomically_and_answers_live_ocr(agent: Agent)
         assert len(agent.service.history) == 0  # the live result is not recorded
 
 
+def test_calibration_sets_how_the_last_drum_is_read(agent: Agent) -> None:
+    """``last_digit`` is saved to the file beside the window and reaches the live reader;
+    setting it back to the default keeps the file's other keys as they were."""
+    with httpx.Client(base_url=agent.url, timeout=30) as c:
+        r = c.put("/calibration", headers=agent.auth(), json={"last_digit": "settled"})
+        assert r.status_code == 200, r.text
+        assert r.json()["calibration"]["last_digit"] == "settled"
+        assert json.loads(agent.config_path.read_text())["calibration"]["last_digit"] == "settled"
+        assert agent.service.reader is not None
+        assert agent.service.reader.config.calibration.last_digit == "settled"
+        assert c.get("/calibration").json()["last_digit"] == "settled"
+        r = c.put("/calibration", headers=agent.auth(), json={"last_digit": "turning"})
+        assert r.status_code == 200, r.text
+        assert agent.service.reader.config.calibration.last_digit == "turning"
+        on_disk = json.loads(agent.config_path.read_text())
+        assert on_disk["calibration"]["last_digit"] == "turning"
+        assert on_disk["comment"] == "kept by the agent"
+
+
 @pytest.mark.parametrize(
     ("body", "status", "words"),
     [
@@ -216,6 +237,7 @@ def test_calibration_get_put_saves_atomically_and_answers_live_ocr(agent: Agent)
         ('{"roi": [1, 2, 3]}', 422, "roi"),
         ('{"roi": [10, 10, 0, 5]}', 422, "roi"),
         ('{"display": "nixie"}', 422, "display"),
+        ('{"last_digit": "spinning"}', 422, "last_digit"),
         ('{"expected_digits": 40}', 422, "expected_digits"),
         ('{"threshold": -1}', 422, "threshold"),
         ('{"rotate": 3}', 422, "rotate"),

@@ -39,6 +39,9 @@ if TYPE_CHECKING:
     pass
 
 DISPLAYS = ("auto", "lcd7", "drum")
+#: a drum window's last digit: a turning drum (read as its lower digit until the next is
+#: in place), or one known to stand on a digit (a crop of one whole digit)
+LAST_DIGITS = ("turning", "settled")
 STEPS = (1, 4, 16, 64)
 
 
@@ -105,6 +108,12 @@ class CalibrationScreen(HubScreen):
         Binding("D", "digits(1)", "Digits +1", show=False),
         Binding("full_stop", "decimals", "Decimals", key_display="."),
         Binding("t", "display", "Display type"),
+        Binding(
+            "u",
+            "last_digit",
+            "Last digit",
+            tooltip="Drums: the last digit turns, or stands on a digit",
+        ),
         Binding("f", "refresh_frame", "New frame"),
     ]
 
@@ -337,6 +346,8 @@ class CalibrationScreen(HubScreen):
         t.add_row("digits", str(c.get("expected_digits")))
         t.add_row("decimals", str(c.get("decimals")))
         t.add_row("display", str(c.get("display")))
+        if c.get("display") != "lcd7":
+            t.add_row("last digit", str(c.get("last_digit", "turning")))
         t.add_row("", "UNSAVED" if self.dirty else "saved")
         t.add_row("", "")
         o = self.ocr
@@ -444,6 +455,16 @@ class CalibrationScreen(HubScreen):
             )
             self._changed()
 
+    def action_last_digit(self) -> None:
+        if (cal := self._edit()) is not None:
+            cur = cal.get("last_digit", "turning")
+            cal["last_digit"] = (
+                LAST_DIGITS[(LAST_DIGITS.index(cur) + 1) % len(LAST_DIGITS)]
+                if cur in LAST_DIGITS
+                else "turning"
+            )
+            self._changed()
+
     def action_refresh_frame(self) -> None:
         self.fetch_frame()
 
@@ -465,6 +486,7 @@ class CalibrationScreen(HubScreen):
                 "roi",
                 "rotate_degrees",
                 "display",
+                "last_digit",
                 "expected_digits",
                 "decimals",
                 "threshold",

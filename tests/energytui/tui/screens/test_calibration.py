@@ -7,10 +7,13 @@ digits, saves, and then the agent must read the meter correctly.
 
 from __future__ import annotations
 
+import io
 import json
 
 import httpx
 import pytest
+from rich.console import Console
+from textual.widgets import Static
 
 from devkit.demo import demo_config, demo_hub
 from devkit.demo_agent import DemoAgent, free_port
@@ -312,3 +315,37 @@ async def test_a_still_picture_is_not_encoded_again(agent):
         await pilot.press("left", "left", "left")
         await pilot.pause(0.3)
         assert image.image is not drawn
+
+
+def _side(screen: CalibrationScreen) -> str:
+    """The side panel's text, its columns joined by single spaces."""
+    console = Console(width=80, file=io.StringIO(), record=True)
+    console.print(screen.query_one("#cal-side", Static).content)
+    return " ".join(console.export_text().split())
+
+
+async def test_u_sets_whether_a_drum_windows_last_digit_turns(agent):
+    """`u` switches a drum window's last digit between turning (the meter's own last drum)
+    and settled (a window of whole digits); the side panel says which, and a save writes
+    it to the agent's config file beside the display kind."""
+    app = _app(agent.url)
+    async with app.run_test(size=(120, 36)) as pilot:
+        screen = await _open_calibration(pilot)
+        assert screen.cal is not None and screen.cal["last_digit"] == "turning"
+        assert "last digit" not in _side(screen)  # an LCD has no turning digit
+        while screen.cal["display"] != "drum":
+            await pilot.press("t")
+        assert "last digit turning" in _side(screen)
+        await pilot.press("u")
+        assert screen.cal["last_digit"] == "settled" and screen.dirty
+        assert "last digit settled" in _side(screen)
+        await pilot.press("enter")
+        for _ in range(200):
+            await pilot.pause(0.05)
+            if not screen.dirty:
+                break
+        assert "Saved" in str(screen.query_one("#cal-status").render())
+    saved = json.loads(agent.config_path.read_text())["calibration"]
+    assert saved["display"] == "drum" and saved["last_digit"] == "settled"
+    assert agent.service.reader is not None
+    assert agent.service.reader.config.calibration.last_digit == "settled"
