@@ -456,6 +456,52 @@ def _position(rng: np.random.Generator) -> float:
     return d + min(9, int(np.searchsorted(_TENTH_CUM, rng.random()))) / 10.0
 
 
+#: share of rendered cells whose 0 gets a drawn mark (a dot, a bar or a slash) when the
+#: face draws a plain one: many faces mark their zero, each its own way (DejaVu Sans Mono
+#: a round dot, Noto Sans Mono a slash, Liberation Mono a tall bar), and a model that saw
+#: only some of those marks took an unseen one for the waist of an 8
+MARKED_ZERO = 0.3
+
+
+def _marked_zero(m: np.ndarray, rng: np.random.Generator) -> np.ndarray:
+    """A plain 0's ink mask (gh × gw) with a mark drawn in its counter: a round or tall
+    dot, or a slash across it, sized to the counter and the face's stroke."""
+    gh, gw = m.shape
+    rows = m[gh // 2] > 0.5
+    cols = m[:, gw // 2] > 0.5
+    if not rows.any() or not cols.any():
+        return m
+    xs = np.flatnonzero(rows)
+    stroke = max(1, int(np.argmin(rows[xs[0] :]) if not rows[xs[0] :].all() else 1))
+    # the counter: the gap between the left and right strokes on the middle row, and
+    # between the top and bottom strokes on the middle column
+    gap_x = np.flatnonzero(~rows[xs[0] : xs[-1] + 1])
+    ys = np.flatnonzero(cols)
+    gap_y = np.flatnonzero(~cols[ys[0] : ys[-1] + 1])
+    if len(gap_x) < 3 or len(gap_y) < 5:
+        return m
+    cx = xs[0] + float(gap_x.mean())
+    cy = ys[0] + float(gap_y.mean())
+    cw, ch = float(len(gap_x)), float(len(gap_y))
+    out = m.copy()
+    kind = rng.random()
+    if kind < 0.55:  # a dot, round to tall
+        rx = max(1.0, cw * rng.uniform(0.12, 0.25))
+        ry = max(rx, ch * rng.uniform(0.1, 0.3))
+        if rng.random() < 0.5:
+            cv2.ellipse(out, (int(cx), int(cy)), (int(rx), int(ry)), 0, 0, 360, 1.0, -1)
+        else:
+            cv2.rectangle(out, (int(cx - rx), int(cy - ry)), (int(cx + rx), int(cy + ry)), 1.0, -1)
+    else:  # a slash, inside the counter or through the whole 0
+        reach = rng.uniform(0.35, 0.62)
+        dx, dy = cw * reach, ch * reach
+        t = max(1, int(round(stroke * rng.uniform(0.6, 1.0))))
+        p0 = (int(cx - dx), int(cy + dy))
+        p1 = (int(cx + dx), int(cy - dy))
+        cv2.line(out, p0, p1, 1.0, t, cv2.LINE_AA)
+    return out
+
+
 def _one_cell(rng: np.random.Generator, face: str) -> tuple[np.ndarray, float]:
     g = _face_glyphs(face)
     drum = not g.segments and rng.random() < 0.55
@@ -474,6 +520,10 @@ def _one_cell(rng: np.random.Generator, face: str) -> tuple[np.ndarray, float]:
     gap = int(gw * rng.uniform(0.15, 0.6))
     col_w = gw + gap
     sc = g.scaled(gw, gh, letter)
+    if not g.segments and rng.random() < MARKED_ZERO:
+        zero = sc["0"]
+        if float(zero[gh * 2 // 5 : gh * 3 // 5, gw * 2 // 5 : gw * 3 // 5].mean()) < 0.05:
+            sc = {**sc, "0": _marked_zero(zero, rng)}
     if drum:
         pitch = gh * rng.uniform(1.3, 1.8)
         radius = _H / 2 / rng.uniform(0.55, 0.92)

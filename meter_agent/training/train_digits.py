@@ -59,8 +59,8 @@ NOTICE = (
     "licensed under the Apache License 2.0; keep this notice when redistributing it."
 )
 #: channels of the three conv blocks, and the hidden dense width
-CHANNELS = (16, 32, 64)
-HIDDEN = 128
+CHANNELS = (32, 64, 128)
+HIDDEN = 256
 #: networks trained from different seeds; their probabilities are averaged (five read the
 #: held-out makers better but no synthetic frame better: docs/meter-reading.md)
 MEMBERS = 2

@@ -143,3 +143,19 @@ def test_a_character_the_face_lacks_falls_back_to_segments() -> None:
     dots = Path("drawn:dots")
     assert np.array_equal(draw_lcd_cell("r", 40, 70, face=dots), draw_lcd_cell("r", 40, 70))
     assert not np.array_equal(draw_lcd_cell("4", 40, 70, face=dots), draw_lcd_cell("4", 40, 70))
+
+
+@needs_fonts
+@pytest.mark.parametrize("seed", range(6))
+def test_a_plain_zero_gets_a_mark_inside_its_counter(seed: int) -> None:
+    """Training zeros marked as other faces mark theirs (a dot, a bar, a slash): the
+    ring is kept, ink is added in the middle, and only the middle's neighbourhood."""
+    g = F._face_glyphs(str(DEJAVU_SANS))
+    zero = g.scaled(30, 48)["0"]
+    gh, gw = zero.shape
+    centre = (slice(gh * 2 // 5, gh * 3 // 5), slice(gw * 2 // 5, gw * 3 // 5))
+    assert float(zero[centre].mean()) < 0.05  # DejaVu Sans draws a plain 0
+    marked = F._marked_zero(zero, np.random.default_rng(seed))
+    assert float(marked[centre].mean()) > 0.15
+    assert np.all(marked >= zero - 1e-6)  # the ring is untouched
+    assert float((marked - zero).sum()) < 0.5 * float(zero.sum())

@@ -31,7 +31,9 @@ def _meter(path: Path, frame: SynthFrame) -> None:
 
 @pytest.fixture
 def camera(tmp_path: Path) -> tuple[Path, SynthFrame, Path]:
-    frame = render_frame("lcd7", "204517", seed=12, glare=False)
+    # seed 14: seed 12's style (large round dots) draws a 7 the wider digit model of 4
+    # December 2026 reads at 0.70 and refuses; the reading is not what this file tests
+    frame = render_frame("lcd7", "204517", seed=14, glare=False)
     image = tmp_path / "camera.png"
     _meter(image, frame)
     cfg = write_config(
