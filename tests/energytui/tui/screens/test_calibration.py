@@ -50,6 +50,16 @@ async def _open_calibration(pilot) -> CalibrationScreen:
     return screen
 
 
+async def _save(pilot, screen: CalibrationScreen) -> None:
+    """Press enter and wait until the agent took the edits."""
+    await pilot.press("enter")
+    for _ in range(200):
+        await pilot.pause(0.05)
+        if not screen.dirty:
+            break
+    assert "Saved" in str(screen.query_one("#cal-status").render())
+
+
 async def test_calibration_moves_the_window_onto_the_digits(agent):
     app = _app(agent.url)
     async with app.run_test(size=(120, 36)) as pilot:
@@ -65,12 +75,7 @@ async def test_calibration_moves_the_window_onto_the_digits(agent):
         await pilot.press(*([">"] * turns if turns > 0 else ["<"] * -turns))
         assert screen.cal["roi"] == agent.true_roi
         assert screen.dirty
-        await pilot.press("enter")
-        for _ in range(200):
-            await pilot.pause(0.05)
-            if not screen.dirty:
-                break
-        assert "Saved" in str(screen.query_one("#cal-status").render())
+        await _save(pilot, screen)
         # live OCR result with per-digit confidences is on screen
         for _ in range(100):
             await pilot.pause(0.05)
@@ -339,12 +344,7 @@ async def test_u_sets_whether_a_drum_windows_last_digit_turns(agent):
         await pilot.press("u")
         assert screen.cal["last_digit"] == "settled" and screen.dirty
         assert "last digit settled" in _side(screen)
-        await pilot.press("enter")
-        for _ in range(200):
-            await pilot.pause(0.05)
-            if not screen.dirty:
-                break
-        assert "Saved" in str(screen.query_one("#cal-status").render())
+        await _save(pilot, screen)
     saved = json.loads(agent.config_path.read_text())["calibration"]
     assert saved["display"] == "drum" and saved["last_digit"] == "settled"
     assert agent.service.reader is not None
