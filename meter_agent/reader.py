@@ -661,6 +661,10 @@ class MeterReader:
         # and for every frame of the burst being read (learning needs them)
         self._last_cnn: tuple[list[DigitGuess], np.ndarray] | None = None
         self._burst_cnn: list[tuple[list[DigitGuess], np.ndarray]] = []
+        # per frame of the burst: the history's possible digits lifted the frame's weakest
+        # digit over the bar (the reading's method then says "+history")
+        self._last_history_helped = False
+        self._burst_history: list[bool] = []
         # the frame the calibration's window was drawn on (None: frames are not aligned),
         # the last frame's alignment, and the digit row last found for this calibration
         self.reference: Reference | None = None
@@ -875,6 +879,7 @@ class MeterReader:
         rolling = display == "drum"
         emb = None
         self._last_cnn = None
+        self._last_history_helped = False
         if self.cnn is not None:
             fwd = forward if forward is not None else self._forward(cells)
             cnn_guesses, emb = fwd.guesses(rolling), fwd.embeddings
@@ -942,13 +947,24 @@ class MeterReader:
                 if last_rolls
                 else None
             )
-            results = resolve_drums(
-                results,
-                last_rolls=last_rolls,
-                last_offset=offset,
-                possible=possible if possible is not None and len(possible) == n else None,
+            held = possible if possible is not None and len(possible) == n else None
+            resolved = resolve_drums(
+                results, last_rolls=last_rolls, last_offset=offset, possible=held
             )
+            self._last_history_helped = held is not None and self._history_helped(
+                resolve_drums(results, last_rolls=last_rolls, last_offset=offset), resolved
+            )
+            results = resolved
         return results
+
+    def _history_helped(self, alone: list[CellResult], given: list[CellResult]) -> bool:
+        """The cells read without the history had a digit under the bar that, given the
+        history, all stand over: the history decided the reading (shown in its method,
+        so a person can see which readings leaned on the last one)."""
+        bar = self.config.ocr.confidence_threshold
+        weakest_alone = min((c.confidence for c in alone), default=0.0)
+        weakest_given = min((c.confidence for c in given), default=0.0)
+        return weakest_alone < bar <= weakest_given
 
     @staticmethod
     def _sureness(per_engine: dict[str, list[DigitGuess | None]], i: int) -> float:
@@ -967,6 +983,7 @@ class MeterReader:
         )
         if self._last_cnn is not None:
             self._burst_cnn.append(self._last_cnn)
+        self._burst_history.append(self._last_history_helped)
         return cells, display, win
 
     # -- learning this meter's digits ----------------------------------------------------
@@ -1020,6 +1037,7 @@ class MeterReader:
         displays: list[str] = []
         errors: list[ImageError] = []
         self._burst_cnn = []
+        self._burst_history = []
         possible = self._possible_digits(ts)
         for f in frames:
             try:
@@ -1121,6 +1139,8 @@ class MeterReader:
                 digits=digits,
                 confidence=confidence,
             )
+        if any(self._burst_history):
+            method += "+history"
         result = ReadResult(
             ts=ts,
             digits=digits,

@@ -547,6 +547,17 @@ def test_a_meter_read_every_minute_is_read_through_its_history() -> None:
     before = ReaderState(last_digits="044306", last_kwh=4430.6, last_ts=T0 - timedelta(minutes=1))
     res = reader(before).read_frames([f.image], T0)
     assert res.accepted and res.digits == "044307"
+    # the reading says the history decided it; one the model reads alone does not
+    assert res.method == "cnn+tesseract+history"
+    sure = frames[0]
+    alone = reader(None).read_frames([sure.image], T0)
+    assert alone.accepted and alone.digits == sure.digits, alone.per_digit
+    last = f"{int(sure.digits) - 1:06d}"
+    prior = ReaderState(
+        last_digits=last, last_kwh=int(last) / 10, last_ts=T0 - timedelta(minutes=1)
+    )
+    again = reader(prior).read_frames([sure.image], T0)
+    assert again.accepted and again.method == alone.method == "cnn+tesseract"
 
 
 def test_a_lone_last_drum_on_its_digit_is_read_once_read_there_before() -> None:
