@@ -106,6 +106,12 @@ SETTLED_BAND = 0.1
 #: half the labels' resolution: a lone last drum placed this far past a digit is not one
 #: still turning in to it (a drum labelled 8.9 stands at most this far under 9)
 HALF_TENTH = 0.05
+#: far under the drums' line, a last drum the model places at a digit is read as the digit
+#: below (turning in) when the model gives that digit at least this share of the mass it
+#: gives the digit settled: at a digit the model cannot tell the two sides apart (on the
+#: frame bench's unseen faces it split nearly turned drums 0.4-0.5 / 0.5-0.6 between
+#: them), the line can; the model must only not rule the turning side out
+TURNING_ODDS = 0.5
 #: the confidence a reading gets when it cannot be decided: under any sane threshold
 AMBIGUOUS = 0.5
 #: each of the model's networks must put at least this much on a turning last drum's
@@ -585,13 +591,21 @@ def resolve_drums(
                     pass
                 else:
                     conf = min(conf, AMBIGUOUS)
-            far_under = last_offset is not None and last_offset >= SURELY_LOW and mass[digit] >= 0.5
+            q = np.asarray(c.positions)
+            settled_next = float(q[((digit + 1) * 10 + np.arange(2)) % len(q)].sum())
+            far_under = (
+                last_offset is not None
+                and last_offset >= SURELY_LOW
+                and (mass[digit] >= 0.5 or mass[digit] >= TURNING_ODDS * settled_next)
+            )
             if far_under:
                 # far under the line the drum is turning, not settled: the model's mass
                 # on settled positions (a digit or a tenth past it, which sit on the
                 # line or above it) is ruled out, and the rest is renormalised. Only
-                # when the model leans to this digit itself: the line takes doubt away,
-                # it never overrules the model
+                # when the model leans to this digit itself, or splits the drum between
+                # it turned and the next digit settled (TURNING_ODDS), which at a digit
+                # the model cannot tell apart: the line takes doubt away, it never
+                # overrules the model
                 p = _given_history(_turning_masses(c.positions), digit, held)
                 conf = _confirmed(c, digit, p)
             turning = not -NEAR_NEXT < off < SETTLED_BAND
@@ -978,8 +992,9 @@ class MeterReader:
         fwd = self._forward(win.cells) if self.cnn is not None else None
         display = self.detect_display(win, fwd)
         turning = self.config.calibration.last_digit == "turning"
+        upright, fwd = self._upright(win.cells, display, fwd)
         cells = self.read_cells(
-            win.cells, display, forward=fwd, possible=possible, last_rolls=turning
+            upright, display, forward=fwd, possible=possible, last_rolls=turning
         )
         if self._last_cnn is not None:
             self._burst_cnn.append(self._last_cnn)
