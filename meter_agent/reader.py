@@ -39,6 +39,7 @@ from meter_agent.engines.tesseract import accuracy as tesseract_accuracy
 from meter_agent.engines.tesseract import available as tesseract_available
 from meter_agent.references import ReferenceBank
 from meter_agent.schema import iso_z
+from meter_agent.slant import MIN_CELLS, row_slant, shear
 from meter_agent.vision import (
     Cell,
     DigitRowError,
@@ -872,6 +873,21 @@ class MeterReader:
         assert self.cnn is not None
         return self.cnn.forward([c.raw if c.raw is not None else c.gray for c in cells])
 
+    def _upright(
+        self, cells: list[Cell], display: str, forward: ModelRead | None
+    ) -> tuple[list[Cell], ModelRead | None]:
+        """A drum row in an italic face stood upright for the model (see
+        :mod:`meter_agent.slant`), and the model's pass over it; the cells and ``forward``
+        as they are otherwise. Only the model's images change: the binary cells (the
+        drums' line, Tesseract) are the camera's."""
+        if self.cnn is None or display != "drum" or len(cells) < MIN_CELLS:
+            return cells, forward
+        s = row_slant([c.binary for c in cells])
+        if not s:
+            return cells, forward
+        upright = [replace(c, raw=shear(c.raw if c.raw is not None else c.gray, s)) for c in cells]
+        return upright, self._forward(upright)
+
     def read_cells(
         self,
         cells: list[Cell],
@@ -1031,7 +1047,9 @@ class MeterReader:
             return 0
         win = self._window(frame)
         fwd = self._forward(win.cells)
-        return self.learn_cells(win.cells, digits, self.detect_display(win, fwd), forward=fwd)
+        display = self.detect_display(win, fwd)
+        upright, upright_fwd = self._upright(win.cells, display, fwd)
+        return self.learn_cells(upright, digits, display, forward=upright_fwd)
 
     def learn_cells(
         self, cells: list[Cell], digits: str, display: str, *, forward: ModelRead | None = None
