@@ -874,18 +874,22 @@ class MeterReader:
         return self.cnn.forward([c.raw if c.raw is not None else c.gray for c in cells])
 
     def _upright(
-        self, cells: list[Cell], display: str, forward: ModelRead | None
+        self, win: Window, display: str, forward: ModelRead | None
     ) -> tuple[list[Cell], ModelRead | None]:
         """A drum row in an italic face stood upright for the model (see
-        :mod:`meter_agent.slant`), and the model's pass over it; the cells and ``forward``
-        as they are otherwise. Only the model's images change: the binary cells (the
-        drums' line, Tesseract) are the camera's."""
+        :mod:`meter_agent.slant`), and the model's pass over it; the window's cells and
+        ``forward`` as they are otherwise. The whole row is sheared and the cells cut
+        from it at their boxes (a figure sheared inside its own cell loses the corners
+        it leans into). Only the model's images change: the binary cells (the drums'
+        line, Tesseract) are the camera's."""
+        cells = win.cells
         if self.cnn is None or display != "drum" or len(cells) < MIN_CELLS:
             return cells, forward
         s = row_slant([c.binary for c in cells])
         if not s:
             return cells, forward
-        upright = [replace(c, raw=shear(c.raw if c.raw is not None else c.gray, s)) for c in cells]
+        row = shear(cv2.cvtColor(win.color, cv2.COLOR_BGR2GRAY), s)
+        upright = [replace(c, raw=row[:, c.box[0] : c.box[0] + c.box[2]]) for c in cells]
         return upright, self._forward(upright)
 
     def read_cells(
@@ -1008,7 +1012,7 @@ class MeterReader:
         fwd = self._forward(win.cells) if self.cnn is not None else None
         display = self.detect_display(win, fwd)
         turning = self.config.calibration.last_digit == "turning"
-        upright, fwd = self._upright(win.cells, display, fwd)
+        upright, fwd = self._upright(win, display, fwd)
         cells = self.read_cells(
             upright, display, forward=fwd, possible=possible, last_rolls=turning
         )
@@ -1048,7 +1052,7 @@ class MeterReader:
         win = self._window(frame)
         fwd = self._forward(win.cells)
         display = self.detect_display(win, fwd)
-        upright, upright_fwd = self._upright(win.cells, display, fwd)
+        upright, upright_fwd = self._upright(win, display, fwd)
         return self.learn_cells(upright, digits, display, forward=upright_fwd)
 
     def learn_cells(
