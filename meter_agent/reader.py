@@ -431,6 +431,33 @@ def last_drum_offset(cells: list[Cell], use: list[bool] | None = None) -> float 
     return float(last - expected)
 
 
+def row_bias(cells: list[CellResult], last_rolls: bool = True) -> float:
+    """How far the model places this row's settled higher drums off their digits, in
+    whole tenths (negative: under them): a window cut a little high or low moves every
+    drum alike. From the higher drums clear of a carry (:func:`carry_free`) within 0.3
+    of a digit, at least two of them, all within a tenth of each other; 0 when there
+    are fewer, when they disagree, or when the median is under a tenth (the model's own
+    scatter). The last drum is left out: it turns, and the drums' line places it."""
+    if not last_rolls or len(cells) < 3:
+        return 0.0
+    values = [c.value if c.positions is not None else None for c in cells]
+    free = carry_free(values)
+    offs = []
+    for i in range(len(cells) - 1):
+        v = values[i]
+        if v is None or not free[i]:
+            continue
+        off = v % 10.0 - round(v % 10.0)
+        if abs(off) <= 0.3:
+            offs.append(off)
+    if len(offs) < 2:
+        return 0.0
+    if max(offs) - min(offs) > 0.1 + 1e-9:
+        return 0.0
+    b = float(np.median(offs))
+    return round(b * 10) / 10 if abs(b) >= 0.1 else 0.0
+
+
 def _digit_mass(positions: tuple[float, ...], shift: float, floor: bool) -> np.ndarray:
     """Each digit's probability from a position distribution moved down by ``shift``
     steps: the ten tenths of each digit (``floor``, the last drum), or the tenths within
@@ -517,6 +544,7 @@ def resolve_drums(
     left to the drums' line.
     """
     out = list(cells)
+    bias = row_bias(cells, last_rolls)
     #: how far the drum below is into its 9 → 0 roll (0 when unreadable: no carry)
     lower = 0.0
     last = len(cells) - 1
@@ -620,7 +648,7 @@ def resolve_drums(
                 # digit is doubt the average hides, as on a maker none of them has seen
                 conf = min(conf, AMBIGUOUS)
         else:
-            mass = _digit_mass(c.positions, lower, floor=False)
+            mass = _digit_mass(c.positions, lower + bias, floor=False)
             digit = int(np.argmax(mass))
             conf = _confirmed(c, digit, _given_history(mass, digit, held))
         # the engines' doubts (a Tesseract or decoder voting otherwise) still count
@@ -630,7 +658,7 @@ def resolve_drums(
         # how far this drum is into its 9 → 0 roll, which the drum above follows: only
         # a drum read as 9 and standing past it carries (one read as 0 at 9.99 has
         # finished its roll, and so has the drum above it)
-        past = (v - digit) % 10.0
+        past = (v - bias - digit) % 10.0
         lower = past if digit == 9 and past < 1.0 else 0.0
     return out
 

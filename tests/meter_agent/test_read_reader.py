@@ -276,6 +276,31 @@ def test_far_under_the_line_a_last_drum_is_not_settled() -> None:
         assert resolve_drums([on_eight], last_offset=SURELY_LOW + 0.02)[0].confidence < 0.8
 
 
+def test_a_window_cut_a_little_high_moves_every_drum_alike() -> None:
+    """The model places every settled drum of a window cut a little off their digits by
+    the same amount (bench.frames seed 5 careful 3: 8, 0 and 7 at 7.8, 9.8 and 6.8): the
+    higher drums clear of a carry measure that bias, and it is taken off every higher
+    drum and off how far the last drum is into its roll. Drums that disagree, or too few
+    of them, measure none."""
+    from meter_agent.reader import resolve_drums, row_bias
+
+    # 807599, the last drum 0.2 into its 9 -> 0 roll carrying the 9 and the 5 above it,
+    # each placed 0.2 under where it stands
+    row = [drum(7.8), drum(9.8), drum(6.8), drum(5.0), drum(9.0), drum(9.0)]
+    assert row_bias(row) == pytest.approx(-0.2)
+    got = resolve_drums(row, last_offset=-0.08)
+    assert "".join(c.char for c in got) == "807599"
+    assert min(c.confidence for c in got) >= 0.8
+    # the same row read without the bias: the higher drums stand between two digits
+    assert resolve_drums(row[:3], last_rolls=False)[0].confidence < 0.8
+    # drums that disagree by more than a tenth, or a single clear drum, measure nothing
+    assert row_bias([drum(7.8), drum(9.0), drum(6.8), drum(5.3)]) == 0.0
+    assert row_bias([drum(7.8), drum(9.0), drum(3.4)]) == 0.0
+    assert row_bias([drum(7.8), drum(9.1), drum(3.4)]) == 0.0
+    assert row_bias([drum(7.8), drum(8.8), drum(3.4)]) == pytest.approx(-0.2)
+    assert row_bias([drum(7.95), drum(0.02), drum(6.97), drum(3.4)]) == 0.0
+
+
 def test_far_above_the_line_a_last_drum_has_passed_its_digit() -> None:
     """The drum scrolls upward, so a figure standing far above the other drums' line
     has been passed and is the reading (7.1 turned shows the 7 raised): near a digit it is
