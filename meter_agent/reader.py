@@ -480,6 +480,17 @@ def _turning_masses(positions: tuple[float, ...]) -> np.ndarray:
     return turning / total if total > 1e-9 else np.zeros(10)
 
 
+def _leans_turning(positions: tuple[float, ...], mass: np.ndarray, digit: int) -> bool:
+    """The model does not rule out ``digit`` turned: it leans to it (half its mass on
+    the digit's ten tenths), or splits the drum between it turned and the next digit
+    settled (its .0 and .1) with at least TURNING_ODDS as much on the turning side."""
+    if mass[digit] >= 0.5:
+        return True
+    q = np.asarray(positions, np.float64)
+    settled_next = float(q[((digit + 1) * 10 + np.arange(2)) % len(q)].sum())
+    return bool(mass[digit] >= TURNING_ODDS * settled_next)
+
+
 def _given_history(
     mass: np.ndarray, digit: int, possible: frozenset[int] | None, *, first: bool = True
 ) -> float:
@@ -620,12 +631,10 @@ def resolve_drums(
                     pass
                 else:
                     conf = min(conf, AMBIGUOUS)
-            q = np.asarray(c.positions)
-            settled_next = float(q[((digit + 1) * 10 + np.arange(2)) % len(q)].sum())
             far_under = (
                 last_offset is not None
                 and last_offset >= SURELY_LOW
-                and (mass[digit] >= 0.5 or mass[digit] >= TURNING_ODDS * settled_next)
+                and _leans_turning(c.positions, mass, digit)
             )
             if far_under:
                 # far under the line the drum is turning, not settled: the model's mass
