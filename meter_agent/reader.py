@@ -910,24 +910,32 @@ class MeterReader:
         assert self.cnn is not None
         return self.cnn.forward([c.raw if c.raw is not None else c.gray for c in cells])
 
-    def _upright(
-        self, win: Window, display: str, forward: ModelRead | None
-    ) -> tuple[list[Cell], ModelRead | None]:
+    def _upright(self, win: Window, display: str) -> list[Cell]:
         """A drum row in an italic face stood upright for the model (see
-        :mod:`meter_agent.slant`), and the model's pass over it; the window's cells and
-        ``forward`` as they are otherwise. The whole row is sheared and the cells cut
-        from it at their boxes (a figure sheared inside its own cell loses the corners
-        it leans into). Only the model's images change: the binary cells (the drums'
-        line, Tesseract) are the camera's."""
+        :mod:`meter_agent.slant`); the window's own cells otherwise (the same list). The
+        whole row is sheared and the cells cut from it at their boxes (a figure sheared
+        inside its own cell loses the corners it leans into). Only the model's images
+        change: the binary cells (the drums' line, Tesseract) are the camera's."""
         cells = win.cells
         if self.cnn is None or display != "drum" or len(cells) < MIN_CELLS:
-            return cells, forward
+            return cells
         s = row_slant([c.binary for c in cells])
         if not s:
-            return cells, forward
+            return cells
         row = shear(cv2.cvtColor(win.color, cv2.COLOR_BGR2GRAY), s)
-        upright = [replace(c, raw=row[:, c.box[0] : c.box[0] + c.box[2]]) for c in cells]
-        return upright, self._forward(upright)
+        return [replace(c, raw=row[:, c.box[0] : c.box[0] + c.box[2]]) for c in cells]
+
+    def _model_cells(self, win: Window) -> tuple[list[Cell], str, ModelRead | None]:
+        """The cells the model reads, the display kind, and the model's pass over those
+        cells when display detection already ran it (None: the reading runs it). The
+        model runs first only to detect the display (``auto``), and again only when the
+        row then turns out italic drums."""
+        fwd = None
+        if self.cnn is not None and self.config.calibration.display == "auto":
+            fwd = self._forward(win.cells)
+        display = self.detect_display(win, fwd)
+        cells = self._upright(win, display)
+        return cells, display, fwd if cells is win.cells else None
 
     def read_cells(
         self,
@@ -1046,12 +1054,10 @@ class MeterReader:
         self, frame: np.ndarray, possible: list[frozenset[int]] | None = None
     ) -> tuple[list[CellResult], str, Window]:
         win = self._window(frame)
-        fwd = self._forward(win.cells) if self.cnn is not None else None
-        display = self.detect_display(win, fwd)
+        model_cells, display, fwd = self._model_cells(win)
         turning = self.config.calibration.last_digit == "turning"
-        upright, fwd = self._upright(win, display, fwd)
         cells = self.read_cells(
-            upright, display, forward=fwd, possible=possible, last_rolls=turning
+            model_cells, display, forward=fwd, possible=possible, last_rolls=turning
         )
         if self._last_cnn is not None:
             self._burst_cnn.append(self._last_cnn)
@@ -1086,11 +1092,8 @@ class MeterReader:
         cannot be read raises ImageError."""
         if self.references is None or self.cnn is None:
             return 0
-        win = self._window(frame)
-        fwd = self._forward(win.cells)
-        display = self.detect_display(win, fwd)
-        upright, upright_fwd = self._upright(win, display, fwd)
-        return self.learn_cells(upright, digits, display, forward=upright_fwd)
+        cells, display, fwd = self._model_cells(self._window(frame))
+        return self.learn_cells(cells, digits, display, forward=fwd)
 
     def learn_cells(
         self, cells: list[Cell], digits: str, display: str, *, forward: ModelRead | None = None
