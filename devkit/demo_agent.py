@@ -51,7 +51,7 @@ class DemoAgent:
             }
         )
         self.token = token
-        self.source = SyntheticSource(cfg.camera, cfg.calibration, cfg.ocr, creep=False)
+        self.source = SyntheticSource(cfg.camera, cfg.ocr, creep=False)
         hint = self.source.calibration_hint()
         self.true_roi = hint["roi"]
         self.rotation = hint["rotate_degrees"]

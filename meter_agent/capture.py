@@ -23,7 +23,7 @@ from typing import TYPE_CHECKING, Any
 import cv2
 import numpy as np
 
-from meter_agent.config import CalibrationConfig, CameraConfig, LightingConfig, OcrConfig
+from meter_agent.config import CameraConfig, LightingConfig, OcrConfig
 
 if TYPE_CHECKING:
     import httpx
@@ -330,8 +330,9 @@ class SyntheticSource(FrameSource):
     """A generated meter (``meter_agent.synth``) whose reading creeps up like a real one.
 
     For demos and end-to-end tests without a camera. The meter's look, position and
-    tilt come from ``seed``; :meth:`calibration_hint` tells where its window is, so a
-    demo can be calibrated without guessing. With ``creep`` the reading rises by one
+    tilt come from ``seed`` and its kind from ``camera.synthetic_meter`` (never from the
+    calibration, which a user changes while the meter stays the same); :meth:`calibration_hint`
+    tells where its window is, so a demo can be calibrated without guessing. With ``creep`` the reading rises by one
     unit of the last digit per minute; :meth:`advance` moves it on by hand.
     """
 
@@ -340,7 +341,6 @@ class SyntheticSource(FrameSource):
     def __init__(
         self,
         camera: CameraConfig,
-        calibration: CalibrationConfig | None = None,
         ocr: OcrConfig | None = None,
         *,
         seed: int = 7,
@@ -349,7 +349,6 @@ class SyntheticSource(FrameSource):
     ) -> None:
         super().__init__("synthetic meter")
         self.camera = camera
-        self.calibration = calibration or CalibrationConfig()
         self.ocr = ocr or OcrConfig()
         self.seed = seed
         n = self.ocr.expected_digits
@@ -380,7 +379,7 @@ class SyntheticSource(FrameSource):
             raise CaptureError(
                 "the synthetic source needs meter_agent.synth, which is not installed."
             ) from None
-        kind: synth.Kind = "drum" if self.calibration.display == "drum" else "lcd7"
+        kind: synth.Kind = "drum" if self.camera.synthetic_meter == "drum" else "lcd7"
         self._n += 1
         return synth.render_frame(
             kind,
@@ -406,7 +405,6 @@ class SyntheticSource(FrameSource):
 def open_source(
     camera: CameraConfig,
     *,
-    calibration: CalibrationConfig | None = None,
     ocr: OcrConfig | None = None,
 ) -> FrameSource:
     """The source ``camera.source`` names. Opening is lazy: errors surface on ``grab``."""
@@ -416,7 +414,7 @@ def open_source(
         return FileSource(camera.path)
     if camera.source == "url":
         return UrlSource(camera)
-    return SyntheticSource(camera, calibration, ocr)
+    return SyntheticSource(camera, ocr)
 
 
 def lighting_control_for(source: FrameSource, lighting: LightingConfig) -> LightControl | None:

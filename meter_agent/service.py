@@ -113,7 +113,7 @@ class MeterService:
             # like storage paths: relative to the config file's folder, not to wherever
             # the agent was started from (systemd starts it in /)
             camera = camera.model_copy(update={"path": str(resolve_path(base, camera.path))})
-        self.source = source or open_source(camera, calibration=config.calibration, ocr=config.ocr)
+        self.source = source or open_source(camera, ocr=config.ocr)
         if isinstance(self.source, SyntheticSource):
             from meter_agent.synth import FrameTooSmall
 

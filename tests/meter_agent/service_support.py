@@ -47,7 +47,7 @@ def write_config(tmp_path: Path, **sections: dict[str, Any]) -> Path:
 
 
 def synthetic_source(cfg: AgentConfig, start: int = 123456) -> SyntheticSource:
-    return SyntheticSource(cfg.camera, cfg.calibration, cfg.ocr, start=start, creep=False)
+    return SyntheticSource(cfg.camera, cfg.ocr, start=start, creep=False)
 
 
 @dataclass

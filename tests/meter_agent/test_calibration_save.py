@@ -11,9 +11,11 @@ from pathlib import Path
 from typing import Any
 
 import httpx
-from service_support import TOKEN, start_agent, synthetic_source
+from service_support import TOKEN, start_agent, synthetic_source, write_config
 
-from meter_agent.config import AgentConfig
+from meter_agent.capture import SyntheticSource
+from meter_agent.config import AgentConfig, load_agent_config
+from meter_agent.service import MeterService
 from tests.seed_pi_support import seed_config_in
 
 AUTH = {"Authorization": f"Bearer {TOKEN}"}
@@ -96,3 +98,54 @@ def test_a_minimal_config_gets_only_what_changed(tmp_path: Path) -> None:
     _put(path, {**window, "display": "lcd7", "threshold": 140})
     again = json.loads(path.read_text(encoding="utf-8"))
     assert again == {**saved, "ocr": {"threshold": 140}}
+
+
+def test_the_demo_meter_stays_in_its_window_when_the_display_setting_is_saved(
+    tmp_path: Path,
+) -> None:
+    """The synthetic meter used to draw drums whenever ``calibration.display`` was
+    ``drum``: a newcomer who tried the display key on the demo's LCD and saved found,
+    after a restart, a drum meter somewhere else and ``no_digit_row`` in the window he
+    had drawn. The meter's kind is ``camera.synthetic_meter`` now, and a saved display
+    setting leaves the meter where it was."""
+    data = {"camera": SYNTHETIC, "server": {"token": TOKEN}, "storage": {"data_dir": "data"}}
+    path = tmp_path / "meter-agent.json"
+    path.write_text(json.dumps(data), encoding="utf-8")
+    first = MeterService(load_agent_config(path), path)  # its own source, as `serve` opens it
+    try:
+        roi = first.config.calibration.roi
+        assert roi is not None  # the demo frames itself when no window is saved
+        rotate = first.config.calibration.rotate_degrees
+    finally:
+        first.close()
+    _put(path, {"roi": roi, "rotate_degrees": rotate, "display": "drum"})
+    assert json.loads(path.read_text(encoding="utf-8"))["calibration"]["display"] == "drum"
+
+    again = MeterService(load_agent_config(path), path)
+    try:
+        assert isinstance(again.source, SyntheticSource)
+        assert again.source.calibration_hint()["roi"] == roi
+        again.source.grab()
+        assert again.source.last_truth is not None and again.source.last_truth["kind"] == "lcd7"
+    finally:
+        again.close()
+
+
+def test_the_demo_meter_can_be_a_drum_meter_and_is_read(tmp_path: Path) -> None:
+    """``camera.synthetic_meter: drum`` shows rolling drums, carries and all, in their own
+    place; calibrated to them the agent reads them."""
+    lcd = _hint({"camera": SYNTHETIC})
+    path = write_config(
+        tmp_path, camera={"synthetic_meter": "drum"}, calibration={"display": "drum"}
+    )
+    assert json.loads(path.read_text(encoding="utf-8"))["calibration"]["roi"] != lcd["roi"]
+    agent = start_agent(path, start=299999)
+    try:
+        for want in ("299999", "300000"):
+            res = agent.service.capture_once()
+            assert agent.source.last_truth is not None
+            assert agent.source.last_truth["kind"] == "drum"
+            assert res.accepted and res.digits == want, (res.digits, res.reason)
+            agent.source.advance(1)  # type: ignore[attr-defined]
+    finally:
+        agent.stop()
