@@ -140,12 +140,13 @@ def test_the_demo_meter_can_be_a_drum_meter_and_is_read(tmp_path: Path) -> None:
     )
     assert json.loads(path.read_text(encoding="utf-8"))["calibration"]["roi"] != lcd["roi"]
     agent = start_agent(path, start=299999)
+    assert isinstance(agent.source, SyntheticSource)
     try:
         for want in ("299999", "300000"):
             res = agent.service.capture_once()
             assert agent.source.last_truth is not None
             assert agent.source.last_truth["kind"] == "drum"
             assert res.accepted and res.digits == want, (res.digits, res.reason)
-            agent.source.advance(1)  # type: ignore[attr-defined]
+            agent.source.advance(1)
     finally:
         agent.stop()
