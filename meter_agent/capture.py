@@ -331,9 +331,10 @@ class SyntheticSource(FrameSource):
 
     For demos and end-to-end tests without a camera. The meter's look, position and
     tilt come from ``seed`` and its kind from ``camera.synthetic_meter`` (never from the
-    calibration, which a user changes while the meter stays the same); :meth:`calibration_hint`
-    tells where its window is, so a demo can be calibrated without guessing. With ``creep`` the reading rises by one
-    unit of the last digit per minute; :meth:`advance` moves it on by hand.
+    calibration, which a user changes while the meter stays the same);
+    :meth:`calibration_hint` tells where its window is, so a demo can be calibrated
+    without guessing. With ``creep`` the reading rises by one unit of the last digit per
+    minute; :meth:`advance` moves it on by hand.
     """
 
     kind = "synthetic"
@@ -379,7 +380,7 @@ class SyntheticSource(FrameSource):
             raise CaptureError(
                 "the synthetic source needs meter_agent.synth, which is not installed."
             ) from None
-        kind: synth.Kind = "drum" if self.camera.synthetic_meter == "drum" else "lcd7"
+        kind: synth.Kind = self.camera.synthetic_meter
         self._n += 1
         return synth.render_frame(
             kind,

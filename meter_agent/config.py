@@ -58,10 +58,11 @@ class CameraConfig(_Section):
     burst_interval_s: float = Field(default=0.2, ge=0.0, le=10.0)
     #: time allowed for one snapshot request when ``source`` is "url"
     url_timeout_s: float = Field(default=5.0, gt=0.0, le=120.0)
-    #: the kind of meter the "synthetic" source draws. Its own key, not
+    #: the kind of meter the "synthetic" source draws (the names of ``calibration.display``
+    #: and ``synth.Kind``). Its own key, not
     #: ``calibration.display``: a demo meter that changed kind when the display setting was
     #: saved stood somewhere else after a restart, outside the window calibrated for it
-    synthetic_meter: Literal["lcd", "drum"] = "lcd"
+    synthetic_meter: Literal["lcd7", "drum"] = "lcd7"
 
 
 class LightingConfig(_Section):
