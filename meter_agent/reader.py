@@ -37,7 +37,7 @@ from meter_agent.engines.seven_segment import SevenSegmentEngine
 from meter_agent.engines.tesseract import TesseractEngine
 from meter_agent.engines.tesseract import accuracy as tesseract_accuracy
 from meter_agent.engines.tesseract import available as tesseract_available
-from meter_agent.references import ReferenceBank
+from meter_agent.references import ReferenceBank, examples_share
 from meter_agent.schema import iso_z
 from meter_agent.slant import MIN_CELLS, row_slant, shear
 from meter_agent.vision import (
@@ -120,10 +120,6 @@ AMBIGUOUS = 0.5
 #: each of the model's networks must put at least this much on a turning last drum's
 #: digit (lean to it) for the reading to stand
 MEMBERS_AGREE = 0.5
-#: share of the model's doubt about a drum's digit that the meter's own examples voting
-#: for the same digit take away: a confirmation, bounded (Tesseract takes away as much as
-#: it is measured to be right at the confidence it gives)
-CONFIRM_SHARE = 0.5
 #: Tesseract reading another digit than a model at least this sure is outvoted: where the
 #: model was this sure, Tesseract's other digit was never the right one (0 of 27: the
 #: held-out makers' clean drums, the frame bench's drums on seeds 13, 7, 21 and 5), where
@@ -232,8 +228,17 @@ class CellResult:
     #: tenths (see :meth:`meter_agent.engines.digits.DigitModel.read_all`)
     floor_agreement: tuple[float, ...] | None = field(default=None, repr=False)
     #: the share of the model's doubt that the engines confirming its digit take away
-    #: (see :func:`_confirmed`)
-    confirm_share: float = CONFIRM_SHARE
+    #: (see :func:`_confirmed`); none when no engine confirms it
+    confirm_share: float = 0.0
+
+
+def learnable(g: DigitGuess, digit: str) -> bool:
+    """A cell may be kept as an example of ``digit`` (:mod:`meter_agent.references`):
+    the model reads that digit there, and the drum stands on it (a turning drum looks
+    like neither of its digits)."""
+    return (
+        g.char == digit and g.value is not None and abs(g.value - round(g.value)) <= LEARN_SETTLED
+    )
 
 
 def combine_cell(guesses: dict[str, DigitGuess], blank: bool) -> CellResult:
@@ -300,7 +305,7 @@ def combine_cell(guesses: dict[str, DigitGuess], blank: bool) -> CellResult:
     value = cnn.value if (cnn is not None and cnn.char is not None) else float(win)
     p_top = cnn.p_top if cnn is not None else None
     shares = [
-        tesseract_accuracy(guesses[n].confidence) if n == "tesseract" else CONFIRM_SHARE
+        tesseract_accuracy(guesses[n].confidence) if n == "tesseract" else examples_share()
         for n, _ in voters[win]
         if n in CONFIRMERS
     ]
@@ -315,7 +320,7 @@ def combine_cell(guesses: dict[str, DigitGuess], blank: bool) -> CellResult:
         p_top=p_top,
         positions=cnn.positions if cnn is not None and cnn.char is not None else None,
         floor_agreement=(cnn.floor_agreement if cnn is not None and cnn.char is not None else None),
-        confirm_share=max(shares, default=CONFIRM_SHARE),
+        confirm_share=max(shares, default=0.0),
     )
 
 
@@ -514,9 +519,10 @@ def _confirmed(c: CellResult, digit: int, p: float) -> float:
     """The model's probability for the digit read, raised when another engine (the
     meter's own learnt digits, Tesseract) voted for that same digit — a share of the
     doubt left is taken away: as much as Tesseract is right at the confidence it gave
-    (measured, :func:`meter_agent.engines.tesseract.accuracy`), half for the examples —
-    but never when the model leans elsewhere (p < 0.5): other engines confirm the model,
-    they never overrule it."""
+    (:func:`meter_agent.engines.tesseract.accuracy`), as much as the model's digit was
+    right when the examples agreed with it (:func:`meter_agent.references.examples_share`),
+    both measured — but never when the model leans elsewhere (p < 0.5): other engines
+    confirm the model, they never overrule it."""
     if p >= 0.5 and c.char == str(digit) and CONFIRMERS & set(c.methods):
         return p + (1.0 - p) * c.confirm_share
     return p
@@ -629,8 +635,12 @@ def resolve_drums(
                     # Still turning in, it would stand under the digit: the labels are
                     # rounded to a tenth, so a drum labelled 8.9 is at most half a tenth
                     # under 9, and the model's mass on the tenths under the digit is
-                    # what its ten tenths' confidence leaves out
-                    pass
+                    # what its ten tenths' confidence leaves out. The model's own mass:
+                    # how a drum looks (the meter's examples, Tesseract) cannot say on
+                    # which side of its digit it stands, a drum a tenth under 8 looks
+                    # like a settled 8 (a held-out red water drum labelled 7.9, placed
+                    # at 8.05 with 0.66, matched the meter's 8s at 0.96 and was read 8)
+                    conf = float(mass[digit])
                 else:
                     conf = min(conf, AMBIGUOUS)
             far_under = (
@@ -1078,9 +1088,7 @@ class MeterReader:
             return 0
         added = 0
         for i, g in enumerate(guesses):
-            if g.char != digits[i] or g.value is None:
-                continue
-            if abs(g.value - round(g.value)) > LEARN_SETTLED:
+            if not learnable(g, digits[i]):
                 continue
             if sure and (g.p_top or 0.0) < self.config.ocr.confidence_threshold:
                 continue

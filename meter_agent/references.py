@@ -27,6 +27,7 @@ import io
 import json
 import zipfile
 from dataclasses import dataclass, field
+from functools import lru_cache
 from pathlib import Path
 
 import numpy as np
@@ -35,6 +36,9 @@ from meter_agent.engines import DigitGuess
 from meter_agent.files import write_atomically
 
 FILE_NAME = "references.npz"
+#: how often the model's digit was right where the examples agreed with it, measured on
+#: real crops by ``python -m meter_agent.training.references_accuracy``
+SHARE_PATH = Path(__file__).resolve().parent / "models" / "references-accuracy.json"
 #: a cell must be at least this close (mean cosine over the model's members) to one
 #: digit's examples …
 REF_SIM = 0.8
@@ -44,6 +48,20 @@ REF_MARGIN = 0.1
 PER_DIGIT = 8
 #: a new example this close to a kept one adds nothing (and costs a write)
 SAME = 0.97
+
+
+@lru_cache(maxsize=1)
+def examples_share() -> float:
+    """The share of the model's doubt that the meter's examples take away when they
+    agree with the digit the model leans to (see ``meter_agent.reader._confirmed``):
+    the lower end of the 95 % interval of how often that digit was right (SHARE_PATH).
+    Measured, not set: on the makers the model trained on the examples never agreed
+    with a wrong digit, so the agreement leaves little doubt."""
+    data = json.loads(SHARE_PATH.read_text())
+    share = float(data["share"])
+    if not 0.0 < share < 1.0:
+        raise ValueError(f"{SHARE_PATH} does not hold a share in (0, 1)")
+    return share
 
 
 @dataclass

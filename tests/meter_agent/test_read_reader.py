@@ -137,9 +137,11 @@ def test_a_last_drum_well_between_two_digits_reads_as_the_lower_one() -> None:
 
 def drum(pos: float, spread: float = 0.3, methods: tuple[str, ...] = ("cnn",)):
     """A drum cell as the model would report it: a position distribution around ``pos``
-    (a discretised normal, ``spread`` in tenths), the nearest digit and its probability."""
+    (a discretised normal, ``spread`` in tenths), the nearest digit and its probability;
+    with "refs" in ``methods`` the meter's examples voted for that digit too."""
     from meter_agent.engines.digits import N_BINS, fold_round, position
     from meter_agent.reader import CellResult
+    from meter_agent.references import examples_share
 
     b = np.arange(N_BINS)
     d = (b - pos * 10 + N_BINS / 2) % N_BINS - N_BINS / 2
@@ -155,6 +157,7 @@ def drum(pos: float, spread: float = 0.3, methods: tuple[str, ...] = ("cnn",)):
         methods=methods,
         p_top=float(r[c]),
         positions=tuple(q[:N_BINS]),
+        confirm_share=examples_share() if "refs" in methods else 0.0,
     )
 
 
@@ -447,7 +450,8 @@ def test_tesseract_confirms_as_much_as_it_is_right_at_its_confidence() -> None:
     refused (bench.frames seed 7, moved, frames 32 and 33)."""
     from meter_agent.engines import DigitGuess
     from meter_agent.engines.tesseract import accuracy
-    from meter_agent.reader import CONFIRM_SHARE, combine_cell, resolve_drums
+    from meter_agent.reader import combine_cell, resolve_drums
+    from meter_agent.references import examples_share
 
     cell = drum(1.0, spread=2.2)
     p = cell.confidence
@@ -463,9 +467,9 @@ def test_tesseract_confirms_as_much_as_it_is_right_at_its_confidence() -> None:
     alone = resolve_drums([combine_cell({"cnn": model}, blank=False)], last_rolls=False)[0]
     assert alone.confidence < unsure < sure
     assert sure >= 0.8 > alone.confidence
-    # the meter's own examples still take half the doubt away
+    # the meter's own examples take away as much as they were measured to be right
     refs = DigitGuess("1", 0.9, "digit", value=1.0)
-    assert combine_cell({"cnn": model, "refs": refs}, blank=False).confirm_share == CONFIRM_SHARE
+    assert combine_cell({"cnn": model, "refs": refs}, blank=False).confirm_share == examples_share()
 
 
 def test_tesseract_dissent_counts_only_where_the_model_doubts() -> None:
