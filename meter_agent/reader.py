@@ -543,8 +543,8 @@ def resolve_drums(
     NEAR_NEXT under it to SETTLED_BAND past it) a drum nearly turned and one at rest look
     alike, and ``last_offset`` decides with the model (how far the last drum's digit sits
     under the other drums' line, see :func:`last_drum_offset`): under the line the digit
-    below, level with it or far above it (passed: the drum scrolls upward) the digit;
-    with no line, or a little above it, the drum is refused.
+    below, level with it or above it (passed: the drum scrolls upward) the digit; with
+    no line the drum is refused.
 
     A higher drum turns only while the drum below it rolls from 9 to 0 (an odometer's
     carry): its position, less how far the drum below is into that roll, must stand
@@ -587,9 +587,14 @@ def resolve_drums(
             off = v - near  # signed distance to the nearest digit
             low = last_offset is not None and last_offset >= LAST_DRUM_OFFSET
             level = last_offset is not None and abs(last_offset) < LAST_DRUM_OFFSET
-            # far above the line: passed. Not near a 0: a drum finishing its 9 → 0 roll
-            # carries the 9s above it, which stand low and pull the line down with them
-            above = last_offset is not None and last_offset <= -SURELY_LOW and near % 10 != 0
+            # above the line: passed, or settled and measured a little high; a drum
+            # still turning in stands under it, so the line's noise above the line is
+            # no doubt between the two readings (an ExtraLight settled 9 measured 0.039
+            # above was refused). Not near a 0: a drum finishing its 9 → 0 roll carries
+            # the 9s above it, which stand low and pull the line down with them
+            above = (
+                last_offset is not None and last_offset <= -LAST_DRUM_OFFSET and near % 10 != 0
+            )
             if -NEAR_NEXT < off < SETTLED_BAND:
                 # near a digit: 8.9 turned and a settled 9 look alike (labels to a tenth,
                 # unseen makers framed a hair off), and the model is often sure of either.
@@ -615,7 +620,7 @@ def resolve_drums(
                     digit = (near - 1) % 10
                     conf = _confirmed(c, digit, float(mass[digit]))
                 elif level or above:
-                    # settled, or (far above the line) turned a little past the digit:
+                    # settled, or (above the line) turned a little past the digit:
                     # the drum scrolls upward, so a figure above its rest has been
                     # passed and is the reading. The model's mass from a tenth under
                     # the digit (the labels' and the framing's error) to just under
