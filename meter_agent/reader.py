@@ -592,9 +592,7 @@ def resolve_drums(
             # no doubt between the two readings (an ExtraLight settled 9 measured 0.039
             # above was refused). Not near a 0: a drum finishing its 9 → 0 roll carries
             # the 9s above it, which stand low and pull the line down with them
-            above = (
-                last_offset is not None and last_offset <= -LAST_DRUM_OFFSET and near % 10 != 0
-            )
+            above = last_offset is not None and last_offset <= -LAST_DRUM_OFFSET and near % 10 != 0
             if -NEAR_NEXT < off < SETTLED_BAND:
                 # near a digit: 8.9 turned and a settled 9 look alike (labels to a tenth,
                 # unseen makers framed a hair off), and the model is often sure of either.
