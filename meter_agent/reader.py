@@ -387,6 +387,16 @@ def _pieces_centre(binary: np.ndarray) -> tuple[int, float] | None:
     return best
 
 
+def own_binary(gray: np.ndarray) -> np.ndarray:
+    """A cell thresholded on its own (ink = 255): its slow shading (a drum's curvature,
+    a face darker than its neighbours') taken off, then Otsu's level of this cell alone."""
+    g = gray.astype(np.float32)
+    flat = g - cv2.GaussianBlur(g, (0, 0), max(1.0, g.shape[0] / 4))
+    norm = cv2.normalize(flat, None, 0, 255, cv2.NORM_MINMAX).astype(np.uint8)
+    _, out = cv2.threshold(norm, 0, 255, cv2.THRESH_BINARY_INV + cv2.THRESH_OTSU)
+    return out
+
+
 def carry_free(values: list[float | None]) -> list[bool]:
     """Which drums above the last can draw the drums' line (``values``: the model's
     positions, the last drum's included). A last drum near 9 or 0 may be in its 9 → 0
@@ -414,13 +424,19 @@ def last_drum_offset(cells: list[Cell], use: list[bool] | None = None) -> float 
     (see :func:`carry_free`)."""
     if len(cells) < 3:
         return None
-    pts = [(i, ink_centre(c.binary)) for i, c in enumerate(cells[:-1]) if not c.blank]
+    images = [c.binary for c in cells]
+    if ink_centre(images[-1]) is None:
+        # the last drum's digit is lost in the window's threshold (a red or shaded last
+        # drum of the frame's grey merges with its figure): every cell thresholded on
+        # its own, so the line and the last drum are measured alike
+        images = [own_binary(c.gray) for c in cells]
+    pts = [(i, ink_centre(images[i])) for i, c in enumerate(cells[:-1]) if not c.blank]
     pts = [(i, y) for i, y in pts if y is not None]
     if use is not None and sum(use[i] for i, _ in pts) >= 2:
         # the drums clear of a carry; with fewer than two of them, all the drums, as the
         # best there is (the model must still lean to the digit the line picks)
         pts = [(i, y) for i, y in pts if use[i]]
-    last = ink_centre(cells[-1].binary)
+    last = ink_centre(images[-1])
     if last is None or len(pts) < 2:
         return None
     xs = np.array([i for i, _ in pts], np.float64)

@@ -80,3 +80,30 @@ def test_an_lcd_row_found_in_a_loose_window_leaves_the_glass_edge_out() -> None:
     assert case.font.name == "DSEG14ClassicMini-Bold.ttf"
     accepted, right, code = B.read_case(case, [], [])
     assert accepted and right, code
+
+
+def test_a_last_drum_lost_in_the_windows_threshold_is_measured_on_its_own() -> None:
+    """Seed 77, loose window 11: 2023499 in DejaVu Sans ExtraLight, the last drum a
+    shaded face of the frame's grey. The window's threshold merges its 9 with the face,
+    so the drums' line had no last digit to measure and the settled 9 was refused; each
+    cell thresholded on its own, the 9 stands level with the other drums and is read."""
+    from datetime import UTC, datetime
+
+    from meter_agent.config import AgentConfig
+    from meter_agent.reader import MeterReader, carry_free, ink_centre, last_drum_offset
+
+    case = B.cases("drum", "loose", 12, 77)[11]
+    assert case.frame.digits == "2023499" and case.frame.roll == 0.0
+    cfg = AgentConfig()
+    cfg.calibration.roi = case.roi
+    cfg.calibration.rotate_degrees = case.frame.rotation
+    cfg.calibration.display = "drum"
+    cfg.ocr.expected_digits = 7
+    reader = MeterReader(cfg)
+    cells = reader._window(case.image).cells
+    assert ink_centre(cells[-1].binary) is None
+    free = carry_free([2.0, 0.0, 2.0, 3.0, 4.0, 9.0, 9.0])
+    off = last_drum_offset(cells, free)
+    assert off is not None and abs(off) < 0.02
+    res = reader.read_frames([case.image], datetime(2026, 1, 1, tzinfo=UTC))
+    assert res.accepted and res.digits == "2023499"
