@@ -59,6 +59,11 @@ FACE_RATIO = 1.3
 #: as a bar, it left the row a digit short, placed a cell off): there a bar is what is
 #: thinner still, or touches the window's side
 THIN_END = 0.3
+#: on drums, a row whose members are this slender (median width over height) is the
+#: frame's strips between the faces, not figures (a bench frame's shaded strips, 8 × 62
+#: pixels, 0.13, outnumbered the figures and the row was cut half a drum off; printed
+#: figures stand 0.5-0.7, a flagged 1 about 0.3)
+BAR_ROW = 0.2
 THIN_END_LCD = 0.06
 #: a figure whose centre is within this share of its face's height of the face's centre
 #: stands centred in it: a settled drum (a turning one stands higher or lower)
@@ -234,6 +239,11 @@ def _rows(
     for key in (_centre,) if printed else (_centre, _right):
         out += _rows_by(blobs, n, min_pitch, max_pitch, key, every_gap)
     return out
+
+
+def _slenderness(c: _Candidate) -> float:
+    """The members' median width over their height."""
+    return float(np.median([b.w / max(b.h, 1) for b in c.members]))
 
 
 def _height(c: _Candidate) -> float:
@@ -463,6 +473,12 @@ def _find_row(window_bgr: np.ndarray, n: int, display: str) -> Row | None:
     if not cands:
         return None
     every_row = cands
+    if display == "drum":
+        # nor is a row of the frame's strips between the faces (shaded, so not solid
+        # enough to be dropped as bars one by one): printed figures are wider, even a 1
+        # with its flag, and a row holds more than 1s
+        figures = [c for c in cands if _slenderness(c) >= BAR_ROW]
+        cands = figures or cands
     if display != "auto":
         top = max(_score(c)[0] for c in cands)
         level = [c for c in cands if _score(c)[0] == top]

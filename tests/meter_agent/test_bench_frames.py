@@ -107,3 +107,33 @@ def test_a_last_drum_lost_in_the_windows_threshold_is_measured_on_its_own() -> N
     assert off is not None and abs(off) < 0.02
     res = reader.read_frames([case.image], datetime(2026, 1, 1, tzinfo=UTC))
     assert res.accepted and res.digits == "2023499"
+
+
+def test_a_row_of_the_frames_strips_between_the_faces_is_not_the_digit_row() -> None:
+    """Seed 77, loose window 8: 1978349 in DejaVu Sans Condensed Oblique, its last two
+    drums raised by a carry. The shaded strips of frame between the faces line up six
+    strong, more than the figures on one line (five), and the row was cut half a drum
+    off: every cell straddled two figures. A row that slender is no row of figures."""
+    from datetime import UTC, datetime
+
+    from meter_agent.config import AgentConfig
+    from meter_agent.locate import BAR_ROW, find_row
+    from meter_agent.reader import MeterReader
+    from meter_agent.vision import crop_roi, rotate, to_bgr
+
+    case = B.cases("drum", "loose", 9, 77)[8]
+    assert case.frame.digits == "1978349"
+    window = crop_roi(rotate(to_bgr(case.image), case.frame.rotation), case.roi)
+    row = find_row(window, 7, "drum")
+    assert row is not None
+    x, _, w, _ = row.box
+    # the first cell starts on the 1's face, left of the figure (about x = 99 … 122)
+    assert x < 95 and abs(w / 7 - 62) < 3
+    assert 0.1 < BAR_ROW < 0.3
+    cfg = AgentConfig()
+    cfg.calibration.roi = case.roi
+    cfg.calibration.rotate_degrees = case.frame.rotation
+    cfg.calibration.display = "drum"
+    cfg.ocr.expected_digits = 7
+    res = MeterReader(cfg).read_frames([case.image], datetime(2026, 1, 1, tzinfo=UTC))
+    assert res.accepted and res.digits == "1978349"
