@@ -59,12 +59,12 @@ FACE_RATIO = 1.3
 #: as a bar, it left the row a digit short, placed a cell off): there a bar is what is
 #: thinner still, or touches the window's side
 THIN_END = 0.3
+THIN_END_LCD = 0.06
 #: on drums, a row whose members are this slender (median width over height) is the
 #: frame's strips between the faces, not figures (a bench frame's shaded strips, 8 × 62
 #: pixels, 0.13, outnumbered the figures and the row was cut half a drum off; printed
 #: figures stand 0.5-0.7, a flagged 1 about 0.3)
 BAR_ROW = 0.2
-THIN_END_LCD = 0.06
 #: a figure whose centre is within this share of its face's height of the face's centre
 #: stands centred in it: a settled drum (a turning one stands higher or lower)
 CENTRED = 0.04

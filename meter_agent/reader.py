@@ -425,18 +425,19 @@ def last_drum_offset(cells: list[Cell], use: list[bool] | None = None) -> float 
     if len(cells) < 3:
         return None
     images = [c.binary for c in cells]
-    if ink_centre(images[-1]) is None:
+    last = ink_centre(images[-1])
+    if last is None:
         # the last drum's digit is lost in the window's threshold (a red or shaded last
         # drum of the frame's grey merges with its figure): every cell thresholded on
         # its own, so the line and the last drum are measured alike
         images = [own_binary(c.gray) for c in cells]
+        last = ink_centre(images[-1])
     pts = [(i, ink_centre(images[i])) for i, c in enumerate(cells[:-1]) if not c.blank]
     pts = [(i, y) for i, y in pts if y is not None]
     if use is not None and sum(use[i] for i, _ in pts) >= 2:
         # the drums clear of a carry; with fewer than two of them, all the drums, as the
         # best there is (the model must still lean to the digit the line picks)
         pts = [(i, y) for i, y in pts if use[i]]
-    last = ink_centre(images[-1])
     if last is None or len(pts) < 2:
         return None
     xs = np.array([i for i, _ in pts], np.float64)

@@ -55,8 +55,9 @@ def examples_share() -> float:
     """The share of the model's doubt that the meter's examples take away when they
     agree with the digit the model leans to (see ``meter_agent.reader._confirmed``):
     the lower end of the 95 % interval of how often that digit was right (SHARE_PATH).
-    Measured, not set: on the makers the model trained on the examples never agreed
-    with a wrong digit, so the agreement leaves little doubt."""
+    Measured, not set: on the held-out meters (makers the model never trained on) the
+    examples never agreed with a wrong digit outside the band near a digit, where the
+    reader does not let them decide, so the agreement leaves little doubt."""
     data = json.loads(SHARE_PATH.read_text())
     share = float(data["share"])
     if not 0.0 < share < 1.0:
