@@ -68,6 +68,9 @@ BAR_ROW = 0.2
 #: a figure whose centre is within this share of its face's height of the face's centre
 #: stands centred in it: a settled drum (a turning one stands higher or lower)
 CENTRED = 0.04
+#: a drum turning in a carry shows at least this share of a figure's height (the
+#: larger of the two it stands between)
+CUT_FIGURE = 0.5
 #: on an LCD, segments whose vertical gap is at most this share of the taller are merged
 SEGMENT_GAP = 0.5
 
@@ -252,15 +255,32 @@ def _height(c: _Candidate) -> float:
 
 def _with_carry(best: _Candidate, cands: list[_Candidate], n: int) -> _Candidate | None:
     """``best`` joined by the drums a carry turns with the last one: they turn together,
-    so their figures stand on a line of their own, higher than the others', to the right
-    of ``best`` at its pitch and height. None when no such row completes ``best``."""
+    so their figures stand on a line of their own, higher than the others', at ``best``'s
+    pitch and on its columns, as tall as the settled figures or, cut by the drums'
+    windows, down to half as tall (CUT_FIGURE; 8278399 with its last three drums 0.74
+    turned showed its 4 and 0s three quarters high). The turning drums are the
+    rightmost: a row to the right of ``best`` joins it, and so does a row to its left
+    standing lower, when ``best`` is itself the turning drums (three drums in a carry
+    tie with three settled ones and line up more regularly: 573399, its 3 and 9s
+    raised, found the 3 and 9s and was refused as having no row). None when no such
+    row completes ``best``."""
     gh = _height(best)
+    left = min(b.x for b in best.members)
     right = max(b.x + b.w for b in best.members)
+    best_cy = float(np.median([b.cy for b in best.members]))
     joined: list[_Candidate] = []
     for c in cands:
         if c is best or abs(c.pitch - best.pitch) > 0.1 * best.pitch:
             continue
-        if abs(_height(c) - gh) > 0.2 * gh or min(b.x for b in c.members) < right:
+        c_right = max(b.x + b.w for b in c.members)
+        before = c_right <= left and float(np.median([b.cy for b in c.members])) > best_cy
+        if min(b.x for b in c.members) < right and not before:
+            continue
+        # the turning drums' figures are cut by their windows, down to half a figure
+        # (a drum 0.74 turned shows three quarters of the next): as tall as the settled
+        # ones, or shorter
+        settled, turning = (_height(c), gh) if before else (gh, _height(c))
+        if not CUT_FIGURE * settled <= turning <= 1.2 * settled:
             continue
         steps = [(b.cx - best.first) / best.pitch for b in c.members]
         if any(abs(k - round(k)) > PITCH_TOLERANCE for k in steps):
@@ -268,11 +288,45 @@ def _with_carry(best: _Candidate, cands: list[_Candidate], n: int) -> _Candidate
         index = [*best.index, *(int(round(k)) for k in steps)]
         if len(set(index)) != len(index) or max(index) - min(index) + 1 > n:
             continue
-        joined.append(_Candidate([*best.members, *c.members], best.pitch, best.first, index))
+        lo = min(index)
+        joined.append(
+            _Candidate(
+                [*best.members, *c.members],
+                best.pitch,
+                best.first + lo * best.pitch,
+                [i - lo for i in index],
+            )
+        )
     if not joined:
         return None
     out = max(joined, key=lambda c: len(c.members))
     return out if len(out.members) >= max(2, n - MISSING_AT_MOST) else None
+
+
+def _figures_in_faces(best: _Candidate, rows: list[_Candidate], n: int) -> _Candidate | None:
+    """The figures' row when ``best`` is the row of drum faces holding them on two lines:
+    a carry raises the turning drums' figures above the settled ones, so each line is a
+    row shorter than the faces' (which a carry does not move) and the faces win the
+    search; cut from the faces as figures, every cell took in the frame around them (a
+    bench frame's 4072999, its 2 and 9s raised, was cut the window's whole height and
+    refused). The best row of figures ``best`` holds, joined by the other line (see
+    :func:`_with_carry`); None unless ``best`` holds figures of other rows in most of
+    its members and they make a row of at least ``n - MISSING_AT_MOST``."""
+    others = [c for c in rows if c is not best]
+    every = _Candidate([b for c in others for b in c.members], best.pitch, best.first, [])
+    if not others or not _holds(best, every):
+        return None
+    held = [c for c in others if _holds(best, c) or _held_by(best, c)]
+    if not held:
+        return None
+    figures = max(held, key=_score)
+    joined = _with_carry(figures, rows, n)
+    return joined if joined is not None and len(joined.members) > len(figures.members) else None
+
+
+def _held_by(faces: _Candidate, c: _Candidate) -> bool:
+    """Every member of ``c`` stands in one of ``faces``' members."""
+    return all(any(_face_holds(o, b) for o in faces.members) for b in c.members)
 
 
 def _whole_window(best: _Candidate, n: int, W: int, H: int) -> Row | None:
@@ -310,20 +364,22 @@ def _runs_out(x0: float, x1: float, pitch: float, width: int) -> bool:
     return x0 < -0.35 * pitch or x1 > width + 0.35 * pitch
 
 
+def _face_holds(o: Blob, b: Blob) -> bool:
+    """``o`` is a drum face around the figure ``b``: ``b`` stands inside it, and ``o`` is
+    a third taller or more."""
+    return (
+        o.x <= b.x
+        and o.y <= b.y
+        and b.x + b.w <= o.x + o.w
+        and b.y + b.h <= o.y + o.h
+        and o.h >= FACE_RATIO * b.h
+    )
+
+
 def _holds(outer: _Candidate, inner: _Candidate) -> bool:
     """Most of ``outer``'s members each hold a member of ``inner`` a third shorter or
     more: ``outer`` is the row of drum faces around ``inner``'s figures."""
-
-    def holds(o: Blob, b: Blob) -> bool:
-        return (
-            o.x <= b.x
-            and o.y <= b.y
-            and b.x + b.w <= o.x + o.w
-            and b.y + b.h <= o.y + o.h
-            and o.h >= FACE_RATIO * b.h
-        )
-
-    held = sum(any(holds(o, b) for b in inner.members) for o in outer.members)
+    held = sum(any(_face_holds(o, b) for b in inner.members) for o in outer.members)
     return held * 2 > len(outer.members)
 
 
@@ -479,6 +535,7 @@ def _find_row(window_bgr: np.ndarray, n: int, display: str) -> Row | None:
         # with its flag, and a row holds more than 1s
         figures = [c for c in cands if _slenderness(c) >= BAR_ROW]
         cands = figures or cands
+    rows = cands
     if display != "auto":
         top = max(_score(c)[0] for c in cands)
         level = [c for c in cands if _score(c)[0] == top]
@@ -491,8 +548,12 @@ def _find_row(window_bgr: np.ndarray, n: int, display: str) -> Row | None:
             inner = [c for c in level if not any(_holds(c, o) for o in level)]
             cands = inner or cands
     best = max(cands, key=_score)
+    if display == "drum":
+        best = _figures_in_faces(best, rows, n) or best
     if display == "drum" and len(best.members) < max(2, n - MISSING_AT_MOST):
-        best = _with_carry(best, cands, n) or best
+        # from every row found, not only the best-scoring: the turning drums' line is
+        # as long as the settled one only by chance
+        best = _with_carry(best, rows, n) or best
     span = max(best.index) + 1
     if span > n or len(best.members) < max(2, n - MISSING_AT_MOST):
         return _whole_window(best, n, W, H)

@@ -129,3 +129,55 @@ def test_a_row_of_the_frames_strips_between_the_faces_is_not_the_digit_row() -> 
     # read as the bench reads it: a fresh reader calibrated as the case says
     accepted, right, _ = B.read_case(case, [], [])
     assert accepted and right
+
+
+def _window(case: B.Case) -> np.ndarray:
+    from meter_agent.vision import crop_roi, rotate, to_bgr
+
+    return crop_roi(rotate(to_bgr(case.image), case.frame.rotation), case.roi)
+
+
+def test_faces_holding_figures_on_two_lines_are_not_the_digit_row() -> None:
+    """Seed 42, loose window 7: 4072999 in DejaVu Sans Bold, a carry raising the 2 and
+    the 9s above the 4, 0 and 7. Each line of figures is a row shorter than the faces',
+    which a carry does not move, so the faces won the search; cut as figures, every cell
+    took the window's whole height and the frame was refused. The figures' two lines,
+    joined, are the row."""
+    from meter_agent.locate import find_row
+
+    case = B.cases("drum", "loose", 8, 42)[7]
+    assert case.frame.digits == "4072999" and case.frame.roll > 0.2
+    window = _window(case)
+    row = find_row(window, 7, "drum")
+    assert row is not None and row.members == 7
+    # cut around the drums (faces about 82 pixels high), not the window's 207
+    assert row.box[3] < 0.6 * window.shape[0]
+    accepted, right, _ = B.read_case(case, [], [])
+    assert accepted and right
+
+
+def test_the_drums_a_carry_turns_join_the_row_whichever_line_is_longer() -> None:
+    """Two loose windows of drums in a carry, each refused as having no digit row.
+
+    Seed 42, window 23: 573399 in Liberation Mono Italic, its 3 and 9s raised: the three
+    turning drums tie with the three settled ones and line up more regularly, so the
+    search found them, and looked for the rest only to their right. Seed 5, window 5:
+    8278399, its last three drums 0.74 turned: their 4 and 0s, three quarters shown, are
+    shorter than the settled figures, and stood in no row as tall. Both now find the
+    row of all the drums, its cells each on one drum."""
+    from meter_agent.locate import find_row
+
+    case = B.cases("drum", "loose", 24, 42)[23]
+    assert case.frame.digits == "573399"
+    window = _window(case)
+    row = find_row(window, 6, "drum")
+    assert row is not None
+    # on this window the 5's face starts at about x = 100, and the drums stand 67 apart
+    x, _, w, _ = row.box
+    assert 70 < x < 100 and abs(w / 6 - 67) < 5 and row.members == 6
+
+    case = B.cases("drum", "loose", 6, 5)[5]
+    assert case.frame.digits == "8278399" and case.frame.roll > 0.7
+    assert find_row(_window(case), 7, "drum") is not None
+    accepted, right, _ = B.read_case(case, [], [])
+    assert accepted and right
