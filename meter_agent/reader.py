@@ -125,6 +125,11 @@ MEMBERS_AGREE = 0.5
 #: held-out makers' clean drums, the frame bench's drums on seeds 13, 7, 21 and 5), where
 #: it was less sure Tesseract was right in 5 of 8 (oblique 1s the model took for 7s)
 TESSERACT_OUTVOTED = 0.8
+#: a row found in a frame aligned to the reference is only part of the reference's row
+#: when narrower than it by more than this share (the alignment fixes the scale; a row
+#: found as tight is 0.2 of a pitch, 3 % of 7 digits, wider than one found in a loose
+#: window)
+ROW_WIDTH = 0.15
 #: Tesseract calls per frame at most (one process start each, ~70 ms)
 MAX_TESSERACT_CELLS = 2
 
@@ -868,7 +873,19 @@ class MeterReader:
                 )
         else:
             row = win.row or (0, 0, 0, 0)
-            if cached is not None and cached[2] and not win.row_sure and _same_span(cached[1], row):
+            if self.reference is not None and cached is not None and _narrower(row, cached[1]):
+                # aligned to the reference, the digits stand where its row found them and
+                # as far apart: a row narrower than that is part of it (the halves of drums
+                # turning in a carry lined up at a third of the pitch, and a bench frame's
+                # cells were cut on them: every settled digit unreadable). A wider one is
+                # kept: the reference's own search may have missed digits (an LCD's
+                # leading 1s, its right-hand segments only)
+                win = process_window(
+                    frame, cal, ocr, transform=transform, row=cached[1], cuts=known_cuts
+                )
+            elif (
+                cached is not None and cached[2] and not win.row_sure and _same_span(cached[1], row)
+            ):
                 # the same digits, but this frame's cells are only of an estimated
                 # height: the measured ones of before fit them better
                 win = process_window(
@@ -1355,6 +1372,11 @@ def _same_span(a: tuple[int, int, int, int], b: tuple[int, int, int, int]) -> bo
     row's width."""
     tol = 0.1 * max(a[2], b[2])
     return abs(a[0] - b[0]) <= tol and abs(a[0] + a[2] - b[0] - b[2]) <= tol
+
+
+def _narrower(a: tuple[int, int, int, int], b: tuple[int, int, int, int]) -> bool:
+    """Row ``a`` is narrower than row ``b`` by more than ROW_WIDTH of ``b``'s width."""
+    return a[2] < (1.0 - ROW_WIDTH) * b[2]
 
 
 def _image_rejection(errors: list[ImageError]) -> Rejection:

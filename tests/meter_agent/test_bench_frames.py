@@ -181,3 +181,42 @@ def test_the_drums_a_carry_turns_join_the_row_whichever_line_is_longer() -> None
     assert find_row(_window(case), 7, "drum") is not None
     accepted, right, _ = B.read_case(case, [], [])
     assert accepted and right
+
+
+def test_a_row_of_another_width_in_an_aligned_frame_is_not_the_digit_row() -> None:
+    """Seed 21, moved camera, frame 25: 7470599 in DejaVu Sans ExtraLight, its 5 and 9s
+    turning in a carry. Aligned to the reference, the frame's own row search lined up
+    pieces of the turning figures at a third of the digits' pitch, and the cells were cut
+    on them: five digits unreadable. The frame is aligned, so the digits stand where the
+    reference's row found them; that row is read instead."""
+    from datetime import UTC, datetime
+
+    from meter_agent.config import AgentConfig
+    from meter_agent.reader import MeterReader
+
+    case = B.cases("drum", "moved", 26, 21)[25]
+    assert case.frame.digits == "7470599" and case.reference is not None
+    cfg = AgentConfig()
+    cfg.calibration.roi = case.roi
+    cfg.calibration.rotate_degrees = case.frame.rotation
+    cfg.calibration.display = "drum"
+    cfg.ocr.expected_digits = 7
+    reader = MeterReader(cfg)
+    reader.set_reference(case.reference)
+    assert reader._row is not None
+    reference_row = reader._row[1]
+    res = reader.read_frames([case.image], datetime(2026, 1, 1, tzinfo=UTC))
+    assert res.accepted and res.digits == "7470599"
+    # the reference's row was read, and is still the one kept for later frames
+    assert reader.last_window is not None and reader.last_window.row == reference_row
+    assert reader._row[1] == reference_row
+
+
+def test_a_wider_row_in_an_aligned_frame_than_the_references_is_kept() -> None:
+    """Seed 21, moved camera, LCD frames 4 to 7: the reference's own row search found
+    the row a third too narrow (271 of the window's 402 pixels), the frames' rows are
+    whole. The reference's row is only taken over a narrower one; these are read."""
+    for i in (4, 5):
+        case = B.cases("lcd7", "moved", 6, 21)[i]
+        accepted, right, _ = B.read_case(case, [], [])
+        assert accepted and right, case.frame.digits
