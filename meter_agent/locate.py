@@ -68,6 +68,9 @@ BAR_ROW = 0.2
 #: a figure whose centre is within this share of its face's height of the face's centre
 #: stands centred in it: a settled drum (a turning one stands higher or lower)
 CENTRED = 0.04
+#: drum faces are at least this share of the pitch wide: they nearly touch, with only the
+#: frame between them (printed figures stand 0.33-0.65 of it on the frame bench)
+FACES_TOUCH = 0.68
 #: a drum turning in a carry shows at least this share of a figure's height (the
 #: larger of the two it stands between)
 CUT_FIGURE = 0.5
@@ -310,8 +313,11 @@ def _figures_in_faces(best: _Candidate, rows: list[_Candidate], n: int) -> _Cand
     search; cut from the faces as figures, every cell took in the frame around them (a
     bench frame's 4072999, its 2 and 9s raised, was cut the window's whole height and
     refused). The best row of figures ``best`` holds, joined by the other line (see
-    :func:`_with_carry`); None unless ``best`` holds figures of other rows in most of
-    its members and they make a row of at least ``n - MISSING_AT_MOST``."""
+    :func:`_with_carry`); None unless ``best``'s members are as wide as faces
+    (FACES_TOUCH) and most hold figures of other rows, and these make a row of at least
+    ``n - MISSING_AT_MOST``."""
+    if float(np.median([m.w for m in best.members])) < FACES_TOUCH * best.pitch:
+        return None  # figures, not faces (a row of 0s holds a row of their counters)
     others = [c for c in rows if c is not best]
     every = _Candidate([b for c in others for b in c.members], best.pitch, best.first, [])
     if not others or not _holds(best, every):
@@ -826,7 +832,7 @@ def _first_edge(grad: np.ndarray) -> int | None:
 
 def _are_faces(c: _Candidate, blobs: list[Blob], gray: np.ndarray) -> bool:
     """The members are drum faces (each holds a digit-sized blob) rather than digits."""
-    if float(np.median([m.w for m in c.members])) < 0.68 * c.pitch:
+    if float(np.median([m.w for m in c.members])) < FACES_TOUCH * c.pitch:
         return False  # faces nearly touch (only the frame between them); digits do not
     inside = 0
     for m in c.members:
