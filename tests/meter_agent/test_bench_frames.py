@@ -8,6 +8,8 @@ import numpy as np
 import pytest
 
 from bench import frames as B
+from meter_agent.config import AgentConfig
+from meter_agent.reader import MeterReader
 from meter_agent.training.fonts import HELDOUT_FONTS, TRAIN_FONTS, present_fonts
 
 pytestmark = pytest.mark.skipif(
@@ -89,17 +91,11 @@ def test_a_last_drum_lost_in_the_windows_threshold_is_measured_on_its_own() -> N
     cell thresholded on its own, the 9 stands level with the other drums and is read."""
     from datetime import UTC, datetime
 
-    from meter_agent.config import AgentConfig
-    from meter_agent.reader import MeterReader, carry_free, ink_centre, last_drum_offset
+    from meter_agent.reader import carry_free, ink_centre, last_drum_offset
 
     case = B.cases("drum", "loose", 12, 77)[11]
     assert case.frame.digits == "2023499" and case.frame.roll == 0.0
-    cfg = AgentConfig()
-    cfg.calibration.roi = case.roi
-    cfg.calibration.rotate_degrees = case.frame.rotation
-    cfg.calibration.display = "drum"
-    cfg.ocr.expected_digits = 7
-    reader = MeterReader(cfg)
+    reader = _reader(case)
     cells = reader._window(case.image).cells
     assert ink_centre(cells[-1].binary) is None
     free = carry_free([2.0, 0.0, 2.0, 3.0, 4.0, 9.0, 9.0])
@@ -129,6 +125,16 @@ def test_a_row_of_the_frames_strips_between_the_faces_is_not_the_digit_row() -> 
     # read as the bench reads it: a fresh reader calibrated as the case says
     accepted, right, _ = B.read_case(case, [], [])
     assert accepted and right
+
+
+def _reader(case: B.Case) -> MeterReader:
+    """A fresh reader calibrated as the bench calibrates ``case`` (no reference set)."""
+    cfg = AgentConfig()
+    cfg.calibration.roi = case.roi
+    cfg.calibration.rotate_degrees = case.frame.rotation
+    cfg.calibration.display = case.frame.kind
+    cfg.ocr.expected_digits = len(case.frame.digits or "")
+    return MeterReader(cfg)
 
 
 def _window(case: B.Case) -> np.ndarray:
@@ -191,17 +197,9 @@ def test_a_row_of_another_width_in_an_aligned_frame_is_not_the_digit_row() -> No
     reference's row found them; that row is read instead."""
     from datetime import UTC, datetime
 
-    from meter_agent.config import AgentConfig
-    from meter_agent.reader import MeterReader
-
     case = B.cases("drum", "moved", 26, 21)[25]
     assert case.frame.digits == "7470599" and case.reference is not None
-    cfg = AgentConfig()
-    cfg.calibration.roi = case.roi
-    cfg.calibration.rotate_degrees = case.frame.rotation
-    cfg.calibration.display = "drum"
-    cfg.ocr.expected_digits = 7
-    reader = MeterReader(cfg)
+    reader = _reader(case)
     reader.set_reference(case.reference)
     assert reader._row is not None
     reference_row = reader._row[1]
@@ -228,18 +226,10 @@ def test_a_row_narrower_than_an_earlier_frames_is_not_the_digit_row() -> None:
     well, and the pieces of the carry's figures are not taken for them."""
     from datetime import UTC, datetime
 
-    from meter_agent.config import AgentConfig
-    from meter_agent.reader import MeterReader
-
     case = B.cases("drum", "moved", 26, 21)[25]
     assert case.reference is not None
-    cfg = AgentConfig()
-    cfg.calibration.roi = case.roi
-    cfg.calibration.rotate_degrees = case.frame.rotation
-    cfg.calibration.display = "drum"
-    cfg.ocr.expected_digits = 7
     # the frame put back where the camera was when the window was drawn
-    aligner = MeterReader(cfg)
+    aligner = _reader(case)
     aligner.set_reference(case.reference)
     aligner._window(case.image)
     assert aligner.alignment is not None and aligner.alignment.ok
@@ -251,7 +241,7 @@ def test_a_row_narrower_than_an_earlier_frames_is_not_the_digit_row() -> None:
         flags=cv2.INTER_LINEAR | cv2.WARP_INVERSE_MAP,
         borderMode=cv2.BORDER_REPLICATE,
     )
-    reader = MeterReader(cfg)
+    reader = _reader(case)
     reader._window(case.reference)  # an earlier frame of the meter: its row found whole
     res = reader.read_frames([still], datetime(2026, 1, 1, tzinfo=UTC))
     assert res.accepted and res.digits == "7470599"
