@@ -125,10 +125,10 @@ MEMBERS_AGREE = 0.5
 #: held-out makers' clean drums, the frame bench's drums on seeds 13, 7, 21 and 5), where
 #: it was less sure Tesseract was right in 5 of 8 (oblique 1s the model took for 7s)
 TESSERACT_OUTVOTED = 0.8
-#: a row found in a frame is only part of the row found before for the same window (the
-#: reference's or an earlier frame's) when narrower than it by more than this share (a
-#: fixed camera, or the alignment, keeps the scale; a row found as tight is 0.2 of a
-#: pitch, 3 % of 7 digits, wider than one found in a loose window)
+#: a row found in a frame aligned to the reference is only part of the reference's row
+#: when narrower than it by more than this share (the alignment fixes the scale; a row
+#: found as tight is 0.2 of a pitch, 3 % of 7 digits, wider than one found in a loose
+#: window)
 ROW_WIDTH = 0.15
 #: Tesseract calls per frame at most (one process start each, ~70 ms)
 MAX_TESSERACT_CELLS = 2
@@ -873,14 +873,13 @@ class MeterReader:
                 )
         else:
             row = win.row or (0, 0, 0, 0)
-            if cached is not None and _narrower(row, cached[1]):
-                # the digits stand as far apart as in the row found before for this
-                # window (the reference's, which this frame is aligned to, or an earlier
-                # frame's): a row narrower than that is part of it (the halves of drums
+            if self.reference is not None and cached is not None and _narrower(row, cached[1]):
+                # aligned to the reference, the digits stand where its row found them and
+                # as far apart: a row narrower than that is part of it (the halves of drums
                 # turning in a carry lined up at a third of the pitch, and a bench frame's
                 # cells were cut on them: every settled digit unreadable). A wider one is
-                # kept: the search before may have missed digits (an LCD's leading 1s,
-                # its right-hand segments only)
+                # kept: the reference's own search may have missed digits (an LCD's
+                # leading 1s, its right-hand segments only)
                 win = process_window(
                     frame, cal, ocr, transform=transform, row=cached[1], cuts=known_cuts
                 )

@@ -218,30 +218,3 @@ def test_a_wider_row_in_an_aligned_frame_than_the_references_is_kept() -> None:
         case = B.cases("lcd7", "moved", 6, 21)[i]
         accepted, right, _ = B.read_case(case, [], [])
         assert accepted and right, case.frame.digits
-
-
-def test_a_row_narrower_than_an_earlier_frames_is_not_the_digit_row() -> None:
-    """The same frame (seed 21, moved, 25) for a camera that has not moved and has no
-    reference: the row an earlier frame found for the window stands for the digits as
-    well, and the pieces of the carry's figures are not taken for them."""
-    from datetime import UTC, datetime
-
-    case = B.cases("drum", "moved", 26, 21)[25]
-    assert case.reference is not None
-    # the frame put back where the camera was when the window was drawn
-    aligner = _reader(case)
-    aligner.set_reference(case.reference)
-    aligner._window(case.image)
-    assert aligner.alignment is not None and aligner.alignment.ok
-    h, w = case.image.shape[:2]
-    still = cv2.warpAffine(
-        case.image,
-        aligner.alignment.matrix,
-        (w, h),
-        flags=cv2.INTER_LINEAR | cv2.WARP_INVERSE_MAP,
-        borderMode=cv2.BORDER_REPLICATE,
-    )
-    reader = _reader(case)
-    reader._window(case.reference)  # an earlier frame of the meter: its row found whole
-    res = reader.read_frames([still], datetime(2026, 1, 1, tzinfo=UTC))
-    assert res.accepted and res.digits == "7470599"
