@@ -196,9 +196,8 @@ class Tally:
 DISPLAY_AS_CALIBRATED = True
 
 
-def read_case(case: Case, times: list[float], aligned: list[bool]) -> tuple[bool, bool, str | None]:
-    """Read one case with a fresh reader calibrated as the case says: (accepted, right,
-    the refusal's code)."""
+def reader_for(case: Case) -> MeterReader:
+    """A fresh reader calibrated as the case says (no reference set)."""
     cfg = AgentConfig()
     cfg.calibration.roi = case.roi
     cfg.calibration.rotate_degrees = case.frame.rotation
@@ -207,7 +206,13 @@ def read_case(case: Case, times: list[float], aligned: list[bool]) -> tuple[bool
         # the display kind as the calibration screen sets it (lcd7 or drum); with
         # --auto the reader detects it per meter, as the default config does
         cfg.calibration.display = case.frame.kind
-    reader = MeterReader(cfg)
+    return MeterReader(cfg)
+
+
+def read_case(case: Case, times: list[float], aligned: list[bool]) -> tuple[bool, bool, str | None]:
+    """Read one case with a fresh reader calibrated as the case says: (accepted, right,
+    the refusal's code)."""
+    reader = reader_for(case)
     if case.reference is not None:
         if hasattr(reader, "set_reference"):
             reader.set_reference(case.reference)

@@ -8,8 +8,6 @@ import numpy as np
 import pytest
 
 from bench import frames as B
-from meter_agent.config import AgentConfig
-from meter_agent.reader import MeterReader
 from meter_agent.training.fonts import HELDOUT_FONTS, TRAIN_FONTS, present_fonts
 
 pytestmark = pytest.mark.skipif(
@@ -23,6 +21,13 @@ def _unrotated(img: np.ndarray, rotation: float) -> np.ndarray:
     h, w = img.shape[:2]
     m = cv2.getRotationMatrix2D((w / 2, h / 2), rotation, 1.0)
     return np.asarray(cv2.warpAffine(img, m, (w, h)))
+
+
+def _window(case: B.Case) -> np.ndarray:
+    """The case's calibrated window, cut from its frame as the vision cuts it."""
+    from meter_agent.vision import crop_roi, rotate, to_bgr
+
+    return crop_roi(rotate(to_bgr(case.image), case.frame.rotation), case.roi)
 
 
 @pytest.mark.parametrize("kind", ["lcd7", "drum"])
@@ -95,7 +100,7 @@ def test_a_last_drum_lost_in_the_windows_threshold_is_measured_on_its_own() -> N
 
     case = B.cases("drum", "loose", 12, 77)[11]
     assert case.frame.digits == "2023499" and case.frame.roll == 0.0
-    reader = _reader(case)
+    reader = B.reader_for(case)
     cells = reader._window(case.image).cells
     assert ink_centre(cells[-1].binary) is None
     free = carry_free([2.0, 0.0, 2.0, 3.0, 4.0, 9.0, 9.0])
@@ -111,11 +116,10 @@ def test_a_row_of_the_frames_strips_between_the_faces_is_not_the_digit_row() -> 
     strong, more than the figures on one line (five), and the row was cut half a drum
     off: every cell straddled two figures. A row that slender is no row of figures."""
     from meter_agent.locate import BAR_ROW, find_row
-    from meter_agent.vision import crop_roi, rotate, to_bgr
 
     case = B.cases("drum", "loose", 9, 77)[8]
     assert case.frame.digits == "1978349"
-    window = crop_roi(rotate(to_bgr(case.image), case.frame.rotation), case.roi)
+    window = _window(case)
     row = find_row(window, 7, "drum")
     assert row is not None
     x, _, w, _ = row.box
@@ -125,22 +129,6 @@ def test_a_row_of_the_frames_strips_between_the_faces_is_not_the_digit_row() -> 
     # read as the bench reads it: a fresh reader calibrated as the case says
     accepted, right, _ = B.read_case(case, [], [])
     assert accepted and right
-
-
-def _reader(case: B.Case) -> MeterReader:
-    """A fresh reader calibrated as the bench calibrates ``case`` (no reference set)."""
-    cfg = AgentConfig()
-    cfg.calibration.roi = case.roi
-    cfg.calibration.rotate_degrees = case.frame.rotation
-    cfg.calibration.display = case.frame.kind
-    cfg.ocr.expected_digits = len(case.frame.digits or "")
-    return MeterReader(cfg)
-
-
-def _window(case: B.Case) -> np.ndarray:
-    from meter_agent.vision import crop_roi, rotate, to_bgr
-
-    return crop_roi(rotate(to_bgr(case.image), case.frame.rotation), case.roi)
 
 
 def test_faces_holding_figures_on_two_lines_are_not_the_digit_row() -> None:
@@ -199,7 +187,7 @@ def test_a_row_of_another_width_in_an_aligned_frame_is_not_the_digit_row() -> No
 
     case = B.cases("drum", "moved", 26, 21)[25]
     assert case.frame.digits == "7470599" and case.reference is not None
-    reader = _reader(case)
+    reader = B.reader_for(case)
     reader.set_reference(case.reference)
     assert reader._row is not None
     reference_row = reader._row[1]
