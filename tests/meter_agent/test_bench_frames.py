@@ -206,3 +206,58 @@ def test_a_wider_row_in_an_aligned_frame_than_the_references_is_kept() -> None:
         case = B.cases("lcd7", "moved", 6, 21)[i]
         accepted, right, _ = B.read_case(case, [], [])
         assert accepted and right, case.frame.digits
+
+
+# (seed, condition, frame, its digits): LCD frames in DSEG7 Modern Mini Light faces that
+# display "auto" once read wrong as drums
+_HALF_ROWS = (
+    (42, "careful", 35, "1807882"),
+    (202, "careful", 3, "461144"),
+    (303, "loose", 39, "117217"),
+)
+
+
+@pytest.mark.parametrize(("seed", "condition", "index", "digits"), _HALF_ROWS)
+def test_an_lcd_of_thin_segments_is_not_read_as_drums_by_auto(
+    monkeypatch: pytest.MonkeyPatch, seed: int, condition: str, index: int, digits: str
+) -> None:
+    """With ``display: auto`` the rules common to both kinds found a row of single thin
+    segments (the digits' upper or lower halves), nothing said drums or LCD, and the
+    cells, each a lone bar, were read as drums: 1807882 as 1111111, 461144 as 701177,
+    117217 as 111111. The row an LCD's rules find holds the whole digits, whose thin
+    segment patterns are the model's digits: the meter is an LCD, read right."""
+    from datetime import UTC, datetime
+
+    monkeypatch.setattr(B, "DISPLAY_AS_CALIBRATED", False)
+    case = B.cases("lcd7", condition, index + 1, seed)[index]
+    assert case.frame.digits == digits
+    reader = B.reader_for(case)
+    assert reader.config.calibration.display == "auto"
+    res = reader.read_frames([case.image], datetime(2026, 1, 1, tzinfo=UTC))
+    assert res.accepted and res.digits == digits and res.display == "lcd7"
+    # detected, the meter's later frames have their row found by an LCD's rules at once
+    assert reader._detected == "lcd7"
+    assert reader._window(case.image).row == reader._lcd_window(case.image).row  # type: ignore[union-attr]
+    res = reader.read_frames([case.image], datetime(2026, 1, 1, 0, 1, tzinfo=UTC))
+    assert res.accepted and res.digits == digits
+
+
+def test_two_rows_of_one_window_that_read_differently_are_refused(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """The half-digit row of 117217 (seed 303, loose window 39) reads 111111, the row an
+    LCD's rules find reads 117217, every digit sure: undecided between the rows, the
+    reader refuses rather than pick one."""
+    from meter_agent.vision import DigitRowError
+
+    monkeypatch.setattr(B, "DISPLAY_AS_CALIBRATED", False)
+    case = B.cases("lcd7", "loose", 40, 303)[39]
+    reader = B.reader_for(case)
+    half = reader._window(case.image)
+    whole = reader._lcd_window(case.image)
+    assert whole is not None and whole.row != half.row
+    assert half.row is not None and whole.row is not None and half.row[3] < 0.5 * whole.row[3]
+    with pytest.raises(DigitRowError, match="two rows of digits"):
+        reader._one_reading(reader._forward(half.cells), reader._forward(whole.cells))
+    # the same row read twice is one reading
+    reader._one_reading(reader._forward(whole.cells), reader._forward(whole.cells))
