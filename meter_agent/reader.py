@@ -922,12 +922,20 @@ class MeterReader:
         return self._verdict(win, forward)[0]
 
     def _verdict(
-        self, win: Window, forward: ModelRead | None = None, *, thin: bool = False
+        self, win: Window, forward: ModelRead | None = None, *, relaxed: bool = False
     ) -> tuple[str, bool]:
         """:meth:`detect_display`'s kind, and whether anything in the frame said so
-        (False: drums only for want of a clean LCD, nothing drum-like seen). ``thin``
-        counts the decoder's patterns of thin segments too (read only to confirm the
-        model's digit, see :data:`~meter_agent.engines.seven_segment.THIN_ON`)."""
+        (False: drums only for want of a clean LCD, nothing drum-like seen).
+
+        ``relaxed`` (a frame the strict test left undecided) counts the decoder's
+        patterns of thin segments too (read otherwise only to confirm the model's
+        digit, see :data:`~meter_agent.engines.seven_segment.THIN_ON`) and lets it read
+        an italic row stood upright as well (its segment regions are upright). Weaker
+        evidence, so it asks more: the model, and every lit cell settled on a digit (a
+        drum a fifth of a step from its next digit is not "turning", and read as an
+        LCD it would be that next digit); and it decides for this frame only, where
+        a clean frame decides for the calibration: a drum meter taken for an LCD once
+        would have read every later frame by the LCD's rules."""
         if self.config.calibration.display != "auto":
             return self.config.calibration.display, True
         faces = win.cuts is not None  # kept, calibrated as auto, only where faces were seen
@@ -952,19 +960,29 @@ class MeterReader:
             return self._detected, True
         if faces or turning:
             return "drum", True
+        if relaxed and (
+            self.cnn is None
+            or any(m is None for m, c in zip(model, win.cells, strict=True) if not c.blank)
+        ):
+            return "drum", False
         seven = self.seven or SevenSegmentEngine()
-        got = seven.read([c.binary for c in win.cells])
-        clean = sum(
-            1
-            for g, m in zip(got, model, strict=True)
-            if g.kind == "digit"
-            and g.confidence >= 0.75
-            and (thin or not g.confirm_only)
-            and (self.cnn is None or g.char == m)
-        )
-        if clean >= max(1, math.ceil(len(got) * 0.8)):
-            self._detected = "lcd7"  # one clean LCD frame settles it for this calibration
-            return "lcd7", True
+        views = [[c.binary for c in win.cells]]
+        if relaxed and (upright := _upright_binaries(win)) is not None:
+            views.append(upright)
+        for binaries in views:
+            got = seven.read(binaries)
+            clean = sum(
+                1
+                for g, m in zip(got, model, strict=True)
+                if g.kind == "digit"
+                and g.confidence >= 0.75
+                and (relaxed or not g.confirm_only)
+                and (self.cnn is None or g.char == m)
+            )
+            if clean >= max(1, math.ceil(len(got) * 0.8)):
+                if not relaxed:
+                    self._detected = "lcd7"  # a clean LCD frame settles the calibration
+                return "lcd7", True
         return "drum", False
 
     def _forward(self, cells: list[Cell]) -> ModelRead:
@@ -1001,20 +1019,20 @@ class MeterReader:
         halves at half the pitch, each cell a lone bar the model took for a sure 1
         (three of the frame bench's 1,080 LCD frames read wrong as drums, 1807882 as
         1111111). Found by an LCD's rules, the whole digits make segment patterns of
-        the model's digits and the meter is an LCD; where they do not, two rows that
-        read differently are refused (:meth:`_one_reading`)."""
+        the model's digits and the frame is read as an LCD; where they do not, two rows
+        that read differently are refused (:meth:`_one_reading`)."""
         win = self._window(frame)
         fwd = None
         if self.cnn is not None and self.config.calibration.display == "auto":
             fwd = self._forward(win.cells)
         display, decided = self._verdict(win, fwd)
-        if not decided and self._verdict(win, fwd, thin=True) == ("lcd7", True):
+        if not decided and self._verdict(win, fwd, relaxed=True) == ("lcd7", True):
             display, decided = "lcd7", True
         if not decided:
             lcd = self._lcd_window(frame)
             if lcd is not None and lcd.row != win.row:
                 lcd_fwd = self._forward(lcd.cells) if self.cnn is not None else None
-                if self._verdict(lcd, lcd_fwd, thin=True) == ("lcd7", True):
+                if self._verdict(lcd, lcd_fwd, relaxed=True) == ("lcd7", True):
                     win, fwd, display = lcd, lcd_fwd, "lcd7"
                     self.last_window = win
                 elif fwd is not None and lcd_fwd is not None:
@@ -1030,7 +1048,7 @@ class MeterReader:
         refused by this, each refused by the code before it too, some only by the
         confidence bar: a half-digit row read 9714792 as 1111111.)"""
         sure = self.config.ocr.confidence_threshold
-        guesses = lcd.guesses(rolling=False)
+        guesses = lcd.guesses(rolling=True)  # with the positions (settled guesses have none)
         if not all(
             g.char is not None
             and g.value is not None
@@ -1447,6 +1465,16 @@ def _same_span(a: tuple[int, int, int, int], b: tuple[int, int, int, int]) -> bo
 def _narrower(a: tuple[int, int, int, int], b: tuple[int, int, int, int]) -> bool:
     """Row ``a`` is narrower than row ``b`` by more than ROW_WIDTH of ``b``'s width."""
     return a[2] < (1.0 - ROW_WIDTH) * b[2]
+
+
+def _upright_binaries(win: Window) -> list[np.ndarray] | None:
+    """The window's binary cells from its row sheared upright (see
+    :mod:`meter_agent.slant`), or None when the row does not lean."""
+    s = row_slant([c.binary for c in win.cells])
+    if not s:
+        return None
+    row = shear(win.binary, s)
+    return [row[:, c.box[0] : c.box[0] + c.box[2]] for c in win.cells]
 
 
 def _image_rejection(errors: list[ImageError]) -> Rejection:
