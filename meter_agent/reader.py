@@ -1044,9 +1044,8 @@ class MeterReader:
         """Raise DigitRowError when the row an LCD's rules find reads as sure, settled
         digits other than the row read as drums: two rows of one window give two
         readings, and nothing tells which is the meter's. (On the frame bench in
-        ``auto``, nine seeds: 22 of 1,080 LCD frames and none of 1,080 drum frames are
-        refused by this, each refused by the code before it too, some only by the
-        confidence bar: a half-digit row read 9714792 as 1111111.)"""
+        ``auto``, nine seeds: 17 of 1,080 LCD frames and none of 1,080 drum frames are
+        refused by this, each refused by the code before it too.)"""
         sure = self.config.ocr.confidence_threshold
         guesses = lcd.guesses(rolling=True)  # with the positions (settled guesses have none)
         if not all(
