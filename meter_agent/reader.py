@@ -901,11 +901,22 @@ class MeterReader:
         return win
 
     # -- per frame -----------------------------------------------------------------------
-    def detect_display(self, win: Window, forward: ModelRead | None = None) -> str:
-        """lcd7 when the seven-segment decoder finds clean segment patterns in most cells,
-        each the digit the model reads there too, settled (a drum digit can pass for a
-        segment pattern — a one-digit window has no other cells to outvote it — but then
-        the decoder's digit is rarely the model's, or the model sees the drum turning).
+    def _verdict(
+        self,
+        win: Window,
+        forward: ModelRead | None = None,
+        *,
+        strict: bool = True,
+        relaxed: bool = False,
+    ) -> tuple[str, bool]:
+        """The display kind of a frame, and whether anything in it said so (False:
+        drums only for want of an LCD's segment patterns, nothing drum-like seen).
+
+        ``strict`` test: lcd7 when the seven-segment decoder finds clean segment
+        patterns in most cells, each the digit the model reads there too, settled (a
+        drum digit can pass for a segment pattern — a one-digit window has no other
+        cells to outvote it — but then the decoder's digit is rarely the model's, or
+        the model sees the drum turning); one such frame settles it for the calibration.
 
         Drums whatever the decoder finds: a window whose cells the row search cut between
         drum faces seen one per digit (an LCD's one glass never shows them), or a cell
@@ -918,24 +929,17 @@ class MeterReader:
         enough): read as an LCD, a turning drum would be its nearest digit, not the
         lower one. Blank cells are left out of the turning test (the model places an
         unlit LCD position anywhere). ``forward`` is the model's pass over the cells
-        when the caller has it (the reading uses the same one)."""
-        return self._verdict(win, forward)[0]
+        when the caller has it (the reading uses the same one).
 
-    def _verdict(
-        self, win: Window, forward: ModelRead | None = None, *, relaxed: bool = False
-    ) -> tuple[str, bool]:
-        """:meth:`detect_display`'s kind, and whether anything in the frame said so
-        (False: drums only for want of a clean LCD, nothing drum-like seen).
-
-        ``relaxed`` (a frame the strict test left undecided) counts the decoder's
-        patterns of thin segments too (read otherwise only to confirm the model's
-        digit, see :data:`~meter_agent.engines.seven_segment.THIN_ON`) and lets it read
-        an italic row stood upright as well (its segment regions are upright). Weaker
+        ``relaxed`` test, where the strict one (if made) falls short: the decoder's
+        patterns of thin segments count too (read otherwise only to confirm the model's
+        digit, see :data:`~meter_agent.engines.seven_segment.THIN_ON`), and an italic
+        row is also decoded stood upright (its segment regions are upright). Weaker
         evidence, so it asks more: the model, and every lit cell settled on a digit (a
         drum a fifth of a step from its next digit is not "turning", and read as an
-        LCD it would be that next digit); and it decides for this frame only, where
-        a clean frame decides for the calibration: a drum meter taken for an LCD once
-        would have read every later frame by the LCD's rules."""
+        LCD it would be that next digit); and it decides for this frame only: a drum
+        meter taken for an LCD once would have read every later frame by the LCD's
+        rules. Both tests count from the decoder's one reading of the cells."""
         if self.config.calibration.display != "auto":
             return self.config.calibration.display, True
         faces = win.cuts is not None  # kept, calibrated as auto, only where faces were seen
@@ -960,29 +964,24 @@ class MeterReader:
             return self._detected, True
         if faces or turning:
             return "drum", True
-        if relaxed and (
-            self.cnn is None
+        seven = self.seven or SevenSegmentEngine()
+        got = seven.read([c.binary for c in win.cells])
+        need = max(1, math.ceil(len(got) * 0.8))
+        against = None if self.cnn is None else model
+        if strict and _clean(got, against, thin=False) >= need:
+            self._detected = "lcd7"  # a clean LCD frame settles it for the calibration
+            return "lcd7", True
+        if (
+            not relaxed
+            or self.cnn is None
             or any(m is None for m, c in zip(model, win.cells, strict=True) if not c.blank)
         ):
             return "drum", False
-        seven = self.seven or SevenSegmentEngine()
-        views = [[c.binary for c in win.cells]]
-        if relaxed and (upright := _upright_binaries(win)) is not None:
-            views.append(upright)
-        for binaries in views:
-            got = seven.read(binaries)
-            clean = sum(
-                1
-                for g, m in zip(got, model, strict=True)
-                if g.kind == "digit"
-                and g.confidence >= 0.75
-                and (relaxed or not g.confirm_only)
-                and (self.cnn is None or g.char == m)
-            )
-            if clean >= max(1, math.ceil(len(got) * 0.8)):
-                if not relaxed:
-                    self._detected = "lcd7"  # a clean LCD frame settles the calibration
-                return "lcd7", True
+        if _clean(got, model, thin=True) >= need:
+            return "lcd7", True
+        upright = _upright_binaries(win)
+        if upright is not None and _clean(seven.read(upright), model, thin=True) >= need:
+            return "lcd7", True
         return "drum", False
 
     def _forward(self, cells: list[Cell]) -> ModelRead:
@@ -1025,14 +1024,12 @@ class MeterReader:
         fwd = None
         if self.cnn is not None and self.config.calibration.display == "auto":
             fwd = self._forward(win.cells)
-        display, decided = self._verdict(win, fwd)
-        if not decided and self._verdict(win, fwd, relaxed=True) == ("lcd7", True):
-            display, decided = "lcd7", True
+        display, decided = self._verdict(win, fwd, relaxed=True)
         if not decided:
             lcd = self._lcd_window(frame)
             if lcd is not None and lcd.row != win.row:
                 lcd_fwd = self._forward(lcd.cells) if self.cnn is not None else None
-                if self._verdict(lcd, lcd_fwd, relaxed=True) == ("lcd7", True):
+                if self._verdict(lcd, lcd_fwd, strict=False, relaxed=True) == ("lcd7", True):
                     win, fwd, display = lcd, lcd_fwd, "lcd7"
                     self.last_window = win
                 elif fwd is not None and lcd_fwd is not None:
@@ -1464,6 +1461,20 @@ def _same_span(a: tuple[int, int, int, int], b: tuple[int, int, int, int]) -> bo
 def _narrower(a: tuple[int, int, int, int], b: tuple[int, int, int, int]) -> bool:
     """Row ``a`` is narrower than row ``b`` by more than ROW_WIDTH of ``b``'s width."""
     return a[2] < (1.0 - ROW_WIDTH) * b[2]
+
+
+def _clean(got: list[DigitGuess], model: list[str | None] | None, *, thin: bool) -> int:
+    """How many of the decoder's readings ``got`` are clean segment patterns (of thin
+    segments too with ``thin``), each the model's settled digit there (any digit when
+    ``model`` is None: no model to ask)."""
+    return sum(
+        1
+        for i, g in enumerate(got)
+        if g.kind == "digit"
+        and g.confidence >= 0.75
+        and (thin or not g.confirm_only)
+        and (model is None or g.char == model[i])
+    )
 
 
 def _upright_binaries(win: Window) -> list[np.ndarray] | None:
