@@ -746,6 +746,8 @@ class MeterReader:
         self.last_accepted: ReadResult | None = None
         self.rejected_counts: dict[str, int] = {}
         self._detected: str | None = None
+        # the last window's row slant, measured once for it (see _row_slant)
+        self._slant: tuple[Window, float] | None = None
         # the model's guesses and embeddings for the cells of the last read_cells call,
         # and for every frame of the burst being read (learning needs them)
         self._last_cnn: tuple[list[DigitGuess], np.ndarray] | None = None
@@ -979,7 +981,7 @@ class MeterReader:
             return "drum", False
         if _clean(got, model, thin=True) >= need:
             return "lcd7", True
-        upright = _upright_binaries(win)
+        upright = _upright_binaries(win, self._row_slant(win))
         if upright is not None and _clean(seven.read(upright), model, thin=True) >= need:
             return "lcd7", True
         return "drum", False
@@ -988,6 +990,14 @@ class MeterReader:
         """The model's one pass over the cells (camera grey, or colour when kept)."""
         assert self.cnn is not None
         return self.cnn.forward([c.raw if c.raw is not None else c.gray for c in cells])
+
+    def _row_slant(self, win: Window) -> float:
+        """The window's row slant (:func:`~meter_agent.slant.row_slant`), measured once
+        per window: an undecided italic frame needs it for the decoder's test and again
+        for the drums' model images (about 4 ms each time)."""
+        if self._slant is None or self._slant[0] is not win:
+            self._slant = (win, row_slant([c.binary for c in win.cells]))
+        return self._slant[1]
 
     def _upright(self, win: Window, display: str) -> list[Cell]:
         """A drum row in an italic face stood upright for the model (see
@@ -998,7 +1008,7 @@ class MeterReader:
         cells = win.cells
         if self.cnn is None or display != "drum" or len(cells) < MIN_CELLS:
             return cells
-        s = row_slant([c.binary for c in cells])
+        s = self._row_slant(win)
         if not s:
             return cells
         row = shear(cv2.cvtColor(win.color, cv2.COLOR_BGR2GRAY), s)
@@ -1477,10 +1487,9 @@ def _clean(got: list[DigitGuess], model: list[str | None] | None, *, thin: bool)
     )
 
 
-def _upright_binaries(win: Window) -> list[np.ndarray] | None:
-    """The window's binary cells from its row sheared upright (see
+def _upright_binaries(win: Window, s: float) -> list[np.ndarray] | None:
+    """The window's binary cells from its row sheared upright by its slant ``s`` (see
     :mod:`meter_agent.slant`), or None when the row does not lean."""
-    s = row_slant([c.binary for c in win.cells])
     if not s:
         return None
     row = shear(win.binary, s)
