@@ -926,10 +926,13 @@ class MeterReader:
         between two). On the frame bench's unseen printed faces the decoder found clean
         patterns of the model's digits in 12 of 355 drum frames, 8 of them with faces
         seen and 2 with a drum turning: taken for an LCD, a drum meter is read by rules
-        that know no turning last drum. A frame with faces, or with a drum turning, also
-        undoes an LCD detected before (it sticks otherwise, one clean frame being
-        enough): read as an LCD, a turning drum would be its nearest digit, not the
-        lower one. Blank cells are left out of the turning test (the model places an
+        that know no turning last drum. A frame with faces, or with its last cell
+        turning, settles drums for the calibration (undoing an LCD detected before): a
+        drum meter read through a stream of frames passes the strict test now and then,
+        and read as an LCD a last drum nearly turned is its next digit. Another cell
+        turning decides drums for its frame and undoes an LCD detected before, but does
+        not settle drums: an LCD row cut at half the pitch, or an italic fourteen-segment
+        face, leaves the model unsure of middle cells. Blank cells are left out of the turning test (the model places an
         unlit LCD position anywhere). ``forward`` is the model's pass over the cells
         when the caller has it (the reading uses the same one).
 
@@ -946,7 +949,7 @@ class MeterReader:
             return self.config.calibration.display, True
         faces = win.cuts is not None  # kept, calibrated as auto, only where faces were seen
         model: list[str | None] = [None] * len(win.cells)
-        turning = False
+        turning = last_turning = last_under = False
         if self.cnn is not None:
             fwd = forward if forward is not None else self._forward(win.cells)
             guesses = fwd.guesses(rolling=True)
@@ -956,26 +959,51 @@ class MeterReader:
             turning = any(
                 d >= LCD_TURNING for d, c in zip(off, win.cells, strict=True) if not c.blank
             )
+            # a counter's last drum is the one that turns (the others only with it, in
+            # a carry); the cells an unseen LCD face leaves the model unsure of, or a
+            # row cut at half the pitch, are anywhere
+            last_turning = off[-1] >= LCD_TURNING and not win.cells[-1].blank
+            # an LCD digit is placed on its value or a hair past it (the model learnt
+            # settled digits so); a last cell placed under its digit is turning in to it
+            v = guesses[-1].value
+            last_under = v is not None and round(v) - v > HALF_TENTH and not win.cells[-1].blank
             model = [
                 g.char if g.value is not None and d < LCD_SETTLED else None
                 for g, d in zip(guesses, off, strict=True)
             ]
-        if self._detected == "lcd7" and (faces or turning):
+        if faces or last_turning:
+            # a drum meter: that sticks for the calibration as a clean LCD frame does.
+            # A drum meter's frame can pass for an LCD's (a settled row of bold printed
+            # figures makes clean segment patterns), and a later frame read as an LCD
+            # read its last drum 0.86 turned as the next digit
+            self._detected = "drum"
+            return "drum", True
+        if self._detected == "lcd7" and turning:
             self._detected = None
         if self._detected is not None:
             return self._detected, True
-        if faces or turning:
+        if turning:
             return "drum", True
         seven = self.seven or SevenSegmentEngine()
         got = seven.read([c.binary for c in win.cells])
         need = max(1, math.ceil(len(got) * 0.8))
         against = None if self.cnn is None else model
-        if strict and _clean(got, against, thin=False) >= need:
+        # the cells the decoder may miss are not the last one when the model does not
+        # see it settled on its digit: a drum meter's last drum 0.86 turned (placed
+        # 0.087 under 5), its other five cells clean, passed for an LCD and was read as
+        # its next digit
+        last_unsettled = against is not None and not win.cells[-1].blank and model[-1] is None
+        if (
+            strict
+            and not (last_unsettled or last_under)
+            and _clean(got, against, thin=False) >= need
+        ):
             self._detected = "lcd7"  # a clean LCD frame settles it for the calibration
             return "lcd7", True
         if (
             not relaxed
             or self.cnn is None
+            or last_under
             or any(m is None for m, c in zip(model, win.cells, strict=True) if not c.blank)
         ):
             return "drum", False

@@ -8,6 +8,9 @@ import numpy as np
 import pytest
 
 from bench import frames as B
+from meter_agent.config import AgentConfig
+from meter_agent.reader import MeterReader
+from meter_agent.synth import SynthFrame
 from meter_agent.training.fonts import HELDOUT_FONTS, TRAIN_FONTS, present_fonts
 
 pytestmark = pytest.mark.skipif(
@@ -279,3 +282,71 @@ def test_an_italic_lcd_is_detected_with_its_row_stood_upright(
     reader = B.reader_for(case)
     res = reader.read_frames([case.image], datetime(2026, 1, 1, tzinfo=UTC))
     assert res.accepted and res.digits == "4406403" and res.display == "lcd7"
+
+
+def _drum_039(digits: str, roll: float, nuisance_seed: int) -> SynthFrame:
+    """A frame of one drum meter read over time by ``bench.streams`` (seed 4, its third
+    meter): DejaVu Sans Condensed Bold, whose settled rows make clean segment patterns."""
+    face = next(
+        (f for f in B.heldout_faces("drum") if f.name == "DejaVuSansCondensed-Bold.ttf"), None
+    )
+    if face is None:
+        pytest.skip("DejaVu Sans Condensed Bold is not installed")
+    return B.draw(
+        "drum", digits, style_seed=714092182, nuisance_seed=nuisance_seed, font=face, roll=roll
+    )
+
+
+def _auto_reader(frame: SynthFrame) -> MeterReader:
+    cfg = AgentConfig()  # display: auto
+    cfg.calibration.roi = list(frame.roi)
+    cfg.calibration.rotate_degrees = frame.rotation
+    cfg.ocr.expected_digits = len(frame.digits or "")
+    return MeterReader(cfg)
+
+
+def test_a_drum_nearly_turned_does_not_pass_for_an_lcd() -> None:
+    """039204 with its last drum 0.86 turned: the other five drums made clean segment
+    patterns of the model's digits (five of six cells, the strict test's 80 %), the last
+    drum sat 0.14 from its next digit (under the quarter step that says "turning"), and
+    read as an LCD the frame was 039205. A last cell the model does not see settled
+    keeps the frame from passing for an LCD."""
+    from datetime import UTC, datetime
+
+    f = _drum_039("039204", 0.86, 109267180)
+    reader = _auto_reader(f)
+    res = reader.read_frames([f.image], datetime(2026, 1, 1, tzinfo=UTC))
+    assert res.display == "drum" and reader._detected != "lcd7"
+    assert not res.accepted or res.digits == "039204"
+
+
+def test_a_drum_seen_turning_is_a_drum_meter_for_the_calibration() -> None:
+    """A drum meter read over time passes the strict LCD test now and then (039199 with
+    its last drum 0.965 turned, its figure nearly in place). Once the meter's last drum
+    has been seen turning, drums stick: such a frame is read as drums, not as an LCD
+    from then on (read as an LCD, later frames read a last drum 0.86 turned as its next
+    digit)."""
+    from datetime import UTC, datetime, timedelta
+
+    clean = _drum_039("039199", 0.965, 478270149)
+    t = datetime(2026, 1, 1, tzinfo=UTC)
+    alone = _auto_reader(clean)
+    assert alone.read_frames([clean.image], t).display == "lcd7"  # the frame alone
+    reader = _auto_reader(clean)
+    turning = _drum_039("039198", 0.373, 2108270959)
+    res = reader.read_frames([turning.image], t)
+    assert res.display == "drum" and reader._detected == "drum"
+    res = reader.read_frames([clean.image], t + timedelta(minutes=5))
+    assert res.display == "drum" and reader._detected == "drum"
+    # a new calibration looks afresh
+    reader.update_calibration(reader.config.calibration)
+    assert reader._detected is None
+
+
+def test_the_streams_bench_reads_meters_over_time(capsys: pytest.CaptureFixture[str]) -> None:
+    from bench import streams
+
+    assert streams.main(["--meters", "1", "--frames", "3", "--seed", "2"]) == 0
+    out = capsys.readouterr().out
+    assert "lcd7" in out and "drum" in out and "wrong accepted in total" in out
+    assert streams.main(["--meters", "0"]) == 2
