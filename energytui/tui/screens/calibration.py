@@ -345,7 +345,12 @@ class CalibrationScreen(HubScreen):
         t.add_row("threshold", "auto" if not thr else str(thr))
         t.add_row("digits", str(c.get("expected_digits")))
         t.add_row("decimals", str(c.get("decimals")))
-        t.add_row("display", str(c.get("display")))
+        display = str(c.get("display"))
+        read_as = None if self.ocr is None else self.ocr.get("display")
+        if display == "auto" and read_as in ("lcd7", "drum"):
+            # what auto took the meter for: it sticks until the calibration changes
+            display = f"auto {self._ascii('→', '->')} {read_as}"
+        t.add_row("display", display)
         if c.get("display") != "lcd7":
             t.add_row("last digit", str(c.get("last_digit", "turning")))
         t.add_row("", "UNSAVED" if self.dirty else "saved")

@@ -349,3 +349,22 @@ async def test_u_sets_whether_a_drum_windows_last_digit_turns(agent):
     assert saved["display"] == "drum" and saved["last_digit"] == "settled"
     assert agent.service.reader is not None
     assert agent.service.reader.config.calibration.last_digit == "settled"
+
+
+async def test_the_side_panel_says_what_auto_took_the_meter_for(tmp_path):
+    """With the display type left on auto, the side panel shows what the agent read the
+    meter as (it sticks for the calibration): an LCD here."""
+    with DemoAgent(tmp_path, token=TOKEN) as a:  # the window on the digits
+        app = _app(a.url)
+        async with app.run_test(size=(120, 36)) as pilot:
+            screen = await _open_calibration(pilot)
+            assert screen.cal is not None
+            while screen.cal["display"] != "auto":
+                await pilot.press("t")
+            await _save(pilot, screen)
+            for _ in range(200):
+                await pilot.pause(0.05)
+                if "auto → lcd7" in _side(screen):
+                    break
+            assert "display auto → lcd7" in _side(screen)
+            assert screen.ocr is not None and screen.ocr.get("display") == "lcd7"
