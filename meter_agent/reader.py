@@ -932,9 +932,10 @@ class MeterReader:
         and read as an LCD a last drum nearly turned is its next digit. Another cell
         turning decides drums for its frame and undoes an LCD detected before, but does
         not settle drums: an LCD row cut at half the pitch, or an italic fourteen-segment
-        face, leaves the model unsure of middle cells. Blank cells are left out of the turning test (the model places an
-        unlit LCD position anywhere). ``forward`` is the model's pass over the cells
-        when the caller has it (the reading uses the same one).
+        face, leaves the model unsure of middle cells. Blank cells are left out of the
+        turning test (the model places an unlit LCD position anywhere). ``forward`` is
+        the model's pass over the cells when the caller has it (the reading uses the
+        same one).
 
         ``relaxed`` test, where the strict one (if made) falls short: the decoder's
         patterns of thin segments count too (read otherwise only to confirm the model's
