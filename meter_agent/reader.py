@@ -85,6 +85,10 @@ LCD_TURNING = 0.25
 #: off the other drums' line is turning (0.9 turned ≈ 0.08 low on the synthetic drums,
 #: 0.94 ≈ 0.03, settled ≤ 0.01)
 LAST_DRUM_OFFSET = 0.02
+#: a blob this wide (share of the cell width) and WIDER_THAN_FIGURES times as wide as
+#: the widest figure measured in the other cells is a drum's face, not its figure
+FACE_WIDTH = 0.7
+WIDER_THAN_FIGURES = 1.3
 #: a last drum whose digit sits this far under the other drums' line is surely turning
 #: (three times the most a settled drum is seen off it): its settled positions are ruled out
 SURELY_LOW = 3 * LAST_DRUM_OFFSET
@@ -330,7 +334,15 @@ def combine_cell(guesses: dict[str, DigitGuess], blank: bool) -> CellResult:
 
 
 def ink_centre(binary: np.ndarray) -> float | None:
-    """Vertical centre of a drum's digit, as a share of the cell height.
+    """Vertical centre of a drum's digit, as a share of the cell height (see
+    :func:`ink_box`)."""
+    box = ink_box(binary)
+    return None if box is None else box[0]
+
+
+def ink_box(binary: np.ndarray) -> tuple[float, float] | None:
+    """Vertical centre and width of a drum's digit, as shares of the cell's height and
+    width.
 
     The digit is the smallest blob, in either polarity of the thresholded cell, that is
     digit-sized (a quarter to most of the cell high) and clear of the cell's edges (the
@@ -342,7 +354,7 @@ def ink_centre(binary: np.ndarray) -> float | None:
     if binary is None or binary.size == 0:
         return None
     h, w = binary.shape[:2]
-    best: tuple[int, float] | None = None
+    best: tuple[int, float, float] | None = None
     for img in (binary, cv2.bitwise_not(binary)):
         n, _, st, _ = cv2.connectedComponentsWithStats(img, connectivity=8)
         for x, y, bw, bh, _area in st[1:]:
@@ -357,18 +369,18 @@ def ink_centre(binary: np.ndarray) -> float | None:
             # the smallest such blob: the digit inside its drum face (or, in a 0, the
             # counter, which shares its centre)
             if best is None or bw * bh < best[0]:
-                best = (int(bw * bh), (y + bh / 2) / h)
+                best = (int(bw * bh), (y + bh / 2) / h, bw / w)
     if best is None:
-        best = _pieces_centre(binary)
-    return None if best is None else best[1]
+        best = _pieces_box(binary)
+    return None if best is None else (best[1], best[2])
 
 
-def _pieces_centre(binary: np.ndarray) -> tuple[int, float] | None:
+def _pieces_box(binary: np.ndarray) -> tuple[int, float, float] | None:
     """A digit drawn in pieces (segments, a stencil face): the box around the pieces
     clear of the cell's edges, when that box is digit-sized; the smaller such box of the
     two polarities (the other one's pieces are the background's scraps)."""
     h, w = binary.shape[:2]
-    best: tuple[int, float] | None = None
+    best: tuple[int, float, float] | None = None
     for img in (binary, cv2.bitwise_not(binary)):
         n, _, st, _ = cv2.connectedComponentsWithStats(img, connectivity=8)
         boxes = [
@@ -388,7 +400,7 @@ def _pieces_centre(binary: np.ndarray) -> tuple[int, float] | None:
         bh, bw = y1 - y0, x1 - x0
         digit_sized = 0.25 * h <= bh <= 0.85 * h and 0.05 * w <= bw <= 0.85 * w
         if digit_sized and (best is None or bw * bh < best[0]):
-            best = (int(bw * bh), (y0 + bh / 2) / h)
+            best = (int(bw * bh), (y0 + bh / 2) / h, bw / w)
     return best
 
 
@@ -430,20 +442,30 @@ def last_drum_offset(cells: list[Cell], use: list[bool] | None = None) -> float 
     if len(cells) < 3:
         return None
     images = [c.binary for c in cells]
-    last = ink_centre(images[-1])
-    if last is None:
+    last_box = ink_box(images[-1])
+    if last_box is None:
         # the last drum's digit is lost in the window's threshold (a red or shaded last
         # drum of the frame's grey merges with its figure): every cell thresholded on
         # its own, so the line and the last drum are measured alike
         images = [own_binary(c.gray) for c in cells]
-        last = ink_centre(images[-1])
-    pts = [(i, ink_centre(images[i])) for i, c in enumerate(cells[:-1]) if not c.blank]
-    pts = [(i, y) for i, y in pts if y is not None]
+        last_box = ink_box(images[-1])
+    boxes = [(i, ink_box(images[i])) for i, c in enumerate(cells[:-1]) if not c.blank]
+    found = [(i, box) for i, box in boxes if box is not None]
+    pts = [(i, box[0]) for i, box in found]
     if use is not None and sum(use[i] for i, _ in pts) >= 2:
         # the drums clear of a carry; with fewer than two of them, all the drums, as the
         # best there is (the model must still lean to the digit the line picks)
         pts = [(i, y) for i, y in pts if use[i]]
-    if last is None or len(pts) < 2:
+    if last_box is None or len(pts) < 2:
+        return None
+    last, last_width = last_box
+    if last_width >= FACE_WIDTH and last_width > WIDER_THAN_FIGURES * max(
+        box[1] for _, box in found
+    ):
+        # what was measured in the last cell is its drum face, not a figure: a drum
+        # nearly turned pushes its figure onto the face's edge, where it joins the
+        # frame around the face (DejaVu Sans ExtraLight 058171, 0.92 turned, measured
+        # level with the line by its face, read 058172). Faces do not move: no line
         return None
     xs = np.array([i for i, _ in pts], np.float64)
     ys = np.array([y for _, y in pts], np.float64)

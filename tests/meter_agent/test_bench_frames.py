@@ -350,3 +350,30 @@ def test_the_streams_bench_reads_meters_over_time(capsys: pytest.CaptureFixture[
     out = capsys.readouterr().out
     assert "lcd7" in out and "drum" in out and "wrong accepted in total" in out
     assert streams.main(["--meters", "0"]) == 2
+
+
+def test_a_last_drum_measured_by_its_face_draws_no_line() -> None:
+    """DejaVu Sans ExtraLight 058171 with its last drum 0.92 turned: the 2, pushed onto
+    its face's lower edge, joined the frame around the face, and the last cell's
+    smallest digit-sized blob was the face itself, level with the other drums' figures.
+    Read as settled on the line, the frame was 058172. A face does not move with the
+    drum: measured by it, the last drum draws no line, and near its next digit it is
+    refused."""
+    from datetime import UTC, datetime
+
+    from meter_agent.reader import carry_free, ink_box, last_drum_offset
+
+    face = next((f for f in B.heldout_faces("drum") if f.name == "DejaVuSans-ExtraLight.ttf"), None)
+    if face is None:
+        pytest.skip("DejaVu Sans ExtraLight is not installed")
+    f = B.draw(
+        "drum", "058171", style_seed=1251897999, nuisance_seed=1035823250, font=face, roll=0.9213
+    )
+    reader = _auto_reader(f)
+    win = reader._window(f.image)
+    box = ink_box(win.cells[-1].binary)
+    assert box is not None and box[1] > 0.7  # the face, as wide as the cell nearly
+    values = [g.value for g in reader._forward(win.cells).guesses(rolling=True)]
+    assert last_drum_offset(win.cells, carry_free(values)) is None
+    res = reader.read_frames([f.image], datetime(2026, 1, 1, tzinfo=UTC))
+    assert not res.accepted or res.digits == "058171"
