@@ -868,7 +868,8 @@ class MeterReader:
         """The frame's digit window: aligned to the reference (CameraMovedError when it
         cannot be), the digit row found in the calibrated window (DigitRowError when no
         row is found and none was found before for this calibration), cells cut. Once
-        detected as an LCD (``auto``), the row is looked for by an LCD's rules."""
+        ``auto`` has settled the display kind, the row is looked for by that kind's
+        rules."""
         cal, ocr = self.config.calibration, self.config.ocr
         if cal.display == "auto" and self._detected is not None:
             cal = cal.model_copy(update={"display": self._detected})
@@ -972,7 +973,7 @@ class MeterReader:
             return self.config.calibration.display, True
         faces = win.cuts is not None  # kept, calibrated as auto, only where faces were seen
         model: list[str | None] = [None] * len(win.cells)
-        turning = last_turning = last_under = False
+        turning = last_turning = False
         if self.cnn is not None:
             fwd = forward if forward is not None else self._forward(win.cells)
             guesses = fwd.guesses(rolling=True)
@@ -986,14 +987,16 @@ class MeterReader:
             # a carry); the cells an unseen LCD face leaves the model unsure of, or a
             # row cut at half the pitch, are anywhere
             last_turning = off[-1] >= LCD_TURNING and not win.cells[-1].blank
-            # an LCD digit is placed on its value or a hair past it (the model learnt
-            # settled digits so); a last cell placed under its digit is turning in to it
-            v = guesses[-1].value
-            last_under = v is not None and round(v) - v > HALF_TENTH and not win.cells[-1].blank
             model = [
                 g.char if g.value is not None and d < LCD_SETTLED else None
                 for g, d in zip(guesses, off, strict=True)
             ]
+            # an LCD digit is placed on its value or a hair past it (the model learnt
+            # settled digits so); a last cell placed under its digit is turning in to
+            # it, not settled
+            v = guesses[-1].value
+            if v is not None and round(v) - v > HALF_TENTH and not win.cells[-1].blank:
+                model[-1] = None
         if faces or last_turning:
             # a drum meter: that sticks for the calibration as a clean LCD frame does.
             # A drum meter's frame can pass for an LCD's (a settled row of bold printed
@@ -1016,17 +1019,12 @@ class MeterReader:
         # 0.087 under 5), its other five cells clean, passed for an LCD and was read as
         # its next digit
         last_unsettled = against is not None and not win.cells[-1].blank and model[-1] is None
-        if (
-            strict
-            and not (last_unsettled or last_under)
-            and _clean(got, against, thin=False) >= need
-        ):
+        if strict and not last_unsettled and _clean(got, against, thin=False) >= need:
             self._detected = "lcd7"  # a clean LCD frame settles it for the calibration
             return "lcd7", True
         if (
             not relaxed
             or self.cnn is None
-            or last_under
             or any(m is None for m, c in zip(model, win.cells, strict=True) if not c.blank)
         ):
             return "drum", False
