@@ -196,13 +196,14 @@ class Tally:
 DISPLAY_AS_CALIBRATED = True
 
 
-def reader_for(case: Case) -> MeterReader:
-    """A fresh reader calibrated as the case says (no reference set)."""
+def reader_for(case: Case, *, auto: bool | None = None) -> MeterReader:
+    """A fresh reader calibrated as the case says (no reference set); ``auto``: detect
+    the display kind (default: as --auto says)."""
     cfg = AgentConfig()
     cfg.calibration.roi = case.roi
     cfg.calibration.rotate_degrees = case.frame.rotation
     cfg.ocr.expected_digits = len(case.frame.digits or "")
-    if DISPLAY_AS_CALIBRATED:
+    if not (auto if auto is not None else not DISPLAY_AS_CALIBRATED):
         # the display kind as the calibration screen sets it (lcd7 or drum); with
         # --auto the reader detects it per meter, as the default config does
         cfg.calibration.display = case.frame.kind

@@ -30,8 +30,7 @@ os.environ.setdefault("OMP_THREAD_LIMIT", "1")
 
 import numpy as np  # noqa: E402
 
-from bench.frames import draw, heldout_faces  # noqa: E402
-from meter_agent.config import AgentConfig  # noqa: E402
+from bench.frames import Case, draw, heldout_faces, reader_for  # noqa: E402
 from meter_agent.reader import MeterReader  # noqa: E402
 from meter_agent.synth import Kind  # noqa: E402
 
@@ -73,12 +72,9 @@ def stream(kind: Kind, rng: np.random.Generator, frames: int, tally: StreamTally
             roll=roll,
         )
         if reader is None:
-            cfg = AgentConfig()  # display: auto, as a new calibration has it
-            cfg.calibration.roi = list(f.roi)
-            cfg.calibration.rotate_degrees = f.rotation
-            cfg.ocr.expected_digits = n
-            cfg.ocr.max_increase_per_day = float(10**n)
-            reader = MeterReader(cfg)
+            # display: auto, as a new calibration has it
+            reader = reader_for(Case(f, f.image, list(f.roi), font), auto=True)
+            reader.config.ocr.max_increase_per_day = float(10**n)
         res = reader.read_frames([f.image], ts)
         tally.n += 1
         shown = res.display or "?"

@@ -8,7 +8,6 @@ import numpy as np
 import pytest
 
 from bench import frames as B
-from meter_agent.config import AgentConfig
 from meter_agent.reader import MeterReader
 from meter_agent.synth import SynthFrame
 from meter_agent.training.fonts import HELDOUT_FONTS, TRAIN_FONTS, present_fonts
@@ -298,11 +297,8 @@ def _drum_039(digits: str, roll: float, nuisance_seed: int) -> SynthFrame:
 
 
 def _auto_reader(frame: SynthFrame) -> MeterReader:
-    cfg = AgentConfig()  # display: auto
-    cfg.calibration.roi = list(frame.roi)
-    cfg.calibration.rotate_degrees = frame.rotation
-    cfg.ocr.expected_digits = len(frame.digits or "")
-    return MeterReader(cfg)
+    """A fresh reader of the frame's careful window, display auto."""
+    return B.reader_for(B.Case(frame, frame.image, list(frame.roi), None), auto=True)
 
 
 def test_a_drum_nearly_turned_does_not_pass_for_an_lcd() -> None:
