@@ -44,6 +44,11 @@ class Cell:
     raw: np.ndarray | None = None  # camera grey, as the digit model was trained on
 
     @property
+    def model_image(self) -> np.ndarray:
+        """What the digit model reads: the camera's grey (or colour) when kept."""
+        return self.raw if self.raw is not None else self.gray
+
+    @property
     def blank(self) -> bool:
         """Almost no ink: an unlit LCD position or an empty screen."""
         return self.ink < 0.02
@@ -163,6 +168,22 @@ def normalise_light(gray: np.ndarray, cell_h: int) -> np.ndarray:
     if hi - lo < 1e-3:
         return np.full(gray.shape, 128, np.uint8)
     return np.clip((flat - lo) * (255.0 / (hi - lo)), 0, 255).astype(np.uint8)
+
+
+#: local equalisation of a faint cell (CLAHE): the clip limit and the tile grid (a
+#: digit cell is about twice as tall as wide; 4 × 4 tiles of it hold a stroke or two)
+EQUALISE_CLIP = 2.0
+EQUALISE_TILES = (4, 4)
+
+
+def equalised(image: np.ndarray) -> np.ndarray:
+    """A cell (grey or BGR) as grey with its contrast equalised tile by tile (CLAHE):
+    a faint figure on an uneven ground stands out from it where one global stretch
+    (the model's own standardisation) lifts the ground's unevenness and the noise with
+    the figure."""
+    grey = cv2.cvtColor(image, cv2.COLOR_BGR2GRAY) if image.ndim == 3 else image
+    out: np.ndarray = cv2.createCLAHE(EQUALISE_CLIP, EQUALISE_TILES).apply(grey)
+    return out
 
 
 def _centre_mask(shape: tuple[int, int], n: int) -> np.ndarray:
