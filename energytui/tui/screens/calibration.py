@@ -351,7 +351,8 @@ class CalibrationScreen(HubScreen):
             # what auto took the meter for: it sticks until the calibration changes
             display = f"auto {self._ascii('→', '->')} {read_as}"
         t.add_row("display", display)
-        if c.get("display") != "lcd7":
+        # an LCD has no turning digit, whether set so or taken for one by auto
+        if c.get("display") != "lcd7" and not (display.startswith("auto") and read_as == "lcd7"):
             t.add_row("last digit", str(c.get("last_digit", "turning")))
         t.add_row("", "UNSAVED" if self.dirty else "saved")
         t.add_row("", "")

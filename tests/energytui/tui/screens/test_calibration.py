@@ -353,7 +353,8 @@ async def test_u_sets_whether_a_drum_windows_last_digit_turns(agent):
 
 async def test_the_side_panel_says_what_auto_took_the_meter_for(tmp_path):
     """With the display type left on auto, the side panel shows what the agent read the
-    meter as (it sticks for the calibration): an LCD here."""
+    meter as (it sticks for the calibration): an LCD here, so the drums' "last digit"
+    setting is not shown (an LCD has no turning digit)."""
     with DemoAgent(tmp_path, token=TOKEN) as a:  # the window on the digits
         app = _app(a.url)
         async with app.run_test(size=(120, 36)) as pilot:
@@ -368,3 +369,4 @@ async def test_the_side_panel_says_what_auto_took_the_meter_for(tmp_path):
                     break
             assert "display auto → lcd7" in _side(screen)
             assert screen.ocr is not None and screen.ocr.get("display") == "lcd7"
+            assert "last digit" not in _side(screen)
