@@ -327,6 +327,19 @@ class CalibrationScreen(HubScreen):
     def dirty(self) -> bool:
         return self.cal is not None and self.cal != self.saved
 
+    def _drum_window(self) -> bool:
+        """Whether the window may be drums, whose last digit turns: an LCD has none,
+        whether set so or taken for one by ``auto`` (which sticks)."""
+        display = None if self.cal is None else self.cal.get("display")
+        read_as = None if self.ocr is None else self.ocr.get("display")
+        return display != "lcd7" and not (display == "auto" and read_as == "lcd7")
+
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        """``u`` (the drums' last digit) is greyed out in the footer for an LCD."""
+        if action == "last_digit" and not self._drum_window():
+            return None
+        return True
+
     def _render_side(self) -> None:
         side = self.query_one("#cal-side", Static)
         if self.cal is None:
@@ -351,8 +364,8 @@ class CalibrationScreen(HubScreen):
             # what auto took the meter for: it sticks until the calibration changes
             display = f"auto {self._ascii('→', '->')} {read_as}"
         t.add_row("display", display)
-        # an LCD has no turning digit, whether set so or taken for one by auto
-        if c.get("display") != "lcd7" and not (display.startswith("auto") and read_as == "lcd7"):
+        self.refresh_bindings()
+        if self._drum_window():
             t.add_row("last digit", str(c.get("last_digit", "turning")))
         t.add_row("", "UNSAVED" if self.dirty else "saved")
         t.add_row("", "")

@@ -370,3 +370,7 @@ async def test_the_side_panel_says_what_auto_took_the_meter_for(tmp_path):
             assert "display auto → lcd7" in _side(screen)
             assert screen.ocr is not None and screen.ocr.get("display") == "lcd7"
             assert "last digit" not in _side(screen)
+            # and its key is greyed out in the footer: pressing it changes nothing
+            assert screen.check_action("last_digit", ()) is None
+            await pilot.press("u")
+            assert screen.cal["last_digit"] == "turning" and not screen.dirty
