@@ -7,8 +7,9 @@ Here each stream is one meter drawn as ``bench.frames`` draws them (a held-out f
 window drawn carefully), read frame after frame by one reader with the default
 configuration: its reading rises by 0.05–0.45 of its last digit between frames five
 minutes apart, so a drum meter's last drum is caught anywhere in its roll, and every
-carry is seen on the way. ``ocr.max_increase_per_day`` is lifted: these meters rise far
-faster than a house, and the rise limit would refuse what is being measured.
+carry is seen on the way. ``ocr.max_increase_per_day`` is set to the most these meters
+rise (0.45 of a step every five minutes), as a user sets it to the most the house can
+draw: the history checks then limit each reading as they would at home.
 
 Each frame is right, refused or wrong. A drum read as its next digit when it stands
 within a twentieth of a step under it (0.95–1 turned) is counted apart, "at the next
@@ -38,6 +39,8 @@ from meter_agent.synth import Kind  # noqa: E402
 AT_NEXT = 0.95
 #: minutes between two frames of a stream
 STEP_MINUTES = 5
+#: the reading rises by MIN_RISE to MAX_RISE of a step between frames
+MIN_RISE, MAX_RISE = 0.05, 0.45
 
 
 @dataclass
@@ -74,7 +77,7 @@ def stream(kind: Kind, rng: np.random.Generator, frames: int, tally: StreamTally
         if reader is None:
             # display: auto, as a new calibration has it
             reader = reader_for(Case(f, f.image, list(f.roi), font), auto=True)
-            reader.config.ocr.max_increase_per_day = float(10**n)
+            reader.config.ocr.max_increase_per_day = MAX_RISE * 24 * 60 / STEP_MINUTES
         res = reader.read_frames([f.image], ts)
         tally.n += 1
         shown = res.display or "?"
@@ -92,7 +95,7 @@ def stream(kind: Kind, rng: np.random.Generator, frames: int, tally: StreamTally
                 f"as {shown}, confidence {res.confidence:.3f}"
             )
         ts += timedelta(minutes=STEP_MINUTES)
-        value += float(rng.uniform(0.05, 0.45))
+        value += float(rng.uniform(MIN_RISE, MAX_RISE))
 
 
 def main(argv: list[str] | None = None) -> int:

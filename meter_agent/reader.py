@@ -153,6 +153,8 @@ class ReadResult:
     per_digit: list[tuple[str | None, float]] = field(default_factory=list)
     display: str | None = None
     frames: int = 0
+    #: how far the last drum had turned past the last digit (0 to 1), read from drums
+    turned: float | None = None
 
     def to_json(self, file: str | None = None) -> dict:
         """The one-shot contract keys first (file, digits, reading_kwh, confidence,
@@ -730,6 +732,21 @@ def resolve_drums(
         past = (v - bias - digit) % 10.0
         lower = past if digit == 9 and past < 1.0 else 0.0
     return out
+
+
+def _turned(per_frame: list[list[CellResult]], digit: str) -> float | None:
+    """How far the last drum stands past the reading's last digit (0 to 1): the median
+    over the frames that read that digit of the model's position there, None without
+    one. A drum read as its digit and placed a hair under it (settled by the drums'
+    line) has not turned past it: 0."""
+    past = [
+        ((c.value - int(digit) + 5.0) % 10.0) - 5.0
+        for cells in per_frame
+        if cells and (c := cells[-1]).char == digit and c.value is not None
+    ]
+    if not past:
+        return None
+    return float(min(max(float(np.median(past)), 0.0), 0.99))
 
 
 class MeterReader:
@@ -1352,7 +1369,16 @@ class MeterReader:
         la = self.last_accepted
         if la is None or la.digits is None:
             return None
-        return LastGood(la.digits, la.reading_kwh or 0.0, la.ts)
+        return LastGood(
+            la.digits, la.reading_kwh or 0.0, la.ts, la.turned if self._drums_known() else None
+        )
+
+    def _drums_known(self) -> bool:
+        """The meter is known to be drums: so calibrated, or ``auto`` has settled it (a
+        frame of an LCD meter read as drums places its settled digits like a drum at
+        rest, and the meter's next tick is a whole step at once)."""
+        display = self.config.calibration.display
+        return display == "drum" or (display == "auto" and self._detected == "drum")
 
     def _possible_digits(self, ts: datetime) -> list[frozenset[int]] | None:
         """The digits each drum may show at ``ts`` for the reading to pass the history
@@ -1437,6 +1463,7 @@ class MeterReader:
         if any(self._burst_history):
             method += "+history"
         result = ReadResult(
+            turned=_turned(per_frame, digits[-1]) if self._drums_known() else None,
             ts=ts,
             digits=digits,
             reading_kwh=checks.to_kwh(digits, ocr.decimals),

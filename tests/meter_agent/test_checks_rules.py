@@ -44,6 +44,27 @@ def test_max_increase_scales_with_the_time_since_the_last_accepted_reading() -> 
     assert history_checks("001020", T + timedelta(hours=10), last, ocr) is None
 
 
+def test_a_drum_known_to_have_just_settled_needs_the_time_to_reach_the_next_digit() -> None:
+    """Read from drums, the last reading says how far its last drum had turned: the step
+    of slack the rise limit grants a reading of unknown place is that drum's way to its
+    next digit, plus a quarter step for the model's error."""
+    ocr = OcrConfig(max_increase_per_day=24.0)  # 1 kWh per hour, a step of the last digit
+    five = T + timedelta(minutes=5)  # 1/12 of a step allowed
+    # the drum had just left 1: the next digit in five minutes is too fast
+    just = LastGood("000001", 1.0, T, turned=0.02)
+    why = history_checks("000002", five, just, ocr)
+    assert code(why) == checks.INCREASE_TOO_LARGE
+    assert why is not None and "0.98 of a step" in why.text and "0.02 turned" in why.text
+    assert history_checks("000001", five, just, ocr) is None
+    # nearly at 2 already, or placed up to a quarter step too low: it may get there
+    assert history_checks("000002", five, LastGood("000001", 1.0, T, turned=0.8), ocr) is None
+    assert history_checks("000002", five, LastGood("000001", 1.0, T, turned=0.7), ocr) is None
+    # an hour later the drum may have turned a whole step
+    assert history_checks("000002", T + timedelta(hours=1), just, ocr) is None
+    # a reading of unknown place (set by hand, an LCD) keeps the step of slack
+    assert history_checks("000002", five, LastGood("000001", 1.0, T), ocr) is None
+
+
 def test_decimals_scale_the_reading() -> None:
     ocr = OcrConfig(decimals=1, max_increase_per_day=24.0)
     last = LastGood("0123450", 12345.0, T)
