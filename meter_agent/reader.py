@@ -187,6 +187,8 @@ class ReaderState:
     last_ts: datetime | None = None
     last_confidence: float = 0.0
     rejected_counts: dict[str, int] = field(default_factory=dict)
+    #: how far the last reading's last drum had turned (see ReadResult.turned)
+    last_turned: float | None = None
 
     def to_dict(self) -> dict:
         return {
@@ -194,6 +196,7 @@ class ReaderState:
             "last_kwh": self.last_kwh,
             "last_ts": None if self.last_ts is None else iso_z(self.last_ts),
             "last_confidence": self.last_confidence,
+            "last_turned": self.last_turned,
             "rejected_counts": dict(self.rejected_counts),
         }
 
@@ -209,11 +212,15 @@ class ReaderState:
             if digits is not None and not str(digits).isdigit():
                 raise ValueError("last_digits must be a string of digits")
             kwh = data.get("last_kwh")
+            turned = data.get("last_turned")  # absent in states saved before it was kept
+            if turned is not None and not 0.0 <= float(turned) < 1.0:
+                raise ValueError("last_turned must be at least 0 and under 1")
             return cls(
                 last_digits=None if digits is None else str(digits),
                 last_kwh=None if kwh is None else float(kwh),
                 last_ts=last_ts,
                 last_confidence=float(data.get("last_confidence", 0.0)),
+                last_turned=None if turned is None else float(turned),
                 rejected_counts={
                     str(k): int(v) for k, v in dict(data.get("rejected_counts", {})).items()
                 },
@@ -829,6 +836,7 @@ class MeterReader:
                 accepted=True,
                 reason=None,
                 method="restored",
+                turned=state.last_turned,
             )
 
     @property
@@ -840,6 +848,7 @@ class MeterReader:
             last_ts=None if la is None else la.ts,
             last_confidence=0.0 if la is None else la.confidence,
             rejected_counts=dict(self.rejected_counts),
+            last_turned=None if la is None else la.turned,
         )
 
     def update_calibration(

@@ -692,12 +692,22 @@ def test_state_survives_a_restart() -> None:
     reader = MeterReader(config_for(good))
     assert reader.read_frames([good.image], hourly(0)).accepted
     saved = reader.state.to_dict()
+    # where the last drum stood survives too (the rise limit counts from it)
+    assert reader.last_accepted is not None and reader.last_accepted.turned is not None
+    assert saved["last_turned"] == reader.last_accepted.turned
+    assert 0.0 <= saved["last_turned"] < 1.0
     again = MeterReader(config_for(good), state=ReaderState.from_dict(saved))
     assert again.last_accepted is not None and again.last_accepted.digits == "020000"
+    assert again.last_accepted.turned == reader.last_accepted.turned
     res = again.read_frames([lower.image], hourly(1))
     assert not res.accepted and code_of(res) == checks.NOT_MONOTONIC
     with pytest.raises(ValueError, match="damaged"):
         ReaderState.from_dict({"last_digits": "12a"})
+    with pytest.raises(ValueError, match="last_turned"):
+        ReaderState.from_dict({**saved, "last_turned": 1.5})
+    # a state saved before the drum's place was kept
+    older = {k: v for k, v in saved.items() if k != "last_turned"}
+    assert ReaderState.from_dict(older).last_turned is None
 
 
 def test_result_json_has_the_contract_keys() -> None:
