@@ -114,6 +114,13 @@ SETTLED_BAND = 0.1
 #: half the labels' resolution: a lone last drum placed this far past a digit is not one
 #: still turning in to it (a drum labelled 8.9 stands at most this far under 9)
 HALF_TENTH = 0.05
+#: a last drum read at least this far past its digit stands between two digits (the
+#: model places settled drums of unseen makers up to two tenths past theirs): the meter's
+#: last drum rolls, and where it stood limits how far the next reading may have turned
+#: it (see :func:`meter_agent.checks.history_checks`). A counter that jumps a whole
+#: digit at a time (an impulse counter, the synthetic demo meter) never stands there,
+#: and keeps the rise limit's step of slack
+ROLLS = 0.25
 #: far under the drums' line, a last drum the model places at a digit is read as the digit
 #: below (turning in) when the model gives that digit at least this share of the mass it
 #: gives the digit settled: at a digit the model cannot tell the two sides apart (on the
@@ -189,6 +196,8 @@ class ReaderState:
     rejected_counts: dict[str, int] = field(default_factory=dict)
     #: how far the last reading's last drum had turned (see ReadResult.turned)
     last_turned: float | None = None
+    #: the meter's last drum has been read between two digits (see ROLLS)
+    drum_rolls: bool = False
 
     def to_dict(self) -> dict:
         return {
@@ -197,6 +206,7 @@ class ReaderState:
             "last_ts": None if self.last_ts is None else iso_z(self.last_ts),
             "last_confidence": self.last_confidence,
             "last_turned": self.last_turned,
+            "drum_rolls": self.drum_rolls,
             "rejected_counts": dict(self.rejected_counts),
         }
 
@@ -221,6 +231,7 @@ class ReaderState:
                 last_ts=last_ts,
                 last_confidence=float(data.get("last_confidence", 0.0)),
                 last_turned=None if turned is None else float(turned),
+                drum_rolls=bool(data.get("drum_rolls", False)),
                 rejected_counts={
                     str(k): int(v) for k, v in dict(data.get("rejected_counts", {})).items()
                 },
@@ -793,6 +804,8 @@ class MeterReader:
         self.last_accepted: ReadResult | None = None
         self.rejected_counts: dict[str, int] = {}
         self._detected: str | None = None
+        # an accepted reading has seen the last drum between two digits (see ROLLS)
+        self._drum_rolls = False
         # the last window's row slant, measured once for it (see _row_slant)
         self._slant: tuple[Window, float] | None = None
         # the model's guesses and embeddings for the cells of the last read_cells call,
@@ -822,6 +835,7 @@ class MeterReader:
     # -- state ---------------------------------------------------------------------------
     def _load_state(self, state: ReaderState) -> None:
         self.rejected_counts = dict(state.rejected_counts)
+        self._drum_rolls = state.drum_rolls
         if state.last_digits is not None and state.last_ts is not None:
             kwh = (
                 state.last_kwh
@@ -849,6 +863,7 @@ class MeterReader:
             last_confidence=0.0 if la is None else la.confidence,
             rejected_counts=dict(self.rejected_counts),
             last_turned=None if la is None else la.turned,
+            drum_rolls=self._drum_rolls,
         )
 
     def update_calibration(
@@ -857,6 +872,7 @@ class MeterReader:
         """Apply a new calibration (and OCR settings) from the calibration screen."""
         self.config.calibration = calibration
         self._detected = None
+        self._drum_rolls = False  # the window may be another meter's now
         if ocr is not None:
             self.config.ocr = ocr
         self._row = None
@@ -1378,9 +1394,8 @@ class MeterReader:
         la = self.last_accepted
         if la is None or la.digits is None:
             return None
-        return LastGood(
-            la.digits, la.reading_kwh or 0.0, la.ts, la.turned if self._drums_known() else None
-        )
+        rolls = self._drum_rolls and self._drums_known()
+        return LastGood(la.digits, la.reading_kwh or 0.0, la.ts, la.turned if rolls else None)
 
     def _drums_known(self) -> bool:
         """The meter is known to be drums: so calibrated, or ``auto`` has settled it (a
@@ -1485,6 +1500,8 @@ class MeterReader:
             frames=len(per_frame),
         )
         self.last_accepted = result
+        if result.turned is not None and result.turned >= ROLLS:
+            self._drum_rolls = True
         if self._burst_cnn:
             self._learn(digits, self._burst_cnn[0], sure=True)
         return result

@@ -710,6 +710,37 @@ def test_state_survives_a_restart() -> None:
     assert ReaderState.from_dict(older).last_turned is None
 
 
+def test_the_rise_limit_counts_from_the_last_drum_once_it_is_seen_rolling() -> None:
+    """A counter that jumps a whole digit at a time (an impulse counter, the demo's
+    synthetic meter) keeps the rise limit's step of slack: a reading a minute after
+    another may tick over by one. Once the last drum has been read between two digits,
+    the meter rolls, and the next digit must be reachable from where the drum stood:
+    read about half-way, the rest of the step in a minute is more than 200 kWh a day
+    (0.14 of a step a minute) and the model's margin of a quarter step allow."""
+
+    def frame(digits: str, roll: float = 0.0) -> np.ndarray:
+        return render_frame("drum", digits, seed=31, glare=False, roll=roll).image
+
+    cfg = config_for(render_frame("drum", "000100", seed=31, glare=False), display="drum")
+    assert cfg.ocr.max_increase_per_day == 200.0
+    reader = MeterReader(cfg)
+    minute = timedelta(minutes=1)
+    assert reader.read_frames([frame("000100")], T0).accepted
+    jumped = reader.read_frames([frame("000101")], T0 + minute)
+    assert jumped.accepted and jumped.digits == "000101"
+    half = reader.read_frames([frame("000101", roll=0.65)], T0 + 2 * minute)
+    assert half.accepted and half.digits == "000101"
+    assert half.turned is not None and 0.3 < half.turned < 0.7
+    res = reader.read_frames([frame("000102")], T0 + 3 * minute)
+    assert not res.accepted and code_of(res) == checks.INCREASE_TOO_LARGE
+    # the state keeps it
+    again = MeterReader(cfg, state=ReaderState.from_dict(reader.state.to_dict()))
+    res = again.read_frames([frame("000102")], T0 + 3 * minute)
+    assert not res.accepted and code_of(res) == checks.INCREASE_TOO_LARGE
+    # later the drum may have got there
+    assert reader.read_frames([frame("000102")], T0 + 6 * minute).accepted
+
+
 def test_result_json_has_the_contract_keys() -> None:
     f = render_frame("lcd7", "000123", seed=5, glare=False)
     out = MeterReader(config_for(f)).read_frames([f.image], T0).to_json(file="x.png")
