@@ -109,6 +109,11 @@ def possible_digits(last: LastGood, ts: datetime, ocr: OcrConfig) -> list[frozen
     allowed = rules.allowed_increase_kwh(elapsed_s, ocr.max_increase_per_day, step)
     lo = int(last.digits)
     hi = lo + int(math.floor(allowed * 10**ocr.decimals + 1e-9))
+    if last.turned is not None:
+        # the last drum's place known: as far as it may have turned since (see
+        # history_checks), which is never more than the step of slack allows
+        may = rules.allowed_increase_kwh(elapsed_s, ocr.max_increase_per_day) / step
+        hi = min(hi, lo + int(math.floor(last.turned + may + TURNED_MARGIN + 1e-9)))
     out: list[frozenset[int]] = []
     for i in range(n):
         unit = 10 ** (n - 1 - i)

@@ -63,6 +63,11 @@ def test_a_drum_known_to_have_just_settled_needs_the_time_to_reach_the_next_digi
     assert history_checks("000002", T + timedelta(hours=1), just, ocr) is None
     # a reading of unknown place (set by hand, an LCD) keeps the step of slack
     assert history_checks("000002", five, LastGood("000001", 1.0, T), ocr) is None
+    # and the digits the drums may show are those that pass: the last drum only its 1
+    # just after it left 1, its 1 or 2 when it was nearly at 2
+    assert checks.possible_digits(just, five, ocr)[-1] == {1}
+    assert checks.possible_digits(LastGood("000001", 1.0, T, turned=0.8), five, ocr)[-1] == {1, 2}
+    assert checks.possible_digits(LastGood("000001", 1.0, T), five, ocr)[-1] == {1, 2}
 
 
 def test_decimals_scale_the_reading() -> None:

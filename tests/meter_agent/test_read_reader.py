@@ -731,12 +731,15 @@ def test_the_rise_limit_counts_from_the_last_drum_once_it_is_seen_rolling() -> N
     half = reader.read_frames([frame("000101", roll=0.65)], T0 + 2 * minute)
     assert half.accepted and half.digits == "000101"
     assert half.turned is not None and 0.3 < half.turned < 0.7
+    # refused: the drum may show only its 1 (the model's 2 is left as doubt), or, read 2,
+    # the rise is too large
+    too_soon = (checks.LOW_CONFIDENCE, checks.INCREASE_TOO_LARGE)
     res = reader.read_frames([frame("000102")], T0 + 3 * minute)
-    assert not res.accepted and code_of(res) == checks.INCREASE_TOO_LARGE
+    assert not res.accepted and code_of(res) in too_soon
     # the state keeps it
     again = MeterReader(cfg, state=ReaderState.from_dict(reader.state.to_dict()))
     res = again.read_frames([frame("000102")], T0 + 3 * minute)
-    assert not res.accepted and code_of(res) == checks.INCREASE_TOO_LARGE
+    assert not res.accepted and code_of(res) in too_soon
     # later the drum may have got there
     assert reader.read_frames([frame("000102")], T0 + 6 * minute).accepted
 
