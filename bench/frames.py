@@ -203,7 +203,8 @@ def reader_for(case: Case, *, auto: bool | None = None) -> MeterReader:
     cfg.calibration.roi = case.roi
     cfg.calibration.rotate_degrees = case.frame.rotation
     cfg.ocr.expected_digits = len(case.frame.digits or "")
-    if not (auto if auto is not None else not DISPLAY_AS_CALIBRATED):
+    detect = not DISPLAY_AS_CALIBRATED if auto is None else auto
+    if not detect:
         # the display kind as the calibration screen sets it (lcd7 or drum); with
         # --auto the reader detects it per meter, as the default config does
         cfg.calibration.display = case.frame.kind

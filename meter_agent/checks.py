@@ -95,6 +95,20 @@ def to_kwh(digits: str, decimals: int) -> float:
     return int(digits) / (10**decimals)
 
 
+def drum_reach(last: LastGood, elapsed_s: float, ocr: OcrConfig) -> float | None:
+    """The furthest above the last accepted reading, in steps of its last digit, that
+    its last drum may stand ``elapsed_s`` later when its place was known
+    (``last.turned``): from there, as far as ``max_increase_per_day`` turns it in the
+    time, plus :data:`TURNED_MARGIN` for where the model placed it. None when the place
+    is unknown (the rise limit's step of slack applies). The one bound both
+    :func:`history_checks` and :func:`possible_digits` keep to."""
+    if last.turned is None:
+        return None
+    step = 1 / (10**ocr.decimals)
+    may = rules.allowed_increase_kwh(elapsed_s, ocr.max_increase_per_day) / step
+    return last.turned + may + TURNED_MARGIN
+
+
 def possible_digits(last: LastGood, ts: datetime, ocr: OcrConfig) -> list[frozenset[int]] | None:
     """The digits each position may show at ``ts`` if the reading is to pass
     :func:`history_checks`: every reading from the last accepted one (the meter never
@@ -109,11 +123,11 @@ def possible_digits(last: LastGood, ts: datetime, ocr: OcrConfig) -> list[frozen
     allowed = rules.allowed_increase_kwh(elapsed_s, ocr.max_increase_per_day, step)
     lo = int(last.digits)
     hi = lo + int(math.floor(allowed * 10**ocr.decimals + 1e-9))
-    if last.turned is not None:
-        # the last drum's place known: as far as it may have turned since (see
-        # history_checks), which is never more than the step of slack allows
-        may = rules.allowed_increase_kwh(elapsed_s, ocr.max_increase_per_day) / step
-        hi = min(hi, lo + int(math.floor(last.turned + may + TURNED_MARGIN + 1e-9)))
+    reach = drum_reach(last, elapsed_s, ocr)
+    if reach is not None:
+        # the last drum's place known: as far as it may have turned since, which is
+        # never more than the step of slack allows
+        hi = min(hi, lo + int(math.floor(reach + 1e-9)))
     out: list[frozenset[int]] = []
     for i in range(n):
         unit = 10 ** (n - 1 - i)
@@ -188,12 +202,14 @@ def history_checks(
             f"{last.digits}, more than the {allowed:.3g} kWh allowed in "
             f"{elapsed_days * 24:.3g} h",
         )
-    if last.turned is not None:
+    reach = drum_reach(last, elapsed_s, ocr)
+    if reach is not None and last.turned is not None:
         # the step of slack above is for a last drum whose place is unknown; read from
         # drums, it is known: the drum had to turn from there to this reading's digit
-        need = (value - last.reading_kwh) / step - last.turned
-        may = rules.allowed_increase_kwh(elapsed_s, ocr.max_increase_per_day) / step
-        if need > may + TURNED_MARGIN:
+        steps = (value - last.reading_kwh) / step
+        if steps > reach:
+            need = steps - last.turned
+            may = reach - last.turned - TURNED_MARGIN
             return Rejection(
                 INCREASE_TOO_LARGE,
                 f"{digits} needs the last drum to turn {need:.2f} of a step since the last "
