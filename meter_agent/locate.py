@@ -76,6 +76,15 @@ FACES_TOUCH = 0.68
 CUT_FIGURE = 0.5
 #: on an LCD, segments whose vertical gap is at most this share of the taller are merged
 SEGMENT_GAP = 0.5
+#: the least step of grey (levels) between the drum faces and the frame around them for
+#: the frame between two faces to tell the faces apart (:func:`_faces_apart`)
+FACE_STEP = 15
+#: the frame between two faces is within this share of that step of the frame's grey
+#: above and below them; the face's ground above and below its figure spreads (its
+#: quartiles) over less than FACE_FLAT of it, and the figure's ink stands at least the
+#: step off that ground and FRAME_NEAR of it off the frame's grey
+FRAME_NEAR = 0.35
+FACE_FLAT = 0.25
 
 
 @dataclass(frozen=True)
@@ -602,6 +611,8 @@ def _find_row(window_bgr: np.ndarray, n: int, display: str) -> Row | None:
         # small digits for their pitch, as in drum windows: the faces' edges above and
         # below them
         around = _face_edges(gray, best)
+        # a window of its own around each digit is a drum's, never an LCD's
+        seen = around is not None and _faces_apart(gray, best, *around)
     if faces or around is not None:
         top, bottom = (
             around
@@ -737,6 +748,73 @@ def _faces_around(best: _Candidate, cands: list[_Candidate]) -> tuple[float, flo
                 float(np.median([f.y + f.h for f in held])),
             )
     return None
+
+
+def _faces_apart(gray: np.ndarray, best: _Candidate, top: float, bottom: float) -> bool:
+    """Whether ``best``'s digits each stand in a drum window of their own: between each
+    two, at the digits' height, runs the frame that lies above and below the windows
+    (``top``/``bottom``, :func:`_face_edges`), of another grey than the faces' ground.
+
+    An LCD's glass runs on between its digits, so the step of brightness above and below
+    them (the glass meeting the bezel) alone could be either; a drum meter with no other
+    sign of its faces read frames as an LCD (``display: auto``), and its last drum 0.88-
+    0.93 turned, placed by the model on the next digit, became that digit: four of 400
+    first frames of the held-out faces. Asked strictly so that an LCD never passes: the
+    ground above and below each figure is flat (no segments of a half-digit row there),
+    and the figures' ink is neither the frame's grey nor near the ground (which rows of
+    the glass's own shading would be). Measured before it was wired in, on
+    ``bench.frames`` frames (seeds 13, 7, 21 and 5, auto, every window): 73 of 480
+    drum frames passed, among them the four taken for LCDs, and none of 480 LCD frames."""
+    H = gray.shape[0]
+    ms = sorted(zip(best.index, best.members, strict=True), key=lambda t: t[0])
+    gh = float(np.median([b.h for b in best.members]))
+    k = max(2, int(0.15 * gh))
+    x0, x1 = min(d.x for _, d in ms), max(d.x + d.w for _, d in ms)
+    outs = []
+    if top - k - 1 >= 0:
+        outs.append(gray[int(top) - k - 1 : int(top) - 1, x0:x1].ravel())
+    if bottom + k + 1 <= H:
+        outs.append(gray[int(bottom) + 1 : int(bottom) + k + 1, x0:x1].ravel())
+    if not outs:
+        return False
+    frame = float(np.median(np.concatenate(outs)))
+    grounds: list[tuple[float, float]] = []
+    inks: list[float] = []
+    for _, d in ms:
+        above = (top + 0.2 * (d.y - top), d.y - 0.2 * (d.y - top))
+        below_top = d.y + d.h
+        below = (below_top + 0.2 * (bottom - below_top), bottom - 0.2 * (bottom - below_top))
+        parts = [
+            gray[int(y0) : int(y1), d.x : d.x + d.w].ravel()
+            for y0, y1 in (above, below)
+            if y1 - y0 >= 2
+        ]
+        if parts:
+            q1, med, q3 = np.percentile(np.concatenate(parts), [25, 50, 75])
+            grounds.append((float(med), float(q3 - q1)))
+    if len(grounds) < 2:
+        return False
+    ground = float(np.median([m for m, _ in grounds]))
+    step = abs(frame - ground)
+    if step < FACE_STEP or sum(q < FACE_FLAT * step for _, q in grounds) * 4 < 3 * len(grounds):
+        return False
+    for _, d in ms:
+        lo, hi = np.percentile(gray[d.y : d.y + d.h, d.x : d.x + d.w], [5, 95])
+        inks.append(float(lo if abs(lo - ground) > abs(hi - ground) else hi))
+    ink = float(np.median(inks))
+    if abs(ink - frame) < FRAME_NEAR * step or abs(ink - ground) < step:
+        return False
+    between = []
+    for (i, a), (j, b) in zip(ms, ms[1:], strict=False):
+        g0, g1 = a.x + a.w, b.x
+        y0, y1 = max(a.y, b.y), min(a.y + a.h, b.y + b.h)
+        if j != i + 1 or g1 - g0 < 3 or y1 - y0 < 4:
+            continue
+        cols = np.median(gray[y0:y1, g0:g1], axis=0)
+        q = len(cols) // 4
+        mid = cols[q : len(cols) - q]
+        between.append(abs(float(mid[np.argmin(np.abs(mid - frame))]) - frame) <= FRAME_NEAR * step)
+    return len(between) >= 2 and sum(between) * 4 >= 3 * len(between)
 
 
 def _faces_place(
