@@ -2,7 +2,8 @@
 
 ``bench.frames`` reads every frame with a fresh reader. An agent reads one meter for
 months with one reader: the display kind it detected (``display: auto``, the default)
-sticks, the last accepted reading limits the next, the meter's own digits are learnt.
+sticks, the last accepted reading limits the next, the meter's own digits are learnt (its
+reader keeps a digit example bank, as the agent does).
 Here each stream is one meter drawn as ``bench.frames`` draws them (a held-out face, the
 window drawn carefully), read frame after frame by one reader with the default
 configuration: its reading rises by 0.05–0.45 of its last digit between frames five
@@ -33,6 +34,7 @@ import numpy as np  # noqa: E402
 
 from bench.frames import Case, draw, heldout_faces, reader_for  # noqa: E402
 from meter_agent.reader import MeterReader  # noqa: E402
+from meter_agent.references import ReferenceBank  # noqa: E402
 from meter_agent.synth import Kind  # noqa: E402
 
 #: a last drum this far into its roll, read as the next digit, is "at the next digit"
@@ -52,6 +54,7 @@ class StreamTally:
     at_next: int = 0  # drums 0.95–1 turned read as the next digit
     taken_as: dict[str, int] = field(default_factory=dict)  # frames per display read as
     wrongs: list[str] = field(default_factory=list)
+    examples: int = 0  # the meters' own digit examples kept at the streams' ends
 
 
 def stream(kind: Kind, rng: np.random.Generator, frames: int, tally: StreamTally) -> None:
@@ -78,6 +81,9 @@ def stream(kind: Kind, rng: np.random.Generator, frames: int, tally: StreamTally
             # display: auto, as a new calibration has it
             reader = reader_for(Case(f, f.image, list(f.roi), font), auto=True)
             reader.config.ocr.max_increase_per_day = MAX_RISE * 24 * 60 / STEP_MINUTES
+            # the meter's own digit examples, which the agent keeps and learns from its
+            # accepted readings (meter_agent.references)
+            reader.references = ReferenceBank(reader.model_fingerprint or "")
         res = reader.read_frames([f.image], ts)
         tally.n += 1
         shown = res.display or "?"
@@ -96,6 +102,8 @@ def stream(kind: Kind, rng: np.random.Generator, frames: int, tally: StreamTally
             )
         ts += timedelta(minutes=STEP_MINUTES)
         value += float(rng.uniform(MIN_RISE, MAX_RISE))
+    if reader is not None and reader.references is not None:
+        tally.examples += reader.references.examples()
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -136,6 +144,7 @@ def main(argv: list[str] | None = None) -> int:
         )
         for w in t.wrongs:
             print(f"  WRONG {w}")
+        print(f"  {kind}: {t.examples / args.meters:.1f} digit examples learnt per meter")
     print(
         "at next: a drum 0.95–1 turned read as its next digit (within a twentieth of a "
         "step of its place; counted apart, not as right)"

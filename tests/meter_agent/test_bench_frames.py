@@ -394,6 +394,12 @@ def test_the_streams_bench_reads_meters_over_time(capsys: pytest.CaptureFixture[
     assert streams.main(["--meters", "1", "--frames", "3", "--seed", "2"]) == 0
     out = capsys.readouterr().out
     assert "lcd7" in out and "drum" in out and "wrong accepted in total" in out
+    # each meter's reader keeps its own digit examples from its accepted readings, as
+    # the agent does
+    import re
+
+    learnt = [float(x) for x in re.findall(r"([\d.]+) digit examples learnt per meter", out)]
+    assert len(learnt) == 2 and all(x > 0 for x in learnt), out
     assert streams.main(["--meters", "0"]) == 2
 
 
