@@ -785,10 +785,11 @@ def _faces_apart(gray: np.ndarray, best: _Candidate, top: float, bottom: float) 
         below_top = d.y + d.h
         below = (below_top + 0.2 * (bottom - below_top), bottom - 0.2 * (bottom - below_top))
         parts = [
-            gray[int(y0) : int(y1), d.x : d.x + d.w].ravel()
+            gray[max(0, int(y0)) : min(H, int(y1)), d.x : d.x + d.w].ravel()
             for y0, y1 in (above, below)
             if y1 - y0 >= 2
         ]
+        parts = [p for p in parts if p.size]
         if parts:
             q1, med, q3 = np.percentile(np.concatenate(parts), [25, 50, 75])
             grounds.append((float(med), float(q3 - q1)))

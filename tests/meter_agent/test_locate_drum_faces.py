@@ -4,6 +4,8 @@ even when the frame between drums falls on the figures' side of the threshold.""
 
 from __future__ import annotations
 
+from typing import Any
+
 import numpy as np
 import pytest
 from read_support import T0, config_for
@@ -226,3 +228,34 @@ def test_drum_figures_are_lined_up_by_their_centres_at_any_spacing_seen(
     tx, tw = f.roi[0] - roi[0], f.roi[2]
     x, _, w, _ = row.box
     assert abs(x - tx) < 0.3 * row.pitch and abs(x + w - tx - tw) < 0.3 * row.pitch, (row, tx, tw)
+
+
+def _three_digits(faces_apart: bool) -> tuple[np.ndarray, Any]:
+    """Three light figures on dark ground in a grey frame: each in a window of its own,
+    or all on one dark glass."""
+    from meter_agent.locate import Blob, _Candidate
+
+    gray = np.full((100, 180), 120, np.uint8)  # the frame
+    if faces_apart:
+        for x in (10, 70, 130):
+            gray[10:90, x : x + 40] = 30  # one face per digit
+    else:
+        gray[10:90, 10:170] = 30  # one glass under all three
+    members = []
+    for x in (22, 82, 142):
+        gray[30:70, x : x + 16] = 220
+        members.append(Blob(x, 30, 16, 40, 16 * 40))
+    return gray, _Candidate(members=members, pitch=60.0, first=30.0, index=[0, 1, 2])
+
+
+def test_the_frame_between_drum_windows_tells_them_from_one_glass() -> None:
+    from meter_agent.locate import _faces_apart
+
+    gray, row = _three_digits(faces_apart=True)
+    assert _faces_apart(gray, row, 10.0, 90.0)
+    gray, row = _three_digits(faces_apart=False)
+    assert not _faces_apart(gray, row, 10.0, 90.0)
+    # edges measured at or past the window's own edge: an answer, never an IndexError
+    gray, row = _three_digits(faces_apart=True)
+    for top, bottom in ((-4.0, 104.0), (0.0, 100.0), (29.0, 71.0)):
+        assert _faces_apart(gray, row, top, bottom) in (True, False)
