@@ -758,7 +758,7 @@ def _faces_apart(gray: np.ndarray, best: _Candidate, top: float, bottom: float) 
     An LCD's glass runs on between its digits, so the step of brightness above and below
     them (the glass meeting the bezel) alone could be either; a drum meter with no other
     sign of its faces read frames as an LCD (``display: auto``), and its last drum 0.88-
-    0.93 turned, placed by the model on the next digit, became that digit: four of 400
+    0.93 turned, placed by the model on the next digit, became that digit: four of 280
     first frames of the held-out faces. Asked strictly so that an LCD never passes: the
     ground above and below each figure is flat (no segments of a half-digit row there),
     and the figures' ink is neither the frame's grey nor near the ground (which rows of

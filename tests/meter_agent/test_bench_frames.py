@@ -355,7 +355,7 @@ def test_a_drum_meter_whose_drums_have_windows_of_their_own_is_not_taken_for_an_
     """The first frame a new calibration (display auto) reads: no drum was turning, the
     row passed the strict LCD test, and read as an LCD its last drum, placed by the model
     within 0.02 of the next digit, made 063430. The frame between the drums' windows
-    says drums: a new reader read 4 of 400 such first frames wrong before (drums 0.80-
+    says drums: a new reader read 4 of 280 such first frames wrong before (drums 0.80-
     0.97 turned), none now."""
     from datetime import UTC, datetime
 
