@@ -360,6 +360,16 @@ class SyntheticSource(FrameSource):
         self._n = 0
         self.last_truth: dict[str, Any] | None = None
 
+    def resume(self, digits: str | None) -> None:
+        """Carry on from ``digits``, the last reading the agent kept before it stopped, if
+        that is higher: a meter does not turn back while its agent is away, and a demo
+        meter that started again from its first value had every reading refused as
+        lower than the last one kept, for as long as the agent had run before."""
+        n = self.ocr.expected_digits
+        if digits is not None and digits.isdigit() and len(digits) == n:
+            with self._lock:
+                self.start = max(self.start, int(digits))
+
     def advance(self, units: int = 1) -> None:
         """Turn the meter on by ``units`` of its last digit."""
         with self._lock:

@@ -133,6 +133,10 @@ class MeterService:
                 "point it at a folder (it is made if missing)."
             )
         self.history = History(self.data_dir, st.history_max_records)
+        if source is None and isinstance(self.source, SyntheticSource):
+            # the demo meter went on turning while the agent was stopped
+            last = self.history.last_accepted()
+            self.source.resume(last.digits if last is not None else None)
         self.uploader = Uploader(config.upload, self.data_dir)
         self.images = ImageStore(self.image_dir, st)
         self.lighting = LightingController(

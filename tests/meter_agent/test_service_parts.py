@@ -117,3 +117,25 @@ def test_the_latest_frame_is_let_go_once_too_old_and_never_under_a_busy_camera(
     assert service.forget_stale_frame(0.0) is True
     assert service.last_frame is None and service.last_frame_at is None
     assert service.current_frame() is not frame  # a new one is grabbed when asked for
+
+
+def test_the_demo_meter_goes_on_from_the_last_reading_kept(tmp_path: Path) -> None:
+    """The synthetic meter a config names (the demo) starts at 314159; started again on a
+    data folder whose last accepted reading is higher, it carries on from that reading,
+    as a meter that went on turning while its agent was stopped (it used to start over,
+    and every reading was refused as lower than the last one kept)."""
+    path = write_config(tmp_path)
+    cfg = load_agent_config(path)
+    first = MeterService(cfg, path)
+    try:
+        assert first.source.digits() == "314159"  # type: ignore[attr-defined]
+        first.history.add(accepted(314216.0, datetime.now(UTC) - timedelta(minutes=1)))
+    finally:
+        first.close()
+    again = MeterService(load_agent_config(path), path)
+    try:
+        assert again.source.digits() == "314216"  # type: ignore[attr-defined]
+        result, record = again.capture_and_record()
+        assert record.accepted and record.digits == "314216", record.reason
+    finally:
+        again.close()
