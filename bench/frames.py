@@ -190,6 +190,7 @@ class Tally:
     rolling: int = 0  # drums caught mid-roll among the frames
     rolling_right: int = 0
     reasons: Counter[str] = field(default_factory=Counter)
+    read_as: Counter[str] = field(default_factory=Counter)  # the display each frame was read as
 
 
 #: set from --auto in main(): detect the display kind instead of taking the calibrated one
@@ -211,9 +212,11 @@ def reader_for(case: Case, *, auto: bool | None = None) -> MeterReader:
     return MeterReader(cfg)
 
 
-def read_case(case: Case, times: list[float], aligned: list[bool]) -> tuple[bool, bool, str | None]:
+def read_case(
+    case: Case, times: list[float], aligned: list[bool], read_as: Counter[str] | None = None
+) -> tuple[bool, bool, str | None]:
     """Read one case with a fresh reader calibrated as the case says: (accepted, right,
-    the refusal's code)."""
+    the refusal's code); ``read_as`` counts the display the frame was read as."""
     reader = reader_for(case)
     if case.reference is not None:
         if hasattr(reader, "set_reference"):
@@ -224,6 +227,8 @@ def read_case(case: Case, times: list[float], aligned: list[bool]) -> tuple[bool
     t = time.perf_counter()
     res = reader.read_frames([case.image], datetime(2026, 1, 1, tzinfo=UTC))
     times.append((time.perf_counter() - t) * 1000)
+    if read_as is not None:
+        read_as[res.display or "none"] += 1
     code = None if res.reason is None else str(res.reason.code)
     return res.accepted, res.accepted and res.digits == case.frame.digits, code
 
@@ -272,7 +277,7 @@ def main(argv: list[str] | None = None) -> int:
         for condition in CONDITIONS:
             t = tallies[(kind, condition)] = Tally()
             for case in cases(kind, condition, args.frames, args.seed, args.own_style):
-                accepted, right, code = read_case(case, times, aligned)
+                accepted, right, code = read_case(case, times, aligned, t.read_as)
                 if not accepted:
                     t.reasons[code or "?"] += 1
                 t.n += 1
@@ -303,6 +308,13 @@ def main(argv: list[str] | None = None) -> int:
                 f"  {kind} {condition}: mid-roll drums {t.rolling_right}/{t.rolling} right, "
                 f"settled {t.right - t.rolling_right}/{t.n - t.rolling} right"
             )
+    if args.auto:
+        # which kind the detection took each meter for (a drum meter read as an LCD knows
+        # no turning last drum; an LCD read as drums is refused more)
+        print("read as (display: auto):")
+        for (kind, condition), t in tallies.items():
+            shown = ", ".join(f"{k} {v}" for k, v in sorted(t.read_as.items()))
+            print(f"  {kind:<6}{condition:<10}{shown}")
     print("refused, by reason:")
     for (kind, condition), t in tallies.items():
         top = ", ".join(f"{k} {v}" for k, v in t.reasons.most_common())

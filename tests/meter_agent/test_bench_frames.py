@@ -3,6 +3,8 @@ held-out faces and its windows hold the digits (the bench itself is run by hand)
 
 from __future__ import annotations
 
+import re
+
 import cv2
 import numpy as np
 import pytest
@@ -388,6 +390,20 @@ def test_an_lcds_glass_between_its_digits_is_no_frame_between_drums(
     assert row is not None and not row.faces_seen
 
 
+def test_the_frame_bench_with_auto_says_what_each_meter_was_read_as(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    monkeypatch.setattr(B, "DISPLAY_AS_CALIBRATED", True)  # main() sets it from --auto
+    assert B.main(["--auto", "--frames", "1", "--seed", "13"]) == 0
+    out = capsys.readouterr().out
+    section = out.split("read as (display: auto):\n")[1].split("refused, by reason:")[0]
+    rows = section.strip().splitlines()
+    assert len(rows) == 6, out  # each kind under each window condition
+    for row in rows:
+        counts = [int(x) for x in re.findall(r"(?:lcd7|drum|none) (\d+)", row.split(maxsplit=2)[2])]
+        assert sum(counts) == 1, row  # one frame each, read as one kind
+
+
 def test_the_streams_bench_reads_meters_over_time(capsys: pytest.CaptureFixture[str]) -> None:
     from bench import streams
 
@@ -396,8 +412,6 @@ def test_the_streams_bench_reads_meters_over_time(capsys: pytest.CaptureFixture[
     assert "lcd7" in out and "drum" in out and "wrong accepted in total" in out
     # each meter's reader keeps its own digit examples from its accepted readings, as
     # the agent does
-    import re
-
     learnt = [float(x) for x in re.findall(r"([\d.]+) digit examples learnt per meter", out)]
     assert len(learnt) == 2 and all(x > 0 for x in learnt), out
     assert streams.main(["--meters", "0"]) == 2
