@@ -4,6 +4,7 @@ held-out faces and its windows hold the digits (the bench itself is run by hand)
 from __future__ import annotations
 
 import re
+from pathlib import Path
 
 import cv2
 import numpy as np
@@ -285,14 +286,19 @@ def test_an_italic_lcd_is_detected_with_its_row_stood_upright(
     assert res.accepted and res.digits == "4406403" and res.display == "lcd7"
 
 
+def _drum_face(name: str) -> Path:
+    """The held-out drum face of that file name; the test is skipped where the font
+    package is not installed."""
+    face = next((f for f in B.heldout_faces("drum") if f.name == name), None)
+    if face is None:
+        pytest.skip(f"{name} is not installed")
+    return face
+
+
 def _drum_039(digits: str, roll: float, nuisance_seed: int) -> SynthFrame:
     """A frame of one drum meter read over time by ``bench.streams`` (seed 4, its third
     meter): DejaVu Sans Condensed Bold, whose settled rows make clean segment patterns."""
-    face = next(
-        (f for f in B.heldout_faces("drum") if f.name == "DejaVuSansCondensed-Bold.ttf"), None
-    )
-    if face is None:
-        pytest.skip("DejaVu Sans Condensed Bold is not installed")
+    face = _drum_face("DejaVuSansCondensed-Bold.ttf")
     return B.draw(
         "drum", digits, style_seed=714092182, nuisance_seed=nuisance_seed, font=face, roll=roll
     )
@@ -345,9 +351,7 @@ def test_a_drum_seen_turning_is_a_drum_meter_for_the_calibration() -> None:
 def _oblique_063429() -> SynthFrame:
     """A drum meter's first frame, each drum in a window of its own: 063429 in DejaVu
     Sans Oblique, its last drum 0.93 turned."""
-    face = next((f for f in B.heldout_faces("drum") if f.name == "DejaVuSans-Oblique.ttf"), None)
-    if face is None:
-        pytest.skip("DejaVu Sans Oblique is not installed")
+    face = _drum_face("DejaVuSans-Oblique.ttf")
     return B.draw(
         "drum", "063429", style_seed=258705849, nuisance_seed=1315284889, font=face, roll=0.926
     )
@@ -428,9 +432,7 @@ def test_a_last_drum_measured_by_its_face_draws_no_line() -> None:
 
     from meter_agent.reader import carry_free, ink_box, last_drum_offset
 
-    face = next((f for f in B.heldout_faces("drum") if f.name == "DejaVuSans-ExtraLight.ttf"), None)
-    if face is None:
-        pytest.skip("DejaVu Sans ExtraLight is not installed")
+    face = _drum_face("DejaVuSans-ExtraLight.ttf")
     f = B.draw(
         "drum", "058171", style_seed=1251897999, nuisance_seed=1035823250, font=face, roll=0.9213
     )
@@ -456,11 +458,7 @@ def test_a_footed_1_half_way_read_as_a_2_so_soon_after_a_1_is_refused() -> None:
 
     from meter_agent.checks import INCREASE_TOO_LARGE
 
-    face = next(
-        (f for f in B.heldout_faces("drum") if f.name == "DejaVuSansCondensed-Bold.ttf"), None
-    )
-    if face is None:
-        pytest.skip("DejaVu Sans Condensed Bold is not installed")
+    face = _drum_face("DejaVuSansCondensed-Bold.ttf")
 
     def frame(digits: str, roll: float, nuisance_seed: int) -> SynthFrame:
         return B.draw(
