@@ -276,13 +276,13 @@ def train_model(
     args: argparse.Namespace,
     label: str,
 ) -> dict[str, np.ndarray]:
-    """The ensemble's arrays, members trained one after another from seeds SEED + k."""
+    """The ensemble's arrays, members trained one after another from seeds ``args.seed`` + k."""
     pool = Pool(reals)
     arrays: dict[str, np.ndarray] = {}
     for k in range(args.members):
         t = time.time()
         print(f"  {label}: member {k + 1}/{args.members}", flush=True)
-        arrays.update(export_member(train_member(pool, synth, SEED + k, args), k))
+        arrays.update(export_member(train_member(pool, synth, args.seed + k, args), k))
         print(f"  {label}: member {k + 1} took {time.time() - t:.0f} s", flush=True)
     return arrays
 
@@ -421,6 +421,12 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--epochs", type=int, default=EPOCHS)
     ap.add_argument("--lr", type=float, default=3e-3)
     ap.add_argument("--members", type=int, default=MEMBERS)
+    ap.add_argument(
+        "--seed",
+        type=int,
+        default=SEED,
+        help="the draw: networks, synthetic cells and variants; compare a recipe over several",
+    )
     args = ap.parse_args(argv)
     data = args.data[0]
     if not (data / "labels.csv").exists():
@@ -438,8 +444,8 @@ def main(argv: list[str] | None = None) -> int:
     args.heldout_only = args.heldout_only or by_photo
     train = [s for s in samples if s.file not in test_files]
     test = [s for s in samples if s.file in test_files]
-    simgs, stargets = synthetic_cells(args.synthetic_frames, SEED + 1)
-    fimgs, ftargets = extra_cells(args.font_cells, SEED + 2)
+    simgs, stargets = synthetic_cells(args.synthetic_frames, args.seed + 1)
+    fimgs, ftargets = extra_cells(args.font_cells, args.seed + 2)
     synth = (simgs + fimgs, stargets + ftargets)
     print(
         f"{len(train)} real crops to train on, {len(test)} held out, "
@@ -454,7 +460,7 @@ def main(argv: list[str] | None = None) -> int:
         f"{N_OUT} (drum positions 0.0-9.9 and not-a-digit)",
         "input": "grey 32×20, per-image mean/std",
         "outputs": "positions100+N",
-        "seed": SEED,
+        "seed": args.seed,
         "held_out_by": (
             "photo (a quarter of each kind and category; their makers are seen in training)"
             if by_photo
