@@ -387,6 +387,28 @@ def extra_cells(n: int, seed: int) -> tuple[list[np.ndarray], list[np.ndarray]]:
     return list(imgs), targets
 
 
+#: what makes a draw of the recipe, as the held-out model's info records it
+DRAW_KEYS = ("seed", "epochs", "members")
+
+
+def other_draw(args: argparse.Namespace) -> str | None:
+    """Why ``--shipped-only`` must not run with these arguments, or None: the shipped
+    model takes the held-out model's report as its own, which only holds for the same
+    recipe and draw (seed, epochs, networks)."""
+    try:
+        info = DigitModel.load(args.heldout_out).info
+    except ValueError as exc:
+        return f"{exc} --shipped-only needs the held-out model of the same recipe."
+    differ = [k for k in DRAW_KEYS if k in info and info[k] != getattr(args, k)]
+    if not differ:
+        return None
+    said = ", ".join(f"--{k} {info[k]}" for k in differ)
+    return (
+        f"the held-out model {args.heldout_out} was trained with {said}; train the "
+        "shipped model with the same, or train both models again."
+    )
+
+
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument(
@@ -432,15 +454,26 @@ def main(argv: list[str] | None = None) -> int:
     if not (data / "labels.csv").exists():
         print(f"train_digits: no labels.csv in {data}.", file=sys.stderr)
         return 2
-    import torch
+    by_photo = args.split == "photo"
+    if args.heldout_out is None:
+        args.heldout_out = HELDOUT_PHOTO_PATH if by_photo else HELDOUT_PATH
+    if args.shipped_only and (problem := other_draw(args)):
+        print(f"train_digits: {problem}", file=sys.stderr)
+        return 2
+    try:
+        import torch
+    except ImportError:
+        print(
+            "train_digits: torch is not installed; training needs the train extra: "
+            "pip install -e '.[train]'",
+            file=sys.stderr,
+        )
+        return 2
 
     torch.set_num_threads(2)
     t0 = time.time()
     samples = load_collection(args.data)
-    by_photo = args.split == "photo"
     test_files = split_by_photo(samples) if by_photo else split_by_maker(samples)
-    if args.heldout_out is None:
-        args.heldout_out = HELDOUT_PHOTO_PATH if by_photo else HELDOUT_PATH
     args.heldout_only = args.heldout_only or by_photo
     train = [s for s in samples if s.file not in test_files]
     test = [s for s in samples if s.file in test_files]

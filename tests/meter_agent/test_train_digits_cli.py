@@ -1,0 +1,70 @@
+"""train_digits' command line where it stops before training: the shipped model is only
+trained as the same draw of the recipe as the held-out model whose report it carries, and
+a machine without the train extra gets a sentence, not a traceback. (Training itself
+needs torch, which the runtime and CI do not install.)"""
+
+from __future__ import annotations
+
+import importlib.util
+import json
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from meter_agent.training import train_digits as T
+from meter_agent.training.data import default_data_dir
+
+pytestmark = pytest.mark.skipif(
+    not (default_data_dir() / "labels.csv").is_file(), reason="the labelled digits are missing"
+)
+
+
+def test_the_shipped_model_is_not_trained_as_another_draw_than_the_held_out_one(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    held = T.DigitModel.load(T.HELDOUT_PATH).info
+    out = tmp_path / "digits.npz"
+    rc = T.main(["--shipped-only", "--seed", str(held["seed"] + 1), "--out", str(out)])
+    err = capsys.readouterr().err
+    assert rc == 2
+    assert f"--seed {held['seed']}" in err and "Traceback" not in err
+    assert not out.exists()
+
+
+def test_the_shipped_model_needs_a_held_out_model_to_take_its_report_from(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    broken = tmp_path / "held.npz"
+    broken.write_bytes(b"not a model")
+    out = tmp_path / "digits.npz"
+    rc = T.main(["--shipped-only", "--heldout-out", str(broken), "--out", str(out)])
+    err = capsys.readouterr().err
+    assert rc == 2
+    assert "cannot be loaded" in err and "--shipped-only needs the held-out model" in err
+    assert not out.exists()
+
+
+def test_a_draw_is_told_by_its_seed_epochs_and_networks(tmp_path: Path) -> None:
+    held = tmp_path / "held.npz"
+    src = np.load(T.HELDOUT_PATH)
+    info = json.loads(str(src["info"])) | {"seed": 7, "epochs": 24, "members": 2}
+    np.savez(held, info=np.array(json.dumps(info)), **{k: src[k] for k in src.files if k != "info"})
+    args = T.argparse.Namespace(heldout_out=held, seed=7, epochs=24, members=2)
+    assert T.other_draw(args) is None
+    args.epochs = 14
+    assert "--epochs 24" in (T.other_draw(args) or "")
+
+
+@pytest.mark.skipif(
+    importlib.util.find_spec("torch") is not None, reason="torch is installed: it would train"
+)
+def test_without_the_train_extra_training_says_what_to_install(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    held = T.DigitModel.load(T.HELDOUT_PATH).info
+    args = ["--shipped-only", "--seed", str(held["seed"]), "--epochs", str(held["epochs"])]
+    rc = T.main([*args, "--members", str(held["members"]), "--out", str(tmp_path / "d.npz")])
+    err = capsys.readouterr().err
+    assert rc == 2
+    assert "pip install -e '.[train]'" in err and "Traceback" not in err
