@@ -391,14 +391,20 @@ def extra_cells(n: int, seed: int) -> tuple[list[np.ndarray], list[np.ndarray]]:
 DRAW_KEYS = ("seed", "epochs", "members")
 
 
-def other_draw(args: argparse.Namespace) -> str | None:
-    """Why ``--shipped-only`` must not run with these arguments, or None: the shipped
-    model takes the held-out model's report as its own, which only holds for the same
-    recipe and draw (seed, epochs, networks)."""
+def held_out_info(args: argparse.Namespace) -> dict[str, Any] | str:
+    """The held-out model's ``info``, which ``--shipped-only`` takes as the shipped
+    model's own, or why it cannot (the model cannot be loaded, or it is another draw)."""
     try:
-        info = DigitModel.load(args.heldout_out).info
+        info = dict(DigitModel.load(args.heldout_out).info)
     except ValueError as exc:
         return f"{exc} --shipped-only needs the held-out model of the same recipe."
+    return other_draw(info, args) or info
+
+
+def other_draw(info: dict[str, Any], args: argparse.Namespace) -> str | None:
+    """Why the shipped model must not be trained with these arguments, or None: it takes
+    the held-out model's report (``info``) as its own, which only holds for the same
+    recipe and draw (seed, epochs, networks)."""
     differ = [k for k in DRAW_KEYS if k in info and info[k] != getattr(args, k)]
     if not differ:
         return None
@@ -457,8 +463,9 @@ def main(argv: list[str] | None = None) -> int:
     by_photo = args.split == "photo"
     if args.heldout_out is None:
         args.heldout_out = HELDOUT_PHOTO_PATH if by_photo else HELDOUT_PATH
-    if args.shipped_only and (problem := other_draw(args)):
-        print(f"train_digits: {problem}", file=sys.stderr)
+    held_info = held_out_info(args) if args.shipped_only else {}
+    if isinstance(held_info, str):
+        print(f"train_digits: {held_info}", file=sys.stderr)
         return 2
     try:
         import torch
@@ -509,7 +516,7 @@ def main(argv: list[str] | None = None) -> int:
         "trained_on_all": False,
     }
     if args.shipped_only:
-        info = dict(DigitModel.load(args.heldout_out).info)
+        info = held_info
     else:
         arrays = train_model(read_reals(data, train), synth, args, "held-out model")
         model = save(args.heldout_out, arrays, info)

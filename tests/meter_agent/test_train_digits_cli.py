@@ -51,9 +51,9 @@ def test_a_draw_is_told_by_its_seed_epochs_and_networks(tmp_path: Path) -> None:
     info = json.loads(str(src["info"])) | {"seed": 7, "epochs": 24, "members": 2}
     np.savez(held, info=np.array(json.dumps(info)), **{k: src[k] for k in src.files if k != "info"})
     args = T.argparse.Namespace(heldout_out=held, seed=7, epochs=24, members=2)
-    assert T.other_draw(args) is None
+    assert T.held_out_info(args) == info
     args.epochs = 14
-    assert "--epochs 24" in (T.other_draw(args) or "")
+    assert "--epochs 24" in str(T.held_out_info(args))
 
 
 @pytest.mark.skipif(
