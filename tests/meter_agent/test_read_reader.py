@@ -963,3 +963,38 @@ def test_a_faint_drum_is_read_where_the_model_alone_would_be() -> None:
         wrong += int(sure and got.char != r["digit"])
     assert faint >= 10 and wrong == 0
     assert right >= 5, (right, faint)
+
+
+def test_a_faint_turning_last_drum_needs_more_than_a_faint_higher_drum(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """A faint last drum is read from its raw cell with no drum below to check it, so the
+    model must be surer of it (FAINT_LAST_DRUM_SURE, 0.9) than of a faint higher drum
+    (0.85). A held-out ``pp`` water drum labelled 3.9, blurred to a pale smudge, is
+    placed at 2.2-2.4 by both networks at 0.86: it was accepted as 2."""
+    import cv2
+
+    from meter_agent import reader as reader_mod
+    from meter_agent.engines.digits import DigitsEngine
+    from meter_agent.vision import cell_from_crop
+
+    data = shared_digits()
+    crop = "../meter-digits-more/rollover/watermeter/3.9_pp_62d482fe9f.jpg"
+    model = Path(__file__).resolve().parents[2] / "bench" / "models" / "digits-heldout.npz"
+    assert crop in DigitsEngine(model).model.info["held_out_files"]
+    cfg = AgentConfig()
+    cfg.ocr.expected_digits = 1
+    cfg.calibration.display = "drum"
+    reader = MeterReader(cfg, digit_model=model)
+    cell = cell_from_crop(cv2.imread(str(data / crop)))
+    assert cell.blank
+    got = reader.read_cells([cell], "drum", last_rolls=True)[0]
+    p_top = reader._last_cnn[0][0].p_top if reader._last_cnn else None
+    assert p_top is not None
+    assert reader_mod.FAINT_DRUM_SURE <= p_top < reader_mod.FAINT_LAST_DRUM_SURE
+    assert got.char is None or got.confidence < cfg.ocr.confidence_threshold, got
+    # with a faint higher drum's bar it was read, and wrong: the last drum's bar is what
+    # refuses it
+    monkeypatch.setattr(reader_mod, "FAINT_LAST_DRUM_SURE", reader_mod.FAINT_DRUM_SURE)
+    was = reader.read_cells([cell], "drum", last_rolls=True)[0]
+    assert was.char == "2" and was.confidence >= cfg.ocr.confidence_threshold, was
