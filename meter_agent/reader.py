@@ -537,18 +537,6 @@ def row_bias(cells: list[CellResult], last_rolls: bool = True) -> float:
     return round(b * 10) / 10 if abs(b) >= 0.1 else 0.0
 
 
-def _same_cells(a: Window, b: Window) -> bool:
-    """Two windows' rows cut the same cells: as many, and every edge of one row within
-    a quarter of a cell's pitch of the other's (then a cell of one holds the figure
-    the other's cell holds, and their digits compare)."""
-    if a.row is None or b.row is None or len(a.cells) != len(b.cells) or not a.cells:
-        return False
-    (ax, ay, aw, ah), (bx, by, bw, bh) = a.row, b.row
-    slack = min(aw, bw) / len(a.cells) / 4
-    edges = (ax - bx, ax + aw - bx - bw, ay - by, ay + ah - by - bh)
-    return all(abs(e) <= slack for e in edges)
-
-
 def _digit_mass(positions: tuple[float, ...], shift: float, floor: bool) -> np.ndarray:
     """Each digit's probability from a position distribution moved down by ``shift``
     steps: the ten tenths of each digit (``floor``, the last drum), or the tenths within
@@ -1180,9 +1168,7 @@ class MeterReader:
         cells = self._upright(win, display)
         return win, cells, display, fwd if cells is win.cells else None
 
-    def _one_reading(
-        self, drums: ModelRead, lcd: ModelRead, rows: tuple[Window, Window] | None = None
-    ) -> None:
+    def _one_reading(self, drums: ModelRead, lcd: ModelRead, rows: tuple[Window, Window]) -> None:
         """Raise DigitRowError when the row an LCD's rules find reads other digits than
         the row read as drums: two rows of one window give two readings, and nothing
         tells which is the meter's. Other digits: every cell of the LCD's row sure and
@@ -1207,13 +1193,9 @@ class MeterReader:
         if all(ok and g.confidence >= sure for ok, g in zip(settled, guesses, strict=True)):
             other = [g.char for g in guesses] != [g.char for g in drum_guesses]
         else:
-            other = (
-                rows is not None
-                and _same_cells(*rows)
-                and any(
-                    ok and g.confidence >= AMBIGUOUS and d.char is not None and g.char != d.char
-                    for ok, g, d in zip(settled, guesses, drum_guesses, strict=True)
-                )
+            other = _same_cells(*rows) and any(
+                ok and g.confidence >= AMBIGUOUS and d.char is not None and g.char != d.char
+                for ok, g, d in zip(settled, guesses, drum_guesses, strict=True)
             )
         if other:
             raise DigitRowError(
@@ -1635,6 +1617,20 @@ def _same_span(a: tuple[int, int, int, int], b: tuple[int, int, int, int]) -> bo
     row's width."""
     tol = 0.1 * max(a[2], b[2])
     return abs(a[0] - b[0]) <= tol and abs(a[0] + a[2] - b[0] - b[2]) <= tol
+
+
+def _same_cells(a: Window, b: Window) -> bool:
+    """Two windows' rows cut the same cells: as many, and every edge of one row within
+    a quarter of a cell's pitch of the other's (then a cell of one holds the figure
+    the other's cell holds, and their digits compare). Stricter than
+    :func:`_same_span`, whose tenth of the row's width lets the cells slip by most of a
+    pitch."""
+    if a.row is None or b.row is None or len(a.cells) != len(b.cells) or not a.cells:
+        return False
+    (ax, ay, aw, ah), (bx, by, bw, bh) = a.row, b.row
+    slack = min(aw, bw) / len(a.cells) / 4
+    edges = (ax - bx, ax + aw - bx - bw, ay - by, ay + ah - by - bh)
+    return all(abs(e) <= slack for e in edges)
 
 
 def _narrower(a: tuple[int, int, int, int], b: tuple[int, int, int, int]) -> bool:

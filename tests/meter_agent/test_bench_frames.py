@@ -269,9 +269,11 @@ def test_two_rows_of_one_window_that_read_differently_are_refused(
     assert whole is not None and whole.row != half.row
     assert half.row is not None and whole.row is not None and half.row[3] < 0.5 * whole.row[3]
     with pytest.raises(DigitRowError, match="two rows of digits"):
-        reader._one_reading(reader._forward(half.cells), reader._forward(whole.cells))
+        reader._one_reading(
+            reader._forward(half.cells), reader._forward(whole.cells), (half, whole)
+        )
     # the same row read twice is one reading
-    reader._one_reading(reader._forward(whole.cells), reader._forward(whole.cells))
+    reader._one_reading(reader._forward(whole.cells), reader._forward(whole.cells), (whole, whole))
 
 
 def test_a_row_the_lcds_rules_read_otherwise_refuses_the_drums_reading(

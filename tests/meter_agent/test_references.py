@@ -329,12 +329,11 @@ def test_examples_do_not_make_a_faint_drum_readable() -> None:
     (FAINT_DRUM_SURE). A held-out ``pp`` water 6 the model gives 0.61 as an 8: the
     meter's other clean photos learnt, the examples agree with the 8 (they compare the
     model's view of the cell, as faint as the cell), and that read it as 8 at 0.99."""
+    from meter_agent.engines.digits import DigitsEngine
     from meter_agent.training.data import default_data_dirs, load_collection
 
     data = shared_digits()
     crop = "../meter-digits-more/clean/watermeter/6.0_pp_b0c1e02491.jpg"
-    from meter_agent.engines.digits import DigitsEngine
-
     held = set(DigitsEngine(HELD_OUT).model.info["held_out_files"])
     assert crop in held
     others = [
