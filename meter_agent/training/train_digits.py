@@ -434,6 +434,14 @@ def main(argv: list[str] | None = None) -> int:
         help="hold out whole makers (unseen meters) or single photos (seen meters)",
     )
     ap.add_argument(
+        "--makers-draw",
+        type=int,
+        default=0,
+        help="which makers to hold out (0: the published split; others hold out other "
+        "meter types, to measure the reader on more unseen meters): trains a held-out "
+        "model only, to the --heldout-out given",
+    )
+    ap.add_argument(
         "--heldout-only", action="store_true", help="train only the held-out model (faster)"
     )
     ap.add_argument(
@@ -462,6 +470,13 @@ def main(argv: list[str] | None = None) -> int:
         print(f"train_digits: no labels.csv in {data}.", file=sys.stderr)
         return 2
     by_photo = args.split == "photo"
+    if args.makers_draw and (by_photo or args.shipped_only or args.heldout_out is None):
+        print(
+            "train_digits: --makers-draw trains a held-out model by maker only, and needs "
+            "--heldout-out (the published held-out model is draw 0).",
+            file=sys.stderr,
+        )
+        return 2
     if args.heldout_out is None:
         args.heldout_out = HELDOUT_PHOTO_PATH if by_photo else HELDOUT_PATH
     held_info = held_out_info(args) if args.shipped_only else {}
@@ -481,8 +496,10 @@ def main(argv: list[str] | None = None) -> int:
     torch.set_num_threads(2)
     t0 = time.time()
     samples = load_collection(args.data)
-    test_files = split_by_photo(samples) if by_photo else split_by_maker(samples)
-    args.heldout_only = args.heldout_only or by_photo
+    test_files = (
+        split_by_photo(samples) if by_photo else split_by_maker(samples, draw=args.makers_draw)
+    )
+    args.heldout_only = args.heldout_only or by_photo or bool(args.makers_draw)
     train = [s for s in samples if s.file not in test_files]
     test = [s for s in samples if s.file in test_files]
     simgs, stargets = synthetic_cells(args.synthetic_frames, args.seed + 1)
@@ -506,6 +523,11 @@ def main(argv: list[str] | None = None) -> int:
             "photo (a quarter of each kind and category; their makers are seen in training)"
             if by_photo
             else "maker (per kind; LCD crops without a maker: by file)"
+            + (
+                f", draw {args.makers_draw} (makers grouped by meter type)"
+                if args.makers_draw
+                else ""
+            )
         ),
         "held_out_files": sorted(test_files),
         "n_train_real": len(train),

@@ -13,7 +13,13 @@ import numpy as np
 import pytest
 
 from meter_agent.training import train_digits as T
-from meter_agent.training.data import default_data_dir
+from meter_agent.training.data import (
+    default_data_dir,
+    default_data_dirs,
+    load_collection,
+    meter_type,
+    split_by_maker,
+)
 
 pytestmark = pytest.mark.skipif(
     not (default_data_dir() / "labels.csv").is_file(), reason="the labelled digits are missing"
@@ -68,3 +74,34 @@ def test_without_the_train_extra_training_says_what_to_install(
     err = capsys.readouterr().err
     assert rc == 2
     assert "pip install -e '.[train]'" in err and "Traceback" not in err
+
+
+def test_another_draw_of_makers_needs_its_own_file_and_trains_no_shipped_model(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    before = T.HELDOUT_PATH.stat().st_mtime_ns
+    for extra in ([], ["--shipped-only", "--heldout-out", "x.npz"], ["--split", "photo"]):
+        assert T.main(["--makers-draw", "2", *extra]) == 2
+        err = capsys.readouterr().err
+        assert "--makers-draw trains a held-out model by maker only" in err
+        assert "Traceback" not in err
+    assert T.HELDOUT_PATH.stat().st_mtime_ns == before
+
+
+def test_draw_0_is_the_published_split_and_other_draws_hold_out_whole_meter_types() -> None:
+    samples = load_collection(default_data_dirs())
+    assert split_by_maker(samples) == set(T.DigitModel.load(T.HELDOUT_PATH).info["held_out_files"])
+    assert meter_type("ISKRA.T3F-01S1_20250630") == meter_type("ISKRA T3F-01S1") == "iskrat3f01s1"
+    seen = set()
+    for draw in range(1, 7):
+        held = split_by_maker(samples, draw=draw)
+        assert held != split_by_maker(samples)
+        for kind in {s.kind for s in samples}:
+            types = {(meter_type(s.maker), s.file in held) for s in samples if s.kind == kind}
+            # a type stands on one side only (crops without a maker are split by file)
+            assert not {t for t, out in types if out and t} & {t for t, out in types if not out}
+            share = sum(s.file in held for s in samples if s.kind == kind)
+            assert share <= 0.4 * sum(s.kind == kind for s in samples)
+        seen |= {meter_type(s.maker) for s in samples if s.file in held}
+    published = {meter_type(s.maker) for s in samples if s.file in split_by_maker(samples)}
+    assert len(seen - published) >= 8  # the draws reach meters the published split trains on
