@@ -198,6 +198,8 @@ def real_digits(model: Path, title: str) -> None:
                 within = pct(close, len(rs)).strip()
             display = "lcd7" if kind == "lcd" else "drum"
             reader = readers[display]
+            #: per maker: refused, right, wrong
+            by_maker: dict[str, list[int]] = {}
             thr = reader.config.ocr.confidence_threshold
             n = len(rs)
             if cat == "clean":
@@ -209,6 +211,7 @@ def real_digits(model: Path, title: str) -> None:
                     cell = reader.read_cells([cell_from_crop(img)], display, last_rolls=False)[0]
                     verdict = _verdict(cell, r["digit"], thr)
                     tally[verdict] += 1
+                    by_maker.setdefault(r["maker"] or "?", [0, 0, 0])[(0, 1, 2)[verdict]] += 1
                     doubt += 1.0 - cell.confidence if verdict else 0.0
                 refused, right, wrong = tally
                 ok = right >= 0.98 * n and wrong == 0
@@ -233,6 +236,7 @@ def real_digits(model: Path, title: str) -> None:
                     digits, accepted, conf = _read_crop(reader, img)
                     doubt += 1.0 - conf if accepted else 0.0
                     verdict = 2 if not accepted else 0 if digits == r["digit"] else 1
+                    by_maker.setdefault(r["maker"] or "?", [0, 0, 0])[(1, 2, 0)[verdict]] += 1
                     if int(r["tenth"]) in (1, 9):
                         near[verdict] += 1
                     if not accepted:
@@ -265,6 +269,8 @@ def real_digits(model: Path, title: str) -> None:
             )
             if cat == "rollover":
                 print(split)
+            if len(by_maker) > 1:
+                print(f"   {'':<24}by maker: " + _by_maker(by_maker))
     if any(n for _, n in bands):
         parts = [
             f"{lo:.1f}-{top:.1f}: {pct(right, n).strip()} of {n}"
@@ -283,6 +289,17 @@ def real_digits(model: Path, title: str) -> None:
         "(N expected): the wrong values the accepted readings' confidences foretell (the "
         "sum of one less each confidence), which a count of 0 does not prove absent"
     )
+
+
+def _by_maker(tally: dict[str, list[int]]) -> str:
+    """Right of n per maker, and any wrong: one unseen meter can carry a kind's figure."""
+    parts = []
+    for maker, (refused, right, wrong) in sorted(tally.items(), key=lambda kv: -sum(kv[1])):
+        n = refused + right + wrong
+        parts.append(
+            f"{maker} {pct(right, n).strip()} of {n}" + (f" ({wrong} wrong)" if wrong else "")
+        )
+    return "; ".join(parts)
 
 
 def _within_tenth(pos: list[float], truth: list[float]) -> int:
@@ -544,11 +561,26 @@ def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description="meter reading benchmark")
     ap.add_argument("--streams", type=int, default=6, help="synthetic streams per kind")
     ap.add_argument("--frames", type=int, default=30, help="frames per synthetic stream")
+    ap.add_argument(
+        "--heldout",
+        type=Path,
+        action="append",
+        help="measure the real digits with this held-out model instead (repeatable), such "
+        "as one trained with train_digits --makers-draw K, without other meter types",
+    )
+    ap.add_argument(
+        "--real-only", action="store_true", help="only the real digits (no synthetic meters)"
+    )
     args = ap.parse_args(argv)
     t0 = time.time()
-    real_digits(HELD_OUT_MODEL, "unseen meters")
-    print()
-    references(HELD_OUT_MODEL, "unseen meters")
+    for model in args.heldout or [HELD_OUT_MODEL]:
+        title = "unseen meters" if model == HELD_OUT_MODEL else f"unseen meters of {model.name}"
+        real_digits(model, title)
+        print()
+        references(model, title)
+    if args.real_only:
+        print(f"benchmark took {time.time() - t0:.0f} s")
+        return 0
     times = synthetic(args.streams, args.frames)
     print()
     print("== Speed: MeterReader.read_frames, one 1280x720 frame ==")
