@@ -250,6 +250,45 @@ def test_a_lone_last_drum_past_its_digit_reads_that_digit() -> None:
     assert resolve_drums([torn])[0].confidence < 0.8
 
 
+def test_a_last_drum_the_model_alone_reads_must_be_surer_than_the_bar() -> None:
+    """A lone last drum (no drums' line) between two digits, or past its digit: nothing
+    but the model says which digit it shows, and a model that never saw the meter's type
+    is confidently wrong there (red 8s turning to 9 read as 6.5 at 0.81-0.87). So it is
+    read only when the model is LAST_DRUM_ALONE_SURE of it, unless the history rules the
+    rival digits out; the meter's examples and Tesseract agreeing do not count. In a
+    window of three drums or more the reader's own bar stays."""
+    from meter_agent.engines.digits import N_BINS
+    from meter_agent.reader import AMBIGUOUS, LAST_DRUM_ALONE_SURE, resolve_drums
+
+    def mixed(pos: float, share: float, other: float, methods=("cnn",)):
+        a, b = drum(pos, methods=methods), drum(other)
+        q = share * np.asarray(a.positions) + (1 - share) * np.asarray(b.positions)
+        assert len(q) == N_BINS
+        return replace(a, positions=tuple(q))
+
+    doubtful = mixed(6.5, 0.86, 8.5)  # 0.86 on the 6 turning, the rest on an 8 turning
+    assert 0.8 < 0.86 < LAST_DRUM_ALONE_SURE
+    got = resolve_drums([doubtful])[0]
+    assert got.char == "6" and got.confidence <= AMBIGUOUS
+    # in a window the other drums stand beside it, line measured or not (a drum half
+    # turned shows no one figure to measure)
+    for offset in (None, 0.0):
+        in_window = resolve_drums([drum(1.0), drum(4.0), doubtful], last_offset=offset)[-1]
+        assert in_window.char == "6" and in_window.confidence >= 0.8, offset
+    # the meter's own examples agreeing do not make the model surer
+    confirmed = resolve_drums([mixed(6.5, 0.86, 8.5, methods=("cnn", "refs"))])[0]
+    assert confirmed.confidence <= AMBIGUOUS
+    # a last reading of 6 a minute ago rules the 8 out: the history decides with the model
+    got = resolve_drums([doubtful], possible=[frozenset({6, 7})])[0]
+    assert got.char == "6" and got.confidence >= 0.8
+    # sure enough, the model reads it alone
+    got = resolve_drums([mixed(6.5, 0.95, 8.5)])[0]
+    assert got.char == "6" and got.confidence >= 0.9
+    # alone past its digit (the 6 shows either way) the same bar holds
+    assert resolve_drums([mixed(6.1, 0.86, 8.5)])[0].confidence <= AMBIGUOUS
+    assert resolve_drums([mixed(6.1, 0.95, 8.5)])[0].confidence >= 0.9
+
+
 def test_far_under_the_line_a_last_drum_is_not_settled() -> None:
     """A last drum 0.9 turned (its coming digit far under the other drums' line) that the
     model splits between 7.9 and a settled 8.0: the line rules out the settled 8, and the
