@@ -586,9 +586,10 @@ def test_the_history_rules_out_the_digits_the_checks_would_refuse() -> None:
     assert alone.char == "7" and alone.confidence < 0.8
     told = resolve_drums([_turning(drum_7_or_9, "7")], possible=[frozenset({7, 8})])[0]
     assert told.char == "7" and told.confidence == pytest.approx(0.65 / 0.75)
-    # the model's digit ruled out: nothing changes (the history checks refuse it)
+    # the model's digit ruled out: the history adds nothing to the model's own mass (the
+    # history checks refuse the reading)
     ruled_out = resolve_drums([_turning(drum_7_or_9, "7")], possible=[frozenset({8, 9})])[0]
-    assert ruled_out.char == "7" and ruled_out.confidence == alone.confidence
+    assert ruled_out.char == "7" and ruled_out.confidence == pytest.approx(0.65)
     # the model leaning to 9: the history does not make it read the 7
     leaning = {76: 0.4, 96: 0.6}
     out = resolve_drums([_turning(leaning, "9")], possible=[frozenset({7, 8})])[0]
@@ -1032,8 +1033,12 @@ def test_a_faint_turning_last_drum_needs_more_than_a_faint_higher_drum(
     assert p_top is not None
     assert reader_mod.FAINT_DRUM_SURE <= p_top < reader_mod.FAINT_LAST_DRUM_SURE
     assert got.char is None or got.confidence < cfg.ocr.confidence_threshold, got
-    # with a faint higher drum's bar it was read, and wrong: the last drum's bar is what
-    # refuses it
+    # alone (a crop) the lone drum's bar refuses it too; without that bar, as in a window,
+    # the faint last drum's bar refuses it
+    monkeypatch.setattr(reader_mod, "LAST_DRUM_ALONE_SURE", reader_mod.FAINT_DRUM_SURE)
+    windowed = reader.read_cells([cell], "drum", last_rolls=True)[0]
+    assert windowed.char is None or windowed.confidence < cfg.ocr.confidence_threshold
+    # with a faint higher drum's bar as well it was read, and wrong
     monkeypatch.setattr(reader_mod, "FAINT_LAST_DRUM_SURE", reader_mod.FAINT_DRUM_SURE)
     was = reader.read_cells([cell], "drum", last_rolls=True)[0]
     assert was.char == "2" and was.confidence >= cfg.ocr.confidence_threshold, was

@@ -123,10 +123,11 @@ def test_examples_never_put_their_digit_in_place_of_the_models() -> None:
 
 
 def test_examples_do_not_say_on_which_side_of_its_digit_a_lone_drum_stands() -> None:
-    """A lone last drum the model places just past 8 (8.05) is read 8 on the model's own
-    mass: examples of the meter's 8 match a drum a tenth under 8 as well as a settled
-    one, so their vote cannot raise it over the bar. The distribution is a held-out red
-    water drum's, labelled 7.9, which the examples used to carry to a wrong 8 at 0.83."""
+    """A lone last drum the model places just past 8 (8.05) is read 8 at no more than the
+    model's own mass (under LAST_DRUM_ALONE_SURE, refused outright): examples of the
+    meter's 8 match a drum a tenth under 8 as well as a settled one, so their vote cannot
+    raise it over the bar. The distribution is a held-out red water drum's, labelled 7.9,
+    which the examples used to carry to a wrong 8 at 0.83."""
     from meter_agent.engines import DigitGuess
     from meter_agent.engines.digits import N_BINS, position
     from meter_agent.reader import combine_cell, resolve_drums
@@ -141,7 +142,7 @@ def test_examples_do_not_say_on_which_side_of_its_digit_a_lone_drum_stands() -> 
     alone = resolve_drums([combine_cell({"cnn": cnn}, blank=False)])[0]
     taught = resolve_drums([combine_cell({"cnn": cnn, "refs": refs}, blank=False)])[0]
     assert alone.char == taught.char == "8"
-    assert alone.confidence == pytest.approx(r[8]) and r[8] < 0.8
+    assert alone.confidence <= r[8] < 0.8
     assert taught.confidence == pytest.approx(alone.confidence)
 
 
