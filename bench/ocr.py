@@ -211,7 +211,7 @@ def real_digits(model: Path, title: str) -> None:
                     cell = reader.read_cells([cell_from_crop(img)], display, last_rolls=False)[0]
                     verdict = _verdict(cell, r["digit"], thr)
                     tally[verdict] += 1
-                    by_maker.setdefault(r["maker"] or "?", [0, 0, 0])[(0, 1, 2)[verdict]] += 1
+                    by_maker.setdefault(r["maker"] or "?", [0, 0, 0])[verdict] += 1
                     doubt += 1.0 - cell.confidence if verdict else 0.0
                 refused, right, wrong = tally
                 ok = right >= 0.98 * n and wrong == 0

@@ -666,8 +666,9 @@ def resolve_drums(
             continue
         held = None if possible is None else possible[i]
         if i == last and last_rolls:
-            #: read past its digit with no line (then: a lone drum with no history rests
-            #: on the model's mass alone, see LAST_DRUM_ALONE_SURE)
+            # read on the model's mass alone: past its digit with no line (below), or
+            # between two digits; barred for a lone drum with no history (see
+            # LAST_DRUM_ALONE_SURE)
             alone = False
             mass = _digit_mass(c.positions, 0.0, floor=True)
             digit = int(np.argmax(mass))
