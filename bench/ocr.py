@@ -11,7 +11,8 @@
    Tesseract's digit is right per band of its own confidence (clean drums).
    Then the meter's own digit examples (meter_agent.references) on the unseen meters:
    each crop read as a settled digit of a window, without and with the meter's other
-   crops learnt.
+   crops learnt. Both again with each ``bench/models/digits-heldout-draw*.npz``, the
+   recipe trained without other draws of meter types (``--heldout`` picks others).
 2. Synthetic meters (meter_agent.synth): accepted-correct, rejected and wrong-accepted
    over streams of LCD and drum frames (read as the agent does, learning the meter's
    digit examples from its accepted readings) (with test/blank/date/register screens, mid-roll
@@ -52,6 +53,10 @@ REPO = Path(__file__).resolve().parents[1]
 #: trained like the shipped model but without the held-out makers (the shipped model has
 #: seen every maker, so it cannot be measured honestly on these crops)
 HELD_OUT_MODEL = REPO / "bench" / "models" / "digits-heldout.npz"
+#: the same recipe trained without other draws of meter types (``train_digits
+#: --makers-draw K``): the published split holds out one ISKRA type the model trains on
+#: under another name, so these measure the reader on meters it never saw at all
+DRAW_MODELS = sorted((REPO / "bench" / "models").glob("digits-heldout-draw*.npz"))
 DATA = REPO.parent / "shared" / "data" / "meter-digits"
 KINDS = [
     ("powermeter", "drum (electricity)"),
@@ -565,16 +570,18 @@ def main(argv: list[str] | None = None) -> int:
         "--heldout",
         type=Path,
         action="append",
-        help="measure the real digits with this held-out model instead (repeatable), such "
-        "as one trained with train_digits --makers-draw K, without other meter types",
+        help="measure the real digits with this held-out model (repeatable) instead of "
+        "the published one and bench/models/digits-heldout-draw*.npz (train_digits "
+        "--makers-draw K: without other meter types)",
     )
     ap.add_argument(
         "--real-only", action="store_true", help="only the real digits (no synthetic meters)"
     )
     args = ap.parse_args(argv)
     t0 = time.time()
-    for model in args.heldout or [HELD_OUT_MODEL]:
+    for model in args.heldout or [HELD_OUT_MODEL, *DRAW_MODELS]:
         title = "unseen meters" if model == HELD_OUT_MODEL else f"unseen meters of {model.name}"
+        print()
         real_digits(model, title)
         print()
         references(model, title)
