@@ -630,7 +630,9 @@ def resolve_drums(
     alike, and ``last_offset`` decides with the model (how far the last drum's digit sits
     under the other drums' line, see :func:`last_drum_offset`): under the line the digit
     below, level with it or above it (passed: the drum scrolls upward) the digit; with
-    no line the drum is refused.
+    no line the drum is refused. A lone last drum (fewer than LINE_CELLS cells, so no
+    drum beside it) with no history, read between two digits or past its digit, rests
+    on the model alone and needs LAST_DRUM_ALONE_SURE.
 
     A higher drum turns only while the drum below it rolls from 9 to 0 (an odometer's
     carry): its position, less how far the drum below is into that roll, must stand
