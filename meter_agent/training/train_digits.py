@@ -42,6 +42,7 @@ from meter_agent.training.data import (
     default_data_dirs,
     evaluate,
     load_collection,
+    meter_type,
     position_target,
     read_crop,
     split_by_maker,
@@ -67,6 +68,10 @@ MEMBERS = 2
 #: passes over the data, each with fresh variants (the shipped models' recipe; 24 read the
 #: held-out makers' clean drums better than 14 over two draws: docs/meter-reading.md)
 EPOCHS = 24
+#: meter types' weight per epoch (see Pool.epoch_order); 0 gives every crop once. 1000
+#: (the same number of crops an epoch, rebalanced) read unseen meter types no better over
+#: two draws of them, and made the same wrong values: docs/meter-reading.md
+TYPE_BALANCE = 0
 
 
 @dataclass
@@ -103,6 +108,30 @@ class Pool:
                 self.by_group.setdefault(r.group, []).append(i)
             if r.drum and r.sample.category == "clean" and r.group[1]:
                 self.clean_by_digit.setdefault((*r.group, r.sample.digit), []).append(i)
+
+        #: the crops of each meter type (per kind; LCD crops without a maker are one group)
+        self.by_type: dict[tuple[str, str], list[int]] = {}
+        for i, r in enumerate(reals):
+            self.by_type.setdefault((r.sample.kind, meter_type(r.sample.maker)), []).append(i)
+
+    def epoch_order(self, rng: np.random.Generator, balance: int) -> list[int]:
+        """The real crops one epoch sees. ``balance`` 0: each once. Else each meter type
+        contributes √(n · balance) crops however many (n) it has — a sample of a type
+        with many, repeats of a type with few: one ISKRA type holds 2,760 crops and
+        another meter 22, and a model that mostly sees a few types learns their faces
+        rather than digits, which is what it must read on meters it never saw."""
+        if balance <= 0:
+            return list(range(len(self.reals)))
+        out: list[int] = []
+        for key in sorted(self.by_type):
+            idx = self.by_type[key]
+            k = int(round(np.sqrt(len(idx) * balance)))
+            if k <= len(idx):
+                out.extend(int(i) for i in rng.choice(idx, size=k, replace=False))
+            else:
+                out.extend(idx)
+                out.extend(int(i) for i in rng.choice(idx, size=k - len(idx), replace=True))
+        return out
 
     def neighbour(self, r: Real, rng: np.random.Generator) -> np.ndarray:
         cands = self.by_group.get(r.group) or self.by_kind[r.sample.kind]
@@ -155,12 +184,15 @@ def make_epoch(
     copies: int,
     n_synth: int,
     n_blank: int,
+    balance: int = 0,
 ) -> tuple[np.ndarray, np.ndarray]:
-    """A fresh augmented training set: every real crop ``copies`` times, a random draw of
-    synthetic cells (lightly warped), and drawn blanks."""
+    """A fresh augmented training set: the real crops ``copies`` times (each meter type
+    weighted by ``balance``, see :meth:`Pool.epoch_order`), a random draw of synthetic
+    cells (lightly warped), and drawn blanks."""
     xs, ys = [], []
     for _ in range(copies):
-        for r in pool.reals:
+        for i in pool.epoch_order(rng, balance):
+            r = pool.reals[i]
             for _ in range(repeats(r.sample)):
                 x, y = real_variant(r, pool, rng)
                 xs.append(x)
@@ -220,7 +252,9 @@ def train_member(
         opt, max_lr=args.lr, total_steps=args.epochs, pct_start=0.15
     )
     for ep in range(args.epochs):
-        x, y = make_epoch(pool, synth, rng, args.copies, args.synthetic_per_epoch, args.blanks)
+        x, y = make_epoch(
+            pool, synth, rng, args.copies, args.synthetic_per_epoch, args.blanks, args.type_balance
+        )
         xt, yt = torch.from_numpy(x[:, None]), torch.from_numpy(y)
         net.train()
         order = torch.randperm(len(xt))
@@ -389,7 +423,7 @@ def extra_cells(n: int, seed: int) -> tuple[list[np.ndarray], list[np.ndarray]]:
 
 
 #: what makes a draw of the recipe, as the held-out model's info records it
-DRAW_KEYS = ("seed", "epochs", "members")
+DRAW_KEYS = ("seed", "epochs", "members", "type_balance")
 
 
 def held_out_info(args: argparse.Namespace) -> dict[str, Any] | str:
@@ -405,11 +439,11 @@ def held_out_info(args: argparse.Namespace) -> dict[str, Any] | str:
 def other_draw(info: dict[str, Any], args: argparse.Namespace) -> str | None:
     """Why the shipped model must not be trained with these arguments, or None: it takes
     the held-out model's report (``info``) as its own, which only holds for the same
-    recipe and draw (seed, epochs, networks)."""
+    recipe and draw (seed, epochs, networks, meter types' balance)."""
     differ = [k for k in DRAW_KEYS if k in info and info[k] != getattr(args, k)]
     if not differ:
         return None
-    said = ", ".join(f"--{k} {info[k]}" for k in differ)
+    said = ", ".join(f"--{k.replace('_', '-')} {info[k]}" for k in differ)
     return (
         f"the held-out model {args.heldout_out} was trained with {said}; train the "
         "shipped model with the same, or train both models again."
@@ -455,6 +489,12 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--font-cells", type=int, default=6000, help="rendered digits (pool)")
     ap.add_argument("--blanks", type=int, default=150, help="drawn blank cells per epoch")
     ap.add_argument("--copies", type=int, default=1, help="variants of each real crop per epoch")
+    ap.add_argument(
+        "--type-balance",
+        type=int,
+        default=TYPE_BALANCE,
+        help="each meter type gives √(n·B) crops an epoch (0: every crop once)",
+    )
     ap.add_argument("--epochs", type=int, default=EPOCHS)
     ap.add_argument("--lr", type=float, default=3e-3)
     ap.add_argument("--members", type=int, default=MEMBERS)
@@ -536,6 +576,7 @@ def main(argv: list[str] | None = None) -> int:
         "members": args.members,
         "epochs": args.epochs,
         "copies": args.copies,
+        "type_balance": args.type_balance,
         "trained_on_all": False,
     }
     if args.shipped_only:

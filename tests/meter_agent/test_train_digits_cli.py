@@ -51,15 +51,18 @@ def test_the_shipped_model_needs_a_held_out_model_to_take_its_report_from(
     assert not out.exists()
 
 
-def test_a_draw_is_told_by_its_seed_epochs_and_networks(tmp_path: Path) -> None:
+def test_a_draw_is_told_by_its_seed_epochs_networks_and_balance(tmp_path: Path) -> None:
     held = tmp_path / "held.npz"
     src = np.load(T.HELDOUT_PATH)
-    info = json.loads(str(src["info"])) | {"seed": 7, "epochs": 24, "members": 2}
+    recipe = {"seed": 7, "epochs": 24, "members": 2, "type_balance": 1000}
+    info = json.loads(str(src["info"])) | recipe
     np.savez(held, info=np.array(json.dumps(info)), **{k: src[k] for k in src.files if k != "info"})
-    args = T.argparse.Namespace(heldout_out=held, seed=7, epochs=24, members=2)
+    args = T.argparse.Namespace(heldout_out=held, **recipe)
     assert T.held_out_info(args) == info
     args.epochs = 14
     assert "--epochs 24" in str(T.held_out_info(args))
+    args.epochs, args.type_balance = 24, 0
+    assert "--type-balance 1000" in str(T.held_out_info(args))
 
 
 @pytest.mark.skipif(
