@@ -7,8 +7,10 @@
    model alone (nearest digit, lower digit, drum position within a tenth), then the
    whole reader — a clean digit as a settled digit of a window and as a lone last drum
    (``meter-agent read CROP``), a rolling drum as a lone last drum (right = the lower
-   digit, as an odometer is read) — beside the issue's goals; and how often stock
-   Tesseract's digit is right per band of its own confidence (clean drums).
+   digit, as an odometer is read) — beside the issue's goals, and a last row over all
+   the crops (right and wrong: the figure to compare models trained on one split by);
+   and how often stock Tesseract's digit is right per band of its own confidence (clean
+   drums).
    Then the meter's own digit examples (meter_agent.references) on the unseen meters:
    each crop read as a settled digit of a window, without and with the meter's other
    crops learnt. Both again with each ``bench/models/digits-heldout-draw*.npz``, the
@@ -165,6 +167,8 @@ def real_digits(model: Path, title: str) -> None:
     print("-" * len(header))
     #: per band of Tesseract's own confidence, on the clean drums: [right, said]
     bands = [[0, 0] for _ in BANDS]
+    #: the whole reader over every row: right, wrong, crops (one line to compare models by)
+    total = [0, 0, 0]
     for kind, label in KINDS:
         for cat in ("clean", "rollover"):
             rs = [r for r in rows if r["kind"] == kind and r["category"] == cat]
@@ -268,6 +272,9 @@ def real_digits(model: Path, title: str) -> None:
                 goal = f"≥95 % right, 0 wrong: {'PASS' if ok else 'FAIL'} ({doubt:.1f} expected)"
                 goal += f"; ±0.1 ≥99 %: {'PASS' if close >= 0.99 * n else 'FAIL'}"
                 row = f"{pct(right, n):>7} {wrong:>6} {refused:>8}"
+            total[0] += right
+            total[1] += wrong
+            total[2] += n
             print(
                 f"{label + ' / ' + cat:<26}{n:>6} | {tess_col:>7} {pct(model_ok, n):>7} "
                 f"{within:>7} | {row} | {goal}"
@@ -276,6 +283,12 @@ def real_digits(model: Path, title: str) -> None:
                 print(split)
             if len(by_maker) > 1:
                 print(f"   {'':<24}by maker: " + _by_maker(by_maker))
+    print(
+        f"{'all held-out crops':<26}{total[2]:>6} | {'':>7} {'':>7} {'':>7} | "
+        f"{pct(total[0], total[2]):>7} {total[1]:>6} {total[2] - total[0] - total[1]:>8} | "
+        f"{total[0]} right, {total[1]} wrong: one figure to compare models trained on the "
+        "same split by"
+    )
     if any(n for _, n in bands):
         parts = [
             f"{lo:.1f}-{top:.1f}: {pct(right, n).strip()} of {n}"
