@@ -160,7 +160,7 @@ def real_digits(model: Path, title: str) -> None:
     # drum has no single right answer for it), in the same run as the model
     tess = TesseractEngine() if tesseract_available() else None
     header = (
-        f"{'kind / category':<26}{'n':>6} | {'tess.':>7} {'model':>7} {'±0.1':>7} | "
+        f"{'kind / category':<30}{'n':>6} | {'tess.':>7} {'model':>7} {'±0.1':>7} | "
         f"{'right':>7} {'wrong':>6} {'refused':>8} | goal"
     )
     print(header)
@@ -256,16 +256,16 @@ def real_digits(model: Path, title: str) -> None:
                         wrong += 1
                 far = n - sum(near)
                 split = (
-                    f"   {'':<24}tenths 2-8: {pct(right - near[0], far).strip()} right of "
+                    f"   {'':<28}tenths 2-8: {pct(right - near[0], far).strip()} right of "
                     f"{far}, {wrong - near[1]} wrong; tenths 1 and 9 (alone, a drum there "
                     f"looks settled): {pct(near[0], sum(near)).strip()} right of "
                     f"{sum(near)}, {near[1]} wrong"
                 )
                 told = _as_lone_drum(reader, imgs, rs, last=True)
                 split += (
-                    f"\n   {'':<24}a minute after a reading of its lower digit: "
+                    f"\n   {'':<28}a minute after a reading of its lower digit: "
                     f"{pct(told[1], n).strip()} right, {told[2]} wrong"
-                    f"\n   {'':<24}position unrounded (the probability-weighted mean) within "
+                    f"\n   {'':<28}position unrounded (the probability-weighted mean) within "
                     f"±0.1 of the label: {pct(close_raw, n).strip()}"
                 )
                 ok = right >= 0.95 * n and wrong == 0
@@ -276,15 +276,15 @@ def real_digits(model: Path, title: str) -> None:
             total[1] += wrong
             total[2] += n
             print(
-                f"{label + ' / ' + cat:<26}{n:>6} | {tess_col:>7} {pct(model_ok, n):>7} "
+                f"{label + ' / ' + cat:<30}{n:>6} | {tess_col:>7} {pct(model_ok, n):>7} "
                 f"{within:>7} | {row} | {goal}"
             )
             if cat == "rollover":
                 print(split)
             if len(by_maker) > 1:
-                print(f"   {'':<24}by maker: " + _by_maker(by_maker))
+                print(f"   {'':<28}by maker: " + _by_maker(by_maker))
     print(
-        f"{'all held-out crops':<26}{total[2]:>6} | {'':>7} {'':>7} {'':>7} | "
+        f"{'all held-out crops':<30}{total[2]:>6} | {'':>7} {'':>7} {'':>7} | "
         f"{pct(total[0], total[2]):>7} {total[1]:>6} {total[2] - total[0] - total[1]:>8} | "
         f"{total[0]} right, {total[1]} wrong: one figure to compare models trained on the "
         "same split by"
