@@ -235,31 +235,28 @@ def real_digits(model: Path, title: str) -> None:
                         f"{pct(told[1], n).strip()} right, {told[2]} wrong"
                     )
             else:
-                right = wrong = refused = 0
-                # tenths 1 and 9 stand within a tenth of a digit: alone, with no drums'
-                # line, a drum there and one settled on the digit look alike (labels
-                # are rounded to a tenth), and the reader refuses them; 2-8 are not
-                near = [0, 0, 0]  # right, wrong, refused at tenths 1 and 9
+                # refused, right, wrong (as _verdict counts): all, and at tenths 1 and 9,
+                # which stand within a tenth of a digit: alone, with no drums' line, a
+                # drum there and one settled on the digit look alike (labels are rounded
+                # to a tenth), and the reader refuses them; 2-8 are not
+                tally = [0, 0, 0]
+                near = [0, 0, 0]
                 doubt = 0.0
                 for img, r in zip(imgs, rs, strict=True):
                     digits, accepted, conf = _read_crop(reader, img)
                     doubt += 1.0 - conf if accepted else 0.0
-                    verdict = 2 if not accepted else 0 if digits == r["digit"] else 1
-                    by_maker.setdefault(r["maker"] or "?", [0, 0, 0])[(1, 2, 0)[verdict]] += 1
+                    verdict = 0 if not accepted else 1 if digits == r["digit"] else 2
+                    tally[verdict] += 1
+                    by_maker.setdefault(r["maker"] or "?", [0, 0, 0])[verdict] += 1
                     if int(r["tenth"]) in (1, 9):
                         near[verdict] += 1
-                    if not accepted:
-                        refused += 1
-                    elif digits == r["digit"]:
-                        right += 1
-                    else:
-                        wrong += 1
+                refused, right, wrong = tally
                 far = n - sum(near)
                 split = (
-                    f"   {'':<28}tenths 2-8: {pct(right - near[0], far).strip()} right of "
-                    f"{far}, {wrong - near[1]} wrong; tenths 1 and 9 (alone, a drum there "
-                    f"looks settled): {pct(near[0], sum(near)).strip()} right of "
-                    f"{sum(near)}, {near[1]} wrong"
+                    f"   {'':<28}tenths 2-8: {pct(right - near[1], far).strip()} right of "
+                    f"{far}, {wrong - near[2]} wrong; tenths 1 and 9 (alone, a drum there "
+                    f"looks settled): {pct(near[1], sum(near)).strip()} right of "
+                    f"{sum(near)}, {near[2]} wrong"
                 )
                 told = _as_lone_drum(reader, imgs, rs, last=True)
                 split += (
