@@ -668,10 +668,10 @@ def resolve_drums(
             continue
         held = None if possible is None else possible[i]
         if i == last and last_rolls:
-            # read on the model's mass alone: past its digit with no line (below), or
-            # between two digits; barred for a lone drum with no history (see
-            # LAST_DRUM_ALONE_SURE)
-            alone = False
+            # read on the model's mass alone past its digit, with no line (below); that
+            # or a drum between two digits is barred for a lone drum with no history
+            # (see LAST_DRUM_ALONE_SURE)
+            past_no_line = False
             mass = _digit_mass(c.positions, 0.0, floor=True)
             digit = int(np.argmax(mass))
             conf = _confirmed(c, digit, float(mass[digit]))
@@ -736,7 +736,7 @@ def resolve_drums(
                     # like a settled 8 (a held-out red water drum labelled 7.9, placed
                     # at 8.05 with 0.66, matched the meter's 8s at 0.96 and was read 8)
                     conf = float(mass[digit])
-                    alone = True
+                    past_no_line = True
                 else:
                     conf = min(conf, AMBIGUOUS)
             far_under = (
@@ -758,8 +758,8 @@ def resolve_drums(
             if turning and not far_under and held is not None:
                 # between two digits: the history's impossible digits ruled out
                 conf = _confirmed(c, digit, _given_history(mass, digit, held))
-            alone = (alone or turning) and len(cells) < LINE_CELLS and held is None
-            if alone and float(mass[digit]) < LAST_DRUM_ALONE_SURE:
+            lone = (past_no_line or turning) and len(cells) < LINE_CELLS and held is None
+            if lone and float(mass[digit]) < LAST_DRUM_ALONE_SURE:
                 # nothing but the model's own probability says which digit it is: the
                 # meter's examples and Tesseract may confirm it, not make it surer
                 conf = min(conf, AMBIGUOUS)
