@@ -167,7 +167,8 @@ def real_digits(model: Path, title: str) -> None:
     print("-" * len(header))
     #: per band of Tesseract's own confidence, on the clean drums: [right, said]
     bands = [[0, 0] for _ in BANDS]
-    #: the whole reader over every row: right, wrong, crops (one line to compare models by)
+    #: the whole reader over every row, refused / right / wrong as each row's tally counts
+    #: them (one line to compare models by)
     total = [0, 0, 0]
     for kind, label in KINDS:
         for cat in ("clean", "rollover"):
@@ -269,9 +270,7 @@ def real_digits(model: Path, title: str) -> None:
                 goal = f"≥95 % right, 0 wrong: {'PASS' if ok else 'FAIL'} ({doubt:.1f} expected)"
                 goal += f"; ±0.1 ≥99 %: {'PASS' if close >= 0.99 * n else 'FAIL'}"
                 row = f"{pct(right, n):>7} {wrong:>6} {refused:>8}"
-            total[0] += right
-            total[1] += wrong
-            total[2] += n
+            total = [t + v for t, v in zip(total, tally, strict=True)]
             print(
                 f"{label + ' / ' + cat:<30}{n:>6} | {tess_col:>7} {pct(model_ok, n):>7} "
                 f"{within:>7} | {row} | {goal}"
@@ -280,10 +279,12 @@ def real_digits(model: Path, title: str) -> None:
                 print(split)
             if len(by_maker) > 1:
                 print(f"   {'':<28}by maker: " + _by_maker(by_maker))
+    refused, right, wrong = total
+    n = sum(total)
     print(
-        f"{'all held-out crops':<30}{total[2]:>6} | {'':>7} {'':>7} {'':>7} | "
-        f"{pct(total[0], total[2]):>7} {total[1]:>6} {total[2] - total[0] - total[1]:>8} | "
-        f"{total[0]} right, {total[1]} wrong: one figure to compare models trained on the "
+        f"{'all held-out crops':<30}{n:>6} | {'':>7} {'':>7} {'':>7} | "
+        f"{pct(right, n):>7} {wrong:>6} {refused:>8} | "
+        f"{right} right, {wrong} wrong: one figure to compare models trained on the "
         "same split by"
     )
     if any(n for _, n in bands):
