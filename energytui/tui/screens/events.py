@@ -68,7 +68,7 @@ class EventsScreen(ViewScreen):
     ]
 
     DEFAULT_CSS = """
-    EventsScreen #events-summary { height: 1; padding: 0 1; background: $boost; }
+    EventsScreen #events-summary { height: auto; padding: 0 1; background: $boost; }
     EventsScreen #events-list { height: 1fr; padding: 0 1; }
     """
 

@@ -8,6 +8,7 @@ from datetime import timedelta
 from pathlib import Path
 
 from rich.console import Console
+from textual.geometry import Region
 from textual.widgets import Static
 
 from devkit.demo import DEMO_START, demo_app, demo_config, demo_hub
@@ -98,6 +99,22 @@ async def test_the_events_screen_lists_newest_first_and_opening_it_is_seeing_it(
         await pilot.pause()
         assert not isinstance(app.screen, EventsScreen)
         assert not _shown(app)
+
+
+async def test_the_empty_events_summary_wraps_at_80_columns_instead_of_being_cut():
+    """Found in tmux at 80×24: the one-line summary lost its last word ("here.")."""
+    hub, _, _ = demo_hub(interval_s=0.05)
+    app = EnergyApp(demo_config(), hub)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await pilot.pause()
+        await pilot.press("e")
+        await pilot.pause()
+        summary = app.screen.query_one("#events-summary", Static)
+        shown = " ".join(
+            strip.text.strip()
+            for strip in summary.render_lines(Region(0, 0, summary.size.width, summary.size.height))
+        )
+        assert shown.endswith("failing sources show here."), shown
 
 
 async def test_the_kiosk_shows_the_banner_large_and_a_takes_it_away():
