@@ -3,6 +3,7 @@
 The rotating file matters on a Pi without persistent journald: the log can never
 grow past ``log_max_bytes × (log_backups + 1)``. The level comes from the caller
 (``--log-level``, the ``LOG_LEVEL`` environment variable, or the config's ``logging.level``).
+OpenCV's own messages follow it (:func:`quiet_opencv`).
 """
 
 from __future__ import annotations
@@ -72,3 +73,20 @@ def setup_logging(
     root.addHandler(fh)
     # uvicorn's loggers propagate to root once their own handlers are removed by the caller
     return fh
+
+
+def quiet_opencv(level: int) -> None:
+    """OpenCV's own warnings only at ``debug``.
+
+    OpenCV writes them straight to stderr, past the logging setup: a camera that cannot
+    be opened gives two lines (``[ WARN:0@0.2] global cap_v4l.cpp:915 open
+    VIDEOIO(V4L2:/dev/video0): can't open camera by index`` and one about libavdevice) at
+    every capture, where the agent already logs one sentence saying what to check.
+    """
+    import cv2
+
+    cv2.utils.logging.setLogLevel(
+        cv2.utils.logging.LOG_LEVEL_WARNING
+        if level <= logging.DEBUG
+        else cv2.utils.logging.LOG_LEVEL_ERROR
+    )

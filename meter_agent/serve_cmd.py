@@ -125,7 +125,7 @@ async def serve(
     import uvicorn
 
     from meter_agent.http_guard import MAX_HEADER_BYTES, HeaderDeadlineH11
-    from meter_agent.logging_setup import setup_logging
+    from meter_agent.logging_setup import level_from, quiet_opencv, setup_logging
     from meter_agent.quiet_server import QuietServer
     from meter_agent.server import create_app
     from meter_agent.service import MeterService, resolve_path
@@ -139,7 +139,9 @@ async def serve(
     port = listener.getsockname()[1]  # the port the system chose for --port 0
     base = config_path.resolve().parent if config_path else Path.cwd()
     log_file = resolve_path(base, config.storage.log_file) if config.storage.log_file else None
-    setup_logging(config.storage, log_file, chosen_log_level(log_level, config, os.environ))
+    level = chosen_log_level(log_level, config, os.environ)
+    setup_logging(config.storage, log_file, level)
+    quiet_opencv(level_from(level))
     for key in config.overridden_seed_keys:
         log.warning("%s is ignored: the config also sets energytui's key for it", key)
     try:

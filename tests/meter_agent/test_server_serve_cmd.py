@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import signal
@@ -105,3 +106,34 @@ def test_a_taken_port_exits_2_with_one_sentence_and_nothing_written(tmp_path: Pa
     # no data folder, no state, no history, no images, no log: the folder is as it was
     assert sorted(p.relative_to(tmp_path) for p in tmp_path.rglob("*")) == before
     assert cfg_path.read_text() == config_text
+
+
+def test_a_camera_that_cannot_be_opened_is_one_sentence_without_opencvs_own_warnings(
+    tmp_path: Path,
+) -> None:
+    """Found running the seed's config.json (``camera.device_id``) on a machine with no
+    camera: OpenCV printed its own ``[ WARN:0@0.2] global cap_v4l.cpp … can't open camera
+    by index`` lines beside the agent's sentence, at every capture."""
+    cfg_path = tmp_path / "config.json"
+    cfg_path.write_text(json.dumps({"camera": {"device_id": 9}, "ocr": {"expected_digits": 7}}))
+    port = free_port()
+    proc = run_agent("serve", "--config", str(cfg_path), "--host", "127.0.0.1", "--port", str(port))
+    try:
+        deadline = time.monotonic() + 60
+        error = None
+        with httpx.Client(base_url=f"http://127.0.0.1:{port}", timeout=10) as c:
+            while error is None and time.monotonic() < deadline:
+                assert proc.poll() is None, proc.stderr.read() if proc.stderr else ""
+                with contextlib.suppress(httpx.TransportError):
+                    error = c.get("/health").json()["last_error"]
+                time.sleep(0.1)
+        assert error is not None and "camera device 9 cannot be opened" in error
+        proc.send_signal(signal.SIGTERM)
+        _, err = proc.communicate(timeout=30)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.communicate()
+    assert proc.returncode == 0, err
+    assert "camera device 9 cannot be opened; check camera.device" in err
+    assert "WARN:" not in err and "cap_v4l" not in err and "libavdevice" not in err, err
