@@ -250,7 +250,8 @@ class HistoryScreen(HubScreen):
             return
         self.last_export = path
         self.notify(
-            f"Exported {len(e.periods)} rows ({self.span.label}, per {self.span.export}) to {path}",
+            f"Exported {len(e.periods)} row{'' if len(e.periods) == 1 else 's'} "
+            f"({self.span.label}, per {self.span.export}) to {path}",
             title="CSV written (data dir)",
             timeout=8,
         )

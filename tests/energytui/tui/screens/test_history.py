@@ -421,8 +421,23 @@ async def test_energy_bars_and_csv_export(tmp_path):
         assert list(rows[0])[:4] == ["start", "end", "solar_kwh", "home_kwh"]
         assert {"grid_import_kwh", "grid_export_kwh", "cost_EUR", "savings_EUR"} <= set(rows[0])
         assert len(rows) >= 3 * 24  # one row per hour on 7 d
+        assert any(m.startswith(f"Exported {len(rows)} rows (7 d, per hour)") for m in notes)
         assert sum(float(r["home_kwh"]) for r in rows) == pytest.approx(e.total.home_kwh, abs=0.05)
         assert sum(float(r["cost_EUR"]) for r in rows) == pytest.approx(e.cost.cost, abs=0.01)
+
+
+async def test_an_export_of_one_row_says_one_row(tmp_path):
+    """Found in tmux: a fresh site's year exported as "Exported 1 rows"."""
+    app = tariff_app(tmp_path / "store", tmp_path / "data", minutes=5)
+    async with app.run_test(size=(120, 36)) as pilot:
+        await _first_poll(pilot)
+        await _press(pilot, "y")
+        screen = await _press(pilot, "5")
+        assert screen.span.label == "1 y"
+        await pilot.press("x")
+        await pilot.pause()
+        notes = [n.message for n in app._notifications]
+        assert any(m.startswith("Exported 1 row (1 y, per day) to ") for m in notes), notes
 
 
 async def test_console_bars_use_whole_cells_only(tmp_path):
