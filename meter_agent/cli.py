@@ -158,7 +158,8 @@ def cmd_synth(args: argparse.Namespace) -> int:
     }
     (out / "config.json").write_text(json.dumps(config, indent=2) + "\n", encoding="utf-8")
     (out / "truth.json").write_text(json.dumps(truth, indent=2) + "\n", encoding="utf-8")
-    print(f"wrote {len(frames)} frames, config.json and truth.json to {out}")
+    n = len(frames)
+    print(f"wrote {n} frame{'' if n == 1 else 's'}, config.json and truth.json to {out}")
     return 0
 
 

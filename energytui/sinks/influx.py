@@ -52,6 +52,12 @@ from energytui.wire.influx import MS, to_lines
 
 log = logging.getLogger(__name__)
 
+
+def points(n: int) -> str:
+    """ "1 point", "1,500 points": for the health line and the log."""
+    return f"{n:,} point" + ("" if n == 1 else "s")
+
+
 #: in-memory queue between the hub and the spooler thread; only fills if the disk hangs
 QUEUE_MAX_POINTS = 10_000
 MIN_BACKOFF_S = 0.5
@@ -107,7 +113,7 @@ class InfluxStatus:
         parts = []
         if self.points_pending and self.state != "ok":
             age = _age(self.oldest_unsent_age_s)
-            parts.append(f"{self.points_pending:,} points waiting" + (f" ({age})" if age else ""))
+            parts.append(f"{points(self.points_pending)} waiting" + (f" ({age})" if age else ""))
         if self.dropped:
             parts.append(f"{self.dropped:,} dropped (spool full)")
         if self.rejected:
@@ -315,7 +321,7 @@ class InfluxSink:
             "InfluxDB: writing to %s, bucket %s%s",
             safe_url(self.config.url),
             self.config.bucket,
-            f" ({pending} points waiting in the spool)" if pending else "",
+            f" ({points(pending)} waiting in the spool)" if pending else "",
         )
 
     def stop(self, timeout_s: float = 5.0) -> None:
@@ -474,7 +480,8 @@ class InfluxSink:
         msg = str(exc)
         if exc.kind == "reject":
             dest = self.spool.reject(batch)
-            self.last_error = f"{msg}; its {batch.points} points were moved to {dest}."
+            were = "was" if batch.points == 1 else "were"
+            self.last_error = f"{msg}; its {points(batch.points)} {were} moved to {dest}."
             self.rejected += batch.points
             log.error("InfluxDB: %s", self.last_error)
             return

@@ -278,3 +278,9 @@ def test_auto_never_takes_a_turning_drum_for_an_lcd(tmp_path: Path) -> None:
     assert p.returncode == 0, p.stderr
     obj = json.loads(p.stdout)
     assert not obj["accepted"] or obj["digits"] == "6", obj
+
+
+def test_synth_of_one_frame_says_one_frame(tmp_path: Path) -> None:
+    p = run("synth", str(tmp_path), "--count", "1", "--kind", "drum")
+    assert p.returncode == 0, p.stderr
+    assert p.stdout.startswith("wrote 1 frame, config.json and truth.json to "), p.stdout

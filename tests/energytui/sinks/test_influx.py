@@ -572,6 +572,9 @@ def test_the_health_line_says_how_far_behind_and_what_is_wrong():
         state="error", points_pending=20, oldest_unsent_age_s=7200.0, dropped=700,
         last_error="cannot reach InfluxDB at http://db:8086 (connection refused); …",
     ).line() == "InfluxDB unreachable: 20 points waiting (oldest 2 h), 700 dropped (spool full)"  # fmt: skip
+    assert st(state="behind", points_pending=1, oldest_unsent_age_s=30).line() == (
+        "InfluxDB behind: 1 point waiting (oldest 30 s)"
+    )
     assert st(state="stopped").line() == "InfluxDB off"
     busy = "another energytui process is writing the InfluxDB spool in /x."
     assert st(state="stopped", last_error=busy).line() == f"InfluxDB stopped: {busy}"
