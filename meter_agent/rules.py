@@ -32,6 +32,7 @@ imports nothing but :mod:`meter_agent.schema`.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from decimal import Decimal
 from enum import StrEnum
 
 from meter_agent.schema import MANUAL_METHOD, MeterReading
@@ -121,6 +122,30 @@ def allowed_increase_kwh(elapsed_s: float, max_per_day: float, step_kwh: float =
     return max_per_day * max(0.0, elapsed_s) / 86400.0 + step_kwh
 
 
+#: the most decimals a meter's reading is taken to have (a watt-hour of a kWh register)
+MAX_DECIMALS = 3
+
+
+def last_digit_step(kwh: float, digits: str | None = None) -> float:
+    """One unit of a reading's last digit, in kWh: the rise a reading taken a moment
+    later may show whatever the daily rate, when the register ticks over.
+
+    From the digits the agent read, where it sent them (``314162`` for 314,162.0 kWh is
+    a step of 1; ``3141620`` is 0.1); else from the number as it was written (12345.6 is
+    0.1, 314162.0 is 1: the seed's Pi sends no digits). At most :data:`MAX_DECIMALS`
+    decimals, and never above 1 kWh.
+    """
+    if digits and digits.isdigit() and kwh > 0:
+        n = int(digits)
+        for d in range(MAX_DECIMALS + 1):
+            if abs(n / 10**d - kwh) <= 1e-9 * max(1.0, kwh):
+                return 10.0**-d
+    exponent = Decimal(repr(kwh)).normalize().as_tuple().exponent
+    if not isinstance(exponent, int):  # nan or infinity: no step
+        return 0.0
+    return 10.0 ** max(-MAX_DECIMALS, min(0, exponent))
+
+
 def rises_too_fast(
     kwh: float, last_kwh: float, elapsed_s: float, max_per_day: float, step_kwh: float = 0.0
 ) -> bool:
@@ -128,17 +153,24 @@ def rises_too_fast(
     return kwh - last_kwh > allowed_increase_kwh(elapsed_s, max_per_day, step_kwh) + 1e-9
 
 
+def kwh_text(kwh: float) -> str:
+    """A reading in a sentence: 314162.3 as "314162.3" (``:g`` says 314162, and a
+    refusal of 314163.3 after 314162.3 read "314163 … above … 314162"), 1314.0 as "1314"."""
+    return f"{kwh:.3f}".rstrip("0").rstrip(".")
+
+
 def lower_than(kwh: float, last_kwh: float) -> Refused:
     """The refusal of a reading that steps back (:func:`steps_back`)."""
     return Refused(
         Refusal.NOT_MONOTONIC,
-        f"The reading {kwh:g} kWh is lower than the last accepted {last_kwh:g} kWh",
+        f"The reading {kwh_text(kwh)} kWh is lower than the last accepted {kwh_text(last_kwh)} kWh",
     )
 
 
 def implausible(reading: MeterReading, last: MeterReading | None, limits: Limits) -> Refused | None:
     """The checks the hub makes on a reading it is sent, against the last it accepted:
-    confidence, never lower (unless set by hand), and the largest rise per day. A reading
+    confidence, never lower (unless set by hand), and the largest rise per day plus one
+    unit of the last digit (:func:`last_digit_step`), as the agent allows. A reading
     set by hand passes the two history checks: a person may correct the value either way
     (a replaced meter, or a misread one)."""
     if too_unsure(reading.confidence, limits.confidence_threshold):
@@ -152,15 +184,20 @@ def implausible(reading: MeterReading, last: MeterReading | None, limits: Limits
     if steps_back(reading.reading_kwh, last.reading_kwh, reading.method):
         return lower_than(reading.reading_kwh, last.reading_kwh)
     elapsed_s = (reading.timestamp - last.timestamp).total_seconds()
+    # the finer of the two readings' last digits: the register may tick over by one
+    step = min(
+        last_digit_step(reading.reading_kwh, reading.digits),
+        last_digit_step(last.reading_kwh, last.digits),
+    )
     if rises_too_fast(
-        reading.reading_kwh, last.reading_kwh, elapsed_s, limits.max_daily_increase_kwh
+        reading.reading_kwh, last.reading_kwh, elapsed_s, limits.max_daily_increase_kwh, step
     ):
-        allowed = allowed_increase_kwh(elapsed_s, limits.max_daily_increase_kwh)
+        allowed = allowed_increase_kwh(elapsed_s, limits.max_daily_increase_kwh, step)
         return Refused(
             Refusal.INCREASE_TOO_LARGE,
-            f"The reading {reading.reading_kwh:g} kWh is "
-            f"{reading.reading_kwh - last.reading_kwh:g} kWh above the last accepted "
-            f"{last.reading_kwh:g} kWh, more than the {allowed:.3g} kWh allowed in "
+            f"The reading {kwh_text(reading.reading_kwh)} kWh is "
+            f"{kwh_text(reading.reading_kwh - last.reading_kwh)} kWh above the last accepted "
+            f"{kwh_text(last.reading_kwh)} kWh, more than the {allowed:.3g} kWh allowed in "
             f"{max(0.0, elapsed_s) / 3600:.3g} h at {limits.max_daily_increase_kwh:g} kWh a day",
         )
     return None

@@ -133,3 +133,38 @@ def test_the_digits_each_position_may_show_are_those_the_history_checks_pass() -
     # nothing to go by: the history checks off, or a reading of another length
     assert checks.possible_digits(last, ts, OcrConfig(decimals=1, monotonic=False)) is None
     assert checks.possible_digits(LastGood("76699", 7669.9, T), ts, ocr) is None
+
+
+def test_the_hubs_unit_of_the_last_digit_comes_from_the_digits_or_the_number() -> None:
+    from meter_agent.rules import last_digit_step
+
+    assert last_digit_step(314162.0) == 1.0  # the seed's Pi sends numbers only
+    assert last_digit_step(12345.6) == 0.1
+    assert last_digit_step(314162.0, "3141620") == 0.1  # the agent's digits say more
+    assert last_digit_step(5.5, "0055") == 0.1
+    assert last_digit_step(12345.678) == 0.001
+    assert last_digit_step(0.1 + 0.2) == 0.001  # a float's noise: at most three decimals
+    assert last_digit_step(1e9) == 1.0  # never above a kWh
+
+
+def test_the_hub_allows_one_tick_of_the_finer_register() -> None:
+    from meter_agent.rules import Limits, Refusal, implausible
+    from meter_agent.schema import MeterReading
+
+    def at(minutes: float, kwh: float, digits: str | None = None) -> MeterReading:
+        return MeterReading(
+            reading_kwh=kwh,
+            timestamp=T + timedelta(minutes=minutes),
+            confidence=0.95,
+            digits=digits,
+        )
+
+    limits = Limits()
+    assert implausible(at(1, 1315.0), at(0, 1314.0), limits) is None
+    refused = implausible(at(1, 1316.0), at(0, 1314.0), limits)
+    assert refused is not None and refused.code is Refusal.INCREASE_TOO_LARGE
+    # whole-looking numbers of a register with a tenth: its digits give the unit
+    assert implausible(at(1, 1315.0, "13150"), at(0, 1314.0, "13140"), limits) is not None
+    # one reading written with a tenth makes the finer unit count
+    assert implausible(at(1, 1315.0), at(0, 1314.5), limits) is not None
+    assert implausible(at(1, 1314.6), at(0, 1314.5), limits) is None

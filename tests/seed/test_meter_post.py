@@ -240,6 +240,28 @@ async def test_a_jump_from_1314_to_473188_kwh_is_refused(site):
     assert kept["reading_kwh"] == 473188.0 and kept["code"] == "increase_too_large"
 
 
+async def test_the_register_ticking_over_by_one_unit_a_minute_later_is_stored(site):
+    """Found trying it: a meter of whole kWh read every minute went 314161 → 314162 and
+    the hub refused it (0.07 kWh allowed in a minute at 100 kWh a day), as it would
+    every tick-over until a quarter of an hour had passed; the agent allows one unit of
+    the last digit, and so does the hub now."""
+    for minutes, kwh in ((-1, 314161.0), (0, 314162.0)):
+        r = await post(site.v4, {"reading_kwh": kwh, "timestamp": now_z(minutes)})
+        assert r.status_code == 200, r.json()
+    # two units in a minute is no tick-over
+    two = await post(site.v4, {"reading_kwh": 314164.0, "timestamp": now_z(1)})
+    assert two.status_code == 400 and two.json()["code"] == "increase_too_large"
+    assert "more than the 1.07 kWh allowed" in two.json()["reason"]
+    # a register with a tenth: its unit is 0.1 kWh, and a whole kWh in a minute is refused
+    tenths = await post(site.v4, {"reading_kwh": 314162.3, "timestamp": now_z(60)})
+    assert tenths.status_code == 200, tenths.json()
+    whole = await post(site.v4, {"reading_kwh": 314163.3, "timestamp": now_z(61)})
+    assert whole.status_code == 400 and whole.json()["code"] == "increase_too_large"
+    # the tenths are said, not rounded away by the sentence
+    assert "314163.3 kWh is 1 kWh above the last accepted 314162.3 kWh" in whole.json()["reason"]
+    assert [row["reading_kwh"] for row in site.stored()] == [314161.0, 314162.0, 314162.3]
+
+
 async def test_our_strict_route_refuses_the_same_readings_in_its_own_shape(site):
     async with httpx.AsyncClient(base_url=site.v4) as c:
         unsure = await c.post(
