@@ -110,12 +110,13 @@ def fit(text: str, width: int, height: int, *, half_blocks: bool) -> tuple[Font,
 def render_big(
     text: str, width: int, height: int, *, half_blocks: bool = True, style: Style | str = ""
 ) -> Text:
-    """``text`` in the largest block letters that fit, centred; plain when none fit."""
+    """``text`` in the largest block letters that fit, centred; plain (centred too) when
+    none fit."""
     if width <= 0 or height <= 0:
         return Text(text, style=style)
     chosen = fit(text, width, height, half_blocks=half_blocks)
-    if chosen is None:
-        return Text(text.center(width)[:width], style=style, justify="center")
+    if chosen is None:  # plain, in the middle of the box as the block letters would be
+        return Text("\n" * ((height - 1) // 2) + text.center(width)[:width], style=style)
     font, kx, ky = chosen
     bitmap = _bitmap(text, font)
     # scale vertically into pixel rows, then horizontally into cells

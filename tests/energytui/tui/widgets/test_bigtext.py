@@ -36,3 +36,11 @@ def test_the_console_gets_full_blocks_only() -> None:
 
 def test_a_figure_too_wide_for_any_font_is_plain_text_never_cut() -> None:
     assert render_big("10.25", 8, 2).plain.strip() == "10.25"
+
+
+def test_a_plain_figure_sits_in_the_middle_of_its_tile_as_block_letters_do() -> None:
+    """Found in tmux: the kiosk at 80×24 on the console with an event banner, its top
+    tiles four rows high, showed "0.7" on their first row over three empty ones."""
+    lines = render_big("0.7", 24, 4, half_blocks=False).plain.split("\n")
+    assert len(lines) <= 4 and lines[1].strip() == "0.7" and not lines[0].strip()
+    assert render_big("0.7", 24, 1, half_blocks=False).plain.strip() == "0.7"
