@@ -1460,6 +1460,8 @@ class MeterReader:
     def read_image_file(self, path: str | Path, ts: datetime) -> ReadResult:
         """Read one image file as a burst of one; a bad file → one-sentence ValueError."""
         p = Path(path)
+        if p.is_dir():
+            raise ValueError(f"{p} is a folder, not an image; give its images ({p}/*.jpg).")
         if not p.is_file():
             raise ValueError(f"image file {p} does not exist.")
         img = cv2.imread(str(p), cv2.IMREAD_COLOR)

@@ -98,13 +98,19 @@ def test_interval_scales_the_increase_check(lcd_dir: Path) -> None:
 def test_unreadable_image_is_a_line_not_a_crash(tmp_path: Path, lcd_dir: Path) -> None:
     bad = tmp_path / "broken.jpg"
     bad.write_bytes(b"\xff\xd8 not really a jpeg")
-    p = run(
-        "read", str(bad), str(tmp_path / "missing.png"), "--config", str(lcd_dir / "config.json")
-    )
+    missing, folder = tmp_path / "missing.png", tmp_path / "frames"
+    folder.mkdir()
+    p = run("read", str(bad), str(missing), str(folder), "--config", str(lcd_dir / "config.json"))
     assert p.returncode == 0
     objs = [json.loads(x) for x in p.stdout.splitlines()]
-    assert [o["accepted"] for o in objs] == [False, False]
+    assert [o["accepted"] for o in objs] == [False, False, False]
     assert all(o["digits"] is None and o["reason"].startswith("unreadable_image") for o in objs)
+    assert [o["reason"].split(": ", 1)[1] for o in objs] == [
+        f"image file {bad} is not a readable image",
+        f"image file {missing} does not exist",
+        # found trying it: a folder was said not to exist
+        f"{folder} is a folder, not an image; give its images ({folder}/*.jpg)",
+    ]
     assert "Traceback" not in p.stderr
 
 
