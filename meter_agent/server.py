@@ -121,7 +121,10 @@ def _one_sentence(exc: ValidationError | RequestValidationError, origin: str) ->
         origin = f"{loc[0]} parameter"
         loc = loc[1:]
     where = ".".join(loc) or "(top level)"
+    # pydantic's "List should have at least 4 items after validation, not 2": the items
+    # are the body's, as sent
     msg = str(err.get("msg", "is not valid")).removeprefix("Value error, ")
+    msg = msg.replace(" after validation", "")
     if err.get("type") == "extra_forbidden":
         msg = "is not a field that can be set here"
     return f"{origin} {where}: {msg[0].lower() + msg[1:]}."

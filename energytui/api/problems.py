@@ -23,6 +23,7 @@ def problem_sentence(errors: Sequence[Mapping[str, Any]], *, count_others: bool 
         return "The request body is not valid JSON."
     where = ".".join(str(p) for p in err.get("loc", ()) if p not in _ORIGINS)
     msg = str(err.get("msg", "is not valid")).removeprefix("Value error, ")
+    msg = msg.replace(" after validation", "")  # pydantic's; the items are the ones sent
     text = f"{where}: {msg[0].lower() + msg[1:]}" if where else msg
     others = len(errors) - 1
     more = (
