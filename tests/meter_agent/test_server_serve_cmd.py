@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import contextlib
 import json
 import os
 import signal
@@ -13,6 +12,7 @@ from pathlib import Path
 
 import httpx
 from agent_support import free_port
+from serve_support import ServeProcess
 from service_support import TOKEN, write_config
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -116,24 +116,16 @@ def test_a_camera_that_cannot_be_opened_is_one_sentence_without_opencvs_own_warn
     by index`` lines beside the agent's sentence, at every capture."""
     cfg_path = tmp_path / "config.json"
     cfg_path.write_text(json.dumps({"camera": {"device_id": 9}, "ocr": {"expected_digits": 7}}))
-    port = free_port()
-    proc = run_agent("serve", "--config", str(cfg_path), "--host", "127.0.0.1", "--port", str(port))
+    agent = ServeProcess(cfg_path).start()
     try:
         deadline = time.monotonic() + 60
         error = None
-        with httpx.Client(base_url=f"http://127.0.0.1:{port}", timeout=10) as c:
+        with httpx.Client(base_url=agent.url, timeout=10) as c:
             while error is None and time.monotonic() < deadline:
-                assert proc.poll() is None, proc.stderr.read() if proc.stderr else ""
-                with contextlib.suppress(httpx.TransportError):
-                    error = c.get("/health").json()["last_error"]
+                error = c.get("/health").json()["last_error"]
                 time.sleep(0.1)
-        assert error is not None and "camera device 9 cannot be opened" in error
-        proc.send_signal(signal.SIGTERM)
-        _, err = proc.communicate(timeout=30)
     finally:
-        if proc.poll() is None:
-            proc.kill()
-            proc.communicate()
-    assert proc.returncode == 0, err
+        err = agent.stop()
+    assert error is not None and "camera device 9 cannot be opened" in error
     assert "camera device 9 cannot be opened; check camera.device" in err
     assert "WARN:" not in err and "cap_v4l" not in err and "libavdevice" not in err, err
