@@ -66,13 +66,19 @@ SPANS = (
     Span("5", "1 y", timedelta(days=365), "month", "day"),
 )
 DEFAULT_SPAN = 1  # 24 h
+#: the rows (border included) the power chart, the battery chart and the energy table need
+#: to be of use: a chart 9 (a plot of 6 rows; :class:`Chart` draws from 5), the table
+#: its head and a line
+BOX_ROWS = (9, 9, 4)
+BOX_IDS = ("#history-power", "#history-soe", "#history-energy")
 
-#: (record field, legend label in words, colour); Tesla signs, said in words in the legend
+#: (record field, legend label in words, colour); Tesla signs, said in words in the legend,
+#: short enough that the legend's line holds all four in a box at 80 columns (76)
 FLOWS = (
     ("solar_w", "solar", YELLOW),
     ("load_w", "home", BLUE),
-    ("grid_w", "grid: import +, export −", MAGENTA),
-    ("battery_w", "battery: discharge +, charge −", GREEN),
+    ("grid_w", "grid: +import −export", MAGENTA),
+    ("battery_w", "battery: +discharge −charge", GREEN),
 )
 
 
@@ -148,12 +154,13 @@ class HistoryScreen(HubScreen):
     HistoryScreen #history-spans { height: 1; padding: 0 1; background: $boost; }
     HistoryScreen .history-box { border: round $primary; padding: 0 1; }
     HistoryScreen .history-box.console-box { border: solid $primary; }
+    HistoryScreen #history-boxes { height: 1fr; }
     HistoryScreen #history-power { height: 2fr; }
-    HistoryScreen #history-soe { height: 1fr; min-height: 8; }
-    HistoryScreen #history-energy { height: 1fr; min-height: 7; scrollbar-size-vertical: 1; }
+    HistoryScreen #history-soe { height: 1fr; }
+    HistoryScreen #history-energy { height: 1fr; scrollbar-size-vertical: 1; }
     HistoryScreen #history-bars { height: auto; }
     HistoryScreen #history-totals { height: auto; padding: 0 1; }
-    HistoryScreen #history-status { height: auto; padding: 0 1; color: $warning; }
+    HistoryScreen #history-status { height: auto; padding: 0 1; color: $warning; display: none; }
     """
 
     def __init__(self) -> None:
@@ -182,12 +189,13 @@ class HistoryScreen(HubScreen):
         yield Static("", id="history-spans")
         # round corners map to square ones on the Linux console fonts: say solid there
         box = "history-box console-box" if console else "history-box"
-        with Vertical(id="history-power", classes=box):
-            yield Chart(console=console, id="power-chart")
-        with Vertical(id="history-soe", classes=box):
-            yield Chart(console=console, id="soe-chart")
-        with VerticalScroll(id="history-energy", classes=box):
-            yield Static("", id="history-bars")
+        with Vertical(id="history-boxes"):
+            with Vertical(id="history-power", classes=box):
+                yield Chart(console=console, id="power-chart")
+            with Vertical(id="history-soe", classes=box):
+                yield Chart(console=console, id="soe-chart")
+            with VerticalScroll(id="history-energy", classes=box):
+                yield Static("", id="history-bars")
         yield Static("", id="history-totals")
         yield Static("", id="history-status")
         yield KeyFooter()
@@ -197,6 +205,8 @@ class HistoryScreen(HubScreen):
         self.query_one("#history-power").border_title = "Power, kW"
         self.query_one("#history-soe").border_title = "Battery charge, %"
         self.query_one("#history-energy").border_title = "Energy, kWh"
+        for box, rows in zip(BOX_IDS, BOX_ROWS, strict=True):
+            self.query_one(box).styles.min_height = rows
         self._show_spans()
         self.set_interval(RELOAD_S, self._reload_if_live)
         self.load()
@@ -396,7 +406,10 @@ class HistoryScreen(HubScreen):
                 f"{_minutes(covered)} kept in memory."
             )
         self.message = status
-        self.query_one("#history-status", Static).update(status)
+        line = self.query_one("#history-status", Static)
+        line.update(status)
+        line.display = bool(status)  # no blank row under the totals on a small screen
+        self.call_after_refresh(self._fit_boxes)  # the totals and status may take more rows
 
     # -- text ----------------------------------------------------------------------
     def _show_spans(self, detail: tuple[str, str] | None = None) -> None:
@@ -429,6 +442,24 @@ class HistoryScreen(HubScreen):
 
     def on_resize(self) -> None:
         self._show_spans()
+        self.call_after_refresh(self._fit_boxes)
+
+    def _fit_boxes(self) -> None:
+        """Give a short terminal's rows to the power chart first.
+
+        At 80×24 the three boxes share 18 or 19 rows; shared by their weights the power
+        chart got 3 ("Too small for a chart.") under a battery chart of 8. Each box has
+        the rows it needs (:data:`BOX_ROWS`); where not all fit, the battery chart (its
+        figure is on the dashboard) gives way first, then the energy table."""
+        if not self.is_mounted:
+            return
+        rows = self.query_one("#history-boxes").size.height
+        power, soe, energy = BOX_ROWS
+        self.query_one(BOX_IDS[1]).display = rows >= power + soe + energy
+        self.query_one(BOX_IDS[2]).display = rows >= power + energy
+        # never more than there is: Textual lays out boxes whose minimums overflow
+        # their container at twice the height, cut off
+        self.query_one(BOX_IDS[0]).styles.min_height = min(power, rows)
 
     def _totals_text(self) -> Text:
         e = self.energy

@@ -18,6 +18,7 @@ from energytui.sources.simulated import SimulatedSite, SimulatedSource, SiteSpec
 from energytui.store import Store
 from energytui.tui.app import EnergyApp
 from energytui.tui.screens.history import (
+    BOX_IDS,
     SPANS,
     HistoryScreen,
     spacing_s,
@@ -122,8 +123,8 @@ async def test_keys_change_span_and_fetch_from_the_store(store_readings):
         assert [s.label for s in power.series] == [
             "solar",
             "home",
-            "grid: import +, export −",
-            "battery: discharge +, charge −",
+            "grid: +import −export",
+            "battery: +discharge −charge",
         ]
         assert all(len(s.xs) == len(screen.rows) for s in power.series)
         soe = screen.query_one("#soe-chart", Chart).spec
@@ -213,6 +214,44 @@ async def test_no_redraw_on_the_app_tick_nor_for_the_same_span(store_readings):
         await pilot.resize_terminal(100, 30)
         await pilot.pause()
         assert chart.builds == builds + 1
+
+
+async def test_a_short_terminal_keeps_the_power_chart_and_drops_the_battery_chart_first(tmp_path):
+    """Found in tmux at 80×24: the power chart had 3 rows and said "Too small for a
+    chart." under a battery chart of 8."""
+    write_store(tmp_path / "store")
+    app = tariff_app(tmp_path / "store", tmp_path / "data")
+    async with app.run_test(size=(80, 24)) as pilot:
+        await _first_poll(pilot)
+        screen = await _press(pilot, "y")
+
+        async def at(width: int, height: int) -> dict[str, bool]:
+            await pilot.resize_terminal(width, height)
+            await pilot.pause()
+            await pilot.pause()
+            return {box: screen.query_one(box).display for box in BOX_IDS}
+
+        def power_rows() -> int:
+            return screen.query_one("#history-power").size.height
+
+        assert not screen.query_one("#history-status").display  # nothing to say: no row
+        assert await at(80, 24) == {
+            "#history-power": True,
+            "#history-soe": False,  # its figure is on the dashboard
+            "#history-energy": True,
+        }
+        assert power_rows() >= 8
+        drawn = str(screen.query_one("#power-chart", Chart).render())
+        assert "Too small" not in drawn
+        assert drawn.splitlines()[-1].rstrip().endswith("−charge")  # the legend, whole
+        assert all((await at(120, 40)).values())
+        assert await at(60, 12) == {
+            "#history-power": True,
+            "#history-soe": False,
+            "#history-energy": False,
+        }
+        assert power_rows() <= 12 - 5  # header, spans, two lines of totals, footer
+        assert all((await at(80, 30)).values())
 
 
 async def test_without_a_store_the_screen_uses_memory_and_says_so():
