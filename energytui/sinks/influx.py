@@ -54,7 +54,8 @@ log = logging.getLogger(__name__)
 
 
 def points(n: int) -> str:
-    """ "1 point", "1,500 points": for the health line and the log."""
+    """A count of points in words ("1 point", "1,500 points"), for the health line and
+    the log."""
     return f"{n:,} point" + ("" if n == 1 else "s")
 
 
