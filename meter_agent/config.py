@@ -27,6 +27,7 @@ from pydantic import (
 )
 
 from meter_agent import rules
+from meter_agent.schema import problem_words
 
 
 class AgentConfigError(Exception):
@@ -300,7 +301,7 @@ def describe_validation_error(
     loc = tuple(str(p) for p in err["loc"] if p not in ("int", "str"))
     if data is not None and len(loc) >= 2:
         loc = (*_key_in_file(data, (loc[0], loc[1])), *loc[2:])
-    msg = err["msg"].removeprefix("Value error, ")
+    msg = problem_words(err)
     msg = msg[0].lower() + msg[1:]
     return f"{origin}: {'.'.join(loc)}: {msg}." if loc else f"{origin}: {msg}."
 

@@ -6,7 +6,9 @@ energytui imports this module; meter_agent imports nothing from energytui.
 from __future__ import annotations
 
 import math
+from collections.abc import Mapping
 from datetime import UTC, datetime
+from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, field_serializer, field_validator
 
@@ -22,6 +24,15 @@ def _aware_utc(v: datetime) -> datetime:
 
 def iso_z(ts: datetime) -> str:
     return ts.astimezone(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
+
+
+def problem_words(err: Mapping[str, Any]) -> str:
+    """pydantic's words for one validation problem, as the clause of a one-sentence error
+    (the agent's config and HTTP errors, the hub's API): without its "Value error, "
+    prefix, and without "after validation" ("List should have at least 4 items after
+    validation, not 2": the items are the ones sent). The caller sets the case."""
+    msg = str(err.get("msg", "is not valid")).removeprefix("Value error, ")
+    return msg.replace(" after validation", "")
 
 
 #: ``method`` of a reading a person set by hand (the agent's ``PUT /reading``): it may be

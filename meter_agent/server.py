@@ -36,6 +36,7 @@ from meter_agent.http_guard import (
     parse_json_object,
 )
 from meter_agent.memory import release_free_memory
+from meter_agent.schema import problem_words
 from meter_agent.service import (
     CalibrationError,
     CalibrationUpdate,
@@ -121,10 +122,7 @@ def _one_sentence(exc: ValidationError | RequestValidationError, origin: str) ->
         origin = f"{loc[0]} parameter"
         loc = loc[1:]
     where = ".".join(loc) or "(top level)"
-    # pydantic's "List should have at least 4 items after validation, not 2": the items
-    # are the body's, as sent
-    msg = str(err.get("msg", "is not valid")).removeprefix("Value error, ")
-    msg = msg.replace(" after validation", "")
+    msg = problem_words(err)
     if err.get("type") == "extra_forbidden":
         msg = "is not a field that can be set here"
     return f"{origin} {where}: {msg[0].lower() + msg[1:]}."

@@ -9,6 +9,8 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from typing import Any
 
+from meter_agent.schema import problem_words
+
 #: where FastAPI says a value came from, not part of the field's name
 _ORIGINS = ("body", "query", "path", "header")
 
@@ -22,8 +24,7 @@ def problem_sentence(errors: Sequence[Mapping[str, Any]], *, count_others: bool 
     if err.get("type") == "json_invalid":
         return "The request body is not valid JSON."
     where = ".".join(str(p) for p in err.get("loc", ()) if p not in _ORIGINS)
-    msg = str(err.get("msg", "is not valid")).removeprefix("Value error, ")
-    msg = msg.replace(" after validation", "")  # pydantic's; the items are the ones sent
+    msg = problem_words(err)
     text = f"{where}: {msg[0].lower() + msg[1:]}" if where else msg
     others = len(errors) - 1
     more = (
